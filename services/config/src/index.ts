@@ -1,0 +1,11 @@
+/**
+ * @module @chaperone/config
+ * The one place that reads chaperone.yaml and the environment: a zod schema, defaults, unit
+ * conversion and secret resolution, producing an immutable {@link Config} for every service.
+ */
+export { loadConfig, compileOptions, defaultConfigPath } from './lib/compile.js';
+export type { Config, Connection, PostgresUpstream, HostPort, LoadOptions } from './lib/compile.js';
+export { configSchema } from './lib/schema.js';
+export type { RawConfig } from './lib/schema.js';
+export { ConfigError } from './lib/errors.js';
+export { parseDuration, parseSize } from './lib/units.js';

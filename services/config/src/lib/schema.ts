@@ -1,0 +1,141 @@
+import { z } from 'zod';
+
+const duration = z.union([z.string(), z.number().nonnegative()]);
+const size = z.union([z.string(), z.number().nonnegative()]);
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:6432');
+/** A secret given inline, from a file, or from an environment variable (exactly one). */
+const secret = z
+  .object({ value: z.string().optional(), file: z.string().optional(), env: z.string().optional() })
+  .strict()
+  .refine((s) => [s.value, s.file, s.env].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of value, file or env',
+  });
+
+export const postgresUpstreamSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535).default(5432),
+    database: z.string(),
+    user: z.string(),
+    password: secret.optional(),
+    /** Connect to the upstream over TLS. @default false */
+    tls: z.boolean().default(false),
+  })
+  .strict();
+
+export const connectionSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9_.-]+$/, 'connection names use letters, digits, . _ -'),
+    protocol: z.enum(['postgres', 'http']),
+    labels: z.record(z.string(), z.string()).default({}),
+    postgres: postgresUpstreamSchema.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    node: z.object({ id: z.string().optional() }).strict().default({}),
+    logging: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).strict().default({ level: 'info' }),
+    identity: z
+      .object({
+        issuer: z.string().default('chaperone'),
+        audience: z.string().default('chaperone'),
+        /** Ed25519 private key (PKCS#8 PEM) that signs the tokens `chaperone token issue` prints. */
+        signingKeyFile: z.string(),
+        defaultTtl: duration.default('15m'),
+        maxTtl: duration.default('24h'),
+      })
+      .strict(),
+    gateway: z
+      .object({
+        postgres: z
+          .object({
+            listen: hostPort.default('127.0.0.1:6432'),
+            tls: z.object({ certFile: z.string(), keyFile: z.string() }).strict().optional(),
+            /** Largest protocol message accepted from a client. @default 16MiB */
+            maxMessageBytes: size.default('16MiB'),
+            /** Largest StartupMessage accepted. @default 10000 */
+            maxStartupBytes: size.default(10000),
+            idleTimeout: duration.default('30m'),
+          })
+          .strict()
+          .default({ listen: '127.0.0.1:6432', maxMessageBytes: '16MiB', maxStartupBytes: 10000, idleTimeout: '30m' }),
+        /** Health and metrics endpoint of the node. */
+        http: hostPort.default('127.0.0.1:9101'),
+        drainTimeout: duration.default('30s'),
+      })
+      .strict()
+      .default({ postgres: { listen: '127.0.0.1:6432', maxMessageBytes: '16MiB', maxStartupBytes: 10000, idleTimeout: '30m' }, http: '127.0.0.1:9101', drainTimeout: '30s' }),
+    connections: z.array(connectionSchema).default([]),
+    recording: z
+      .object({
+        /** Ed25519 private key (PKCS#8 PEM) this node seals sessions with. */
+        nodeKeyFile: z.string(),
+        /** Public keys (PEM files) trusted when verifying seals, by node id. */
+        trustedNodeKeys: z.record(z.string(), z.string()).default({}),
+      })
+      .strict(),
+    kafka: z
+      .object({
+        brokers: z.array(hostPort).min(1).default(['127.0.0.1:9092']),
+        clientId: z.string().default('chaperone'),
+        topic: z.string().default('chaperone.sessions.v1'),
+        partitions: z.number().int().min(1).default(6),
+        /** How long a command may wait for Kafka's acknowledgement before its session ends. @default 10s */
+        ackTimeout: duration.default('10s'),
+        /** Unacknowledged upstream→client bytes allowed per session before it pauses. @default 8MiB */
+        maxInFlightBytes: size.default('8MiB'),
+      })
+      .strict()
+      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB' }),
+    clickhouse: z
+      .object({
+        url: z.string().url().default('http://127.0.0.1:8123'),
+        database: z.string().default('chaperone'),
+        username: z.string().default('default'),
+        password: z.string().default(''),
+        /** Read-only user for `chaperone sql`; falls back to the main user when absent. */
+        readonly: z.object({ username: z.string(), password: z.string().default('') }).strict().optional(),
+      })
+      .strict()
+      .default({ url: 'http://127.0.0.1:8123', database: 'chaperone', username: 'default', password: '' }),
+    materializer: z
+      .object({
+        groupId: z.string().default('chaperone-materializer'),
+        http: hostPort.default('127.0.0.1:9201'),
+        batchSize: z.number().int().min(1).default(5000),
+        flushInterval: duration.default('500ms'),
+      })
+      .strict()
+      .default({ groupId: 'chaperone-materializer', http: '127.0.0.1:9201', batchSize: 5000, flushInterval: '500ms' }),
+    temporal: z
+      .object({
+        address: hostPort.default('127.0.0.1:7233'),
+        namespace: z.string().default('default'),
+        taskQueue: z.string().default('chaperone-approvals'),
+        /** Health and metrics endpoint of the approvals worker. */
+        http: hostPort.default('127.0.0.1:9401'),
+      })
+      .strict()
+      .default({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'chaperone-approvals', http: '127.0.0.1:9401' }),
+    policy: z
+      .object({
+        /** OPA Wasm bundle (`opa build -t wasm` output, a .tar.gz). */
+        bundleFile: z.string(),
+        /** How often the bundle file is checked for a new revision. @default 5s */
+        reloadInterval: duration.default('5s'),
+      })
+      .strict(),
+    api: z
+      .object({
+        listen: hostPort.default('127.0.0.1:50051'),
+        http: hostPort.default('127.0.0.1:9301'),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:50051', http: '127.0.0.1:9301' }),
+  })
+  .strict();
+
+/** The configuration file as written (before defaults are compiled). */
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
