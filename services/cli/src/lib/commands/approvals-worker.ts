@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Registers `chaperone approvals-worker` (being written; see the owning issue). */
+export function register(_program: Command): void {}

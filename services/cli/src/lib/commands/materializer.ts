@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Registers `chaperone materializer` (being written; see the owning issue). */
+export function register(_program: Command): void {}
