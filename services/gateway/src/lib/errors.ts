@@ -1,0 +1,32 @@
+/** Recording could not be acknowledged in time: the session must end, nothing more is forwarded. */
+export class RecordingError extends Error {
+  override name = 'RecordingError';
+  constructor(
+    readonly code: 'ACK_TIMEOUT' | 'PUBLISH_FAILED' | 'CLOSED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A client that failed authentication or asked for something it may not have. */
+export class AuthError extends Error {
+  override name = 'AuthError';
+  constructor(
+    readonly code: 'NO_TLS' | 'BAD_TOKEN' | 'SUBJECT_MISMATCH' | 'UNKNOWN_CONNECTION' | 'NO_PASSWORD',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The upstream refused the gateway's login or could not be reached. */
+export class UpstreamError extends Error {
+  override name = 'UpstreamError';
+  constructor(
+    readonly code: 'CONNECT_FAILED' | 'AUTH_FAILED' | 'AUTH_UNSUPPORTED' | 'PROTOCOL',
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,185 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import type { Config, Connection } from '@chaperone/config';
+import { SessionChain } from '@chaperone/events';
+import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
+import type { Logger } from '@chaperone/observability';
+import { PgProtocolError, encodeAuthentication, encodeCancelRequest, encodeErrorResponse, messageName, type PgNotice } from '../../protocols/postgres/index.js';
+import { AuthError, UpstreamError } from '../../errors.js';
+import { SessionRecorder, type EventSink } from '../../recording/index.js';
+import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
+import { acceptStartup, readToken } from './client-handshake.js';
+import { PgProxySession } from './session.js';
+import { loginUpstream } from './upstream.js';
+import type { PgMetrics } from './metrics.js';
+
+export interface PgListenerDeps {
+  config: Config;
+  log: Logger;
+  verifier: TokenVerifier;
+  sink: EventSink;
+  policy: { evaluate(input: PolicyInput): PolicyDecision };
+  nodeKey: KeyObject;
+  metrics: PgMetrics;
+}
+
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+
+/** Picks the connection: `dbname=<connection>`, or `user=<subject>@<connection>`. */
+function resolveConnection(params: Record<string, string>, connections: Connection[]): { connection: Connection; user: string } {
+  const rawUser = params.user ?? '';
+  const at = rawUser.lastIndexOf('@');
+  const byUser = at > 0 ? rawUser.slice(at + 1) : undefined;
+  const name = byUser ?? params.database ?? '';
+  const connection = connections.find((c) => c.name === name && c.protocol === 'postgres');
+  if (!connection) {
+    const known = connections.filter((c) => c.protocol === 'postgres').map((c) => c.name);
+    throw new AuthError('UNKNOWN_CONNECTION', `no PostgreSQL connection named "${name}"; use dbname=<connection>, one of: ${known.join(', ') || '(none configured)'}`);
+  }
+  return { connection, user: at > 0 ? rawUser.slice(0, at) : rawUser };
+}
+
+function noticeFor(err: unknown): { notice: PgNotice; code: string } {
+  if (err instanceof AuthError) return { code: err.code, notice: { severity: 'FATAL', code: err.code === 'UNKNOWN_CONNECTION' ? '3D000' : '28000', message: `chaperone: ${err.message}` } };
+  if (err instanceof IdentityError) return { code: err.code, notice: { severity: 'FATAL', code: '28P01', message: `chaperone: ${err.message}` } };
+  if (err instanceof UpstreamError) return { code: `UPSTREAM_${err.code}`, notice: { severity: 'FATAL', code: '08006', message: `chaperone: ${err.message}` } };
+  if (err instanceof PgProtocolError) return { code: err.code, notice: { severity: 'FATAL', code: err.sqlState, message: `chaperone: ${err.message}` } };
+  return { code: 'INTERNAL', notice: { severity: 'FATAL', code: 'XX000', message: `chaperone: ${(err as Error).message}` } };
+}
+
+/**
+ * The PostgreSQL listener of a gateway node: TLS, token authentication, connection routing,
+ * upstream login with injected credentials, then a recorded proxy session.
+ */
+export class PgListener {
+  private server: Server | undefined;
+  private readonly secureContext: SecureContext | undefined;
+  readonly sessions = new Set<PgProxySession>();
+
+  constructor(private readonly deps: PgListenerDeps) {
+    const tls = deps.config.gateway.postgres.tls;
+    this.secureContext = tls && createSecureContext({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), minVersion: 'TLSv1.2' });
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    this.server = createServer({ noDelay: true }, (socket) => void this.handle(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, resolve);
+    });
+    return (this.server.address() as { port: number }).port;
+  }
+
+  /** Stops accepting; open sessions go on until `endAll`. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  async endAll(reason: string): Promise<void> {
+    await Promise.all([...this.sessions].map((s) => s.end(reason, '', { severity: 'FATAL', code: '57P01', message: 'chaperone: the gateway node is shutting down; reconnect to continue' })));
+  }
+
+  private async handle(socket: Socket): Promise<void> {
+    const { config, log, metrics } = this.deps;
+    const clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    socket.on('error', () => {});
+    try {
+      const pg = config.gateway.postgres;
+      const hello = await acceptStartup(socket, {
+        secureContext: this.secureContext,
+        maxMessageBytes: pg.maxMessageBytes,
+        maxStartupBytes: pg.maxStartupBytes,
+        timeoutMs: HANDSHAKE_TIMEOUT_MS,
+        onCancel: (pid, key) => this.forwardCancel(pid, key),
+      });
+      if (!hello) return void socket.end();
+      const token = await readToken(hello, HANDSHAKE_TIMEOUT_MS);
+      const identity = await this.deps.verifier.verify(token);
+      const { connection, user } = resolveConnection(hello.params, config.connections);
+      if (user !== identity.subject)
+        throw new AuthError('SUBJECT_MISMATCH', `user "${user}" does not match the token's subject "${identity.subject}"; connect with user=${identity.subject}`);
+      const upstream = await loginUpstream(connection.postgres!, hello.params, pg.maxMessageBytes);
+      await this.startSession(hello.stream, hello.conn.detach(), upstream, identity, connection, clientAddress, hello.tls, hello.params);
+    } catch (err) {
+      const { notice, code } = noticeFor(err);
+      metrics.authFailures.inc({ code });
+      log.info({ client: clientAddress, code, err: (err as Error).message }, 'connection refused');
+      if (!socket.destroyed) socket.end(encodeErrorResponse(notice));
+    }
+  }
+
+  private async startSession(
+    client: import('node:stream').Duplex,
+    pending: import('../../protocols/postgres/index.js').PgMessage[],
+    upstream: Awaited<ReturnType<typeof loginUpstream>>,
+    identity: AgentIdentity,
+    connection: Connection,
+    clientAddress: string,
+    tls: boolean,
+    params: Record<string, string>,
+  ): Promise<void> {
+    const { config, log, metrics } = this.deps;
+    const sessionId = randomUUID();
+    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs });
+    recorder.append({
+      type: 'SessionStarted',
+      identity: { subject: identity.subject, issuer: identity.issuer, groups: identity.groups, tokenId: identity.tokenId, claimsJson: JSON.stringify(identity.claims) },
+      connection: connection.name,
+      protocol: 'postgres',
+      clientAddress,
+      tls,
+      attributesJson: JSON.stringify({ database: connection.postgres!.database, application_name: params.application_name ?? '', labels: connection.labels }),
+    });
+    // The upstream login carried injected credentials: record that it happened, never its bytes.
+    recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'AuthenticationOk', bytes: Buffer.from('[upstream authentication exchange redacted]'), redacted: true, masks: [] });
+    const greeting = [encodeAuthentication({ type: 'ok' })];
+    for (const m of upstream.greeting) {
+      recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: messageName('server', m.code, m.payload), bytes: m.frame, redacted: false, masks: [] });
+      greeting.push(m.frame);
+    }
+    try {
+      await recorder.flush();
+    } catch (err) {
+      upstream.socket.destroy();
+      throw err;
+    }
+    const upstreamRest = upstream.conn.detach();
+    const session = new PgProxySession(
+      client,
+      upstream.socket,
+      recorder,
+      { sessionId, clientAddress, nodeId: config.nodeId, identity, connection, policy: this.deps.policy },
+      { nodeKey: this.deps.nodeKey, maxInFlightBytes: config.kafka.maxInFlightBytes, maxMessageBytes: config.gateway.postgres.maxMessageBytes, idleTimeoutMs: config.gateway.postgres.idleTimeoutMs, log, metrics },
+    );
+    this.sessions.add(session);
+    metrics.sessionsActive.inc();
+    log.info({ session: sessionId, subject: identity.subject, connection: connection.name, client: clientAddress }, 'session started');
+    client.write(Buffer.concat(greeting));
+    if (upstreamRest.length > 0) client.write(Buffer.concat(upstreamRest.map((m) => m.frame)));
+    session.start(pending);
+    const reason = await session.done;
+    this.sessions.delete(session);
+    metrics.sessionsActive.dec();
+    metrics.sessions.inc({ result: reason });
+    log.info({ session: sessionId, reason, ...session.counters }, 'session ended');
+  }
+
+  /**
+   * A CancelRequest carries only the backend pid and key (protocol 3.0, no session identity)
+   * and may arrive at any node behind the load balancer, so it goes to every PostgreSQL
+   * upstream; the one that owns the pid checks the key, the others ignore it.
+   */
+  private forwardCancel(processId: number, secretKey: number): void {
+    const seen = new Set<string>();
+    for (const c of this.deps.config.connections) {
+      const up = c.postgres;
+      if (!up || seen.has(`${up.host}:${up.port}`)) continue;
+      seen.add(`${up.host}:${up.port}`);
+      const s = netConnect({ host: up.host, port: up.port }, () => s.end(encodeCancelRequest(processId, secretKey)));
+      s.on('error', (e) => this.deps.log.warn({ err: e.message, upstream: c.name }, 'forwarding a cancel request failed'));
+    }
+    this.deps.log.info({ pid: processId }, 'cancel request forwarded');
+  }
+}

@@ -1,0 +1,94 @@
+import type { Server } from 'node:http';
+import type { Config } from '@chaperone/config';
+import { loadPrivateKey } from '@chaperone/events';
+import { TokenVerifier } from '@chaperone/identity';
+import { Lifecycle, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
+import { initSqlParser } from './commands/index.js';
+import { PgListener, createPgMetrics } from './listeners/postgres/index.js';
+import { PolicyEngine } from './policy/index.js';
+import { KafkaSink } from './sinks/kafka/index.js';
+
+export interface GatewayNodeOptions {
+  config: Config;
+  log: Logger;
+}
+
+/**
+ * One stateless gateway node: the PostgreSQL listener, its recording producer, the policy
+ * engine and the ops endpoint. `stop()` drains: the health check turns 503 first so the load
+ * balancer stops sending, then sessions get up to `drainTimeoutMs` before they are ended.
+ */
+export class GatewayNode {
+  readonly lifecycle = new Lifecycle('gateway');
+  readonly registry: Registry;
+  private sink: KafkaSink | undefined;
+  private policy: PolicyEngine | undefined;
+  private pg: PgListener | undefined;
+  private ops: Server | undefined;
+  pgPort = 0;
+
+  constructor(private readonly opts: GatewayNodeOptions) {
+    this.registry = createRegistry({ service: 'gateway', node: opts.config.nodeId });
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.opts;
+    try {
+      this.ops = await startOpsServer({
+        host: config.gateway.http.host,
+        port: config.gateway.http.port,
+        registry: this.registry,
+        lifecycle: this.lifecycle,
+        checks: () => ({
+          kafka: { ok: this.sink?.healthy ?? false },
+          policy: { ok: this.policy !== undefined, detail: this.policy?.revision },
+        }),
+      });
+      await initSqlParser();
+      this.policy = await PolicyEngine.load(config.policy.bundleFile, log, this.registry);
+      this.policy.startWatching(config.policy.reloadIntervalMs);
+      this.sink = new KafkaSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.topic, log });
+      await this.sink.start();
+      const verifier = await TokenVerifier.fromConfig(config.identity);
+      const policy = this.policy;
+      this.pg = new PgListener({
+        config,
+        log,
+        verifier,
+        sink: this.sink,
+        policy: { evaluate: (input) => policy.evaluate(input) },
+        nodeKey: loadPrivateKey(config.recording.nodeKeyFile),
+        metrics: createPgMetrics(this.registry),
+      });
+      this.pgPort = await this.pg.listen(config.gateway.postgres.listen.host, config.gateway.postgres.listen.port);
+      this.lifecycle.to('running');
+      log.info({ postgres: `${config.gateway.postgres.listen.host}:${this.pgPort}`, http: `${config.gateway.http.host}:${config.gateway.http.port}`, policy: this.policy.revision }, 'gateway node running');
+    } catch (err) {
+      this.lifecycle.to('failed');
+      await this.shutdown();
+      throw err;
+    }
+  }
+
+  /** Graceful drain, then stop. */
+  async stop(): Promise<void> {
+    if (this.lifecycle.state !== 'running') return;
+    const { config, log } = this.opts;
+    this.lifecycle.to('draining');
+    await this.pg?.close();
+    const deadline = Date.now() + config.gateway.drainTimeoutMs;
+    while ((this.pg?.sessions.size ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if ((this.pg?.sessions.size ?? 0) > 0) {
+      log.info({ sessions: this.pg?.sessions.size }, 'drain deadline reached; ending open sessions');
+      await this.pg?.endAll('drain');
+    }
+    await this.shutdown();
+    this.lifecycle.to('stopped');
+  }
+
+  private async shutdown(): Promise<void> {
+    this.policy?.stop();
+    await this.sink?.stop().catch(() => {});
+    await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
+  }
+}

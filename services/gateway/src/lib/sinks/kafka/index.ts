@@ -1,0 +1,1 @@
+export { KafkaSink, type KafkaSinkOptions } from './kafka-sink.js';

@@ -1,0 +1,60 @@
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Logger } from '@chaperone/observability';
+import { frameBody, type ChainedEvent } from '@chaperone/events';
+import type { EventSink } from '../../recording/sink.js';
+
+export interface KafkaSinkOptions {
+  brokers: string[];
+  clientId: string;
+  topic: string;
+  log: Logger;
+}
+
+/**
+ * Publishes a session's events with key = session id, so one partition holds the session
+ * in order. Idempotent producer with acks=all (DESIGN.md "Record-before-forward"); retries
+ * are bounded because the session's own ack timeout decides when to give up, and duplicates
+ * that a retry might create collapse in ClickHouse on (session_id, seq).
+ */
+export class KafkaSink implements EventSink {
+  private readonly producer: Producer;
+  private connected = false;
+
+  constructor(private readonly opts: KafkaSinkOptions) {
+    const kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      logLevel: logLevel.ERROR,
+      logCreator: () => (entry) => opts.log.warn({ kafka: entry.log }, 'kafka'),
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
+    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
+  }
+
+  get healthy(): boolean {
+    return this.connected;
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    this.connected = true;
+  }
+
+  async publish(sessionId: string, events: ChainedEvent[]): Promise<void> {
+    await this.producer.send({
+      topic: this.opts.topic,
+      acks: -1,
+      messages: events.map((e) => ({
+        key: sessionId,
+        value: frameBody(e.body),
+        headers: { seq: String(e.event.seq), type: e.event.body.type },
+      })),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
