@@ -13,7 +13,7 @@ PG_UPSTREAM_USER=chaperone_upstream
 pg_os_user() { if [[ $(id -u) == 0 ]]; then echo postgres; else id -un; fi; }
 
 pg_admin_psql() {
-  PGPASSWORD=$(<"$SECRETS_DIR/postgres-admin.password") PGCONNECT_TIMEOUT=3 \
+  PGPASSWORD=$(<"$SECRETS_DIR/postgres-admin.password") PGCONNECT_TIMEOUT=3 PGOPTIONS="-c log_statement=none" \
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$CHAPERONE_PG_UPSTREAM_PORT" -U "$PG_ADMIN_USER" "$@"
 }
 
@@ -68,9 +68,8 @@ health_postgres() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$CHAPERONE_PG_UPSTR
 
 after_postgres() {
   local up_pw; up_pw=$(<"$SECRETS_DIR/postgres-upstream.password")
-  # log_statement=none for this session: it sets a password, which must not reach the log.
+  # pg_admin_psql sets log_statement=none: the password below must not reach the log.
   pg_admin_psql -d postgres <<SQL
-SET log_statement = 'none';
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_UPSTREAM_USER') THEN
     CREATE ROLE $PG_UPSTREAM_USER LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
@@ -80,7 +79,7 @@ ALTER ROLE $PG_UPSTREAM_USER PASSWORD '$up_pw';
 SQL
   if [[ -z $(pg_admin_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'demo'") ]]; then
     pg_admin_psql -d postgres -c "CREATE DATABASE demo OWNER $PG_UPSTREAM_USER"
-    { echo "SET log_statement = 'none'; SET ROLE $PG_UPSTREAM_USER;"; cat "$LOCAL_DIR/seed/demo.sql"; } |
+    { echo "SET ROLE $PG_UPSTREAM_USER;"; cat "$LOCAL_DIR/seed/demo.sql"; } |
       pg_admin_psql -d demo -1 >/dev/null
     echo "seeded database demo from seed/demo.sql"
   fi
