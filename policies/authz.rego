@@ -1,0 +1,113 @@
+# Chaperone default policy pack: the decision for one client command.
+#
+# Input and output contract: see README.md. Tunables (what counts as production, approver
+# groups, protected tables, denied functions) live in data.json under data.chaperone.settings,
+# so a security team changes them without touching rules.
+#
+# Every reason ends with "(policy: <id>)" so a denied agent, the audit log and the SOC can tell
+# which rule fired.
+package chaperone.authz
+
+settings := data.chaperone.settings
+
+# --- what the command is -----------------------------------------------------------------
+
+is_postgres if input.command.protocol == "postgres"
+
+# A connection is production when any configured label matches (env=prod, env=production).
+production if {
+	some key, values in settings.production.labels
+	input.connection.labels[key] in values
+}
+
+statements := object.get(input.command, ["sql", "statements"], [])
+
+# First word of a statement type: "DROP TABLE" -> "DROP".
+verb(stmt) := split(stmt.type, " ")[0]
+
+# The parser reports every data-modifying operation (including those in CTEs) as `writes`;
+# a producer that only sends the top-level statement still gets its DELETE/UPDATE checked.
+writes_of(stmt) := stmt.writes if {
+	is_array(stmt.writes)
+} else := [{"type": stmt.type, "table": object.get(stmt, ["tables", 0], "(unknown table)"), "hasWhere": object.get(stmt, "hasWhere", null)}] if {
+	stmt.type in {"INSERT", "UPDATE", "DELETE", "MERGE"}
+} else := []
+
+# Unqualified names resolve through search_path; the pack assumes the default schema.
+qualified(table) := table if contains(table, ".")
+
+else := concat(".", [settings.writes.default_schema, table])
+
+in_group(groups) if {
+	some g in input.identity.groups
+	g in groups
+}
+
+# --- rules that deny -----------------------------------------------------------------------
+
+deny contains msg if {
+	is_postgres
+	production
+	not in_group(settings.ddl.exempt_groups)
+	some stmt in statements
+	verb(stmt) in settings.ddl.denied_in_production
+	msg := sprintf("%s is not allowed on production connections (policy: ddl-in-prod)", [stmt.type])
+}
+
+deny contains msg if {
+	is_postgres
+	production
+	settings.unparseable.deny_in_production
+	err := input.command.sql.error
+	msg := sprintf("SQL that cannot be parsed is not allowed on production connections: %s (policy: unparseable-in-prod)", [err])
+}
+
+# Fail closed when a producer forgot to attach the parsed SQL on production.
+deny contains "the command carries no parsed SQL, refused on production connections (policy: unparseable-in-prod)" if {
+	is_postgres
+	production
+	not input.command.sql
+}
+
+deny contains msg if {
+	is_postgres
+	some stmt in statements
+	some fn in stmt.functions
+	name := trim_prefix(fn, "pg_catalog.")
+	name in settings.functions.denied
+	msg := sprintf("calling %s() is not allowed through the gateway (policy: denied-function)", [name])
+}
+
+# --- rules that hold for approval ----------------------------------------------------------
+
+needs_approval contains msg if {
+	is_postgres
+	some stmt in statements
+	some w in writes_of(stmt)
+	w.type in settings.writes.unbounded_need_approval
+	w.hasWhere == false
+	msg := sprintf("%s on %s without a WHERE clause needs approval (policy: unbounded-write)", [w.type, w.table])
+}
+
+needs_approval contains msg if {
+	is_postgres
+	production
+	some stmt in statements
+	some w in writes_of(stmt)
+	qualified(w.table) in settings.writes.protected_tables
+	msg := sprintf("%s on protected table %s needs approval on production connections (policy: protected-table-write)", [w.type, qualified(w.table)])
+}
+
+approval_requirement := {
+	"approverGroups": settings.approval.approver_groups,
+	"quorum": settings.approval.quorum,
+	"ttlMs": settings.approval.ttl_ms,
+}
+
+# --- the decision (entrypoint chaperone/authz/decision) ---------------------------------------
+
+decision := {"result": "deny", "reasons": sort(deny)} if {
+	count(deny) > 0
+} else := {"result": "approval", "reasons": sort(needs_approval), "approval": approval_requirement} if {
+	count(needs_approval) > 0
+} else := {"result": "allow", "reasons": []}
