@@ -119,14 +119,20 @@ export class PgProxySession {
       this.counters.framesIn++;
       this.counters.bytesIn += m.frame.length;
       if (this.discardUntilSync) {
-        if (m.code === Frontend.Sync) this.deny(this.discardUntilSync), (this.discardUntilSync = undefined);
+        if (m.code === Frontend.Sync) {
+          this.deny(this.discardUntilSync);
+          this.discardUntilSync = undefined;
+        }
         continue;
       }
       switch (m.code) {
         case Frontend.Query: {
           const v = this.decide(decodeQuery(m.payload));
           if (v.result !== 'allow') this.deny(v);
-          else (out.push(m.frame), this.rfqExpected++);
+          else {
+            out.push(m.frame);
+            this.rfqExpected++;
+          }
           break;
         }
         case Frontend.Parse: {

@@ -44,9 +44,9 @@ async function open(up: PostgresUpstream): Promise<Socket> {
   const secure = tlsConnect({ socket: raw, servername: up.host });
   await new Promise<void>((resolve, reject) => {
     secure.once('secureConnect', resolve);
-    secure.once('error', (e) => reject(new UpstreamError('CONNECT_FAILED', `TLS to upstream failed: ${e.message}`)));
+    secure.once('error', (e: Error) => reject(new UpstreamError('CONNECT_FAILED', `TLS to upstream failed: ${e.message}`)));
   });
-  return secure as unknown as Socket;
+  return secure;
 }
 
 /**
@@ -101,7 +101,7 @@ async function authenticate(conn: FramedConn, up: PostgresUpstream): Promise<voi
         break;
       case 'sasl-continue':
         if (!scram) throw new UpstreamError('PROTOCOL', 'SASL continue before SASL start');
-        conn.stream.write(encodeSaslResponse(scram.handleServerFirst(req.data.toString('utf8'))));
+        conn.stream.write(encodeSaslResponse(await scram.handleServerFirstAsync(req.data.toString('utf8'))));
         break;
       case 'sasl-final':
         if (!scram) throw new UpstreamError('PROTOCOL', 'SASL final before SASL start');
