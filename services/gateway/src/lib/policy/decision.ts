@@ -1,0 +1,57 @@
+import { InvalidDecisionError } from './errors.js';
+import type { ApprovalRequirement, DecisionResult, PolicyInput } from './types.js';
+
+const RESULTS: ReadonlySet<string> = new Set(['allow', 'deny', 'approval']);
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+/**
+ * Checks the policy output is a decision the gateway can act on. Anything else is an error the
+ * engine turns into deny: an approval nobody can give, or a result we do not know, must not
+ * let a command through.
+ */
+export function parseDecision(output: unknown): { result: DecisionResult; reasons: string[]; approval?: ApprovalRequirement } {
+  if (output === undefined) throw new InvalidDecisionError('the policy produced no decision (is chaperone/authz/decision defined for every input?)');
+  if (!isObj(output)) throw new InvalidDecisionError(`the decision is not an object: ${JSON.stringify(output)}`);
+  const { result, reasons } = output;
+  if (typeof result !== 'string' || !RESULTS.has(result)) throw new InvalidDecisionError(`unknown decision result ${JSON.stringify(result)}`);
+  if (!isStrings(reasons)) throw new InvalidDecisionError('decision "reasons" must be a list of strings');
+  if (result !== 'approval') return { result: result as DecisionResult, reasons };
+  const a = output.approval;
+  if (!isObj(a) || !isStrings(a.approverGroups) || a.approverGroups.length === 0) {
+    throw new InvalidDecisionError('an approval decision needs approval.approverGroups (non-empty list of groups)');
+  }
+  const quorum = a.quorum ?? 1;
+  if (typeof quorum !== 'number' || !Number.isInteger(quorum) || quorum < 1) throw new InvalidDecisionError('approval.quorum must be a positive integer');
+  if (typeof a.ttlMs !== 'number' || !(a.ttlMs > 0)) throw new InvalidDecisionError('approval.ttlMs must be a positive number of milliseconds');
+  return { result: 'approval', reasons, approval: { approverGroups: a.approverGroups, quorum, ttlMs: a.ttlMs } };
+}
+
+/** Fixed inputs a new bundle must decide well-formedly before it replaces the running one. */
+export const PROBE_INPUTS: readonly PolicyInput[] = [
+  {
+    identity: { subject: 'chaperone:self-check', issuer: 'chaperone', groups: [], claims: {} },
+    connection: { name: 'self-check', protocol: 'postgres', labels: { env: 'prod' } },
+    session: { id: 'self-check', clientAddress: '127.0.0.1:0', node: 'self-check' },
+    command: {
+      protocol: 'postgres',
+      action: 'SELECT',
+      text: 'SELECT 1',
+      targets: [],
+      sql: { statements: [{ text: 'SELECT 1', type: 'SELECT', tables: [], hasWhere: false, functions: [], writes: [] }] },
+    },
+  },
+  {
+    identity: { subject: 'chaperone:self-check', issuer: 'chaperone', groups: [], claims: {} },
+    connection: { name: 'self-check', protocol: 'postgres', labels: { env: 'prod' } },
+    session: { id: 'self-check', clientAddress: '127.0.0.1:0', node: 'self-check' },
+    command: {
+      protocol: 'postgres',
+      action: 'DELETE',
+      text: 'DELETE FROM self_check',
+      targets: ['self_check'],
+      sql: { statements: [{ text: 'DELETE FROM self_check', type: 'DELETE', tables: ['self_check'], hasWhere: false, functions: [], writes: [{ type: 'DELETE', table: 'self_check', hasWhere: false }] }] },
+    },
+  },
+];

@@ -1,0 +1,179 @@
+import { Counter, type Logger, type Registry } from '@chaperone/observability';
+import { fileVersion, loadBundle, sameVersion, type BundleSnapshot, type FileVersion } from './bundle.js';
+import { parseDecision, PROBE_INPUTS } from './decision.js';
+import { PolicyBundleError } from './errors.js';
+import type { PolicyDecision, PolicyInput } from './types.js';
+
+/** What a bundle must pass before it may decide anything. */
+function selfCheck(snapshot: BundleSnapshot): void {
+  for (const probe of PROBE_INPUTS) {
+    try {
+      const rs = snapshot.policy.evaluate(probe) as { result?: unknown }[] | undefined;
+      parseDecision(rs?.[0]?.result);
+    } catch (err) {
+      throw new PolicyBundleError('SELF_CHECK_FAILED', `${snapshot.file} (revision ${snapshot.revision}) fails its self-check on "${probe.command.text}": ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
+
+async function loadChecked(file: string): Promise<BundleSnapshot> {
+  const snapshot = await loadBundle(file);
+  selfCheck(snapshot);
+  return snapshot;
+}
+
+interface Metrics {
+  reloadFailures: Counter;
+  evalFailures: Counter;
+}
+
+function metrics(registry: Registry | undefined): Metrics | undefined {
+  if (!registry) return undefined;
+  // Several engines (tests, a CLI eval inside a node) may share one registry.
+  const counter = (name: string, help: string) =>
+    (registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, registers: [registry] });
+  return {
+    reloadFailures: counter('chaperone_policy_reload_failures_total', 'Policy bundles that failed to load or self-check; the previous policy stayed in force'),
+    evalFailures: counter('chaperone_policy_evaluation_failures_total', 'Policy evaluations that failed and were turned into deny'),
+  };
+}
+
+/**
+ * Evaluates the OPA Wasm policy bundle inline, synchronously. Decisions fail closed: any error,
+ * a missing bundle or a malformed output is a deny saying why. The loaded bundle is an
+ * immutable snapshot behind one reference; a new file replaces it only if it loads and passes
+ * the self-check, otherwise the old one stays and the failure is logged and counted.
+ */
+export class PolicyEngine {
+  private current: BundleSnapshot | undefined;
+  private unavailable: string;
+  private timer: NodeJS.Timeout | undefined;
+  private reloading = false;
+  /** The last file version that failed, so one broken file is reported once, not every poll. */
+  private failedVersion: FileVersion | undefined;
+
+  private constructor(
+    readonly bundleFile: string,
+    snapshot: BundleSnapshot | undefined,
+    unavailableReason: string,
+    private readonly log: Logger | undefined,
+    private readonly metrics: Metrics | undefined,
+  ) {
+    this.current = snapshot;
+    this.unavailable = unavailableReason;
+  }
+
+  /** Loads and self-checks a bundle; throws {@link PolicyBundleError} if it is unusable. */
+  static async load(bundleFile: string, log?: Logger, registry?: Registry): Promise<PolicyEngine> {
+    const snapshot = await loadChecked(bundleFile);
+    log?.info({ bundle: bundleFile, revision: snapshot.revision }, 'policy bundle loaded');
+    return new PolicyEngine(bundleFile, snapshot, '', log, metrics(registry));
+  }
+
+  /**
+   * Like {@link load} but never throws: without a usable bundle the engine denies every command
+   * (saying why) until {@link startWatching} picks up a good one. For a node that must start
+   * and report itself unready rather than crash.
+   */
+  static async loadOrDenyAll(bundleFile: string, log?: Logger, registry?: Registry): Promise<PolicyEngine> {
+    const m = metrics(registry);
+    try {
+      const snapshot = await loadChecked(bundleFile);
+      log?.info({ bundle: bundleFile, revision: snapshot.revision }, 'policy bundle loaded');
+      return new PolicyEngine(bundleFile, snapshot, '', log, m);
+    } catch (err) {
+      const reason = (err as Error).message;
+      log?.error({ bundle: bundleFile, err: reason }, 'no usable policy bundle; denying every command until one loads');
+      m?.reloadFailures.inc();
+      const engine = new PolicyEngine(bundleFile, undefined, reason, log, m);
+      engine.failedVersion = await fileVersion(bundleFile).catch(() => undefined);
+      return engine;
+    }
+  }
+
+  /** The revision deciding right now, or undefined when no bundle is loaded. */
+  get revision(): string | undefined {
+    return this.current?.revision;
+  }
+
+  /** True once a bundle is loaded (for readiness checks). */
+  get ready(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Decides one command. Never throws: failures are deny decisions with the cause. */
+  evaluate(input: PolicyInput): PolicyDecision {
+    const snapshot = this.current;
+    const started = process.hrtime.bigint();
+    const micros = () => Number((process.hrtime.bigint() - started) / 1000n);
+    let output: unknown;
+    try {
+      if (!snapshot) throw new Error(`no policy bundle loaded (${this.unavailable})`);
+      const rs = snapshot.policy.evaluate(input) as { result?: unknown }[] | undefined;
+      output = rs?.[0]?.result;
+      const d = parseDecision(output);
+      return { ...d, revision: snapshot.revision, evalMicros: micros(), output };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.metrics?.evalFailures.inc();
+      this.log?.error({ err: message, revision: snapshot?.revision, session: input?.session?.id }, 'policy evaluation failed; denying');
+      return { result: 'deny', reasons: [`policy evaluation failed: ${message}`], revision: snapshot?.revision ?? 'none', evalMicros: micros(), output: output ?? null };
+    }
+  }
+
+  /**
+   * Reloads the bundle file if it changed on disk. Resolves true when a new bundle took over,
+   * false when nothing changed or the new file was refused (the old policy stays).
+   */
+  async reload(): Promise<boolean> {
+    if (this.reloading) return false;
+    this.reloading = true;
+    try {
+      let version: FileVersion;
+      try {
+        version = await fileVersion(this.bundleFile);
+      } catch (err) {
+        return this.refuse(undefined, new PolicyBundleError('BUNDLE_UNREADABLE', `cannot stat ${this.bundleFile}: ${(err as Error).message}`));
+      }
+      if (sameVersion(this.current?.version, version) || sameVersion(this.failedVersion, version)) return false;
+      let next: BundleSnapshot;
+      try {
+        next = await loadChecked(this.bundleFile);
+      } catch (err) {
+        return this.refuse(version, err as Error);
+      }
+      const previous = this.current?.revision;
+      this.current = next;
+      this.failedVersion = undefined;
+      this.log?.info({ bundle: this.bundleFile, revision: next.revision, previous }, 'policy bundle reloaded');
+      return true;
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  private refuse(version: FileVersion | undefined, err: Error): false {
+    // A missing file is reported on every change of state, not on every poll.
+    if (version === undefined && this.failedVersion?.ino === -1) return false;
+    this.failedVersion = version ?? { mtimeMs: -1, size: -1, ino: -1 };
+    this.metrics?.reloadFailures.inc();
+    this.log?.error({ bundle: this.bundleFile, err: err.message, keeping: this.current?.revision ?? 'none' }, 'policy bundle refused; keeping the running policy');
+    if (!this.current) this.unavailable = err.message;
+    return false;
+  }
+
+  /** Polls the bundle file every `intervalMs` and hot-swaps it when it changes. */
+  startWatching(intervalMs: number): void {
+    this.stop();
+    this.timer = setInterval(() => {
+      this.reload().catch((err: unknown) => this.log?.error({ err: (err as Error).message }, 'policy reload crashed'));
+    }, intervalMs);
+    // Watching must not keep a finished process alive.
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
