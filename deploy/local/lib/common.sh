@@ -9,7 +9,8 @@ LOG_DIR=$RUN_DIR/logs
 PID_DIR=$RUN_DIR/pids
 SECRETS_DIR=$RUN_DIR/secrets
 CACHE=${CHAPERONE_CACHE:-$HOME/.cache/chaperone}
-CLI_MAIN=$REPO_ROOT/services/cli/dist/main.js
+# CHAPERONE_CLI_MAIN: another build of the CLI (used to test these scripts with a stand-in).
+CLI_MAIN=${CHAPERONE_CLI_MAIN:-$REPO_ROOT/services/cli/dist/main.js}
 CONFIG_FILE=$RUN_DIR/chaperone.yaml
 
 # shellcheck source=../ports.sh
@@ -60,13 +61,22 @@ secret_file() {
 }
 
 pid_file() { echo "$PID_DIR/$1.pid"; }
+# True when the process exists and is not a zombie (a killed server whose parent is a PID 1
+# that does not reap, as in some containers, stays a zombie and still answers kill -0).
+pid_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
 # Prints the recorded pid of a component if that process is alive.
 live_pid() {
   local f pid
   f=$(pid_file "$1")
   [[ -s $f ]] || return 1
   pid=$(<"$f")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" || return 1
   echo "$pid"
 }
 

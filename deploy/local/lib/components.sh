@@ -92,11 +92,11 @@ stop_component() {
   sig=$(stop_signal "$name"); grace=$(stop_grace "$name")
   kill "-$sig" "$pid" 2>/dev/null || true
   local i
-  for ((i = 0; i < grace * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
+  for ((i = 0; i < grace * 10; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+  if pid_alive "$pid"; then
     warn "$name (pid $pid) still running ${grace}s after SIG$sig; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for ((i = 0; i < 50; i++)); do pid_alive "$pid" || break; sleep 0.1; done
   fi
   rm -f "$(pid_file "$name")"
 }
