@@ -26,6 +26,8 @@ export interface HandshakeOptions {
   maxStartupBytes: number;
   timeoutMs: number;
   onCancel: (processId: number, secretKey: number) => void;
+  /** Told when the client's stream becomes a TLS socket, so refusals are written inside TLS. */
+  onSecure: (stream: Duplex) => void;
 }
 
 const NO = Buffer.from('N');
@@ -56,6 +58,7 @@ export async function acceptStartup(raw: Socket, opts: HandshakeOptions): Promis
       raw.write(YES);
       const secure = new TLSSocket(raw, { isServer: true, secureContext: opts.secureContext! });
       conn.attach(secure);
+      opts.onSecure(secure);
       tls = true;
       continue;
     }

@@ -2,11 +2,12 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import type { Config, Connection } from '@chaperone/config';
 import { SessionChain } from '@chaperone/events';
 import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
-import { PgProtocolError, encodeAuthentication, encodeCancelRequest, encodeErrorResponse, messageName, type PgNotice } from '../../protocols/postgres/index.js';
+import { PgProtocolError, encodeAuthentication, encodeCancelRequest, encodeErrorResponse, messageName, type PgMessage, type PgNotice } from '../../protocols/postgres/index.js';
 import { AuthError, UpstreamError } from '../../errors.js';
 import { SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
@@ -85,6 +86,7 @@ export class PgListener {
     const { config, log, metrics } = this.deps;
     const clientAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     socket.on('error', () => {});
+    let stream: Duplex = socket;
     try {
       const pg = config.gateway.postgres;
       const hello = await acceptStartup(socket, {
@@ -93,6 +95,7 @@ export class PgListener {
         maxStartupBytes: pg.maxStartupBytes,
         timeoutMs: HANDSHAKE_TIMEOUT_MS,
         onCancel: (pid, key) => this.forwardCancel(pid, key),
+        onSecure: (secure) => (stream = secure),
       });
       if (!hello) return void socket.end();
       const token = await readToken(hello, HANDSHAKE_TIMEOUT_MS);
@@ -106,13 +109,13 @@ export class PgListener {
       const { notice, code } = noticeFor(err);
       metrics.authFailures.inc({ code });
       log.info({ client: clientAddress, code, err: (err as Error).message }, 'connection refused');
-      if (!socket.destroyed) socket.end(encodeErrorResponse(notice));
+      if (!stream.destroyed) stream.end(encodeErrorResponse(notice));
     }
   }
 
   private async startSession(
-    client: import('node:stream').Duplex,
-    pending: import('../../protocols/postgres/index.js').PgMessage[],
+    client: Duplex,
+    pending: PgMessage[],
     upstream: Awaited<ReturnType<typeof loginUpstream>>,
     identity: AgentIdentity,
     connection: Connection,
