@@ -1,0 +1,20 @@
+/**
+ * @module @chaperone/store
+ * The ClickHouse recording store: migrations for schemas/clickhouse, the projection of session
+ * events into the `events`, `commands` and `sessions` tables, and the SOC's reads: sessions,
+ * events for replay, read-only SQL, and chain + seal verification.
+ * Fixtures for other packages' tests are in `@chaperone/store/testing`.
+ */
+export { createStore, storeOn } from './lib/store.js';
+export type { Store, InsertReport } from './lib/store.js';
+export type { ClickHouseConfig } from './lib/clickhouse.js';
+export { createHttpExecutor } from './lib/clickhouse.js';
+export type { Executor } from './lib/executor.js';
+export { migrate, loadMigrations, splitStatements } from './lib/migrate.js';
+export type { Migration, MigrationReport } from './lib/migrate.js';
+export { toRows, toEventRow, EVENT_COLUMNS, COMMAND_COLUMNS, SESSION_COLUMNS } from './lib/rows.js';
+export type { EventRow, CommandRow, SessionRow, ProjectedRows, RowUpdate, ColumnSpec, ColumnType } from './lib/rows.js';
+export { ChainVerifier } from './lib/verify.js';
+export { StoreError, SessionNotFoundError } from './lib/errors.js';
+export type { StoreErrorCode } from './lib/errors.js';
+export type * from './lib/types.js';

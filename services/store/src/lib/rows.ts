@@ -1,0 +1,250 @@
+import type { EventBody, SessionEvent } from '@chaperone/events';
+
+/** Column types the store writes; the subset every ClickHouse since 18.16 and chdb share. */
+export type ColumnType = 'String' | 'UInt8' | 'UInt64' | 'DateTime' | 'Date' | 'Array(String)' | 'Nullable(DateTime)';
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+}
+
+/** A row of `events` (schemas/clickhouse/001_init.sql). Binary columns are Buffers. */
+export interface EventRow {
+  session_id: string;
+  seq: number;
+  ts: number;
+  ts_micros: number;
+  event_date: number;
+  node_id: string;
+  type: string;
+  direction: string;
+  message_type: string;
+  command_id: number;
+  payload: Buffer;
+  redacted: number;
+  avro: Buffer;
+  hash: string;
+  prev_hash: string;
+}
+
+export interface CommandRow {
+  session_id: string;
+  command_id: number;
+  seq: number;
+  ts: number;
+  ts_micros: number;
+  event_date: number;
+  subject: string;
+  connection: string;
+  protocol: string;
+  action: string;
+  targets: string[];
+  text: string;
+  text_sha256: string;
+  details: string;
+  decision: string;
+  reasons: string[];
+  policy_revision: string;
+  eval_micros: number;
+  decision_seq: number;
+  approval_id: string;
+  approval_outcome: string;
+  approvers: string[];
+  version: number;
+}
+
+export interface SessionRow {
+  session_id: string;
+  subject: string;
+  issuer: string;
+  groups: string[];
+  token_id: string;
+  connection: string;
+  protocol: string;
+  client_address: string;
+  tls: number;
+  attributes: string;
+  node_id: string;
+  started_at: number;
+  started_micros: number;
+  started_date: number;
+  /** Seconds; null while the session is open. */
+  ended_at: number | null;
+  ended_micros: number;
+  end_reason: string;
+  end_error: string;
+  frames_in: number;
+  frames_out: number;
+  bytes_in: number;
+  bytes_out: number;
+  commands: number;
+  denied: number;
+  last_seq: number;
+  final_hash: string;
+  signature: string;
+  sealed_by: string;
+  complete: number;
+  sealed: number;
+  version: number;
+}
+
+/** Fields one event contributes to a `commands` or `sessions` row; merged onto the current row. */
+export interface RowUpdate<R> {
+  key: string;
+  /** seq of the event: the row's version after the merge is the larger of the two. */
+  version: number;
+  fields: Partial<R>;
+}
+
+/** What one event projects to. */
+export interface ProjectedRows {
+  event: EventRow;
+  command?: RowUpdate<CommandRow>;
+  session?: RowUpdate<SessionRow>;
+}
+
+const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
+
+export const EVENT_COLUMNS: readonly ColumnSpec[] = [
+  col('session_id', 'String'), col('seq', 'UInt64'), col('ts', 'DateTime'), col('ts_micros', 'UInt64'), col('event_date', 'Date'),
+  col('node_id', 'String'), col('type', 'String'), col('direction', 'String'), col('message_type', 'String'), col('command_id', 'UInt64'),
+  col('payload', 'String'), col('redacted', 'UInt8'), col('avro', 'String'), col('hash', 'String'), col('prev_hash', 'String'),
+];
+
+export const COMMAND_COLUMNS: readonly ColumnSpec[] = [
+  col('session_id', 'String'), col('command_id', 'UInt64'), col('seq', 'UInt64'), col('ts', 'DateTime'), col('ts_micros', 'UInt64'),
+  col('event_date', 'Date'), col('subject', 'String'), col('connection', 'String'), col('protocol', 'String'), col('action', 'String'),
+  col('targets', 'Array(String)'), col('text', 'String'), col('text_sha256', 'String'), col('details', 'String'), col('decision', 'String'),
+  col('reasons', 'Array(String)'), col('policy_revision', 'String'), col('eval_micros', 'UInt64'), col('decision_seq', 'UInt64'),
+  col('approval_id', 'String'), col('approval_outcome', 'String'), col('approvers', 'Array(String)'), col('version', 'UInt64'),
+];
+
+export const SESSION_COLUMNS: readonly ColumnSpec[] = [
+  col('session_id', 'String'), col('subject', 'String'), col('issuer', 'String'), col('groups', 'Array(String)'), col('token_id', 'String'),
+  col('connection', 'String'), col('protocol', 'String'), col('client_address', 'String'), col('tls', 'UInt8'), col('attributes', 'String'),
+  col('node_id', 'String'), col('started_at', 'DateTime'), col('started_micros', 'UInt64'), col('started_date', 'Date'),
+  col('ended_at', 'Nullable(DateTime)'), col('ended_micros', 'UInt64'), col('end_reason', 'String'), col('end_error', 'String'),
+  col('frames_in', 'UInt64'), col('frames_out', 'UInt64'), col('bytes_in', 'UInt64'), col('bytes_out', 'UInt64'), col('commands', 'UInt64'),
+  col('denied', 'UInt64'), col('last_seq', 'UInt64'), col('final_hash', 'String'), col('signature', 'String'), col('sealed_by', 'String'),
+  col('complete', 'UInt8'), col('sealed', 'UInt8'), col('version', 'UInt64'),
+];
+
+const EMPTY = Buffer.alloc(0);
+
+export const commandKey = (sessionId: string, commandId: number): string => `${sessionId}\u0000${commandId}`;
+
+/** The time columns of an event: seconds, day number (for Date) and the exact microseconds. */
+function times(tsMicros: number): { ts: number; ts_micros: number; event_date: number } {
+  const ts = Math.floor(tsMicros / 1e6);
+  return { ts, ts_micros: tsMicros, event_date: Math.floor(ts / 86400) };
+}
+
+/** The `events` row of an event; verify recomputes it from the stored Avro to compare columns. */
+export function toEventRow(event: SessionEvent, avro: Buffer, hash: Buffer): EventRow {
+  const b = event.body;
+  return {
+    session_id: event.sessionId,
+    seq: event.seq,
+    ...times(event.tsMicros),
+    node_id: event.nodeId,
+    type: b.type,
+    direction: b.type === 'Frame' ? b.direction : '',
+    message_type: b.type === 'Frame' ? b.messageType : '',
+    command_id: 'commandId' in b ? b.commandId : 0,
+    payload: b.type === 'Frame' ? Buffer.from(b.bytes) : EMPTY,
+    redacted: b.type === 'Frame' && b.redacted ? 1 : 0,
+    avro,
+    hash: hash.toString('hex'),
+    prev_hash: Buffer.from(event.prevHash).toString('hex'),
+  };
+}
+
+function commandUpdate(event: SessionEvent, body: EventBody): RowUpdate<CommandRow> | undefined {
+  const at = { version: event.seq };
+  switch (body.type) {
+    case 'Command':
+      return {
+        key: commandKey(event.sessionId, body.commandId), ...at,
+        fields: {
+          seq: event.seq, ...times(event.tsMicros), protocol: body.protocol, action: body.action, targets: [...body.targets],
+          text: body.text, text_sha256: body.textSha256, details: body.detailsJson,
+        },
+      };
+    case 'Decision':
+      return {
+        key: commandKey(event.sessionId, body.commandId), ...at,
+        fields: { decision: body.result, reasons: [...body.reasons], policy_revision: body.policyRevision, eval_micros: body.evalMicros, decision_seq: event.seq },
+      };
+    case 'ApprovalRequested':
+      return { key: commandKey(event.sessionId, body.commandId), ...at, fields: { approval_id: body.approvalId } };
+    case 'ApprovalResolved':
+      return {
+        key: commandKey(event.sessionId, body.commandId), ...at,
+        fields: { approval_id: body.approvalId, approval_outcome: body.outcome, approvers: [...body.approvers] },
+      };
+    default:
+      return undefined;
+  }
+}
+
+function sessionUpdate(event: SessionEvent, body: EventBody): RowUpdate<SessionRow> | undefined {
+  if (body.type === 'SessionStarted') {
+    const t = times(event.tsMicros);
+    return {
+      key: event.sessionId, version: event.seq,
+      fields: {
+        subject: body.identity.subject, issuer: body.identity.issuer, groups: [...body.identity.groups], token_id: body.identity.tokenId,
+        connection: body.connection, protocol: body.protocol, client_address: body.clientAddress, tls: body.tls ? 1 : 0,
+        attributes: body.attributesJson, node_id: event.nodeId, started_at: t.ts, started_micros: t.ts_micros, started_date: t.event_date,
+      },
+    };
+  }
+  if (body.type === 'SessionEnded') {
+    const t = times(event.tsMicros);
+    const c = body.counters;
+    return {
+      key: event.sessionId, version: event.seq,
+      fields: {
+        ended_at: t.ts, ended_micros: t.ts_micros, end_reason: body.reason, end_error: body.error,
+        frames_in: c.framesIn, frames_out: c.framesOut, bytes_in: c.bytesIn, bytes_out: c.bytesOut, commands: c.commands, denied: c.denied,
+        last_seq: event.seq, final_hash: Buffer.from(body.finalHash).toString('hex'), signature: Buffer.from(body.signature).toString('hex'),
+        sealed_by: body.sealedBy, complete: body.complete ? 1 : 0, sealed: body.signature.length > 0 ? 1 : 0,
+      },
+    };
+  }
+  return undefined;
+}
+
+/**
+ * What one decoded event writes: its `events` row, and the fields it contributes to its command's
+ * and its session's row. Pure: the store merges the updates onto the current rows.
+ */
+export function toRows(event: SessionEvent, avro: Buffer, hash: Buffer): ProjectedRows {
+  const rows: ProjectedRows = { event: toEventRow(event, avro, hash) };
+  const command = commandUpdate(event, event.body);
+  if (command) rows.command = command;
+  const session = sessionUpdate(event, event.body);
+  if (session) rows.session = session;
+  return rows;
+}
+
+export function emptyCommandRow(sessionId: string, commandId: number): CommandRow {
+  return {
+    session_id: sessionId, command_id: commandId, seq: 0, ts: 0, ts_micros: 0, event_date: 0, subject: '', connection: '', protocol: '',
+    action: '', targets: [], text: '', text_sha256: '', details: '{}', decision: '', reasons: [], policy_revision: '', eval_micros: 0,
+    decision_seq: 0, approval_id: '', approval_outcome: '', approvers: [], version: 0,
+  };
+}
+
+export function emptySessionRow(sessionId: string): SessionRow {
+  return {
+    session_id: sessionId, subject: '', issuer: '', groups: [], token_id: '', connection: '', protocol: '', client_address: '', tls: 0,
+    attributes: '{}', node_id: '', started_at: 0, started_micros: 0, started_date: 0, ended_at: null, ended_micros: 0, end_reason: '',
+    end_error: '', frames_in: 0, frames_out: 0, bytes_in: 0, bytes_out: 0, commands: 0, denied: 0, last_seq: 0, final_hash: '',
+    signature: '', sealed_by: '', complete: 0, sealed: 0, version: 0,
+  };
+}
+
+/** Folds an update onto a row: its fields win, the version only grows. */
+export function merge<R extends { version: number }>(base: R, update: RowUpdate<R>): R {
+  return { ...base, ...update.fields, version: Math.max(base.version, update.version) };
+}

@@ -1,0 +1,165 @@
+/**
+ * The store conformance suite: every engine the store runs on (ClickHouse server, embedded
+ * chdb) passes the same cases through `runSuite`.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { decodeEvent, decodeEventBody } from '@chaperone/events';
+import { fixtureSession, type FixtureSession } from '../testing.js';
+import type { Executor } from './executor.js';
+import { EVENT_COLUMNS, toEventRow } from './rows.js';
+import type { Store } from './store.js';
+import { SessionNotFoundError, StoreError } from './errors.js';
+
+export interface SuiteTarget {
+  store: Store;
+  /** The same engine, for writing forged rows. */
+  exec: Executor;
+  cleanup(): Promise<void>;
+}
+
+const decoded = (f: FixtureSession) => f.messages.map((m) => decodeEvent(m));
+
+export function runSuite(name: string, create: () => Promise<SuiteTarget>): void {
+  describe(`store conformance: ${name}`, () => {
+    let t: SuiteTarget;
+    const t0 = Date.UTC(2026, 0, 15, 12) * 1000;
+    const a = fixtureSession({ subject: 'agent:a', connection: 'pg-a', startMicros: t0 });
+    const b = fixtureSession({ subject: 'agent:b', connection: 'pg-b', startMicros: t0 + 60e6, end: 'open' });
+
+    before(async () => {
+      t = await create();
+      const report = await t.store.migrate();
+      assert.deepEqual(report.applied, ['001_init.sql']);
+    });
+    after(async () => t?.cleanup());
+
+    it('migrates idempotently', async () => {
+      const again = await t.store.migrate();
+      assert.deepEqual(again.applied, []);
+      assert.deepEqual(again.alreadyApplied, ['001_init.sql']);
+    });
+
+    it('stores a session and reads it back exactly, once, despite redelivery', async () => {
+      // Session a in one batch, twice; session b one event per batch so every Decision and
+      // SessionEnded must find its command/session row in ClickHouse rather than in the batch.
+      await t.store.insertEvents(decoded(a));
+      await t.store.insertEvents(decoded(a));
+      for (const d of decoded(b)) await t.store.insertEvents([d]);
+      const events = await t.store.sessionEvents(a.sessionId);
+      assert.equal(events.length, a.events.length);
+      events.forEach((e, i) => {
+        const src = a.events[i]!;
+        assert.equal(e.seq, i);
+        assert.ok(e.avro.equals(src.body), `avro of ${i}`);
+        assert.equal(e.hash, src.hash.toString('hex'));
+        assert.equal(e.type, src.event.body.type);
+        if (src.event.body.type === 'Frame') assert.ok(e.payload.equals(src.event.body.bytes), `payload of ${i}`);
+        assert.deepEqual(toEventRow(decodeEventBody(e.avro), e.avro, src.hash).seq, i);
+      });
+      const paged: number[] = [];
+      for await (const e of t.store.iterateSessionEvents(a.sessionId, 3)) paged.push(e.seq);
+      assert.deepEqual(paged, a.events.map((_, i) => i));
+      const n = await t.store.query(`SELECT count() AS n FROM events FINAL WHERE session_id = '${a.sessionId}'`, { readonly: true });
+      assert.deepEqual(n.rows, [[String(a.events.length)]]);
+    });
+
+    it('joins commands with their decisions and the session identity', async () => {
+      for (const f of [a, b]) {
+        const r = await t.store.query(
+          `SELECT command_id, subject, connection, action, decision, text FROM commands FINAL WHERE session_id = '${f.sessionId}' ORDER BY command_id`,
+          { readonly: true },
+        );
+        assert.deepEqual(r.columns.map((c) => c.name), ['command_id', 'subject', 'connection', 'action', 'decision', 'text']);
+        assert.equal(r.columns[0]!.type, 'UInt64');
+        const subject = f === a ? 'agent:a' : 'agent:b';
+        const conn = f === a ? 'pg-a' : 'pg-b';
+        assert.deepEqual(r.rows, [
+          ['1', subject, conn, 'SELECT', 'ALLOW', 'SELECT id, email FROM customers ORDER BY id LIMIT 2'],
+          ['2', subject, conn, 'DELETE', 'DENY', 'DELETE FROM customers'],
+        ]);
+      }
+    });
+
+    it('lists, filters and gets sessions', async () => {
+      const all = await t.store.listSessions({ limit: 10 });
+      assert.deepEqual(all.map((s) => s.sessionId), [b.sessionId, a.sessionId]);
+      const sa = all[1]!;
+      assert.equal(sa.subject, 'agent:a');
+      assert.equal(sa.connection, 'pg-a');
+      assert.equal(sa.nodeId, a.nodeId);
+      assert.equal(sa.startedMicros, a.events[0]!.event.tsMicros);
+      assert.ok(sa.ended && sa.sealed && sa.complete);
+      assert.equal(sa.counters.commands, 2);
+      assert.equal(sa.counters.denied, 1);
+      assert.equal(sa.lastSeq, a.events.length - 1);
+      assert.equal(sa.finalHash, a.events.at(-2)!.hash.toString('hex'));
+      const sb = all[0]!;
+      assert.equal(sb.ended, false);
+      assert.equal(sb.subject, 'agent:b');
+      assert.deepEqual((await t.store.listSessions({ subject: 'agent:a' })).map((s) => s.sessionId), [a.sessionId]);
+      assert.deepEqual((await t.store.listSessions({ connection: 'pg-b' })).map((s) => s.sessionId), [b.sessionId]);
+      assert.deepEqual((await t.store.listSessions({ sinceMicros: t0 + 30e6 })).map((s) => s.sessionId), [b.sessionId]);
+      assert.equal((await t.store.listSessions({ limit: 1 })).length, 1);
+      assert.equal((await t.store.getSession(a.sessionId)).sessionId, a.sessionId);
+      await assert.rejects(t.store.getSession('nope'), SessionNotFoundError);
+    });
+
+    it('verifies intact, open, unsealed and incomplete sessions', async () => {
+      assert.equal((await t.store.verifySession(a.sessionId, a.trustedKeys)).status, 'intact');
+      const open = await t.store.verifySession(b.sessionId, b.trustedKeys);
+      assert.equal(open.status, 'incomplete');
+      assert.equal(open.events, b.events.length);
+      for (const end of ['unsealed', 'incomplete'] as const) {
+        const f = fixtureSession({ end });
+        await t.store.insertEvents(decoded(f));
+        const r = await t.store.verifySession(f.sessionId, f.trustedKeys);
+        assert.equal(r.status, 'incomplete', `${end}: ${r.detail}`);
+      }
+      await assert.rejects(t.store.verifySession('nope', {}), SessionNotFoundError);
+    });
+
+    it('finds a broken seal, an untrusted node, a missing event and a forged row', async () => {
+      const other = generateKeyPairSync('ed25519').publicKey;
+      const wrongKey = await t.store.verifySession(a.sessionId, { [a.nodeId]: other });
+      assert.equal(wrongKey.status, 'broken');
+      assert.equal(wrongKey.firstBadSeq, a.events.length - 1);
+      const untrusted = await t.store.verifySession(a.sessionId, {});
+      assert.equal(untrusted.status, 'broken');
+      assert.match(untrusted.detail, /no trusted key/);
+
+      const gap = fixtureSession();
+      await t.store.insertEvents(decoded(gap).filter((d) => d.event.seq !== 3));
+      const g = await t.store.verifySession(gap.sessionId, gap.trustedKeys);
+      assert.deepEqual([g.status, g.firstBadSeq], ['broken', 3]);
+
+      const forged = fixtureSession();
+      await t.store.insertEvents(decoded(forged));
+      const victim = forged.events.find((e) => e.event.body.type === 'Frame' && e.event.body.messageType === 'DataRow')!;
+      const row = toEventRow(victim.event, victim.body, victim.hash);
+      // A row whose column disagrees with its own Avro, added next to the genuine one.
+      await t.exec.insert('events', EVENT_COLUMNS, [{ ...row, payload: Buffer.from('D\0\0\0\x0bforged') }]);
+      const f = await t.store.verifySession(forged.sessionId, forged.trustedKeys);
+      assert.deepEqual([f.status, f.firstBadSeq], ['broken', victim.event.seq]);
+    });
+
+    it('runs SOC SQL read-only, bounded, with readable errors', async () => {
+      const r = await t.store.query('SELECT number, toString(number) AS s, NULL AS z FROM system.numbers LIMIT 5;', { readonly: true, maxRows: 3 });
+      assert.deepEqual(r.columns.map((c) => c.name), ['number', 's', 'z']);
+      assert.equal(r.rows.length, 3);
+      assert.deepEqual(r.rows[0], ['0', '0', null]);
+      assert.equal(r.truncated, true);
+      const esc = await t.store.query("SELECT 'a\\tb\\nc' AS x", { readonly: true });
+      assert.deepEqual(esc.rows, [['a\tb\nc']]);
+      await assert.rejects(
+        t.store.query(`INSERT INTO events (session_id) VALUES ('x')`, { readonly: true }),
+        (e: unknown) => e instanceof StoreError && e.code === 'READONLY',
+      );
+      await assert.rejects(
+        t.store.query('SELECT nosuchcolumn FROM events', { readonly: true }),
+        (e: unknown) => e instanceof StoreError && e.code === 'CLICKHOUSE' && /nosuchcolumn/.test(e.message),
+      );
+    });
+  });
+}

@@ -1,0 +1,200 @@
+import { chainHash } from '@chaperone/events';
+import { createHttpExecutor, type ClickHouseConfig } from './clickhouse.js';
+import { parseRow, selectList } from './columns.js';
+import { SessionNotFoundError, StoreError } from './errors.js';
+import type { Executor } from './executor.js';
+import { migrate, type MigrationReport } from './migrate.js';
+import { Projector } from './projector.js';
+import { COMMAND_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS, toRows, type EventRow, type SessionRow } from './rows.js';
+import { str, uint } from './sql.js';
+import type {
+  DecodedEvent, QueryOptions, QueryResult, SessionFilter, SessionSummary, StoredEvent, TrustedKeys, VerifyResult,
+} from './types.js';
+import { ChainVerifier } from './verify.js';
+
+export interface InsertReport {
+  events: number;
+  commands: number;
+  sessions: number;
+}
+
+/** The recording store: writes for the materializer, reads for the API. */
+export interface Store {
+  readonly database: string;
+  /** Where the engine is, for messages. */
+  readonly describe: string;
+  /** Creates the database and applies pending schemas/clickhouse migrations. */
+  migrate(): Promise<MigrationReport>;
+  /** Writes decoded events and the command/session rows they update; resolves once ClickHouse accepted all of it. */
+  insertEvents(events: readonly DecodedEvent[]): Promise<InsertReport>;
+  listSessions(filter?: SessionFilter): Promise<SessionSummary[]>;
+  /** @throws SessionNotFoundError */
+  getSession(id: string): Promise<SessionSummary>;
+  /** A page of a session's events, each once, in seq order. */
+  sessionEvents(id: string, page?: { fromSeq?: number; limit?: number }): Promise<StoredEvent[]>;
+  /** Every event of a session, each once, in seq order, read page by page. */
+  iterateSessionEvents(id: string, pageSize?: number): AsyncIterable<StoredEvent>;
+  /** SOC SQL, always read-only. */
+  query(sql: string, opts: QueryOptions): Promise<QueryResult>;
+  /** Recomputes the session's chain and seal from the stored Avro. @throws SessionNotFoundError */
+  verifySession(id: string, trustedKeys: TrustedKeys): Promise<VerifyResult>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const EVENT_BINARY = new Set(['payload', 'avro']);
+const DEFAULT_PAGE = 2000;
+
+function toStored(r: EventRow): StoredEvent {
+  return {
+    sessionId: r.session_id, seq: r.seq, tsMicros: r.ts_micros, nodeId: r.node_id, type: r.type, direction: r.direction,
+    messageType: r.message_type, commandId: r.command_id, payload: r.payload, redacted: r.redacted === 1, avro: r.avro,
+    hash: r.hash, prevHash: r.prev_hash,
+  };
+}
+
+function toSummary(r: SessionRow): SessionSummary {
+  return {
+    sessionId: r.session_id, subject: r.subject, issuer: r.issuer, groups: r.groups, tokenId: r.token_id, connection: r.connection,
+    protocol: r.protocol, clientAddress: r.client_address, tls: r.tls === 1, attributesJson: r.attributes, nodeId: r.node_id,
+    startedMicros: r.started_micros, ended: r.ended_micros > 0, endedMicros: r.ended_micros, endReason: r.end_reason, endError: r.end_error,
+    counters: { framesIn: r.frames_in, framesOut: r.frames_out, bytesIn: r.bytes_in, bytesOut: r.bytes_out, commands: r.commands, denied: r.denied },
+    lastSeq: r.last_seq, finalHash: r.final_hash, sealedBy: r.sealed_by, complete: r.complete === 1, sealed: r.sealed === 1,
+  };
+}
+
+/** Rows from several partitions may survive FINAL (e.g. a SessionEnded whose start was never seen): keep the newest. */
+function newestPerSession(rows: SessionRow[]): SessionRow[] {
+  const by = new Map<string, SessionRow>();
+  for (const r of rows) {
+    const prev = by.get(r.session_id);
+    if (!prev || prev.version < r.version) by.set(r.session_id, r);
+  }
+  return [...by.values()];
+}
+
+class ClickHouseStore implements Store {
+  private readonly projector: Projector;
+
+  constructor(private readonly exec: Executor) {
+    this.projector = new Projector(exec);
+  }
+
+  get database(): string {
+    return this.exec.database;
+  }
+
+  get describe(): string {
+    return `${this.exec.describe}, database ${this.exec.database}`;
+  }
+
+  migrate(): Promise<MigrationReport> {
+    return migrate(this.exec);
+  }
+
+  async insertEvents(events: readonly DecodedEvent[]): Promise<InsertReport> {
+    if (events.length === 0) return { events: 0, commands: 0, sessions: 0 };
+    const projected = events.map((d) => toRows(d.event, d.body, chainHash(Buffer.from(d.event.prevHash), d.body)));
+    const p = await this.projector.project(projected);
+    // Events first: a crash between the inserts leaves rows that the redelivered batch rewrites.
+    await this.exec.insert('events', EVENT_COLUMNS, projected.map((r) => r.event));
+    await this.exec.insert('commands', COMMAND_COLUMNS, p.commands);
+    await this.exec.insert('sessions', SESSION_COLUMNS, p.sessions);
+    this.projector.written(p);
+    return { events: projected.length, commands: p.commands.length, sessions: p.sessions.length };
+  }
+
+  private async sessionRows(where: string[], limit: number): Promise<SessionRow[]> {
+    const rows = await this.exec.select<Record<string, unknown>>(
+      `SELECT ${selectList(SESSION_COLUMNS)} FROM ${this.database}.sessions FINAL` +
+        `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_micros DESC, session_id LIMIT ${uint(limit)}`,
+    );
+    return newestPerSession(rows.map((r) => parseRow<SessionRow>(SESSION_COLUMNS, r)));
+  }
+
+  async listSessions(filter: SessionFilter = {}): Promise<SessionSummary[]> {
+    const limit = filter.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new StoreError('BAD_REQUEST', `limit must be 1..100000, got ${limit}`);
+    const where: string[] = [];
+    if (filter.subject) where.push(`subject = ${str(filter.subject)}`);
+    if (filter.connection) where.push(`connection = ${str(filter.connection)}`);
+    if (filter.sinceMicros) where.push(`started_micros >= ${uint(filter.sinceMicros)}`);
+    return (await this.sessionRows(where, limit)).map(toSummary);
+  }
+
+  async getSession(id: string): Promise<SessionSummary> {
+    const [row] = await this.sessionRows([`session_id = ${str(id)}`], 10);
+    if (!row) throw new SessionNotFoundError(id);
+    return toSummary(row);
+  }
+
+  private async eventRows(id: string, range: string, final: boolean, limit?: number): Promise<EventRow[]> {
+    const rows = await this.exec.select<Record<string, unknown>>(
+      `SELECT ${selectList(EVENT_COLUMNS, EVENT_BINARY)} FROM ${this.database}.events${final ? ' FINAL' : ''}` +
+        ` WHERE session_id = ${str(id)} AND ${range} ORDER BY seq${limit ? ` LIMIT ${uint(limit)}` : ''}`,
+    );
+    return rows.map((r) => parseRow<EventRow>(EVENT_COLUMNS, r, EVENT_BINARY));
+  }
+
+  async sessionEvents(id: string, page: { fromSeq?: number; limit?: number } = {}): Promise<StoredEvent[]> {
+    const rows = await this.eventRows(id, `seq >= ${uint(page.fromSeq ?? 0)}`, true, page.limit ?? DEFAULT_PAGE);
+    // FINAL collapses duplicates only within a partition; a redelivered copy is always in the same one, but be exact.
+    return rows.filter((r, i) => i === 0 || rows[i - 1]!.seq !== r.seq).map(toStored);
+  }
+
+  async *iterateSessionEvents(id: string, pageSize = DEFAULT_PAGE): AsyncIterable<StoredEvent> {
+    let from = 0;
+    for (;;) {
+      const page = await this.sessionEvents(id, { fromSeq: from, limit: pageSize });
+      yield* page;
+      if (page.length < pageSize) return;
+      from = page[page.length - 1]!.seq + 1;
+    }
+  }
+
+  async query(sql: string, opts: QueryOptions): Promise<QueryResult> {
+    if (opts.readonly !== true) throw new StoreError('BAD_REQUEST', 'store.query only runs read-only SQL');
+    if (!sql.trim()) throw new StoreError('BAD_REQUEST', 'empty SQL');
+    const maxRows = opts.maxRows ?? 10_000;
+    if (!Number.isSafeInteger(maxRows) || maxRows < 1) throw new StoreError('BAD_REQUEST', `maxRows must be a positive integer, got ${maxRows}`);
+    return this.exec.text(sql, { maxRows });
+  }
+
+  async verifySession(id: string, trustedKeys: TrustedKeys): Promise<VerifyResult> {
+    const [stats] = await this.exec.select<{ n: string; last: string }>(
+      `SELECT count() AS n, max(seq) AS last FROM ${this.database}.events WHERE session_id = ${str(id)}`,
+    );
+    if (!stats || Number(stats.n) === 0) throw new SessionNotFoundError(id);
+    const last = Number(stats.last);
+    const verifier = new ChainVerifier(id, trustedKeys);
+    // Read every stored copy (no FINAL): a forged row next to the genuine one must not hide.
+    for (let from = 0; from <= last && verifier.ok; from += DEFAULT_PAGE) {
+      const rows = await this.eventRows(id, `seq >= ${uint(from)} AND seq < ${uint(from + DEFAULT_PAGE)}`, false);
+      for (let i = 0; i < rows.length && verifier.ok; ) {
+        let j = i;
+        while (j < rows.length && rows[j]!.seq === rows[i]!.seq) j++;
+        verifier.add(rows[i]!.seq, rows.slice(i, j));
+        i = j;
+      }
+    }
+    return verifier.finish();
+  }
+
+  ping(): Promise<void> {
+    return this.exec.ping();
+  }
+
+  close(): Promise<void> {
+    return this.exec.close();
+  }
+}
+
+/** A store on any executor (the conformance suite runs each implementation through this). */
+export function storeOn(exec: Executor): Store {
+  return new ClickHouseStore(exec);
+}
+
+/** The store on a ClickHouse server (config.clickhouse). */
+export function createStore(cfg: ClickHouseConfig): Store {
+  return storeOn(createHttpExecutor(cfg));
+}

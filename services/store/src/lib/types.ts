@@ -1,0 +1,116 @@
+import type { KeyObject } from 'node:crypto';
+import type { SessionEvent } from '@chaperone/events';
+
+/** A decoded Kafka message: the event and its canonical Avro binary (what `decodeEvent` returns). */
+export interface DecodedEvent {
+  event: SessionEvent;
+  body: Buffer;
+}
+
+/** One stored event as read back (each event once, in seq order). */
+export interface StoredEvent {
+  sessionId: string;
+  seq: number;
+  tsMicros: number;
+  nodeId: string;
+  type: string;
+  direction: string;
+  messageType: string;
+  commandId: number;
+  payload: Buffer;
+  redacted: boolean;
+  /** Canonical Avro binary; `decodeEventBody(avro)` gives the full event. */
+  avro: Buffer;
+  /** Hex SHA-256 chain hash. */
+  hash: string;
+  prevHash: string;
+}
+
+export interface SessionCounters {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  commands: number;
+  denied: number;
+}
+
+/** A session as the `sessions` table knows it (the newest row). */
+export interface SessionSummary {
+  sessionId: string;
+  subject: string;
+  issuer: string;
+  groups: string[];
+  tokenId: string;
+  connection: string;
+  protocol: string;
+  clientAddress: string;
+  tls: boolean;
+  attributesJson: string;
+  nodeId: string;
+  startedMicros: number;
+  /** Whether a SessionEnded event was materialized. */
+  ended: boolean;
+  /** 0 while open. */
+  endedMicros: number;
+  endReason: string;
+  endError: string;
+  counters: SessionCounters;
+  lastSeq: number;
+  /** Hex; empty while open. */
+  finalHash: string;
+  sealedBy: string;
+  complete: boolean;
+  sealed: boolean;
+}
+
+export interface SessionFilter {
+  /** Exact identity subject, e.g. `ci:deploy-bot`. */
+  subject?: string;
+  /** Exact connection name. */
+  connection?: string;
+  /** Sessions started at or after this time (microseconds since the epoch). */
+  sinceMicros?: number;
+  /** At most this many, newest first. @default 100 */
+  limit?: number;
+}
+
+export interface QueryColumn {
+  name: string;
+  type: string;
+}
+
+/** A SQL result as text cells (ClickHouse's own rendering; null for NULL). */
+export interface QueryResult {
+  columns: QueryColumn[];
+  rows: (string | null)[][];
+  /** More rows existed than `maxRows`. */
+  truncated: boolean;
+}
+
+export interface QueryOptions {
+  /** Must be true: SOC SQL always runs read-only (readonly user, or readonly=1). */
+  readonly: true;
+  /** @default 10000 */
+  maxRows?: number;
+}
+
+export type VerifyStatus = 'intact' | 'incomplete' | 'broken';
+
+export interface VerifyResult {
+  sessionId: string;
+  /** intact: every event present, chain and seal verify. incomplete: what is there verifies but the
+   * session is not (yet) sealed. broken: evidence of loss or tampering, see firstBadSeq. */
+  status: VerifyStatus;
+  firstBadSeq?: number;
+  detail: string;
+  /** Events checked (distinct seqs). */
+  events: number;
+  lastSeq: number;
+  sealedBy?: string;
+  /** Hex hash of the last event checked. */
+  headHash: string;
+}
+
+/** Public keys trusted to seal sessions, by node id (config.recording.trustedNodeKeys, loaded). */
+export type TrustedKeys = Readonly<Record<string, KeyObject>>;
