@@ -1,0 +1,153 @@
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Config } from '@chaperone/config';
+import { createRegistry, Lifecycle, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
+import { createActivities } from './activities.js';
+import { namespaceNotFound, temporalUnavailable, WorkflowsNotFoundError } from './errors.js';
+import { instrumentActivities, registerWorkerMetrics } from './metrics.js';
+import { useRuntimeLogger } from './runtime.js';
+
+export interface StartApprovalsWorkerOptions {
+  /** Registry served on /metrics. @default createRegistry({ service: 'approvals-worker', node: config.nodeId }) */
+  registry?: Registry;
+  /** How long running activities may finish after stop() before they are cancelled. @default 10000 */
+  shutdownGraceMs?: number;
+}
+
+export interface ApprovalsWorkerHandle {
+  readonly lifecycle: Lifecycle;
+  readonly state: State;
+  readonly taskQueue: string;
+  /** Where /healthz, /livez and /metrics listen (the real port when the config says port 0). */
+  readonly ops: { host: string; port: number };
+  /** Settles once the worker has stopped: resolves after stop(), rejects if the worker failed. */
+  readonly done: Promise<void>;
+  /** Drains (no new tasks, running activities get the grace period) and releases everything. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Where the workflow code is, for Temporal's bundler: `workflows.js` next to this file when
+ * running from dist, `workflows.ts` when running from src under tsx (development condition).
+ */
+export function resolveWorkflowsPath(): string {
+  const tried: string[] = [];
+  for (const ext of ['.js', '.ts']) {
+    const path = fileURLToPath(new URL(`./workflows${ext}`, import.meta.url));
+    if (existsSync(path)) return path;
+    tried.push(path);
+  }
+  throw new WorkflowsNotFoundError(`workflow code not found (tried ${tried.join(', ')}); rebuild with \`npx nx run approvals:build\``);
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * Starts the approvals worker on config.temporal (address, namespace, taskQueue) with its ops
+ * server on config.temporal.http. Resolves once the worker polls its task queue; rejects with
+ * TemporalUnavailableError when Temporal cannot be reached. Bundling the workflow code takes
+ * a few seconds, during which /livez already answers and /healthz says `starting`.
+ */
+export async function startApprovalsWorker(config: Config, log: Logger, opts: StartApprovalsWorkerOptions = {}): Promise<ApprovalsWorkerHandle> {
+  const { address, namespace, taskQueue } = config.temporal;
+  const wlog = log.child({ component: 'approvals-worker' });
+  const lifecycle = new Lifecycle('approvals-worker');
+  lifecycle.onChange((state) => wlog.info({ state }, `approvals worker ${state}`));
+  useRuntimeLogger(log);
+
+  let worker: Worker | undefined;
+  const registry = opts.registry ?? createRegistry({ service: 'approvals-worker', node: config.nodeId });
+  const metrics = registerWorkerMetrics(registry, lifecycle, () => worker);
+  const server = await startOpsServer({
+    ...config.temporal.http,
+    registry,
+    lifecycle,
+    checks: () => {
+      const s = worker?.getState();
+      return { temporalWorker: { ok: s === 'RUNNING', detail: s ?? 'connecting' } };
+    },
+  });
+  const { port } = server.address() as AddressInfo;
+  const ops = { host: config.temporal.http.host, port };
+
+  const fail = async (err: unknown, connection?: NativeConnection): Promise<never> => {
+    lifecycle.to('failed');
+    await connection?.close().catch(() => undefined);
+    await closeServer(server);
+    throw err;
+  };
+
+  wlog.info({ address, namespace, taskQueue, ops }, 'connecting to Temporal');
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address });
+  } catch (err) {
+    return fail(temporalUnavailable(address, namespace, err));
+  }
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue,
+      identity: `${config.nodeId}/approvals-worker`,
+      workflowsPath: resolveWorkflowsPath(),
+      activities: instrumentActivities(createActivities({ log: wlog, nodeId: config.nodeId }), metrics),
+      shutdownGraceTime: opts.shutdownGraceMs ?? 10_000,
+    });
+  } catch (err) {
+    // Worker.create checks the namespace against the server; a typo there is a config problem.
+    const e = /namespace .*not found/i.test((err as Error)?.message ?? '') ? namespaceNotFound(address, namespace, err) : err;
+    return fail(e, connection);
+  }
+
+  const w = worker;
+  const running = w.run();
+  lifecycle.to('running');
+  const release = async () => {
+    await connection.close().catch((err: Error) => wlog.warn({ err }, 'closing the Temporal connection failed'));
+    await closeServer(server);
+  };
+  const done = running.then(
+    async () => {
+      await release();
+      lifecycle.to('stopped');
+    },
+    async (err: unknown) => {
+      wlog.error({ err }, 'approvals worker failed');
+      lifecycle.to('failed');
+      await release();
+      throw err;
+    },
+  );
+  // The owner learns of a failure through `done`; this keeps an unobserved one from crashing the process.
+  done.catch(() => undefined);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    lifecycle,
+    get state() {
+      return lifecycle.state;
+    },
+    taskQueue,
+    ops,
+    done,
+    stop() {
+      stopping ??= (async () => {
+        if (lifecycle.state === 'running') {
+          lifecycle.to('draining');
+          if (w.getState() === 'RUNNING') w.shutdown();
+        }
+        await done.catch(() => undefined);
+      })();
+      return stopping;
+    },
+  };
+}
