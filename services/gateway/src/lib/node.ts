@@ -41,11 +41,13 @@ export class GatewayNode {
         lifecycle: this.lifecycle,
         checks: () => ({
           kafka: { ok: this.sink?.healthy ?? false },
-          policy: { ok: this.policy !== undefined, detail: this.policy?.revision },
+          policy: { ok: this.policy?.ready ?? false, detail: this.policy?.revision ?? 'no valid bundle loaded' },
         }),
       });
       await initSqlParser();
-      this.policy = await PolicyEngine.load(config.policy.bundleFile, log, this.registry);
+      // A missing or broken bundle must not keep the node down: it starts, denies every command
+      // and reports itself unhealthy until a good bundle appears (decisions fail closed).
+      this.policy = await PolicyEngine.loadOrDenyAll(config.policy.bundleFile, log, this.registry);
       this.policy.startWatching(config.policy.reloadIntervalMs);
       this.sink = new KafkaSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.topic, log });
       await this.sink.start();
