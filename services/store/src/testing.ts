@@ -9,7 +9,7 @@ import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type Key
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient, ClickHouseLogLevel } from '@clickhouse/client';
-import { loadConfig } from '@chaperone/config';
+import { loadConfig, type Config } from '@chaperone/config';
 import { SessionChain, encodeEvent, signSeal, type ChainedEvent, type DecisionResult, type EventBody } from '@chaperone/events';
 import type { ClickHouseConfig } from './lib/clickhouse.js';
 import { ident } from './lib/sql.js';
@@ -127,14 +127,23 @@ export function fixtureSession(opts: FixtureOptions = {}): FixtureSession {
 const STACK_CONFIG = fileURLToPath(new URL('../../../deploy/local/.run/chaperone.yaml', import.meta.url));
 
 /**
- * The ClickHouse of the local stack: from $CHAPERONE_CONFIG, else deploy/local/.run/chaperone.yaml,
- * else the stack's default port (18123).
+ * The configuration of the local stack: $CHAPERONE_CONFIG when set, else the one deploy/local/up
+ * generates. Throws (with the way out) when neither exists.
  */
+export function testConfig(): Config {
+  try {
+    return loadConfig(undefined, {});
+  } catch (err) {
+    if (existsSync(STACK_CONFIG)) return loadConfig(STACK_CONFIG);
+    throw err;
+  }
+}
+
+/** The ClickHouse of the local stack ({@link testConfig}), else the stack's default port (18123). */
 export function testClickHouseConfig(): ClickHouseConfig {
   try {
-    return loadConfig(undefined, {}).clickhouse;
+    return testConfig().clickhouse;
   } catch {
-    if (existsSync(STACK_CONFIG)) return loadConfig(STACK_CONFIG).clickhouse;
     return { url: 'http://127.0.0.1:18123', database: 'chaperone', username: 'default', password: '' };
   }
 }

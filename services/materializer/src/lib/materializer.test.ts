@@ -1,0 +1,120 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Config } from '@chaperone/config';
+import { createLogger } from '@chaperone/observability';
+import { createStore, type Store } from '@chaperone/store';
+import { fixtureSession, testConfig, throwawayDatabase } from '@chaperone/store/testing';
+import { Materializer } from './materializer.js';
+
+// Real Kafka and ClickHouse of the local stack (deploy/local/up --infra-only): a topic, a
+// consumer group and a database of the test's own, removed afterwards.
+describe('materializer against Kafka and ClickHouse', () => {
+  const id = randomBytes(4).toString('hex');
+  const base = testConfig();
+  const db = throwawayDatabase(base.clickhouse, 'chaperone_mat_test');
+  const config: Config = {
+    ...base,
+    logLevel: 'warn',
+    kafka: { ...base.kafka, topic: `chaperone.test.${id}` },
+    clickhouse: db.config,
+    materializer: { ...base.materializer, groupId: `chaperone-test-${id}`, http: { host: '127.0.0.1', port: 0 }, batchSize: 7, flushIntervalMs: 100 },
+  };
+  const kafka = new Kafka({ clientId: 'materializer-test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true });
+  const sessions = [fixtureSession(), fixtureSession({ end: 'open' }), fixtureSession()];
+  const total = sessions.reduce((n, s) => n + s.events.length, 0);
+  let store: Store;
+
+  before(async () => {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: config.kafka.topic, numPartitions: 3 }], waitForLeaders: true });
+    await producer.connect();
+    await producer.send({
+      topic: config.kafka.topic,
+      acks: -1,
+      messages: [
+        ...sessions.flatMap((s) => s.messages.map((value) => ({ key: s.sessionId, value }))),
+        { key: 'garbage', value: Buffer.from('not an avro single-object message') },
+      ],
+    });
+    store = createStore(db.config);
+  });
+
+  after(async () => {
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [config.kafka.topic] }).catch(() => undefined);
+    await admin.deleteGroups([config.materializer.groupId]).catch(() => undefined);
+    await admin.disconnect();
+    await db.drop();
+    await store.close();
+  });
+
+  const count = async (final: boolean) =>
+    Number((await store.query(`SELECT count() FROM events${final ? ' FINAL' : ''}`, { readonly: true })).rows[0]![0]);
+
+  async function committedAll(): Promise<boolean> {
+    const ends = await admin.fetchTopicOffsets(config.kafka.topic);
+    const [committed] = await admin.fetchOffsets({ groupId: config.materializer.groupId, topics: [config.kafka.topic] });
+    const at = (partition: number) => committed!.partitions.find((p) => p.partition === partition)?.offset;
+    return ends.every((e) => e.high === '0' || at(e.partition) === e.high);
+  }
+
+  async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async function runOnce(): Promise<Materializer> {
+    const m = new Materializer({ config, logger: createLogger({ name: 'materializer-test', level: 'warn' }) });
+    await m.start();
+    try {
+      assert.equal(m.state, 'running');
+      await until('every offset committed', committedAll);
+    } catch (err) {
+      await m.stop();
+      throw err;
+    }
+    return m;
+  }
+
+  it('materializes every event, skips a bad message, commits, and serves health and metrics', async () => {
+    const m = await runOnce();
+    try {
+      assert.equal(await count(true), total);
+      const base = `http://127.0.0.1:${m.opsAddress!.port}`;
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, new RegExp(`chaperone_materializer_events_total\\{[^}]*\\} ${total}\\b`));
+      assert.match(metrics, /chaperone_materializer_decode_errors_total\{[^}]*code="BAD_MAGIC"[^}]*\} 1\b/);
+      assert.match(metrics, /chaperone_materializer_insert_seconds_count/);
+      assert.match(metrics, /chaperone_materializer_consumer_lag\{[^}]*\} 0\b/);
+    } finally {
+      await m.stop();
+    }
+    assert.equal(m.state, 'stopped');
+    const listed = await store.listSessions();
+    assert.equal(listed.length, sessions.length);
+    assert.equal((await store.verifySession(sessions[0]!.sessionId, sessions[0]!.trustedKeys)).status, 'intact');
+  });
+
+  it('shows each event once after the same messages are consumed again', async () => {
+    await admin.resetOffsets({ groupId: config.materializer.groupId, topic: config.kafka.topic, earliest: true });
+    assert.equal(await committedAll(), false);
+    const m = await runOnce();
+    const metrics = await m.registry.getSingleMetricAsString('chaperone_materializer_events_total');
+    await m.stop();
+    assert.match(metrics, new RegExp(`\\} ${total}\\b`), 'every event was written again');
+    // Background merges may already have collapsed the copies; FINAL collapses whatever is left.
+    assert.ok((await count(false)) >= total);
+    assert.equal(await count(true), total, 'FINAL shows each once');
+    assert.equal((await store.listSessions()).length, sessions.length);
+    const cmds = await store.query('SELECT count() FROM commands FINAL', { readonly: true });
+    assert.equal(Number(cmds.rows[0]![0]), 2 * sessions.length);
+  });
+});

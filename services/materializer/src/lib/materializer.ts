@@ -1,0 +1,193 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
+import type { Config } from '@chaperone/config';
+import { EventDecodeError, decodeEvent } from '@chaperone/events';
+import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
+import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
+import { MaterializerError } from './errors.js';
+import { kafkaLogCreator } from './kafka-log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+export interface MaterializerOptions {
+  config: Config;
+  logger?: Logger;
+  registry?: Registry;
+  /** The store to write to. @default createStore(config.clickhouse) */
+  store?: Store;
+  /** Serve /healthz and /metrics on config.materializer.http. @default true */
+  opsServer?: boolean;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Consumes `chaperone.sessions.v1` in a consumer group and writes every event into ClickHouse.
+ * Offsets are committed only after ClickHouse accepted the batch (at-least-once); the tables
+ * collapse what a redelivery writes twice, so the projection is exactly-once as seen by queries.
+ */
+export class Materializer {
+  readonly lifecycle = new Lifecycle('materializer');
+  readonly registry: Registry;
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly store: Store;
+  private readonly consumer: Consumer;
+  private ops: Server | undefined;
+  private clickhouseOk = true;
+  private clickhouseDetail = '';
+  private kafkaOk = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly opts: MaterializerOptions) {
+    const c = opts.config;
+    this.log = opts.logger ?? createLogger({ name: 'materializer', level: c.logLevel, nodeId: c.nodeId });
+    this.registry = opts.registry ?? createRegistry({ service: 'materializer' });
+    this.metrics = createMetrics(this.registry);
+    this.store = opts.store ?? createStore(c.clickhouse);
+    const kafka = new Kafka({
+      clientId: `${c.kafka.clientId}-materializer`,
+      brokers: c.kafka.brokers,
+      logLevel: c.logLevel === 'debug' || c.logLevel === 'trace' ? logLevel.INFO : logLevel.WARN,
+      logCreator: kafkaLogCreator(this.log),
+    });
+    this.consumer = kafka.consumer({
+      groupId: c.materializer.groupId,
+      // The broker holds a fetch until it has this much or flushInterval passed: batches fill up
+      // under load and still leave within flushInterval when traffic is light.
+      minBytes: 64 * 1024,
+      maxWaitTimeInMs: c.materializer.flushIntervalMs,
+    });
+    const { CONNECT, DISCONNECT, CRASH, GROUP_JOIN } = this.consumer.events;
+    this.consumer.on(CONNECT, () => (this.kafkaOk = true));
+    this.consumer.on(GROUP_JOIN, () => (this.kafkaOk = true));
+    this.consumer.on(DISCONNECT, () => (this.kafkaOk = false));
+    this.consumer.on(CRASH, (e) => {
+      this.kafkaOk = false;
+      this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'Kafka consumer crashed');
+      if (!e.payload.restart && this.lifecycle.state === 'running') this.fail(new MaterializerError('CONSUMER_CRASHED', e.payload.error.message));
+    });
+  }
+
+  get state(): State {
+    return this.lifecycle.state;
+  }
+
+  /** Address of the ops server (for tests that bind port 0). */
+  get opsAddress(): AddressInfo | undefined {
+    return (this.ops?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** Runs migrations, joins the consumer group and starts consuming; resolves once running. */
+  async start(): Promise<void> {
+    const c = this.opts.config;
+    try {
+      if (this.opts.opsServer !== false)
+        this.ops = await startOpsServer({ ...c.materializer.http, registry: this.registry, lifecycle: this.lifecycle, checks: () => this.checks() });
+      const report = await this.store.migrate();
+      this.log.info({ database: report.database, applied: report.applied }, 'ClickHouse schema ready');
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [c.kafka.topic], fromBeginning: true });
+      await this.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (p) => this.eachBatch(p),
+      });
+    } catch (err) {
+      this.fail(err);
+      await this.close();
+      throw new MaterializerError('START_FAILED', `materializer cannot start: ${(err as Error).message}`, { cause: err });
+    }
+    this.lifecycle.to('running');
+    this.log.info({ topic: c.kafka.topic, groupId: c.materializer.groupId, store: this.store.describe }, 'materializer running');
+  }
+
+  /** Finishes the batch in flight, commits, leaves the group. Safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.lifecycle.state === 'running') this.lifecycle.to('draining');
+      await this.close();
+      if (this.lifecycle.state !== 'failed' && this.lifecycle.state !== 'stopped') this.lifecycle.to('stopped');
+      this.log.info('materializer stopped');
+    })();
+    return this.stopping;
+  }
+
+  private async close(): Promise<void> {
+    await this.consumer.disconnect().catch((err: Error) => this.log.warn({ err }, 'Kafka disconnect failed'));
+    await this.store.close().catch((err: Error) => this.log.warn({ err }, 'ClickHouse client close failed'));
+    await new Promise<void>((r) => (this.ops ? this.ops.close(() => r()) : r()));
+  }
+
+  private fail(err: unknown): void {
+    this.log.error({ err }, 'materializer failed');
+    if (this.lifecycle.state !== 'failed' && this.lifecycle.state !== 'stopped') this.lifecycle.to('failed');
+  }
+
+  private checks() {
+    return {
+      kafka: { ok: this.kafkaOk, ...(this.kafkaOk ? {} : { detail: 'not connected to the consumer group' }) },
+      clickhouse: { ok: this.clickhouseOk, ...(this.clickhouseOk ? {} : { detail: this.clickhouseDetail }) },
+    };
+  }
+
+  /** Decodes a message; an undecodable one is logged, counted and skipped, never fatal. */
+  private decode(m: KafkaMessage, partition: number): DecodedEvent | undefined {
+    if (!m.value) return this.skip('EMPTY', m, partition, 'message has no value');
+    try {
+      return decodeEvent(m.value);
+    } catch (err) {
+      const code = err instanceof EventDecodeError ? err.code : 'MALFORMED';
+      return this.skip(code, m, partition, (err as Error).message);
+    }
+  }
+
+  private skip(code: string, m: KafkaMessage, partition: number, reason: string): undefined {
+    this.metrics.decodeErrors.inc({ code });
+    this.log.warn({ partition, offset: m.offset, key: m.key?.toString('utf8'), code }, `skipping undecodable message: ${reason}`);
+    return undefined;
+  }
+
+  private async eachBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
+    const size = this.opts.config.materializer.batchSize;
+    for (let i = 0; i < batch.messages.length; i += size) {
+      if (!p.isRunning() || p.isStale()) return;
+      const chunk = batch.messages.slice(i, i + size);
+      const events = chunk.map((m) => this.decode(m, batch.partition)).filter((e): e is DecodedEvent => e !== undefined);
+      if (!(await this.insertWithRetry(events, p))) return;
+      // Only now is this chunk safe in ClickHouse: mark it consumed and commit. With autoCommit
+      // off, kafkajs commits only offsets passed explicitly.
+      p.resolveOffset(chunk[chunk.length - 1]!.offset);
+      await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
+      await p.heartbeat();
+      const lag = Number(batch.highWatermark) - Number(chunk[chunk.length - 1]!.offset) - 1;
+      this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
+    }
+  }
+
+  /** Retries until ClickHouse accepts, or the batch is no longer ours (stop, rebalance). */
+  private async insertWithRetry(events: DecodedEvent[], p: EachBatchPayload): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const end = this.metrics.insertSeconds.startTimer();
+      try {
+        await this.store.insertEvents(events);
+        end();
+        this.metrics.events.inc(events.length);
+        this.metrics.batches.inc();
+        this.clickhouseOk = true;
+        return true;
+      } catch (err) {
+        this.metrics.insertFailures.inc();
+        this.clickhouseOk = false;
+        this.clickhouseDetail = (err as Error).message;
+        const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
+        this.log.warn({ err, attempt, retryInMs: delay, events: events.length }, 'ClickHouse insert failed; retrying (offsets stay uncommitted)');
+        await sleep(delay);
+        if (!p.isRunning() || p.isStale()) return false;
+        await p.heartbeat().catch(() => undefined);
+      }
+    }
+  }
+}

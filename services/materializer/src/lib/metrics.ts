@@ -1,0 +1,31 @@
+import { Counter, Gauge, Histogram, type Registry } from '@chaperone/observability';
+
+/** The materializer's Prometheus metrics, on the registry its /metrics serves. */
+export function createMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    events: new Counter({ name: 'chaperone_materializer_events_total', help: 'Events written to ClickHouse (redeliveries included)', registers }),
+    batches: new Counter({ name: 'chaperone_materializer_batches_total', help: 'Batches inserted into ClickHouse', registers }),
+    insertSeconds: new Histogram({
+      name: 'chaperone_materializer_insert_seconds',
+      help: 'Time to insert one batch (events, commands and sessions) into ClickHouse',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    insertFailures: new Counter({ name: 'chaperone_materializer_insert_failures_total', help: 'Failed insert attempts (retried)', registers }),
+    decodeErrors: new Counter({
+      name: 'chaperone_materializer_decode_errors_total',
+      help: 'Kafka messages skipped because they are not decodable session events',
+      labelNames: ['code'],
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'chaperone_materializer_consumer_lag',
+      help: 'Messages between the last one materialized and the end of the partition',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
