@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Connection } from '@chaperone/config';
 import type { AgentIdentity } from '@chaperone/identity';
-import { parseSql } from '../../commands/index.js';
+import { parseSql, type SqlStatement } from '../../commands/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import type { SessionRecorder } from '../../recording/index.js';
 
@@ -15,48 +15,85 @@ export interface DecisionContext {
   policy: { evaluate(input: PolicyInput): PolicyDecision };
 }
 
+/** One statement of a SQL string with the policy's decision on it. */
+export interface DecidedStatement {
+  text: string;
+  action: string;
+  targets: string[];
+  details: SqlStatement | { error: string };
+  decision: PolicyDecision;
+}
+
+/** A SQL string decided statement by statement; `result` is the strictest of them. */
 export interface Verdict {
   result: PolicyDecision['result'];
   reasons: string[];
-  commands: number;
+  statements: DecidedStatement[];
 }
 
 const SEVERITY = { allow: 0, approval: 1, deny: 2 } as const;
+/** Bound parameter values longer than this are stored truncated in Command events. */
+const MAX_PARAM_CHARS = 4096;
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /**
- * Turns one SQL string (a simple Query or a Parse) into Command + Decision events, one pair
- * per statement, and returns the strictest verdict: a multi-statement string runs only if
- * every statement in it is allowed.
+ * Parses one SQL string (a simple Query or a Parse) with the real PostgreSQL parser and asks
+ * the policy about each statement. A multi-statement string runs only if every statement in
+ * it is allowed; unparseable SQL is one statement the policy sees with `sql.error`.
  */
-export function decideSql(sql: string, ctx: DecisionContext, recorder: SessionRecorder, nextCommandId: () => number): Verdict {
+export function decideSql(sql: string, ctx: DecisionContext): Verdict {
   const parsed = parseSql(sql);
-  const statements = parsed.statements.length > 0 ? parsed.statements : parsed.error ? [null] : [];
-  let verdict: Verdict = { result: 'allow', reasons: [], commands: 0 };
-  for (const stmt of statements) {
-    const commandId = nextCommandId();
+  const stmts: (SqlStatement | null)[] = parsed.statements.length > 0 ? parsed.statements : parsed.error !== undefined ? [null] : [];
+  const verdict: Verdict = { result: 'allow', reasons: [], statements: [] };
+  for (const stmt of stmts) {
     const text = stmt?.text ?? sql;
     const action = stmt?.type ?? 'UNPARSEABLE';
     const targets = stmt?.tables ?? [];
+    const decision = ctx.policy.evaluate({
+      identity: { subject: ctx.identity.subject, issuer: ctx.identity.issuer, groups: ctx.identity.groups, claims: ctx.identity.claims },
+      connection: { name: ctx.connection.name, protocol: ctx.connection.protocol, labels: ctx.connection.labels },
+      session: { id: ctx.sessionId, clientAddress: ctx.clientAddress, node: ctx.nodeId },
+      command: { protocol: 'postgres', action, text, targets, sql: { statements: stmt ? [stmt] : [], ...(parsed.error !== undefined ? { error: parsed.error } : {}) } },
+    });
+    verdict.statements.push({ text, action, targets, details: stmt ?? { error: parsed.error ?? 'unparseable' }, decision });
+    if (SEVERITY[decision.result] > SEVERITY[verdict.result]) {
+      verdict.result = decision.result;
+      verdict.reasons = decision.reasons;
+    }
+  }
+  return verdict;
+}
+
+/** Bound parameters as text for the record: text-format values as UTF-8, binary as \x hex. */
+export function paramsForRecord(params: (Buffer | null)[], formats: number[]): (string | null)[] {
+  return params.map((p, i) => {
+    if (p === null) return null;
+    const binary = (formats.length === 1 ? formats[0] : formats[i]) === 1;
+    const s = binary ? `\\x${p.toString('hex')}` : p.toString('utf8');
+    return s.length > MAX_PARAM_CHARS ? `${s.slice(0, MAX_PARAM_CHARS)}…[${s.length} chars]` : s;
+  });
+}
+
+/**
+ * Records each statement of a verdict as a Command followed by its Decision. Called once per
+ * execution: a simple Query, or a Bind of a prepared statement (with its parameter values).
+ */
+export function recordVerdict(verdict: Verdict, recorder: SessionRecorder, nextCommandId: () => number, params: (string | null)[] = []): void {
+  for (const s of verdict.statements) {
+    const commandId = nextCommandId();
     recorder.append({
       type: 'Command',
       commandId,
       protocol: 'postgres',
-      action,
-      targets,
-      text,
-      textSha256: sha256(text),
-      detailsJson: JSON.stringify(stmt ?? { error: parsed.error }),
-      params: [],
+      action: s.action,
+      targets: s.targets,
+      text: s.text,
+      textSha256: sha256(s.text),
+      detailsJson: JSON.stringify(s.details),
+      params,
     });
-    const input: PolicyInput = {
-      identity: { subject: ctx.identity.subject, issuer: ctx.identity.issuer, groups: ctx.identity.groups, claims: ctx.identity.claims },
-      connection: { name: ctx.connection.name, protocol: ctx.connection.protocol, labels: ctx.connection.labels },
-      session: { id: ctx.sessionId, clientAddress: ctx.clientAddress, node: ctx.nodeId },
-      command: { protocol: 'postgres', action, text, targets, sql: { statements: stmt ? [stmt] : [], ...(parsed.error ? { error: parsed.error } : {}) } },
-    };
-    const d = ctx.policy.evaluate(input);
+    const d = s.decision;
     recorder.append({
       type: 'Decision',
       commandId,
@@ -66,8 +103,5 @@ export function decideSql(sql: string, ctx: DecisionContext, recorder: SessionRe
       evalMicros: Math.round(d.evalMicros),
       outputJson: JSON.stringify(d.output ?? {}),
     });
-    verdict.commands++;
-    if (SEVERITY[d.result] > SEVERITY[verdict.result]) verdict = { ...verdict, result: d.result, reasons: d.reasons };
   }
-  return verdict;
 }

@@ -6,6 +6,8 @@ import {
   Backend,
   Frontend,
   MessageReader,
+  decodeBind,
+  decodeClose,
   decodeParse,
   decodeQuery,
   decodeReadyForQuery,
@@ -18,7 +20,7 @@ import {
 } from '../../protocols/postgres/index.js';
 import { RecordingError } from '../../errors.js';
 import type { SessionRecorder } from '../../recording/index.js';
-import { decideSql, type DecisionContext, type Verdict } from './commands.js';
+import { decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
 import type { PgMetrics } from './metrics.js';
 
 export interface ProxyOptions {
@@ -48,6 +50,8 @@ export class PgProxySession {
   private readonly serverReader: MessageReader;
   private clientQueue: Promise<void> = Promise.resolve();
   private commandSeq = 0;
+  /** Prepared statements by name ('' = unnamed), with the decision taken at Parse. */
+  private readonly prepared = new Map<string, Verdict>();
   private rfqExpected = 0;
   private rfqSeen = 0;
   private txStatus: TransactionStatus = 'I';
@@ -128,6 +132,7 @@ export class PgProxySession {
       switch (m.code) {
         case Frontend.Query: {
           const v = this.decide(decodeQuery(m.payload));
+          this.execute(v, []);
           if (v.result !== 'allow') this.deny(v);
           else {
             out.push(m.frame);
@@ -136,9 +141,29 @@ export class PgProxySession {
           break;
         }
         case Frontend.Parse: {
-          const v = this.decide(decodeParse(m.payload).sql);
-          if (v.result !== 'allow') this.discardUntilSync = v;
-          else out.push(m.frame);
+          const p = decodeParse(m.payload);
+          const v = this.decide(p.sql);
+          if (v.result !== 'allow') {
+            this.execute(v, []);
+            this.discardUntilSync = v;
+          } else {
+            this.prepared.set(p.name, v);
+            out.push(m.frame);
+          }
+          break;
+        }
+        case Frontend.Bind: {
+          // One execution of a prepared statement: its Command carries the bound values.
+          const b = decodeBind(m.payload);
+          const v = this.prepared.get(b.statement);
+          if (v) this.execute(v, paramsForRecord(b.params, b.paramFormats));
+          out.push(m.frame);
+          break;
+        }
+        case Frontend.Close: {
+          const c = decodeClose(m.payload);
+          if (c.kind === 'S') this.prepared.delete(c.name);
+          out.push(m.frame);
           break;
         }
         case Frontend.Sync:
@@ -161,10 +186,14 @@ export class PgProxySession {
   }
 
   private decide(sql: string): Verdict {
-    const v = decideSql(sql, this.ctx, this.recorder, () => ++this.commandSeq);
-    this.counters.commands += v.commands;
-    this.opts.metrics.commands.inc({ result: v.result }, v.commands);
-    return v;
+    return decideSql(sql, this.ctx);
+  }
+
+  /** Records one execution of a decided SQL string as Command + Decision events. */
+  private execute(v: Verdict, params: (string | null)[]): void {
+    recordVerdict(v, this.recorder, () => ++this.commandSeq, params);
+    this.counters.commands += v.statements.length;
+    for (const st of v.statements) this.opts.metrics.commands.inc({ result: st.decision.result });
   }
 
   /** Answers a refused statement in the place the upstream's answer would have come. */
