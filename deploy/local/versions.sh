@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # every variable here is used by the scripts that source it
 # Every pinned version of the local stack, in one place (sourced by install, up, status, …).
 
 # Debian 12 (bookworm) packages: the candidate versions when this was written. `install` installs

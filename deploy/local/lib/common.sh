@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # paths used by the scripts that source this
 # Shared by every deploy/local script: paths, output helpers, process supervision.
 # Sourced, never run. Expects `set -euo pipefail` in the caller.
 
