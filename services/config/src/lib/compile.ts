@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { configSchema, httpProxyListenerSchema, type ParsedConfig } from './schema.js';
 import { parseDuration, parseSize } from './units.js';
 
 export interface HostPort {
@@ -21,11 +21,50 @@ export interface PostgresUpstream {
   tls: boolean;
 }
 
+/** Upstream credentials with secrets resolved; never logged or recorded. */
+export type HttpCredentials =
+  | { type: 'none' }
+  | { type: 'bearer'; token: string }
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'header'; name: string; value: string }
+  | { type: 'kubernetesServiceAccount'; tokenFile: string; reloadIntervalMs: number }
+  | { type: 'registryToken'; username: string | undefined; password: string | undefined };
+
+export type BodyStore = 'full' | 'digest' | 'none';
+
+export interface HttpUpstream {
+  /** Parsed base URL: origin plus a path prefix without trailing slash ('' for none). */
+  url: { protocol: 'http:' | 'https:'; hostname: string; port: number; basePath: string; host: string };
+  kind: 'rest' | 'git' | 'oci' | 'k8s';
+  /** Lower-case host names, without ports. */
+  hosts: string[];
+  /** Normalised to start and end with '/', or undefined. */
+  pathPrefix: string | undefined;
+  stripPrefix: boolean;
+  preserveHost: boolean;
+  tls: { ca: string | undefined; serverName: string | undefined; rejectUnauthorized: boolean };
+  credentials: HttpCredentials;
+  bodies: { maxStoredBytes: number; rules: { pattern: string; store: BodyStore }[]; fallback: BodyStore };
+  responseTimeoutMs: number;
+}
+
 export interface Connection {
   name: string;
   protocol: 'postgres' | 'http';
   labels: Record<string, string>;
   postgres: PostgresUpstream | undefined;
+  http: HttpUpstream | undefined;
+}
+
+export interface HttpProxyListener {
+  listen: HostPort;
+  /** undefined only with `plaintext: true`. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  idleTimeoutMs: number;
 }
 
 /** The validated configuration with defaults filled, durations in ms, sizes in bytes, paths absolute. */
@@ -43,6 +82,8 @@ export interface Config {
       idleTimeoutMs: number;
     };
     http: HostPort;
+    /** The HTTP reverse proxy; undefined when neither gateway.httpProxy nor an http connection is configured. */
+    httpProxy: HttpProxyListener | undefined;
     drainTimeoutMs: number;
   };
   connections: Connection[];
@@ -68,7 +109,7 @@ function hostPort(value: string): HostPort {
 }
 
 function resolveSecret(
-  s: { value?: string | undefined; file?: string | undefined; env?: string | undefined } | undefined,
+  s: SecretInput,
   base: string,
   env: NodeJS.ProcessEnv,
   field: string,
@@ -87,6 +128,117 @@ function resolveSecret(
   return v;
 }
 
+type SecretInput = { value?: string | undefined; file?: string | undefined; env?: string | undefined } | undefined;
+type RawHttpUpstream = NonNullable<ParsedConfig['connections'][number]['http']>;
+
+/**
+ * Bodies that are readable (JSON, text, YAML, XML, forms, OCI/Docker manifests) are stored in
+ * full up to maxStoredBytes; packs, layers and other binary bodies as size + digest.
+ */
+const BUILTIN_BODY_RULES: { pattern: string; store: BodyStore }[] = [
+  'application/json',
+  'application/*+json',
+  'text/*',
+  'application/yaml',
+  'application/x-yaml',
+  'application/xml',
+  'application/*+xml',
+  'application/x-www-form-urlencoded',
+  'application/x-git-upload-pack-request',
+].map((pattern) => ({ pattern, store: 'full' as const }));
+
+function compileHttpUpstream(h: RawHttpUpstream, field: string, path: (p: string) => string, secret: (s: SecretInput, f: string) => string | undefined): HttpUpstream {
+  const u = new URL(h.upstream);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`${field}.upstream: only http:// and https:// upstreams are supported, got ${u.protocol}`);
+  if (u.username || u.password) throw new ConfigError(`${field}.upstream: put credentials in ${field}.credentials, not in the URL`);
+  if (u.search || u.hash) throw new ConfigError(`${field}.upstream: a base URL has no query or fragment`);
+  if (h.hosts.length === 0 && h.pathPrefix === undefined) throw new ConfigError(`${field}: give hosts and/or pathPrefix so requests can be routed to it`);
+  const prefix = h.pathPrefix === undefined ? undefined : h.pathPrefix.endsWith('/') ? h.pathPrefix : `${h.pathPrefix}/`;
+  if (prefix && /(^|\/)\.\.?(\/|$)|%/.test(prefix)) throw new ConfigError(`${field}.pathPrefix: no dot segments or percent-escapes in a route prefix`);
+  const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+  const c = h.credentials;
+  let credentials: HttpCredentials;
+  switch (c.type) {
+    case 'none':
+      credentials = c;
+      break;
+    case 'bearer':
+      credentials = { type: 'bearer', token: secret(c.token, `${field}.credentials.token`)! };
+      break;
+    case 'basic':
+      credentials = { type: 'basic', username: c.username, password: secret(c.password, `${field}.credentials.password`)! };
+      break;
+    case 'header':
+      credentials = { type: 'header', name: c.name, value: secret(c.value, `${field}.credentials.value`)! };
+      break;
+    case 'kubernetesServiceAccount':
+      credentials = { type: c.type, tokenFile: path(c.tokenFile), reloadIntervalMs: parseDuration(c.reloadInterval, `${field}.credentials.reloadInterval`) };
+      break;
+    case 'registryToken':
+      credentials = { type: c.type, username: c.username, password: secret(c.password, `${field}.credentials.password`) };
+      break;
+  }
+  let ca: string | undefined;
+  if (h.tls?.caFile) {
+    try {
+      ca = readFileSync(path(h.tls.caFile), 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${field}.tls.caFile: cannot read ${h.tls.caFile}: ${(err as Error).message}`);
+    }
+  }
+  return {
+    url: { protocol: u.protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port, basePath: u.pathname.replace(/\/+$/, ''), host: u.host },
+    kind: h.kind,
+    hosts: h.hosts.map((x) => x.toLowerCase()),
+    pathPrefix: prefix,
+    stripPrefix: h.stripPrefix,
+    preserveHost: h.preserveHost,
+    tls: { ca, serverName: h.tls?.serverName, rejectUnauthorized: !(h.tls?.insecureSkipVerify ?? false) },
+    credentials,
+    bodies: {
+      maxStoredBytes: parseSize(h.bodies.maxStoredBytes, `${field}.bodies.maxStoredBytes`),
+      rules: [...Object.entries(h.bodies.byContentType).map(([pattern, store]) => ({ pattern: pattern.toLowerCase(), store })), ...BUILTIN_BODY_RULES],
+      fallback: h.bodies.default,
+    },
+    responseTimeoutMs: parseDuration(h.responseTimeout, `${field}.responseTimeout`),
+  };
+}
+
+/** Two connections claiming the same host + prefix would make routing depend on file order. */
+function checkHttpRoutes(connections: Connection[]): void {
+  const seen = new Map<string, string>();
+  for (const c of connections) {
+    if (!c.http) continue;
+    const hosts = c.http.hosts.length > 0 ? c.http.hosts : ['*'];
+    for (const host of hosts) {
+      const key = `${host} ${c.http.pathPrefix ?? '/'}`;
+      const other = seen.get(key);
+      if (other) throw new ConfigError(`connections ${other} and ${c.name} both route host ${host} path ${c.http.pathPrefix ?? '/'}; give one of them another host or pathPrefix`);
+      seen.set(key, c.name);
+    }
+  }
+}
+
+function compileHttpProxy(
+  p: ParsedConfig['gateway']['httpProxy'] & object,
+  nodeId: string,
+  pgTls: { certFile: string; keyFile: string } | undefined,
+  path: (p: string) => string,
+): HttpProxyListener {
+  const tls = p.tls ? { certFile: path(p.tls.certFile), keyFile: path(p.tls.keyFile) } : pgTls;
+  if (!tls && !p.plaintext)
+    throw new ConfigError('gateway.httpProxy: agents send their tokens in Authorization headers, so the listener needs TLS: give gateway.httpProxy.tls (or gateway.postgres.tls), or set plaintext: true behind a TLS-terminating balancer');
+  return {
+    listen: hostPort(p.listenByNode[nodeId] ?? p.listen),
+    tls: p.plaintext ? undefined : tls,
+    maxHeaderBytes: parseSize(p.maxHeaderBytes, 'gateway.httpProxy.maxHeaderBytes'),
+    maxBodyBytes: parseSize(p.maxBodyBytes, 'gateway.httpProxy.maxBodyBytes'),
+    headersTimeoutMs: parseDuration(p.headersTimeout, 'gateway.httpProxy.headersTimeout'),
+    keepAliveTimeoutMs: parseDuration(p.keepAliveTimeout, 'gateway.httpProxy.keepAliveTimeout'),
+    idleTimeoutMs: parseDuration(p.idleTimeout, 'gateway.httpProxy.idleTimeout'),
+  };
+}
+
 /** Fills defaults, converts units, resolves paths and secrets; throws ConfigError on invalid combinations. */
 export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions = {}, configFile?: string): Config {
   const env = opts.env ?? process.env;
@@ -103,6 +255,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
     names.add(conn.name);
     if (conn.protocol === 'postgres' && !conn.postgres)
       throw new ConfigError(`connections[${i}] (${conn.name}): protocol postgres needs a "postgres:" upstream block`);
+    if (conn.protocol === 'http' && !conn.http) throw new ConfigError(`connections[${i}] (${conn.name}): protocol http needs an "http:" upstream block`);
     const pg = conn.postgres;
     return {
       name: conn.name,
@@ -116,26 +269,32 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
         password: resolveSecret(pg.password, baseDir, env, `connections[${i}].postgres.password`),
         tls: pg.tls,
       },
+      http: conn.http && compileHttpUpstream(conn.http, `connections[${i}] (${conn.name}).http`, path, (s, f) => resolveSecret(s, baseDir, env, f)),
     };
   });
+  checkHttpRoutes(connections);
   const defaultTtlMs = parseDuration(c.identity.defaultTtl, 'identity.defaultTtl');
   const maxTtlMs = parseDuration(c.identity.maxTtl, 'identity.maxTtl');
   if (defaultTtlMs > maxTtlMs) throw new ConfigError('identity.defaultTtl must not exceed identity.maxTtl');
   const pgl = c.gateway.postgres;
+  const nodeId = opts.nodeId ?? c.node.id ?? `${hostname()}-${process.pid}`;
+  const pgTls = pgl.tls && { certFile: path(pgl.tls.certFile), keyFile: path(pgl.tls.keyFile) };
+  const wantsProxy = c.gateway.httpProxy !== undefined || connections.some((conn) => conn.protocol === 'http');
   return {
     configFile,
-    nodeId: opts.nodeId ?? c.node.id ?? `${hostname()}-${process.pid}`,
+    nodeId,
     logLevel: c.logging.level,
     identity: { issuer: c.identity.issuer, audience: c.identity.audience, signingKeyFile: path(c.identity.signingKeyFile), defaultTtlMs, maxTtlMs },
     gateway: {
       postgres: {
         listen: hostPort(pgl.listen),
-        tls: pgl.tls && { certFile: path(pgl.tls.certFile), keyFile: path(pgl.tls.keyFile) },
+        tls: pgTls,
         maxMessageBytes: parseSize(pgl.maxMessageBytes, 'gateway.postgres.maxMessageBytes'),
         maxStartupBytes: parseSize(pgl.maxStartupBytes, 'gateway.postgres.maxStartupBytes'),
         idleTimeoutMs: parseDuration(pgl.idleTimeout, 'gateway.postgres.idleTimeout'),
       },
       http: hostPort(c.gateway.http),
+      httpProxy: wantsProxy ? compileHttpProxy(c.gateway.httpProxy ?? httpProxyListenerSchema.parse({}), nodeId, pgTls, path) : undefined,
       drainTimeoutMs: parseDuration(c.gateway.drainTimeout, 'gateway.drainTimeout'),
     },
     connections,

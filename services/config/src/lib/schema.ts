@@ -23,12 +23,103 @@ export const postgresUpstreamSchema = z
   })
   .strict();
 
+/**
+ * What the gateway sends upstream in place of the agent's Authorization (the agent never holds
+ * these). `kubernetesServiceAccount` re-reads its token file, as projected tokens rotate;
+ * `registryToken` follows the Docker/OCI token flow (RFC 6750 challenge from the registry,
+ * token fetched from its realm with the username/password, cached per scope).
+ */
+export const httpCredentialsSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z.object({ type: z.literal('bearer'), token: secret }).strict(),
+  z.object({ type: z.literal('basic'), username: z.string(), password: secret }).strict(),
+  z.object({ type: z.literal('header'), name: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name (RFC 9110 token)'), value: secret }).strict(),
+  z
+    .object({
+      type: z.literal('kubernetesServiceAccount'),
+      /** @default /var/run/secrets/kubernetes.io/serviceaccount/token */
+      tokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+      /** How often the (rotating) token file is re-read. @default 60s */
+      reloadInterval: duration.default('60s'),
+    })
+    .strict(),
+  z.object({ type: z.literal('registryToken'), username: z.string().optional(), password: secret.optional() }).strict(),
+]);
+
+/** How much of a body the recording keeps: all of it, only size + SHA-256, or nothing but the size. */
+const bodyStore = z.enum(['full', 'digest', 'none']);
+
+export const httpUpstreamSchema = z
+  .object({
+    /** Base URL of the upstream, e.g. http://127.0.0.1:18080 or https://registry.internal/ (a path is prepended). */
+    upstream: z.string().url(),
+    /** Which parser turns requests into commands. @default rest */
+    kind: z.enum(['rest', 'git', 'oci', 'k8s']).default('rest'),
+    /** Route requests whose Host (without port) is one of these. */
+    hosts: z.array(z.string().min(1)).default([]),
+    /** Route requests under this path prefix, e.g. /git/ (longest prefix wins). */
+    pathPrefix: z.string().regex(/^\/[^?#]*$/, 'a path starting with /').optional(),
+    /** Remove the prefix before forwarding. @default true */
+    stripPrefix: z.boolean().default(true),
+    /** Send the agent's Host header upstream instead of the upstream URL's. @default false */
+    preserveHost: z.boolean().default(false),
+    tls: z
+      .object({
+        /** PEM CA bundle the upstream certificate must chain to (default: the system roots). */
+        caFile: z.string().optional(),
+        serverName: z.string().optional(),
+        /** @default false */
+        insecureSkipVerify: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+    credentials: httpCredentialsSchema.default({ type: 'none' }),
+    bodies: z
+      .object({
+        /** Largest body prefix stored in full; the rest is kept as size + digest. @default 1MiB */
+        maxStoredBytes: size.default('1MiB'),
+        /** Content type (with `*` wildcards, parameters ignored) → storage; first match wins, then the built-in rules. */
+        byContentType: z.record(z.string(), bodyStore).default({}),
+        /** Storage for content types no rule matches. @default digest */
+        default: bodyStore.default('digest'),
+      })
+      .strict()
+      .default({ maxStoredBytes: '1MiB', byContentType: {}, default: 'digest' }),
+    /** Longest wait for the upstream's response head. @default 5m */
+    responseTimeout: duration.default('5m'),
+  })
+  .strict();
+
 export const connectionSchema = z
   .object({
     name: z.string().regex(/^[a-zA-Z0-9_.-]+$/, 'connection names use letters, digits, . _ -'),
     protocol: z.enum(['postgres', 'http']),
     labels: z.record(z.string(), z.string()).default({}),
     postgres: postgresUpstreamSchema.optional(),
+    http: httpUpstreamSchema.optional(),
+  })
+  .strict();
+
+/** The HTTP reverse-proxy listener (`gateway.http` is the ops endpoint, hence the name). */
+export const httpProxyListenerSchema = z
+  .object({
+    listen: hostPort.default('127.0.0.1:8443'),
+    /** Per-node listen address by node id (local stacks run several nodes from one file). */
+    listenByNode: z.record(z.string(), hostPort).default({}),
+    /** Server certificate; absent: gateway.postgres.tls is used. */
+    tls: z.object({ certFile: z.string(), keyFile: z.string() }).strict().optional(),
+    /** Serve plain HTTP (behind a TLS-terminating balancer, or benchmarks on loopback). @default false */
+    plaintext: z.boolean().default(false),
+    /** Largest request head (request line + headers). @default 16KiB */
+    maxHeaderBytes: size.default('16KiB'),
+    /** Largest request body (git packs and image layers are large). @default 10GiB */
+    maxBodyBytes: size.default('10GiB'),
+    /** Time for a client to send a complete request head. @default 30s */
+    headersTimeout: duration.default('30s'),
+    /** Idle keep-alive connections are closed after this. @default 60s */
+    keepAliveTimeout: duration.default('60s'),
+    /** A connection with no bytes either way for this long is closed. @default 10m */
+    idleTimeout: duration.default('10m'),
   })
   .strict();
 
@@ -62,6 +153,8 @@ export const configSchema = z
           .default({ listen: '127.0.0.1:6432', maxMessageBytes: '16MiB', maxStartupBytes: 10000, idleTimeout: '30m' }),
         /** Health and metrics endpoint of the node. */
         http: hostPort.default('127.0.0.1:9101'),
+        /** The HTTP reverse proxy; on when this block or an http connection is configured. */
+        httpProxy: httpProxyListenerSchema.optional(),
         drainTimeout: duration.default('30s'),
       })
       .strict()
