@@ -117,7 +117,7 @@ wait_healthy() {
   while :; do
     if health "$name" >/dev/null 2>&1; then return 0; fi
     if ! live_pid "$name" >/dev/null; then
-      err "$name exited during start-up"; log_tail "$name"; return 1
+      err "$name exited during start-up"; log_tail "$name"; rm -f "$(pid_file "$name")"; return 1
     fi
     if (( $(date +%s) >= deadline )); then
       err "$name not healthy after ${timeout}s"; log_tail "$name"; return 1
