@@ -52,6 +52,16 @@ usage_if_help() {
 
 ensure_run_dirs() { mkdir -p "$LOG_DIR" "$PID_DIR" "$SECRETS_DIR"; chmod 700 "$SECRETS_DIR"; }
 
+# One up/down at a time per checkout (several people and CI share one): waits for the other.
+take_lock() {
+  mkdir -p "$RUN_DIR"
+  exec 9>"$RUN_DIR/.lock"
+  if ! flock -n 9; then
+    echo "waiting for another deploy/local up/down in this checkout to finish…" >&2
+    flock -w 600 9 || die "another deploy/local up/down has held $RUN_DIR/.lock for 10 minutes; is one stuck?"
+  fi
+}
+
 # A random secret that is safe in URLs, YAML and DSNs.
 random_secret() { openssl rand -hex 24; }
 # Creates a secret file once (mode 600) and prints its value.
@@ -94,7 +104,8 @@ spawn() {
   if [[ -n ${RUN_AS:-} ]]; then pre=(setpriv "--reuid=$RUN_AS" "--regid=$RUN_AS" --init-groups); fi
   # setsid: a Ctrl-C of `up` must not reach the servers. The inner bash records its own pid and
   # execs the server in place, so the pid file names the server whatever setsid did.
-  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' spawn "$pidf" "${pre[@]}" "$@" </dev/null >>"$log" 2>&1 &
+  # 9>&-: the server must not inherit up's lock (take_lock) and hold it for its lifetime.
+  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' spawn "$pidf" "${pre[@]}" "$@" </dev/null >>"$log" 2>&1 9>&- &
   local i
   for i in $(seq 1 50); do [[ -s $pidf ]] && return 0; sleep 0.1; done
   die "$name: did not start (no pid file); see $log"
