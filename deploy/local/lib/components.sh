@@ -82,8 +82,25 @@ health() {
 }
 after() { if [[ $(component_kind "$1") == infra ]]; then "after_$1"; fi; }
 
-# Who listens on a TCP port (for error messages).
+# Who listens on a TCP port (for error messages), and its pid.
 port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(([^)]*' | head -1 | sed 's/users:((//' || true; }
+port_pid() { port_owner "$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
+
+# The .run folder a process belongs to when deploy/local started it (every server's command
+# line names a file under it), else nothing.
+process_run_dir() {
+  [[ -n $1 && -r /proc/$1/cmdline ]] || return 0
+  tr '\0' '\n' <"/proc/$1/cmdline" | grep -o '/[^[:space:]=]*/\.run/' | head -1 | sed 's|/$||' || true
+}
+
+# Stops a process by pid (not by pid file): the component's signal, its grace, then SIGKILL.
+stop_pid() {
+  local name=$1 pid=$2 i
+  kill "-$(stop_signal "$name")" "$pid" 2>/dev/null || true
+  for ((i = 0; i < $(stop_grace "$name") * 10; i++)); do pid_alive "$pid" || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do pid_alive "$pid" || return 0; sleep 0.1; done
+}
 
 stop_component() {
   local name=$1 pid

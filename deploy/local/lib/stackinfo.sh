@@ -23,9 +23,9 @@ agent_token() {
 
 write_stack_info() {
   local admin_pw up_pw ro_pw token="" i gw_pg="" gw_http="" mode=infra
-  admin_pw=$(<"$SECRETS_DIR/postgres-admin.password")
-  up_pw=$(<"$SECRETS_DIR/postgres-upstream.password")
-  ro_pw=$(<"$SECRETS_DIR/clickhouse-readonly.password")
+  admin_pw=$(secret_file postgres-admin.password)
+  up_pw=$(secret_file postgres-upstream.password)
+  ro_pw=$(secret_file clickhouse-readonly.password)
   for ((i = 1; i <= CHAPERONE_GATEWAY_NODES; i++)); do
     gw_pg+="${gw_pg:+,}127.0.0.1:$(gateway_pg_port "$i")"; gw_http+="${gw_http:+,}127.0.0.1:$(gateway_http_port "$i")"
   done
