@@ -26,7 +26,7 @@ export default tseslint.config(
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:data'] },
             { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'type:data'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service'] },
-            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service', 'type:app'] },
+            { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service', 'type:app', 'type:tool'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service'] },
           ],
         },

@@ -1,0 +1,2 @@
+export { checkLoss, lossFree, type CheckOptions, type LossReport } from './checker.js';
+export { parseStatementLog, type LoggedStatement } from './statement-log.js';
