@@ -11,7 +11,7 @@ export interface LoggedStatement {
   text: string;
 }
 
-const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] (\S*)@(\S*) app=.*? ([A-Z]+):  (.*)$/;
+const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] (\S*)@(\S*) app=.*? ([A-Z]+): {2}(.*)$/;
 const STATEMENT = /^statement: ([\s\S]*)$/;
 /** `execute <name>: text`; `execute fetch from …` continues an already-counted portal. */
 const EXECUTE = /^execute (?!fetch from )[^:]*: ([\s\S]*)$/;
