@@ -72,6 +72,15 @@ connections:
       database: demo
       user: chaperone_upstream
       password: { file: secrets/postgres-upstream.password }
+  - name: sandbox
+    protocol: postgres
+    labels: { env: dev }
+    postgres:
+      host: 127.0.0.1
+      port: $CHAPERONE_PG_UPSTREAM_PORT
+      database: sandbox
+      user: chaperone_upstream
+      password: { file: secrets/postgres-upstream.password }
 recording:
   nodeKeyFile: keys/node.pem
   trustedNodeKeys:

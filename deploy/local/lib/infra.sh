@@ -83,6 +83,10 @@ SQL
       pg_admin_psql -d demo -1 >/dev/null
     echo "seeded database demo from seed/demo.sql"
   fi
+  # sandbox: an empty non-production database for writes, DDL, pgbench and restores.
+  if [[ -z $(pg_admin_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'sandbox'") ]]; then
+    pg_admin_psql -d postgres -c "CREATE DATABASE sandbox OWNER $PG_UPSTREAM_USER"
+  fi
 }
 
 # ---------------------------------------------------------------- Kafka
