@@ -138,6 +138,15 @@ describe('approvals worker on a real Temporal server', () => {
     await Worker.runReplayHistory({ workflowsPath: resolveWorkflowsPath(), replayName: 'approvals-live' }, history, workflowId);
   });
 
+  it('refuses an unknown namespace with an actionable error', async () => {
+    const namespace = `missing-${randomUUID()}`;
+    await assert.rejects(startApprovalsWorker({ ...config, temporal: { ...config.temporal, namespace } }, log), (err: Error) => {
+      assert.ok(err instanceof TemporalUnavailableError);
+      assert.match(err.message, new RegExp(`has no namespace "${namespace}".*temporal operator namespace create`));
+      return true;
+    });
+  });
+
   it('stops gracefully: draining, then stopped with the ops server closed', async () => {
     const states: string[] = [];
     worker.lifecycle.onChange((s) => states.push(s));

@@ -93,6 +93,14 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
     return fail(temporalUnavailable(address, namespace, err));
   }
   try {
+    // Checked up front: when Worker.create itself fails on the namespace, SDK 1.24 leaves its
+    // workflow threads running and the process never exits.
+    await connection.workflowService.describeNamespace({ namespace });
+  } catch (err) {
+    const e = /not found/i.test((err as Error)?.message ?? '') ? namespaceNotFound(address, namespace, err) : temporalUnavailable(address, namespace, err);
+    return fail(e, connection);
+  }
+  try {
     worker = await Worker.create({
       connection,
       namespace,
@@ -103,9 +111,7 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
       shutdownGraceTime: opts.shutdownGraceMs ?? 10_000,
     });
   } catch (err) {
-    // Worker.create checks the namespace against the server; a typo there is a config problem.
-    const e = /namespace .*not found/i.test((err as Error)?.message ?? '') ? namespaceNotFound(address, namespace, err) : err;
-    return fail(e, connection);
+    return fail(err, connection);
   }
 
   const w = worker;
