@@ -5,6 +5,7 @@ import { TokenVerifier } from '@chaperone/identity';
 import { Lifecycle, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
 import { initSqlParser } from './commands/index.js';
 import { PgListener, createPgMetrics } from './listeners/postgres/index.js';
+import { HttpListener, createHttpMetrics } from './listeners/http/index.js';
 import { PolicyEngine } from './policy/index.js';
 import { KafkaSink } from './sinks/kafka/index.js';
 
@@ -24,8 +25,10 @@ export class GatewayNode {
   private sink: KafkaSink | undefined;
   private policy: PolicyEngine | undefined;
   private pg: PgListener | undefined;
+  private httpProxy: HttpListener | undefined;
   private ops: Server | undefined;
   pgPort = 0;
+  httpProxyPort = 0;
 
   constructor(private readonly opts: GatewayNodeOptions) {
     this.registry = createRegistry({ service: 'gateway', node: opts.config.nodeId });
@@ -63,6 +66,12 @@ export class GatewayNode {
         metrics: createPgMetrics(this.registry),
       });
       this.pgPort = await this.pg.listen(config.gateway.postgres.listen.host, config.gateway.postgres.listen.port);
+      const hp = config.gateway.httpProxy;
+      if (hp) {
+        this.httpProxy = new HttpListener({ config, log, verifier, sink: this.sink, policy: { evaluate: (input) => policy.evaluate(input) }, nodeKey: loadPrivateKey(config.recording.nodeKeyFile), metrics: createHttpMetrics(this.registry) });
+        this.httpProxyPort = await this.httpProxy.listen(hp.listen.host, hp.listen.port);
+        log.info({ httpProxy: `${hp.listen.host}:${this.httpProxyPort}`, tls: hp.tls !== undefined }, 'http proxy listening');
+      }
       this.lifecycle.to('running');
       log.info({ postgres: `${config.gateway.postgres.listen.host}:${this.pgPort}`, http: `${config.gateway.http.host}:${config.gateway.http.port}`, policy: this.policy.revision }, 'gateway node running');
     } catch (err) {
@@ -78,8 +87,10 @@ export class GatewayNode {
     const { config, log } = this.opts;
     this.lifecycle.to('draining');
     await this.pg?.close();
+    await this.httpProxy?.close();
     const deadline = Date.now() + config.gateway.drainTimeoutMs;
-    while ((this.pg?.sessions.size ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((this.pg?.sessions.size ?? 0) + (this.httpProxy?.sessions.size ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await this.httpProxy?.endAll('drain');
     if ((this.pg?.sessions.size ?? 0) > 0) {
       log.info({ sessions: this.pg?.sessions.size }, 'drain deadline reached; ending open sessions');
       await this.pg?.endAll('drain');

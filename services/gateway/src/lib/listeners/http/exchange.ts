@@ -1,0 +1,385 @@
+import { createHash } from 'node:crypto';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '@chaperone/observability';
+import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, formatResponseHead, type HttpCommand } from '../../protocols/http/index.js';
+import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
+import { UpstreamError } from '../../errors.js';
+import type { Analysis, UpstreamProbe } from './analysis.js';
+import type { CredentialSource } from './credentials.js';
+import type { HttpMetrics } from './metrics.js';
+import { refusal, sendRefusal, type Kind, type Refusal } from './refuse.js';
+import type { HttpSession } from './session.js';
+import type { HttpConnection } from './types.js';
+import { upstreamPath, type UpstreamPool } from './upstream.js';
+
+/** Bodies up to this size are read completely before anything goes upstream (see preRead). */
+export const PRE_READ_BYTES = 64 * 1024;
+
+export interface ExchangeDeps {
+  log: Logger;
+  metrics: HttpMetrics;
+  pool: UpstreamPool;
+  policy: { evaluate(input: PolicyInput): PolicyDecision };
+  credentials(conn: HttpConnection): CredentialSource;
+  maxBodyBytes: number;
+  maxInFlightBytes: number;
+}
+
+/** One routed, authenticated request on its way through the session. */
+export interface Exchange {
+  session: HttpSession;
+  req: IncomingMessage;
+  res: ServerResponse;
+  conn: HttpConnection;
+  kind: Kind;
+  analysis: Analysis;
+  /** Path after the route prefix and the original path + query. */
+  routedPath: string;
+  path: string;
+  query: string;
+  /** Where the agent reached us, for rewriting upstream redirects: `https://host:port` + prefix. */
+  publicBase: string;
+  routePrefix: string | undefined;
+  clientIp: string;
+  tls: boolean;
+}
+
+/** The client aborted or sent a body the HTTP parser rejected; nothing more can be sent. */
+class ClientGone extends Error {
+  override name = 'ClientGone';
+}
+
+export const sha256hex = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Reads the start of the body before the decision. Small bodies (most API calls) are read
+ * whole, so a body the HTTP parser rejects half-way (bad chunking) never reaches the upstream;
+ * protocols that decide on the body (git push ref updates, OCI manifests) read what they need.
+ */
+function preRead(req: IncomingMessage, a: Analysis, maxBody: number): Promise<{ chunks: Buffer[]; bytes: number; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let satisfied = a.consume === undefined;
+  const limit = Math.max(a.bodyBytes, PRE_READ_BYTES);
+  return new Promise((resolve, reject) => {
+    if (req.readableEnded) return resolve({ chunks, bytes, ended: true });
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onError);
+    };
+    const finish = (ended: boolean): void => {
+      cleanup();
+      if (!ended) req.pause();
+      resolve({ chunks, bytes, ended });
+    };
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      bytes += c.length;
+      if (!satisfied && a.consume) satisfied = a.consume(c);
+      if (bytes > maxBody) {
+        cleanup();
+        req.pause();
+        reject(new HttpProtocolError('BODY_TOO_LARGE', `request body exceeds the gateway limit of ${maxBody} bytes`));
+      } else if ((satisfied && bytes >= PRE_READ_BYTES) || bytes >= limit) finish(false);
+    };
+    const onEnd = (): void => finish(true);
+    const onClose = (): void => {
+      if (!req.readableEnded) {
+        cleanup();
+        reject(new ClientGone('client closed the connection before the request body ended'));
+      }
+    };
+    const onError = (e: Error): void => {
+      cleanup();
+      reject(new ClientGone(`request body is malformed or was cut off: ${e.message}`));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('error', onError);
+    req.resume();
+  });
+}
+
+/** What a decision needs to know about the exchange. */
+export type DecideContext = Pick<Exchange, 'session' | 'conn' | 'req' | 'path' | 'routedPath' | 'query'>;
+
+export function makeProbe(conn: HttpConnection, deps: ExchangeDeps): UpstreamProbe {
+  return { conn, pool: deps.pool, auth: async (scope) => [...(await deps.credentials(conn).headers(scope))] };
+}
+
+function policyInput(x: DecideContext, cmd: HttpCommand): PolicyInput {
+  const { info } = x.session;
+  return {
+    identity: { subject: info.identity.subject, issuer: info.identity.issuer, groups: info.identity.groups, claims: info.identity.claims },
+    connection: { name: x.conn.name, protocol: 'http', labels: x.conn.labels },
+    session: { id: info.sessionId, clientAddress: info.clientAddress, node: info.nodeId },
+    command: {
+      protocol: cmd.protocol,
+      action: cmd.action,
+      text: cmd.text,
+      targets: cmd.targets,
+      http: { method: x.req.method ?? '', host: x.req.headers.host ?? '', path: x.path, routedPath: x.routedPath, query: x.query, contentType: x.req.headers['content-type'] ?? '' },
+      ...(cmd.protocol !== 'http' ? { [cmd.protocol]: cmd.details } : {}),
+    },
+  };
+}
+
+/** Records Command + Decision; returns the decision. */
+export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): PolicyDecision {
+  const { session } = x;
+  const commandId = session.nextCommandId();
+  session.append({ type: 'Command', commandId, protocol: cmd.protocol, action: cmd.action, targets: cmd.targets, text: cmd.text, textSha256: sha256hex(cmd.text), detailsJson: JSON.stringify(cmd.details), params: [] });
+  const d = deps.policy.evaluate(policyInput(x, cmd));
+  session.append({
+    type: 'Decision',
+    commandId,
+    result: d.result === 'allow' ? 'ALLOW' : d.result === 'deny' ? 'DENY' : 'APPROVAL',
+    reasons: d.reasons,
+    policyRevision: d.revision,
+    evalMicros: Math.round(d.evalMicros),
+    outputJson: JSON.stringify(d.output ?? {}),
+  });
+  session.counters.commands++;
+  return d;
+}
+
+function bodyEndFrame(direction: 'CLIENT_TO_SERVER' | 'SERVER_TO_CLIENT', cap: BodyCapture, messageType: string): Parameters<HttpSession['append']>[0] {
+  const s = cap.summary();
+  return { type: 'Frame', direction, messageType, bytes: Buffer.from(JSON.stringify(s)), redacted: s.storedBytes < s.bytes, masks: [] };
+}
+
+/**
+ * Runs one exchange: pre-read → Command + Decision (+ the request head and stored body bytes)
+ * recorded and acknowledged → forward with injected credentials → stream the rest of the body
+ * (each stored chunk acknowledged before it is written upstream; the upstream request is ended
+ * only after the body summary is acknowledged) → record and relay the response.
+ */
+export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: Exchange, cmd: HttpCommand, d: PolicyDecision) => Refusal): Promise<void> {
+  const { session, req, res, conn } = x;
+  const { recorder } = session;
+  const kindLabel = { kind: x.kind };
+  const probe = makeProbe(conn, deps);
+  let pre: Awaited<ReturnType<typeof preRead>>;
+  let cmd: HttpCommand;
+  try {
+    pre = await preRead(req, x.analysis, deps.maxBodyBytes);
+    cmd = await x.analysis.command(pre.ended, probe);
+  } catch (err) {
+    if (err instanceof ClientGone) return void deps.metrics.requests.inc({ ...kindLabel, result: 'client-gone' });
+    if (err instanceof HttpProtocolError) {
+      deps.metrics.requests.inc({ ...kindLabel, result: `refused:${err.code}` });
+      session.append(requestHeadFrame(req));
+      return sendRefusal(res, refusal(x.kind, err.status, err.message), { session, close: true });
+    }
+    throw err;
+  }
+  session.append(requestHeadFrame(req));
+  const reqCap = new BodyCapture(bodyStoreFor(req.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
+  for (const c of pre.chunks) {
+    const stored = reqCap.take(c);
+    if (stored.length > 0) session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.body', bytes: stored, redacted: false, masks: [] });
+  }
+  const d = decide(x, deps, cmd);
+  if (d.result !== 'allow') {
+    session.counters.denied++;
+    deps.metrics.requests.inc({ ...kindLabel, result: d.result });
+    if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end'));
+    sendRefusal(res, refuse(x, cmd, d), { session, close: !pre.ended });
+    await recorder.flush().catch(() => {});
+    return;
+  }
+  if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end'));
+  const t0 = process.hrtime.bigint();
+  await recorder.flush();
+  deps.metrics.recordWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+  if (session.isEnded || res.destroyed) return;
+
+  const auth = await deps.credentials(conn).headers(x.analysis.scope);
+  const headers = endToEndHeaders(req.rawHeaders, { drop: DROP_REQUEST });
+  const flat: string[] = ['Host', conn.http.preserveHost ? (req.headers.host ?? conn.http.url.host) : conn.http.url.host];
+  for (const [k, v] of headers) flat.push(k, v);
+  for (const [k, v] of auth) flat.push(k, v);
+  flat.push('X-Forwarded-For', x.clientIp, 'X-Forwarded-Proto', x.tls ? 'https' : 'http');
+  if (pre.ended) {
+    // The whole body is here: send it with a Content-Length whatever framing the agent used.
+    flat.push('Content-Length', String(pre.bytes));
+  } else if (req.headers['content-length'] !== undefined) {
+    flat.push('Content-Length', req.headers['content-length']);
+  }
+  const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, x.routedPath, x.path, x.query), headers: flat });
+  const started = process.hrtime.bigint();
+  const response = relayResponse(x, deps, upReq, started);
+  try {
+    if (pre.ended) upReq.end(pre.bytes > 0 ? Buffer.concat(pre.chunks, pre.bytes) : undefined);
+    else {
+      for (const c of pre.chunks) upReq.write(c);
+      await streamRequestBody(x, deps, upReq, reqCap, pre.bytes);
+    }
+  } catch (err) {
+    upReq.destroy();
+    if (err instanceof ClientGone) {
+      deps.metrics.requests.inc({ ...kindLabel, result: 'client-gone' });
+      return;
+    }
+    if (err instanceof HttpProtocolError && !res.headersSent) {
+      deps.metrics.requests.inc({ ...kindLabel, result: `refused:${err.code}` });
+      return sendRefusal(res, refusal(x.kind, err.status, err.message), { session, close: true });
+    }
+    throw err;
+  }
+  await response;
+  deps.metrics.requests.inc({ ...kindLabel, result: 'allow' });
+}
+
+/** The agent's Authorization is never forwarded; Expect is answered by the gateway itself. */
+export const DROP_REQUEST: ReadonlySet<string> = new Set(['host', 'authorization', 'expect', 'content-length', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
+
+function requestHeadFrame(req: IncomingMessage): Parameters<HttpSession['append']>[0] {
+  return { type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.head', bytes: formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders), redacted: false, masks: [] };
+}
+
+/**
+ * Streams the rest of a large body: every chunk whose bytes are stored is acknowledged before it
+ * is written upstream; reading pauses while too much is unacknowledged or the upstream is slow.
+ */
+function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, cap: BodyCapture, already: number): Promise<void> {
+  const { req, session } = x;
+  const { recorder } = session;
+  let total = already;
+  let queued = 0;
+  let chain: Promise<void> = Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const fail = (e: Error): void => {
+      if (failed) return;
+      failed = true;
+      req.pause();
+      reject(e);
+    };
+    const drained = (): Promise<void> => new Promise((r) => upReq.once('drain', r));
+    req.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > deps.maxBodyBytes) return fail(new HttpProtocolError('BODY_TOO_LARGE', `request body exceeds the gateway limit of ${deps.maxBodyBytes} bytes`));
+      const stored = cap.take(chunk);
+      if (stored.length > 0) session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.body', bytes: stored, redacted: false, masks: [] });
+      queued += chunk.length;
+      if (queued > deps.maxInFlightBytes) req.pause();
+      chain = chain
+        .then(async () => {
+          if (stored.length > 0) await recorder.flush();
+          if (!upReq.write(chunk)) await drained();
+          queued -= chunk.length;
+          if (queued <= deps.maxInFlightBytes / 2 && req.isPaused() && !failed) req.resume();
+        })
+        .catch(fail);
+    });
+    req.on('end', () => {
+      chain = chain
+        .then(async () => {
+          session.append(bodyEndFrame('CLIENT_TO_SERVER', cap, 'http.request.body.end'));
+          await recorder.flush();
+          upReq.end();
+          resolve();
+        })
+        .catch(fail);
+    });
+    req.on('error', (e) => fail(new ClientGone(`request body is malformed or was cut off: ${e.message}`)));
+    req.on('close', () => {
+      if (!req.readableEnded) fail(new ClientGone('client closed the connection before the request body ended'));
+    });
+    req.resume();
+  });
+}
+
+/** Rewrites upstream redirects (e.g. registry upload locations) to the gateway's address. */
+function rewriteLocation(x: Exchange, value: string): string {
+  const u = x.conn.http.url;
+  const prefix = x.conn.http.stripPrefix && x.routePrefix ? x.routePrefix.slice(0, -1) : '';
+  let path: string | undefined;
+  if (value.startsWith('/')) path = value;
+  else {
+    for (const origin of [`${u.protocol}//${u.host}`, `${u.protocol}//${u.hostname}:${u.port}`]) {
+      if (value.startsWith(`${origin}/`)) path = value.slice(origin.length);
+    }
+    if (path === undefined) return value;
+  }
+  if (u.basePath && path.startsWith(u.basePath)) path = path.slice(u.basePath.length) || '/';
+  return value.startsWith('/') ? `${prefix}${path}` : `${x.publicBase}${prefix}${path}`;
+}
+
+function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint): Promise<void> {
+  const { res, session, conn } = x;
+  const { recorder } = session;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => upReq.destroy(new UpstreamError('CONNECT_FAILED', `the upstream sent no response within ${conn.http.responseTimeoutMs} ms`)), conn.http.responseTimeoutMs);
+    upReq.on('error', (err) => {
+      clearTimeout(timer);
+      if (!res.headersSent) {
+        const timeout = err instanceof UpstreamError;
+        deps.log.warn({ connection: conn.name, err: err.message }, 'upstream request failed');
+        sendRefusal(res, refusal(x.kind, timeout ? 504 : 502, `upstream ${conn.name} failed: ${err.message}`), { session, close: true });
+      } else res.destroy();
+      resolve();
+    });
+    upReq.on('response', (upRes) => {
+      clearTimeout(timer);
+      deps.metrics.upstreamLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      if (upRes.statusCode === 401) deps.credentials(conn).invalidate();
+      const headers = endToEndHeaders(upRes.rawHeaders);
+      const flat: string[] = [];
+      for (const [k, v] of headers) {
+        const lower = k.toLowerCase();
+        flat.push(k, lower === 'location' || lower === 'content-location' ? rewriteLocation(x, v) : v);
+      }
+      const status = upRes.statusCode ?? 502;
+      session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(status, upRes.statusMessage ?? '', '1.1', flat), redacted: false, masks: [] });
+      res.writeHead(status, upRes.statusMessage, flat);
+      const cap = new BodyCapture(bodyStoreFor(upRes.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
+      let paused = false;
+      const resume = (): void => {
+        if (paused && recorder.unackedBytes <= deps.maxInFlightBytes && !res.writableNeedDrain) {
+          paused = false;
+          upRes.resume();
+        }
+      };
+      recorder.on('drain', resume);
+      res.on('drain', resume);
+      upRes.on('data', (chunk: Buffer) => {
+        const stored = cap.take(chunk);
+        if (stored.length > 0) session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.body', bytes: stored, redacted: false, masks: [] });
+        const ok = res.write(chunk);
+        if (!ok || recorder.unackedBytes > deps.maxInFlightBytes) {
+          paused = true;
+          upRes.pause();
+        }
+      });
+      const done = (): void => {
+        recorder.off('drain', resume);
+        res.off('drain', resume);
+        resolve();
+      };
+      upRes.on('end', () => {
+        if (cap.size > 0 && cap.storedBytes < cap.size) session.append(bodyEndFrame('SERVER_TO_CLIENT', cap, 'http.response.body.end'));
+        res.end();
+        done();
+      });
+      upRes.on('error', () => {
+        res.destroy();
+        done();
+      });
+      upRes.on('aborted', () => {
+        res.destroy();
+        done();
+      });
+      res.on('close', () => {
+        if (!upRes.complete) upRes.destroy();
+        done();
+      });
+    });
+  });
+}
+
+export { ClientGone };

@@ -1,0 +1,150 @@
+/**
+ * Test harness for the HTTP listener (used by *.test.ts only): a real listener on loopback, real
+ * upstream HTTP servers, a real token issuer/verifier, and an in-memory event sink.
+ */
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileOptions, type RawConfig } from '@chaperone/config';
+import type { ChainedEvent, EventBody } from '@chaperone/events';
+import { TokenIssuer, TokenVerifier } from '@chaperone/identity';
+import { createLogger, createRegistry } from '@chaperone/observability';
+import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
+import type { EventSink } from '../../recording/index.js';
+import { HttpListener } from './listener.js';
+import { createHttpMetrics } from './metrics.js';
+
+export class MemorySink implements EventSink {
+  healthy = true;
+  published: ChainedEvent[] = [];
+  delayMs = 0;
+  async publish(_id: string, events: ChainedEvent[]): Promise<void> {
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    this.published.push(...events);
+  }
+  bodies(): EventBody[] {
+    return this.published.map((e) => e.event.body);
+  }
+}
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  rawHeaders: string[];
+  body: Buffer;
+}
+
+export interface Upstream {
+  url: string;
+  port: number;
+  seen: SeenRequest[];
+  server: Server;
+}
+
+/** An upstream that records every request it receives, then lets `handler` answer. */
+export async function startUpstream(handler: (req: SeenRequest, res: ServerResponse, raw: IncomingMessage) => void): Promise<Upstream> {
+  const seen: SeenRequest[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks) };
+      seen.push(r);
+      handler(r, res, req);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, port, seen, server };
+}
+
+export interface Harness {
+  port: number;
+  base: string;
+  sink: MemorySink;
+  listener: HttpListener;
+  token(subject?: string, groups?: string[]): Promise<string>;
+  decisions: PolicyInput[];
+  close(): Promise<void>;
+}
+
+export type PolicyFn = (input: PolicyInput) => Pick<PolicyDecision, 'result' | 'reasons'>;
+
+const allowAll: PolicyFn = () => ({ result: 'allow', reasons: [] });
+
+/** Starts a plaintext listener for `connections` (raw config entries). */
+export async function startHarness(connections: RawConfig['connections'], policy: PolicyFn = allowAll, extra: Partial<NonNullable<RawConfig['gateway']>['httpProxy']> = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'chaperone-http-'));
+  for (const name of ['identity', 'node']) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(join(dir, `${name}.pem`), privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  }
+  const config = compileOptions(
+    {
+      identity: { signingKeyFile: 'identity.pem' },
+      recording: { nodeKeyFile: 'node.pem' },
+      policy: { bundleFile: 'none.tar.gz' },
+      gateway: { httpProxy: { listen: '127.0.0.1:0', plaintext: true, ...extra } },
+      kafka: { ackTimeout: '5s', maxInFlightBytes: '1MiB' },
+      connections,
+    },
+    dir,
+    { env: {}, nodeId: 'gw-test' },
+  );
+  const verifier = await TokenVerifier.fromConfig(config.identity);
+  const issuer = await TokenIssuer.fromConfig(config.identity);
+  const sink = new MemorySink();
+  const decisions: PolicyInput[] = [];
+  const listener = new HttpListener({
+    config,
+    log: createLogger({ name: 'http-test', level: 'silent' }),
+    verifier,
+    sink,
+    policy: {
+      evaluate: (input) => {
+        decisions.push(input);
+        return { ...policy(input), revision: 'test', evalMicros: 1, output: {} };
+      },
+    },
+    nodeKey: createPrivateKey(readFileSync(join(dir, 'node.pem'))),
+    metrics: createHttpMetrics(createRegistry({ service: 'test', node: 'gw-test' })),
+  });
+  const port = await listener.listen('127.0.0.1', 0);
+  return {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    sink,
+    listener,
+    decisions,
+    token: (subject = 'agent:test', groups = ['agents']) => issuer.issue({ subject, groups, ttlMs: 600_000 }),
+    close: async () => {
+      await listener.close();
+      await listener.endAll('test-end');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sends raw bytes on a fresh TCP connection and returns everything the server sent back. */
+export function rawRequest(port: number, bytes: string | Buffer, waitMs = 1500): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    const out: Buffer[] = [];
+    const done = (): void => {
+      s.destroy();
+      resolve(Buffer.concat(out).toString('latin1'));
+    };
+    const t = setTimeout(done, waitMs);
+    s.on('data', (c: Buffer) => out.push(c));
+    s.on('close', () => {
+      clearTimeout(t);
+      done();
+    });
+    s.on('error', () => {});
+    s.write(bytes);
+  });
+}

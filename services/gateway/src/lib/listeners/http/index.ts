@@ -1,0 +1,2 @@
+export { HttpListener, type HttpListenerDeps } from './listener.js';
+export { createHttpMetrics, type HttpMetrics } from './metrics.js';

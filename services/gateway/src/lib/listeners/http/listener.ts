@@ -1,0 +1,286 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Config } from '@chaperone/config';
+import { SessionChain } from '@chaperone/events';
+import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
+import type { Logger } from '@chaperone/observability';
+import { HttpProtocolError, checkRequestHead, hostName, parseAgentAuthorization, parseTarget, selectRoute, type Route } from '../../protocols/http/index.js';
+import { RecordingError, UpstreamError } from '../../errors.js';
+import { SessionRecorder, type EventSink } from '../../recording/index.js';
+import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
+import { analyze } from './analyze.js';
+import { credentialSource, type CredentialSource } from './credentials.js';
+import { runExchange, type ExchangeDeps } from './exchange.js';
+import type { HttpMetrics } from './metrics.js';
+import { policyRefusal, refusal, sendRefusal, type Kind } from './refuse.js';
+import { HttpSession } from './session.js';
+import { isHttpConnection, type HttpConnection } from './types.js';
+import { handleUpgrade } from './upgrade.js';
+import { UpstreamPool } from './upstream.js';
+
+export interface HttpListenerDeps {
+  config: Config;
+  log: Logger;
+  verifier: TokenVerifier;
+  sink: EventSink;
+  policy: { evaluate(input: PolicyInput): PolicyDecision };
+  nodeKey: KeyObject;
+  metrics: HttpMetrics;
+}
+
+/** Per client connection: its sessions (one per connection × identity) and verified tokens. */
+interface SocketState {
+  sessions: Map<string, HttpSession>;
+  tokens: Map<string, AgentIdentity>;
+  clientAddress: string;
+  clientIp: string;
+  tls: boolean;
+}
+
+const MAX_TOKENS_PER_SOCKET = 16;
+
+/**
+ * The HTTP reverse-proxy listener of a gateway node: TLS, request checks, token authentication,
+ * routing by host and path prefix to a configured connection, protocol analysis (REST, git,
+ * OCI, Kubernetes), policy decision, credential injection and a recorded, streamed exchange.
+ */
+export class HttpListener {
+  private server: Server | undefined;
+  private draining = false;
+  private readonly pool = new UpstreamPool();
+  private readonly creds = new Map<string, CredentialSource>();
+  private readonly routes: Route<HttpConnection>[];
+  private readonly sockets = new Map<Duplex, SocketState>();
+  readonly sessions = new Set<HttpSession>();
+  private readonly exchangeDeps: ExchangeDeps;
+
+  constructor(private readonly deps: HttpListenerDeps) {
+    const conns = deps.config.connections.filter(isHttpConnection);
+    this.routes = conns.map((c) => ({ hosts: c.http.hosts, prefix: c.http.pathPrefix, value: c }));
+    this.exchangeDeps = {
+      log: deps.log,
+      metrics: deps.metrics,
+      pool: this.pool,
+      policy: deps.policy,
+      credentials: (c) => this.credentialsFor(c),
+      maxBodyBytes: this.settings.maxBodyBytes,
+      maxInFlightBytes: deps.config.kafka.maxInFlightBytes,
+    };
+  }
+
+  private get settings(): NonNullable<Config['gateway']['httpProxy']> {
+    const s = this.deps.config.gateway.httpProxy;
+    if (!s) throw new Error('gateway.httpProxy is not configured');
+    return s;
+  }
+
+  private credentialsFor(c: HttpConnection): CredentialSource {
+    let s = this.creds.get(c.name);
+    if (!s) this.creds.set(c.name, (s = credentialSource(c, this.pool, this.deps.log)));
+    return s;
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    const s = this.settings;
+    const options: ServerOptions = {
+      maxHeaderSize: s.maxHeaderBytes,
+      requireHostHeader: true,
+      insecureHTTPParser: false,
+      keepAliveTimeout: s.keepAliveTimeoutMs,
+      headersTimeout: s.headersTimeoutMs,
+      // Multi-GB pushes and pulls take long; idleness is bounded by the socket timeout instead.
+      requestTimeout: 0,
+      noDelay: true,
+    };
+    this.server = s.tls
+      ? createHttpsServer({ ...options, cert: readFileSync(s.tls.certFile), key: readFileSync(s.tls.keyFile), minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] })
+      : createHttpServer(options);
+    this.server.timeout = s.idleTimeoutMs;
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res, false));
+    // Registering checkContinue stops Node from answering 100 itself: the gateway first
+    // authenticates and routes, so a refused upload is never sent (RFC 9110 §10.1.1).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res, true));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as { port: number }).port;
+  }
+
+  /** Stops accepting and closes idle keep-alive connections; busy ones finish their exchange. */
+  async close(): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeIdleConnections();
+    // close() resolves only when every connection is gone; the node's drain loop watches `sessions`.
+    void closed;
+    return Promise.resolve();
+  }
+
+  async endAll(reason: string): Promise<void> {
+    const ends = [...this.sessions].map((s) => s.end(reason, '', 1000));
+    for (const socket of this.sockets.keys()) socket.destroy();
+    await Promise.all(ends);
+    this.pool.destroy();
+  }
+
+  private stateFor(req: IncomingMessage): SocketState {
+    const socket = req.socket;
+    let st = this.sockets.get(socket);
+    if (!st) {
+      const ip = socket.remoteAddress ?? '?';
+      st = { sessions: new Map(), tokens: new Map(), clientAddress: `${ip}:${socket.remotePort ?? 0}`, clientIp: ip, tls: 'encrypted' in socket };
+      this.sockets.set(socket, st);
+      const state = st;
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        for (const session of state.sessions.values()) void this.endSession(session, 'client-closed');
+      });
+    }
+    return st;
+  }
+
+  private async endSession(session: HttpSession, reason: string): Promise<void> {
+    await session.end(reason);
+    if (this.sessions.delete(session)) {
+      this.deps.metrics.sessionsActive.dec();
+      this.deps.metrics.sessions.inc({ result: reason });
+      this.deps.log.info({ session: session.info.sessionId, reason, ...session.counters }, 'session ended');
+    }
+  }
+
+  private async identify(st: SocketState, token: string): Promise<AgentIdentity> {
+    const known = st.tokens.get(token);
+    if (known && known.expiresAt > Date.now()) return known;
+    const identity = await this.deps.verifier.verify(token);
+    if (st.tokens.size >= MAX_TOKENS_PER_SOCKET) st.tokens.clear();
+    st.tokens.set(token, identity);
+    return identity;
+  }
+
+  private sessionFor(st: SocketState, req: IncomingMessage, conn: HttpConnection, identity: AgentIdentity): HttpSession {
+    const key = `${conn.name}\0${identity.subject}`;
+    const existing = st.sessions.get(key);
+    if (existing && !existing.isEnded) return existing;
+    const { config, log, metrics } = this.deps;
+    const sessionId = randomUUID();
+    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs });
+    const session = new HttpSession({ sessionId, nodeId: config.nodeId, clientAddress: st.clientAddress, identity, connection: conn }, recorder, { nodeKey: this.deps.nodeKey, log, metrics });
+    recorder.on('failed', (err: RecordingError) => {
+      log.warn({ session: sessionId, err: err.message }, 'recording failed; closing the client connection');
+      req.socket.destroy();
+    });
+    recorder.append({
+      type: 'SessionStarted',
+      identity: { subject: identity.subject, issuer: identity.issuer, groups: identity.groups, tokenId: identity.tokenId, claimsJson: JSON.stringify(identity.claims) },
+      connection: conn.name,
+      protocol: conn.http.kind === 'rest' ? 'http' : conn.http.kind,
+      clientAddress: st.clientAddress,
+      tls: st.tls,
+      attributesJson: JSON.stringify({ kind: conn.http.kind, upstream: conn.http.url.host, host: req.headers.host ?? '', userAgent: req.headers['user-agent'] ?? '', labels: conn.labels }),
+    });
+    // Injected upstream credentials are never recorded: a marker says that they were used.
+    if (conn.http.credentials.type !== 'none')
+      recorder.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.upstream.auth', bytes: Buffer.from(`[upstream credentials injected: ${conn.http.credentials.type}]`), redacted: true, masks: [] });
+    st.sessions.set(key, session);
+    this.sessions.add(session);
+    metrics.sessionsActive.inc();
+    log.info({ session: sessionId, subject: identity.subject, connection: conn.name, client: st.clientAddress }, 'session started');
+    return session;
+  }
+
+  /** Checks, authenticates and routes a request head; the exchange itself runs in the session. */
+  private async admit(req: IncomingMessage): Promise<{ session: HttpSession; conn: HttpConnection; st: SocketState; target: ReturnType<typeof parseTarget>; routedPath: string; prefix: string | undefined }> {
+    checkRequestHead(req.rawHeaders, this.settings.maxBodyBytes);
+    const target = parseTarget(req.url ?? '', req.method ?? '');
+    const creds = parseAgentAuthorization(req.headers.authorization);
+    const st = this.stateFor(req);
+    const identity = await this.identify(st, creds.token);
+    const match = selectRoute(this.routes, hostName(req.headers.host), target.path);
+    if (!match) throw new HttpProtocolError('NO_ROUTE', `no connection serves host ${hostName(req.headers.host) || '(none)'} path ${target.path}`);
+    return { session: this.sessionFor(st, req, match.value, identity), conn: match.value, st, target, routedPath: match.rest, prefix: match.prefix };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
+    if (this.draining) res.shouldKeepAlive = false;
+    let kind: Kind = 'rest';
+    let session: HttpSession | undefined;
+    try {
+      const a = await this.admit(req);
+      session = a.session;
+      kind = a.conn.http.kind;
+      const analysis = analyze(kind, { method: req.method ?? 'GET', target: a.target, routedPath: a.routedPath, headers: req.headers });
+      if (expectContinue) res.writeContinue();
+      const publicBase = `${a.st.tls ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+      const x = { session, req, res, conn: a.conn, kind, analysis, routedPath: a.routedPath, path: a.target.path, query: a.target.query, publicBase, routePrefix: a.prefix, clientIp: a.st.clientIp, tls: a.st.tls };
+      await session.track(runExchange(x, this.exchangeDeps, policyRefusal));
+    } catch (err) {
+      this.fail(err, req, res, kind, session, expectContinue);
+    }
+  }
+
+  private fail(err: unknown, req: IncomingMessage, res: ServerResponse, kind: Kind, session: HttpSession | undefined, unreadBody: boolean): void {
+    const { log, metrics } = this.deps;
+    const close = unreadBody || !req.readableEnded;
+    if (err instanceof HttpProtocolError || err instanceof IdentityError) {
+      const status = err instanceof HttpProtocolError ? err.status : 401;
+      metrics.refused.inc({ code: err.code });
+      log.info({ client: req.socket.remoteAddress, code: err.code, err: err.message, method: req.method, path: (req.url ?? '').slice(0, 200) }, 'request refused');
+      return sendRefusal(res, refusal(kind, status, err.message), { session, close, challenge: status === 401 });
+    }
+    if (err instanceof RecordingError) {
+      metrics.requests.inc({ kind, result: 'recording-failed' });
+      return sendRefusal(res, refusal(kind, 503, `recording is unavailable (${err.message}); nothing was forwarded, retry shortly`), { close: true });
+    }
+    if (err instanceof UpstreamError) {
+      metrics.requests.inc({ kind, result: 'upstream-error' });
+      log.warn({ err: err.message, code: err.code }, 'upstream credentials unavailable');
+      return sendRefusal(res, refusal(kind, 502, err.message), { session, close });
+    }
+    metrics.requests.inc({ kind, result: 'error' });
+    log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'http exchange failed');
+    sendRefusal(res, refusal(kind, 500, `internal error: ${(err as Error).message}`), { session, close: true });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    try {
+      const a = await this.admit(req);
+      await a.session.track(handleUpgrade({ session: a.session, req, socket, head, conn: a.conn, target: a.target, routedPath: a.routedPath, clientIp: a.st.clientIp, tls: a.st.tls }, this.exchangeDeps));
+    } catch (err) {
+      const status = err instanceof HttpProtocolError ? err.status : err instanceof IdentityError ? 401 : err instanceof RecordingError ? 503 : 502;
+      this.deps.metrics.refused.inc({ code: (err as { code?: string }).code ?? 'ERROR' });
+      this.deps.log.info({ err: (err as Error).message }, 'upgrade refused');
+      if (!socket.destroyed) socket.end(rawResponse(status, `chaperone: ${(err as Error).message}`, status === 401));
+    }
+  }
+
+  /** Requests Node's parser rejects (bad chunking, oversized or malformed heads) end here. */
+  private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const code = err.code ?? 'HPE_ERROR';
+    if (code === 'ECONNRESET' || code === 'EPIPE') return void socket.destroy();
+    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.deps.metrics.refused.inc({ code });
+    this.deps.log.info({ code, err: err.message, client: (socket as { remoteAddress?: string }).remoteAddress }, 'malformed request refused');
+    const busy = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (socket.writable && !busy) socket.end(rawResponse(status, `chaperone: malformed request (${code}): ${err.message}`, false));
+    else socket.destroy();
+  }
+}
+
+function rawResponse(status: number, text: string, challenge: boolean): string {
+  const body = `${text}\n`;
+  return (
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 401 ? 'Unauthorized' : status === 408 ? 'Request Timeout' : status >= 500 ? 'Bad Gateway' : 'Bad Request'}\r\n` +
+    `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
+    (challenge ? 'WWW-Authenticate: Basic realm="chaperone", charset="UTF-8"\r\n' : '') +
+    `\r\n${body}`
+  );
+}

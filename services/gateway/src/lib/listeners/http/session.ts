@@ -1,0 +1,96 @@
+import type { KeyObject } from 'node:crypto';
+import { signSeal, type EventBody } from '@chaperone/events';
+import type { AgentIdentity } from '@chaperone/identity';
+import type { Logger } from '@chaperone/observability';
+import type { SessionRecorder } from '../../recording/index.js';
+import type { HttpMetrics } from './metrics.js';
+import type { HttpConnection } from './types.js';
+
+export interface HttpSessionInfo {
+  sessionId: string;
+  nodeId: string;
+  clientAddress: string;
+  identity: AgentIdentity;
+  connection: HttpConnection;
+}
+
+/**
+ * One recorded HTTP session: one client TCP connection talking to one configured connection as
+ * one identity (keep-alive requests share it). Every exchange appends to the same hash chain;
+ * the session is sealed when the client connection closes.
+ */
+export class HttpSession {
+  readonly counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, commands: 0, denied: 0 };
+  private commandSeq = 0;
+  private ended = false;
+  /** Exchanges in progress; the seal waits for them so SessionEnded is the last event. */
+  private readonly open = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly info: HttpSessionInfo,
+    readonly recorder: SessionRecorder,
+    private readonly opts: { nodeKey: KeyObject; log: Logger; metrics: HttpMetrics },
+  ) {}
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  nextCommandId(): number {
+    return ++this.commandSeq;
+  }
+
+  /** Appends unless the session is already sealed (late upstream bytes after a close). */
+  append(body: EventBody): void {
+    if (this.ended || this.recorder.failed) return;
+    if (body.type === 'Frame') {
+      if (body.direction === 'CLIENT_TO_SERVER') {
+        this.counters.framesIn++;
+        this.counters.bytesIn += body.bytes.length;
+      } else {
+        this.counters.framesOut++;
+        this.counters.bytesOut += body.bytes.length;
+      }
+    }
+    this.recorder.append(body);
+  }
+
+  /** Tracks an exchange so `end` can wait for it (bounded by the caller's own timeouts). */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.open.add(p);
+    const done = (): void => void this.open.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Seals the session once: SessionEnded with the node's signature over the final hash. */
+  async end(reason: string, error = '', graceMs = 5000): Promise<void> {
+    if (this.ended) return;
+    if (this.open.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.open]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    if (this.ended) return;
+    this.ended = true;
+    const { recorder } = this;
+    if (recorder.failed) return;
+    const seq = recorder.nextSeq;
+    const finalHash = recorder.headHash;
+    try {
+      recorder.append({
+        type: 'SessionEnded',
+        reason,
+        error,
+        counters: this.counters,
+        finalHash,
+        signature: signSeal(this.opts.nodeKey, this.info.sessionId, seq, finalHash),
+        sealedBy: this.info.nodeId,
+        complete: true,
+      });
+      await recorder.flush();
+    } catch (err) {
+      this.opts.log.warn({ session: this.info.sessionId, err: (err as Error).message }, 'could not record the end of the session');
+    }
+  }
+}
