@@ -1,0 +1,72 @@
+import { Metadata, type CallOptions, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import type { QueryResult, SessionFilter, SessionSummary, VerifyResult } from '@chaperone/store';
+import { queryResult, verifyResult } from './convert.js';
+import { ApiError, fromServiceError } from './errors.js';
+import { chaperoneService, insecure, type EventMsg, type QueryResponse, type SessionMsg, type VerifyResponse } from './proto.js';
+
+export interface ApiClientOptions {
+  /** Identity token sent as `authorization: Bearer …`. */
+  token?: string;
+  /** Per-call deadline. @default 60000 */
+  timeoutMs?: number;
+}
+
+/** A typed, promise-based client of the Chaperone gRPC API. */
+export interface ApiClient {
+  readonly address: string;
+  listSessions(filter?: SessionFilter): Promise<SessionSummary[]>;
+  getSession(sessionId: string): Promise<SessionSummary>;
+  /** The stored events of a session in seq order. */
+  replay(sessionId: string, fromSeq?: number): AsyncIterable<EventMsg>;
+  query(sql: string, maxRows?: number): Promise<QueryResult>;
+  verify(sessionId: string): Promise<VerifyResult>;
+  close(): void;
+}
+
+type Unary = (req: object, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res: unknown) => void) => void;
+
+/** Connects (lazily) to the API at `host:port`. */
+export function createApiClient(address: string, opts: ApiClientOptions = {}): ApiClient {
+  const { Client: Ctor } = chaperoneService();
+  const client: Client & Record<string, unknown> = new Ctor(address, insecure()) as Client & Record<string, unknown>;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const metadata = () => {
+    const md = new Metadata();
+    if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
+    return md;
+  };
+  const call = <T>(method: string, req: object): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      (client[method] as Unary).call(client, req, metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err ? reject(fromServiceError(err, address)) : resolve(res as T),
+      );
+    });
+
+  return {
+    address,
+    async listSessions(filter: SessionFilter = {}) {
+      const res = await call<{ sessions: SessionMsg[] }>('ListSessions', {
+        subject: filter.subject ?? '', connection: filter.connection ?? '', sinceMicros: filter.sinceMicros ?? 0, limit: filter.limit ?? 0,
+      });
+      return res.sessions;
+    },
+    getSession: (sessionId) => call<SessionMsg>('GetSession', { sessionId }),
+    async *replay(sessionId, fromSeq = 0) {
+      const stream = (client.Replay as (req: object, md: Metadata) => ClientReadableStream<EventMsg>).call(client, { sessionId, fromSeq }, metadata());
+      try {
+        for await (const e of stream as AsyncIterable<EventMsg>) yield e;
+      } catch (err) {
+        throw err instanceof ApiError ? err : fromServiceError(err, address);
+      } finally {
+        stream.cancel();
+      }
+    },
+    async query(sql, maxRows = 0) {
+      return queryResult(await call<QueryResponse>('Query', { sql, maxRows }));
+    },
+    async verify(sessionId) {
+      return verifyResult(await call<VerifyResponse>('Verify', { sessionId }));
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,192 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KeyObject } from 'node:crypto';
+import {
+  Server, ServerCredentials, status,
+  type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Config } from '@chaperone/config';
+import { loadPublicKey } from '@chaperone/events';
+import { Counter, Histogram, Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
+import { createStore, StoreError, type Store } from '@chaperone/store';
+import { Authenticator, CallRefused } from './auth.js';
+import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
+import { chaperoneService, type ListSessionsRequest, type QueryRequest, type ReplayRequest } from './proto.js';
+
+export interface ApiServerOptions {
+  logger?: Logger;
+  registry?: Registry;
+  /** @default createStore(config.clickhouse) */
+  store?: Store;
+  /** Serve /healthz and /metrics on config.api.http. @default true */
+  opsServer?: boolean;
+}
+
+export interface ApiServer {
+  /** The bound gRPC address (`host:port`; the port is real when config asked for 0). */
+  readonly address: string;
+  readonly lifecycle: Lifecycle;
+  readonly opsAddress: AddressInfo | undefined;
+  /** Stops accepting calls, lets running ones finish (up to the grace period), closes the store. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const REPLAY_PAGE = 1000;
+
+/** Maps store failures onto gRPC statuses callers can act on. */
+function toStatus(err: unknown, rpc: string): { code: status; details: string } {
+  if (err instanceof CallRefused) return { code: err.status, details: err.message };
+  if (err instanceof StoreError) {
+    switch (err.code) {
+      case 'NOT_FOUND':
+        return { code: status.NOT_FOUND, details: err.message };
+      case 'READONLY':
+        return { code: status.PERMISSION_DENIED, details: err.message };
+      case 'BAD_REQUEST':
+        return { code: status.INVALID_ARGUMENT, details: err.message };
+      case 'UNAVAILABLE':
+        return { code: status.UNAVAILABLE, details: `recording store unavailable: ${err.message}` };
+      case 'CLICKHOUSE':
+        // In Query the SQL is the caller's: a server refusal is their error to fix.
+        return { code: rpc === 'Query' ? status.INVALID_ARGUMENT : status.INTERNAL, details: err.message };
+      default:
+        return { code: status.INTERNAL, details: err.message };
+    }
+  }
+  return { code: status.INTERNAL, details: (err as Error).message ?? String(err) };
+}
+
+function loadTrustedKeys(config: Config): Record<string, KeyObject> {
+  return Object.fromEntries(Object.entries(config.recording.trustedNodeKeys).map(([node, file]) => [node, loadPublicKey(file)]));
+}
+
+/** Starts the gRPC API (config.api.listen) and its ops endpoint (config.api.http). */
+export async function startApiServer(config: Config, opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const log = opts.logger ?? createLogger({ name: 'api', level: config.logLevel, nodeId: config.nodeId });
+  const registry = opts.registry ?? createRegistry({ service: 'api' });
+  const lifecycle = new Lifecycle('api');
+  const store = opts.store ?? createStore(config.clickhouse);
+  const trustedKeys = loadTrustedKeys(config);
+  const auth = await Authenticator.fromConfig(config.identity, log);
+  const calls = new Counter({ name: 'chaperone_api_calls_total', help: 'API calls by method and status', labelNames: ['method', 'code'], registers: [registry] });
+  const seconds = new Histogram({ name: 'chaperone_api_call_seconds', help: 'API call duration', labelNames: ['method'], registers: [registry] });
+
+  async function observe<T>(rpc: string, md: ServerUnaryCall<unknown, unknown>['metadata'], fn: () => Promise<T>): Promise<T> {
+    const end = seconds.startTimer({ method: rpc });
+    try {
+      const caller = await auth.caller(md);
+      const out = await fn();
+      calls.inc({ method: rpc, code: 'OK' });
+      log.debug({ rpc, caller }, 'call');
+      return out;
+    } catch (err) {
+      const s = toStatus(err, rpc);
+      calls.inc({ method: rpc, code: status[s.code] });
+      log[s.code === status.INTERNAL || s.code === status.UNAVAILABLE ? 'error' : 'info']({ rpc, err }, 'call failed');
+      throw Object.assign(new Error(s.details), s);
+    } finally {
+      end();
+    }
+  }
+
+  const unary =
+    <Req, Res>(rpc: string, fn: (req: Req) => Promise<Res>) =>
+    (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
+      observe(rpc, call.metadata, () => fn(call.request)).then(
+        (res) => cb(null, res),
+        (err: { code: status; details: string }) => cb(err),
+      );
+    };
+
+  const impl: UntypedServiceImplementation = {
+    ListSessions: unary('ListSessions', async (r: ListSessionsRequest) => ({
+      sessions: (
+        await store.listSessions({
+          ...(r.subject ? { subject: r.subject } : {}),
+          ...(r.connection ? { connection: r.connection } : {}),
+          ...(r.sinceMicros ? { sinceMicros: r.sinceMicros } : {}),
+          limit: r.limit || 100,
+        })
+      ).map(sessionMsg),
+    })),
+    GetSession: unary('GetSession', async (r: { sessionId: string }) => sessionMsg(await store.getSession(r.sessionId))),
+    Query: unary('Query', async (r: QueryRequest) => queryMsg(await store.query(r.sql, { readonly: true, maxRows: r.maxRows || 10_000 }))),
+    Verify: unary('Verify', async (r: { sessionId: string }) => verifyMsg(await store.verifySession(r.sessionId, trustedKeys))),
+    Replay: (call: ServerWritableStream<ReplayRequest, unknown>) => {
+      observe('Replay', call.metadata, async () => {
+        let from = call.request.fromSeq || 0;
+        for (let first = true; !call.cancelled; first = false) {
+          const page = await store.sessionEvents(call.request.sessionId, { fromSeq: from, limit: REPLAY_PAGE });
+          if (first && page.length === 0 && from === 0) await store.getSession(call.request.sessionId); // NOT_FOUND when unknown
+          for (const e of page) {
+            // Respect flow control: wait for the client to drain before writing more.
+            if (!call.write(eventMsg(e))) await new Promise((r) => call.once('drain', r));
+            if (call.cancelled) return;
+          }
+          if (page.length < REPLAY_PAGE) break;
+          from = page[page.length - 1]!.seq + 1;
+        }
+      }).then(
+        () => call.end(),
+        // grpc-js sends a stream's status from an 'error' event carrying code and details.
+        (err: Error) => call.emit('error', err),
+      );
+    },
+  };
+
+  const server = new Server({ 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  server.addService(chaperoneService().service, impl);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${config.api.listen.host}:${config.api.listen.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  let ops: HttpServer | undefined;
+  try {
+    if (opts.opsServer !== false)
+      ops = await startOpsServer({
+        ...config.api.http, registry, lifecycle,
+        checks: async () => {
+          try {
+            await store.ping();
+            return { clickhouse: { ok: true } };
+          } catch (err) {
+            return { clickhouse: { ok: false, detail: (err as Error).message } };
+          }
+        },
+      });
+  } catch (err) {
+    server.forceShutdown();
+    throw err;
+  }
+  lifecycle.to('running');
+  const address = `${config.api.listen.host}:${port}`;
+  log.info({ address, store: store.describe }, 'API listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    address,
+    lifecycle,
+    get opsAddress() {
+      return (ops?.address() as AddressInfo | null) ?? undefined;
+    },
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        lifecycle.to('draining');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, graceMs);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await store.close();
+        await new Promise<void>((r) => (ops ? ops.close(() => r()) : r()));
+        lifecycle.to('stopped');
+        log.info('API stopped');
+      })();
+      return stopping;
+    },
+  };
+}
