@@ -20,6 +20,8 @@ export interface UpstreamProbe {
   pool: UpstreamPool;
   /** Headers with the connection's credentials for this scope. */
   auth(scope: CredentialScope): Promise<[string, string][]>;
+  /** The upstream path (base path, prefix handling) for a path in the routed namespace. */
+  upstreamPath(routedPath: string): string;
 }
 
 /**
@@ -37,4 +39,18 @@ export interface Analysis {
   scope: CredentialScope;
   /** A protocol-native refusal (e.g. a git report-status that rejects each ref). */
   refusal?(status: number, message: string): Refusal | undefined;
+}
+
+/** The routed path's segments, percent-decoded (the target checks already refused bad escapes). */
+export function routedSegments(info: RequestInfo): string[] {
+  return info.routedPath
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
 }

@@ -1,10 +1,13 @@
 import { restCommand } from '../../protocols/http/index.js';
 import type { Analysis, RequestInfo } from './analysis.js';
+import { gitAnalysis } from './analyze-git.js';
 import type { Kind } from './refuse.js';
 
-/** The analyser for a connection kind; every kind falls back to the REST view of a request. */
+/** The analyser for a connection kind; a request the kind does not recognise gets the REST view. */
 export function analyze(kind: Kind, info: RequestInfo): Analysis {
   switch (kind) {
+    case 'git':
+      return gitAnalysis(info) ?? restAnalysis(info);
     default:
       return restAnalysis(info);
   }

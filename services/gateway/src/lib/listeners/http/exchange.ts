@@ -106,8 +106,13 @@ function preRead(req: IncomingMessage, a: Analysis, maxBody: number): Promise<{ 
 /** What a decision needs to know about the exchange. */
 export type DecideContext = Pick<Exchange, 'session' | 'conn' | 'req' | 'path' | 'routedPath' | 'query'>;
 
-export function makeProbe(conn: HttpConnection, deps: ExchangeDeps): UpstreamProbe {
-  return { conn, pool: deps.pool, auth: async (scope) => [...(await deps.credentials(conn).headers(scope))] };
+export function makeProbe(conn: HttpConnection, deps: ExchangeDeps, routePrefix: string | undefined): UpstreamProbe {
+  return {
+    conn,
+    pool: deps.pool,
+    auth: async (scope) => [...(await deps.credentials(conn).headers(scope))],
+    upstreamPath: (routed) => upstreamPath(conn, routed, routePrefix ? `${routePrefix.slice(0, -1)}${routed}` : routed, ''),
+  };
 }
 
 function policyInput(x: DecideContext, cmd: HttpCommand): PolicyInput {
@@ -161,7 +166,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   const { session, req, res, conn } = x;
   const { recorder } = session;
   const kindLabel = { kind: x.kind };
-  const probe = makeProbe(conn, deps);
+  const probe = makeProbe(conn, deps, x.routePrefix);
   let pre: Awaited<ReturnType<typeof preRead>>;
   let cmd: HttpCommand;
   try {

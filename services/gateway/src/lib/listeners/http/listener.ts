@@ -253,7 +253,7 @@ export class HttpListener {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     try {
       const a = await this.admit(req);
-      await a.session.track(handleUpgrade({ session: a.session, req, socket, head, conn: a.conn, target: a.target, routedPath: a.routedPath, clientIp: a.st.clientIp, tls: a.st.tls }, this.exchangeDeps));
+      await a.session.track(handleUpgrade({ session: a.session, req, socket, head, conn: a.conn, target: a.target, routedPath: a.routedPath, routePrefix: a.prefix, clientIp: a.st.clientIp, tls: a.st.tls }, this.exchangeDeps));
     } catch (err) {
       const status = err instanceof HttpProtocolError ? err.status : err instanceof IdentityError ? 401 : err instanceof RecordingError ? 503 : 502;
       this.deps.metrics.refused.inc({ code: (err as { code?: string }).code ?? 'ERROR' });

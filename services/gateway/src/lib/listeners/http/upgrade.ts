@@ -17,6 +17,7 @@ export interface UpgradeContext {
   conn: HttpConnection;
   target: RequestTarget;
   routedPath: string;
+  routePrefix: string | undefined;
   clientIp: string;
   tls: boolean;
 }
@@ -39,7 +40,7 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   const { session, req, socket, conn } = u;
   const kind = conn.http.kind;
   const analysis = analyze(kind, { method: req.method ?? 'GET', target: u.target, routedPath: u.routedPath, headers: req.headers });
-  const cmd = await analysis.command(true, makeProbe(conn, deps));
+  const cmd = await analysis.command(true, makeProbe(conn, deps, u.routePrefix));
   session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.head', bytes: formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders), redacted: false, masks: [] });
   const d = decide({ session, conn, req, path: u.target.path, routedPath: u.routedPath, query: u.target.query }, deps, cmd);
   const x = { kind, analysis };

@@ -21,7 +21,11 @@ export type HttpProtocolErrorCode =
   /** No configured connection serves this host and path. */
   | 'NO_ROUTE'
   /** A WebSocket frame that breaks RFC 6455 framing or the size limit. */
-  | 'BAD_FRAME';
+  | 'BAD_FRAME'
+  /** A protocol body the gateway must understand to decide (git push, OCI manifest) does not parse. */
+  | 'BAD_BODY'
+  /** A body encoding the gateway cannot inspect where it must (e.g. a gzip-compressed push). */
+  | 'UNSUPPORTED_ENCODING';
 
 const STATUS: Record<HttpProtocolErrorCode, number> = {
   BAD_TARGET: 400,
@@ -35,6 +39,8 @@ const STATUS: Record<HttpProtocolErrorCode, number> = {
   BAD_AUTHORIZATION: 401,
   NO_ROUTE: 404,
   BAD_FRAME: 400,
+  BAD_BODY: 400,
+  UNSUPPORTED_ENCODING: 415,
 };
 
 export class HttpProtocolError extends Error {
