@@ -18,6 +18,10 @@ export function fromServiceError(err: unknown, address: string): ApiError {
   const e = err as Partial<ServiceError>;
   const code = typeof e.code === 'number' ? (status[e.code] ?? 'UNKNOWN') : 'UNKNOWN';
   if (code === 'UNAVAILABLE')
-    return new ApiError(code, `cannot reach the Chaperone API at ${address} (${e.details ?? e.message}); is \`chaperone api\` running there?`, { cause: err });
+    return new ApiError(
+      code,
+      `cannot reach the Chaperone API at ${address} (${(e.details ?? e.message ?? '').replace(/\.?\s*Resolution note:.*$/, '')}); is \`chaperone api\` running there?`,
+      { cause: err },
+    );
   return new ApiError(code, e.details || e.message || String(err), { cause: err });
 }

@@ -34,8 +34,10 @@ function translate(err: unknown, where: string): StoreError {
   const msg = String(e.message ?? err);
   const code = Number(/Code: (\d+)/.exec(msg)?.[1] ?? NaN);
   const text = (/DB::Exception: ([\s\S]*?)(?:, e\.what\(\) = |\s*\(version [\d.]+|$)/.exec(msg)?.[1] ?? msg).trim();
-  if (code === READONLY_CODE) return new StoreError('READONLY', `read-only: ${text}. Only SELECT, SHOW, DESCRIBE and EXISTS run here`, { cause: err });
-  return new StoreError('CLICKHOUSE', `ClickHouse: ${text}`, { cause: err });
+  // The parser's list of everything it expected runs to a screenful; the position says enough.
+  const brief = text.replace(/\s*FORMAT TabSeparatedWithNamesAndTypes/, '').replace(/\. Expected one of: [\s\S]*$/, '');
+  if (code === READONLY_CODE) return new StoreError('READONLY', `read-only: ${brief}. Only SELECT, SHOW, DESCRIBE and EXISTS run here`, { cause: err });
+  return new StoreError('CLICKHOUSE', `ClickHouse: ${brief}`, { cause: err });
 }
 
 /** Statements with a trailing `;` or whitespace would break the FORMAT clause we append. */

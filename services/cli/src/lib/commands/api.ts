@@ -1,4 +1,26 @@
 import type { Command } from 'commander';
+import { startApiServer } from '@chaperone/api';
+import { configFrom, withConfig } from '../context.js';
 
-/** Registers `chaperone api` (being written; see the owning issue). */
-export function register(_program: Command): void {}
+/** Registers `chaperone api`: the gRPC API server, until SIGTERM. */
+export function register(program: Command): void {
+  withConfig(
+    program
+      .command('api')
+      .description(
+        'Run the Chaperone gRPC API (chaperone.v1.Chaperone on api.listen): sessions, replay, read-only SQL and ' +
+          'verify over the ClickHouse recording store, for `chaperone sessions|replay|sql|verify` and other clients. ' +
+          'Health and metrics on api.http. Stops cleanly on SIGTERM or Ctrl-C.',
+      ),
+  )
+    .option('--node-id <id>', 'name of this process in logs (default: node.id or host-pid)')
+    .action(async (opts: { config?: string; nodeId?: string }) => {
+      const config = configFrom(opts, opts.nodeId ? { nodeId: opts.nodeId } : {});
+      const server = await startApiServer(config);
+      await new Promise<void>((resolve) => {
+        const stop = () => void server.stop().then(resolve);
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    });
+}

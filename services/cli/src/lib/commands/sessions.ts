@@ -1,4 +1,64 @@
 import type { Command } from 'commander';
+import { formatMicros, type SessionMsg } from '@chaperone/api';
+import { printJson, printTable } from '../context.js';
+import { parseSince, positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 
-/** Registers `chaperone sessions` (being written; see the owning issue). */
-export function register(_program: Command): void {}
+const state = (s: SessionMsg) => (!s.ended ? 'open' : !s.complete ? 'incomplete' : s.sealed ? 'sealed' : 'ended');
+const when = (micros: number) => (micros ? formatMicros(micros).slice(0, 19) : '');
+
+/** Registers `chaperone sessions ls|show`. */
+export function register(program: Command): void {
+  const sessions = program.command('sessions').description('Recorded sessions (from the recording store, through the API)');
+
+  withApi(
+    sessions
+      .command('ls')
+      .description('List recorded sessions, newest first')
+      .option('--subject <subject>', 'only sessions of this identity (exact, e.g. ci:deploy-bot)')
+      .option('--connection <name>', 'only sessions to this connection')
+      .option('--since <when>', 'only sessions started since: a duration back (15m, 1h, 7d) or a date (2026-01-15T12:00Z)')
+      .option('--limit <n>', 'at most this many', positiveInt('--limit'), 50)
+      .option('--json', 'print the sessions as JSON'),
+  ).action(async (opts: ApiOptions & { subject?: string; connection?: string; since?: string; limit: number; json?: boolean }) => {
+    const filter = {
+      ...(opts.subject ? { subject: opts.subject } : {}),
+      ...(opts.connection ? { connection: opts.connection } : {}),
+      ...(opts.since ? { sinceMicros: parseSince(opts.since) } : {}),
+      limit: opts.limit,
+    };
+    const list = await withApiClient(opts, (c) => c.listSessions(filter));
+    if (opts.json) return printJson(list);
+    printTable(
+      list.map((s) => ({
+        SESSION: s.sessionId, 'STARTED (UTC)': when(s.startedMicros), SUBJECT: s.subject, CONNECTION: s.connection, NODE: s.nodeId,
+        CMDS: s.ended ? s.counters.commands : '', DENIED: s.ended ? s.counters.denied : '', STATE: state(s),
+      })),
+    );
+  });
+
+  withApi(
+    sessions
+      .command('show')
+      .description('Show one session: identity, connection, node, times, counters and seal')
+      .argument('<session-id>')
+      .option('--json', 'print the session as JSON'),
+  ).action(async (id: string, opts: ApiOptions & { json?: boolean }) => {
+    const s = await withApiClient(opts, (c) => c.getSession(id));
+    if (opts.json) return printJson(s);
+    const c = s.counters;
+    const lines = [
+      `session     ${s.sessionId} (${state(s)})`,
+      `identity    ${s.subject} (issuer ${s.issuer}${s.groups.length ? `, groups ${s.groups.join(', ')}` : ''}${s.tokenId ? `, token ${s.tokenId}` : ''})`,
+      `connection  ${s.connection} (${s.protocol}) from ${s.clientAddress}${s.tls ? ' over TLS' : ''}`,
+      `node        ${s.nodeId}`,
+      `started     ${formatMicros(s.startedMicros)}`,
+      `ended       ${s.ended ? `${formatMicros(s.endedMicros)} (${s.endReason}${s.endError ? `: ${s.endError}` : ''})` : '-'}`,
+    ];
+    if (s.ended)
+      lines.push(
+        `counters    ${c.commands} commands (${c.denied} denied), ${c.framesIn} frames / ${c.bytesIn} bytes in, ${c.framesOut} frames / ${c.bytesOut} bytes out`,
+        `seal        ${s.sealed ? `sealed by ${s.sealedBy}` : 'not sealed'}, final hash ${s.finalHash || '-'} (check with \`chaperone verify ${s.sessionId}\`)`,
+      );
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
+}

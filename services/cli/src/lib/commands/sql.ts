@@ -1,4 +1,31 @@
 import type { Command } from 'commander';
+import { printJson, printTable, UserError } from '../context.js';
+import { positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 
-/** Registers `chaperone sql` (being written; see the owning issue). */
-export function register(_program: Command): void {}
+/** RFC 4180 field: quoted when it holds a comma, quote or line break; NULL is an empty field. */
+const csvField = (v: string | null) => (v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/** Registers `chaperone sql "<query>"`. */
+export function register(program: Command): void {
+  withApi(
+    program
+      .command('sql')
+      .description(
+        'Run read-only SQL over the recording store (ClickHouse; tables events, commands, sessions — see ' +
+          'schemas/clickhouse/README.md; use FINAL to see each row once). Writes are refused.',
+      )
+      .argument('<query>', 'a SELECT (or SHOW / DESCRIBE) statement')
+      .option('--format <format>', 'table, json or csv', 'table')
+      .option('--max-rows <n>', 'stop after this many rows', positiveInt('--max-rows'), 10_000),
+  ).action(async (query: string, opts: ApiOptions & { format: string; maxRows: number }) => {
+    if (!['table', 'json', 'csv'].includes(opts.format)) throw new UserError(`--format: expected table, json or csv, got "${opts.format}"`);
+    const r = await withApiClient(opts, (c) => c.query(query, opts.maxRows));
+    const names = r.columns.map((c) => c.name);
+    if (opts.format === 'json') printJson({ columns: r.columns, rows: r.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] ?? null]))), truncated: r.truncated });
+    else if (opts.format === 'csv') {
+      process.stdout.write(`${names.map(csvField).join(',')}\n`);
+      for (const row of r.rows) process.stdout.write(`${row.map(csvField).join(',')}\n`);
+    } else printTable(r.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] ?? 'NULL']))), names);
+    if (r.truncated) process.stderr.write(`chaperone: output stopped at ${opts.maxRows} rows (--max-rows); add a LIMIT or raise --max-rows\n`);
+  });
+}

@@ -1,4 +1,26 @@
 import type { Command } from 'commander';
+import { printJson } from '../context.js';
+import { withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 
-/** Registers `chaperone verify` (being written; see the owning issue). */
-export function register(_program: Command): void {}
+/** Registers `chaperone verify <session-id>`. */
+export function register(program: Command): void {
+  withApi(
+    program
+      .command('verify')
+      .description(
+        'Verify a recorded session: recompute its hash chain from the stored Avro events, check every stored column ' +
+          'against them and that no event is missing, and check the Ed25519 seal with the node keys in ' +
+          'recording.trustedNodeKeys. Exit code 0 when intact; 1 when incomplete (open, unsealed) or broken; 3 when unknown.',
+      )
+      .argument('<session-id>')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (id: string, opts: ApiOptions & { json?: boolean }) => {
+    const r = await withApiClient(opts, (c) => c.verify(id));
+    if (opts.json) printJson(r);
+    else {
+      const at = r.firstBadSeq !== undefined ? ` at seq ${r.firstBadSeq}` : '';
+      process.stdout.write(`${r.status}${at}: ${r.detail}\n  session ${r.sessionId}, ${r.events} events, head hash ${r.headHash}\n`);
+    }
+    if (r.status !== 'intact') process.exitCode = 1;
+  });
+}
