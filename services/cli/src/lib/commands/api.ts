@@ -7,6 +7,7 @@ export function register(program: Command): void {
   withConfig(
     program
       .command('api')
+      .summary('run the gRPC API: sessions, replay, SQL and verify for the SOC')
       .description(
         'Run the Chaperone gRPC API (chaperone.v1.Chaperone on api.listen): sessions, replay, read-only SQL and ' +
           'verify over the ClickHouse recording store, for `chaperone sessions|replay|sql|verify` and other clients. ' +

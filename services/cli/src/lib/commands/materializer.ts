@@ -7,6 +7,7 @@ export function register(program: Command): void {
   withConfig(
     program
       .command('materializer')
+      .summary('run the materializer: session events from Kafka into ClickHouse')
       .description(
         'Run the materializer: consume session events from Kafka (kafka.topic, group materializer.groupId) and write ' +
           'them into ClickHouse, committing offsets only after ClickHouse accepted them. Applies the ClickHouse schema ' +

@@ -8,6 +8,7 @@ export function register(program: Command): void {
   withApi(
     program
       .command('replay')
+      .summary('replay a recorded session as a readable transcript')
       .description(
         'Replay a recorded session as a transcript: who (identity, connection, node, times), then every command with ' +
           'its policy decision and, for PostgreSQL, its result rows or error, as recorded. Rebuilt from the stored Avro ' +

@@ -8,7 +8,8 @@ const when = (micros: number) => (micros ? formatMicros(micros).slice(0, 19) : '
 
 /** Registers `chaperone sessions ls|show`. */
 export function register(program: Command): void {
-  const sessions = program.command('sessions').description('Recorded sessions (from the recording store, through the API)');
+  const sessions = program.command('sessions')
+      .summary('list and show recorded sessions').description('Recorded sessions (from the recording store, through the API)');
 
   withApi(
     sessions

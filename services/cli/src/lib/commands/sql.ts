@@ -10,6 +10,7 @@ export function register(program: Command): void {
   withApi(
     program
       .command('sql')
+      .summary('run read-only SQL over the recordings')
       .description(
         'Run read-only SQL over the recording store (ClickHouse; tables events, commands, sessions — see ' +
           'schemas/clickhouse/README.md; use FINAL to see each row once). Writes are refused.',

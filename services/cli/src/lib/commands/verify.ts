@@ -7,6 +7,7 @@ export function register(program: Command): void {
   withApi(
     program
       .command('verify')
+      .summary('verify a recorded session: hash chain, columns and seal')
       .description(
         'Verify a recorded session: recompute its hash chain from the stored Avro events, check every stored column ' +
           'against them and that no event is missing, and check the Ed25519 seal with the node keys in ' +
