@@ -1,0 +1,8 @@
+/** Inline masking of secrets and PII: detectors, PostgreSQL result rewriting, streaming bodies. */
+export { Masker, markerText, NoteSink } from './masker.js';
+export { PgResultMasker, type Masked } from './postgres.js';
+export { StreamMasker, type StreamMaskerOptions } from './stream.js';
+export { DETECTORS, DETECTOR_IDS, SECRET_DETECTOR_IDS, MAX_MATCH_BYTES } from './detectors.js';
+export { compileJsonPath, findJsonPaths, JsonSyntaxError } from './json-path.js';
+export { MaskRulesError } from './errors.js';
+export type { MaskNote, MaskRules, Match, DetectorInfo, DetectorKind } from './types.js';

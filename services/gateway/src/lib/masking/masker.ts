@@ -1,0 +1,191 @@
+import { DETECTOR_IDS, PASSES } from './detectors.js';
+import { MaskRulesError } from './errors.js';
+import { compileJsonPaths, findJsonPaths, JsonSyntaxError, type JsonPath } from './json-path.js';
+import type { DetectorConfig, Scan } from './scan.js';
+import { tokenRulesFor } from './secrets.js';
+import type { MaskNote, MaskRules, Match } from './types.js';
+
+/** Marker replacing a masked span: says what was there (for the agent and the SOC), never how long. */
+export const markerText = (detector: string): string => `[MASKED:${detector}]`;
+
+/** At most this many notes per masked message; further matches are folded into one per detector. */
+const MAX_NOTES = 64;
+
+/**
+ * Finds secrets and PII in bytes and replaces them with markers. Compiled once from a policy's
+ * mask rules; immutable and safe to share between sessions. Masking never throws on input:
+ * any bytes are scanned as (possibly invalid) UTF-8 text.
+ */
+export class Masker {
+  readonly detectors: ReadonlySet<string>;
+  readonly columns: ReadonlySet<string>;
+  readonly jsonPaths: readonly JsonPath[];
+  private readonly markers = new Map<string, Buffer>();
+  private readonly cfg: DetectorConfig;
+
+  constructor(readonly rules: MaskRules = {}) {
+    const ids = rules.detectors ?? [...DETECTOR_IDS];
+    const unknown = ids.filter((d) => !DETECTOR_IDS.has(d));
+    if (unknown.length > 0) throw new MaskRulesError(`unknown detector${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${[...DETECTOR_IDS].join(', ')}`);
+    const enabled = new Set(ids);
+    this.detectors = enabled;
+    this.cfg = {
+      enabled,
+      tokenRules: tokenRulesFor(enabled),
+      awsSecret: enabled.has('aws-secret-access-key'),
+      privateKey: enabled.has('private-key'),
+      email: enabled.has('email'),
+      urlPassword: enabled.has('url-password'),
+      assignment: enabled.has('secret-assignment'),
+      card: enabled.has('card-number'),
+      iban: enabled.has('iban'),
+      phone: enabled.has('phone-number'),
+    };
+    this.columns = new Set((rules.columns ?? []).map((c) => c.toLowerCase()));
+    this.jsonPaths = compileJsonPaths(rules.jsonPaths ?? []);
+  }
+
+  /** The marker bytes for a detector (cached). */
+  marker(detector: string): Buffer {
+    let m = this.markers.get(detector);
+    if (!m) this.markers.set(detector, (m = Buffer.from(markerText(detector))));
+    return m;
+  }
+
+  /** Whether a result column is masked whole by a column rule. */
+  masksColumn(name: string): boolean {
+    return this.columns.size > 0 && this.columns.has(name.toLowerCase());
+  }
+
+  /** Sorted, non-overlapping matches in buf[from, to); overlapping finds merge into the first. */
+  find(buf: Buffer, from = 0, to = buf.length): Match[] {
+    if (to - from < 6 || this.detectors.size === 0) return [];
+    const scan: Scan = { buf, from, to, out: [], cfg: this.cfg };
+    for (const pass of PASSES) pass(scan);
+    return mergeMatches(scan.out);
+  }
+
+  /** Masks buf; returns the same Buffer object when nothing matched. */
+  maskBytes(buf: Buffer): { out: Buffer; notes: MaskNote[] } {
+    const matches = this.find(buf);
+    if (matches.length === 0) return { out: buf, notes: [] };
+    const notes = new NoteSink();
+    const out = this.apply(buf, matches, 0, buf.length, (m, at) => notes.add(m.detector, at, at + this.marker(m.detector).length));
+    return { out, notes: notes.notes() };
+  }
+
+  maskText(s: string): { text: string; notes: MaskNote[] } {
+    const buf = Buffer.from(s, 'utf8');
+    const r = this.maskBytes(buf);
+    return { text: r.out === buf ? s : r.out.toString('utf8'), notes: r.notes };
+  }
+
+  /**
+   * Masks a complete JSON document: values at the rule's JSON paths become the JSON string
+   * "[MASKED:json-path]", then the detectors run over the result. A body that is not JSON gets
+   * the detectors only, and `error` says why the paths were not applied.
+   */
+  maskJson(body: Buffer): { out: Buffer; notes: MaskNote[]; error?: string } {
+    const notes = new NoteSink();
+    let doc = body;
+    let error: string | undefined;
+    if (this.jsonPaths.length > 0) {
+      let spans: { start: number; end: number; path: string }[] = [];
+      try {
+        spans = findJsonPaths(body, this.jsonPaths);
+      } catch (err) {
+        if (!(err instanceof JsonSyntaxError)) throw err;
+        error = `not JSON, JSON path rules not applied: ${err.message}`;
+      }
+      if (spans.length > 0) {
+        const marker = Buffer.from(JSON.stringify(markerText('json-path')));
+        const parts: Buffer[] = [];
+        let pos = 0;
+        for (const s of spans) {
+          parts.push(body.subarray(pos, s.start), marker);
+          notes.addAt('json-path', s.path);
+          pos = s.end;
+        }
+        parts.push(body.subarray(pos));
+        doc = Buffer.concat(parts);
+      }
+    }
+    const matches = this.find(doc);
+    const out = matches.length === 0 ? doc : this.apply(doc, matches, 0, doc.length, (m, at) => notes.add(m.detector, at, at + this.marker(m.detector).length));
+    return { out, notes: notes.notes(), ...(error !== undefined ? { error } : {}) };
+  }
+
+  /** buf[from, to) with every match replaced by its marker; `each` sees the marker's output offset. */
+  apply(buf: Buffer, matches: readonly Match[], from: number, to: number, each?: (m: Match, outOffset: number) => void): Buffer {
+    const parts: Buffer[] = [];
+    let pos = from;
+    let outLen = 0;
+    for (const m of matches) {
+      if (m.start > pos) parts.push(buf.subarray(pos, m.start));
+      outLen += m.start - pos;
+      each?.(m, outLen);
+      const marker = this.marker(m.detector);
+      parts.push(marker);
+      outLen += marker.length;
+      pos = m.end;
+    }
+    if (pos < to) parts.push(buf.subarray(pos, to));
+    return Buffer.concat(parts);
+  }
+}
+
+/** Sorts by start and merges overlapping matches (the earlier, or longer, one names the span). */
+export function mergeMatches(out: Match[]): Match[] {
+  if (out.length <= 1) return out;
+  let sorted = true;
+  for (let i = 1; i < out.length && sorted; i++) sorted = out[i - 1]!.start <= out[i]!.start;
+  if (!sorted) out.sort((a, b) => a.start - b.start || b.end - a.end);
+  const merged: Match[] = [out[0]!];
+  for (let i = 1; i < out.length; i++) {
+    const m = out[i]!;
+    const last = merged[merged.length - 1]!;
+    if (m.start < last.end) {
+      if (m.end > last.end) merged[merged.length - 1] = { start: last.start, end: m.end, detector: last.detector };
+    } else merged.push(m);
+  }
+  return merged;
+}
+
+/** Collects notes, aggregated by detector and location, bounded in number. */
+export class NoteSink {
+  private readonly byKey = new Map<string, MaskNote>();
+  private readonly overflow = new Map<string, { first: number; last: number; count: number }>();
+
+  /** A match at output bytes [start, end). */
+  add(detector: string, start: number, end: number): void {
+    if (this.byKey.size < MAX_NOTES) return this.addAt(detector, `bytes ${start}-${end}`);
+    const o = this.overflow.get(detector);
+    if (o) {
+      o.last = end;
+      o.count++;
+    } else this.overflow.set(detector, { first: start, last: end, count: 1 });
+  }
+
+  /** A match at a named place (a column, an error field, a JSON path). */
+  addAt(detector: string, location: string, count = 1): void {
+    const key = `${detector}\0${location}`;
+    const n = this.byKey.get(key);
+    if (n) n.count += count;
+    else if (this.byKey.size < MAX_NOTES) this.byKey.set(key, { detector, location, count });
+    else {
+      const o = this.overflow.get(detector) ?? { first: -1, last: -1, count: 0 };
+      o.count += count;
+      this.overflow.set(detector, o);
+    }
+  }
+
+  get size(): number {
+    return this.byKey.size + this.overflow.size;
+  }
+
+  notes(): MaskNote[] {
+    const out = [...this.byKey.values()];
+    for (const [detector, o] of this.overflow) out.push({ detector, location: o.first >= 0 ? `bytes ${o.first}-${o.last} (and others)` : 'more places', count: o.count });
+    return out;
+  }
+}

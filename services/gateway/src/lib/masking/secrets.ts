@@ -1,0 +1,268 @@
+/**
+ * Secret detectors. The patterns follow gitleaks' and secretlint's published rules (token
+ * prefixes and lengths as the vendors document them) but are our own code: secretlint's rules
+ * are callbacks behind its file-linting API, each rescanning the whole input, and its AWS rule
+ * ignores the documentation example keys; gitleaks' rule file is Go/RE2 TOML, not an npm
+ * package. A gateway needs one cheap pass over every response, so detection here is
+ * anchor-driven: long tokens, '-----BEGIN', '@' and assignment operators are found with
+ * memchr-speed scans and only those spots are checked with the (compiled once) patterns.
+ */
+import { B64, CLASS, TOKEN, UPPER, LOWER, WORD, entropy, latin1 } from './bytes.js';
+import { forEachByte, forEachRun, type Scan } from './scan.js';
+
+interface TokenRule {
+  id: string;
+  re: RegExp;
+  /** Capture group holding the secret when only part of the match is sensitive. */
+  group?: number;
+}
+
+const TOKEN_RULES: TokenRule[] = [
+  { id: 'aws-access-key-id', re: /(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])/g },
+  { id: 'gcp-api-key', re: /(?<![\w-])AIza[\w-]{35}(?![\w-])/g },
+  { id: 'gcp-oauth-token', re: /(?<![\w.-])ya29\.[\w-]{20,2048}/g },
+  { id: 'github-token', re: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/g },
+  { id: 'gitlab-token', re: /(?<![\w-])(?:gl(?:pat|dt|ptt|rt|cbt|ft|imt|soat|oas|agent)-[\w.-]{20,512}|GR1348941[\w-]{20,512})/g },
+  { id: 'slack-token', re: /(?<![\w-])(?:xox[abposre]-[A-Za-z0-9-]{15,512}|xapp-\d-[A-Za-z0-9-]{15,512})/g },
+  { id: 'slack-token', re: /hooks\.slack\.com\/((?:services|workflows|triggers)\/[\w+/-]{20,512})/g, group: 1 },
+  { id: 'azure-storage-key', re: /(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,512}={0,2})/g, group: 1 },
+  { id: 'azure-client-secret', re: /(?<![\w~.-])[\w~.]{3}\dQ~[\w~.-]{31,34}(?![\w~.-])/g },
+  { id: 'jwt', re: /(?<![\w-])eyJ[\w-]{8,1024}\.eyJ[\w-]{8,4096}\.[\w-]{0,1024}/g },
+  { id: 'stripe-key', re: /(?<![A-Za-z0-9_])(?:sk|rk)_live_[A-Za-z0-9]{20,512}/g },
+  { id: 'npm-token', re: /(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g },
+  { id: 'ai-api-key', re: /(?<![\w-])sk-(?:ant-(?:api|admin)\d\d-[\w-]{80,512}|(?:proj-|svcacct-|admin-)?[\w-]{20,256}T3BlbkFJ[\w-]{20,256})/g },
+];
+
+/** Cheap first test on a long token: does any TOKEN_RULES pattern have a chance? */
+const TOKEN_HINT = /A(?:KIA|SIA|BIA|CCA|3T|Iza)|ya29\.|gh[pousr]_|github_pat_|gl(?:pat|dt|ptt|rt|cbt|ft|imt|soat|oas|agent)-|GR1348941|xox[abposre]-|xapp-|hooks\.slack|AccountKey=|SharedAccessKey=|Q~|eyJ|k_live_|npm_|sk-/;
+const TOKEN_RULE_IDS = new Set(TOKEN_RULES.map((r) => r.id));
+/** First two bytes of every TOKEN_HINT alternative: a table lookup per byte decides whether the regexes run at all. */
+const HINT_PAIRS = new Uint8Array(65536);
+for (const p of ['AK', 'AS', 'AB', 'AC', 'A3', 'AI', 'Ac', 'ya', 'gh', 'gi', 'gl', 'GR', 'xo', 'xa', 'ho', 'Sh', 'Q~', 'ey', 'k_', 'np', 'sk']) HINT_PAIRS[(p.charCodeAt(0) << 8) | p.charCodeAt(1)] = 1;
+
+function mayHaveToken(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i + 1 < end; i++) if (HINT_PAIRS[(buf[i]! << 8) | buf[i + 1]!] === 1) return true;
+  return false;
+}
+
+/** Shortest token any token rule can match (an AWS key id is 20). */
+const MIN_TOKEN = 20;
+
+/**
+ * AWS secret access keys have no prefix: 40 base64 characters standing alone. A git SHA-1 or
+ * other hex digest has no upper case letter, so requiring upper, lower and digit (or / +)
+ * plus high entropy keeps digests and words out.
+ */
+function awsSecretAt(buf: Buffer, start: number, end: number): boolean {
+  let upper = 0;
+  let lower = 0;
+  let other = 0;
+  for (let i = start; i < end; i++) {
+    const c = CLASS[buf[i]!]!;
+    if (c & UPPER) upper++;
+    else if (c & LOWER) lower++;
+    else other++;
+  }
+  return upper >= 2 && lower >= 2 && other >= 1 && entropy(buf, start, end) >= 4.2;
+}
+
+export const tokenRulesFor = (enabled: ReadonlySet<string>): TokenRule[] => TOKEN_RULES.filter((r) => enabled.has(r.id));
+
+function onToken(s: Scan, start: number, end: number): void {
+  const { buf, out } = s;
+  const rules = s.cfg.tokenRules;
+  if (rules.length > 0 && mayHaveToken(buf, start, end)) {
+    const text = latin1(buf, start, end);
+    if (TOKEN_HINT.test(text)) {
+      for (const rule of rules) {
+        rule.re.lastIndex = 0;
+        for (let m = rule.re.exec(text); m; m = rule.re.exec(text)) {
+          const g = rule.group ? m[rule.group] : undefined;
+          const at = start + m.index + (g !== undefined ? m[0].indexOf(g) : 0);
+          out.push({ start: at, end: at + (g ?? m[0]).length, detector: rule.id });
+        }
+      }
+    }
+  }
+  if (s.cfg.awsSecret && end - start >= 40) {
+    // Runs of exactly 40 base64 characters inside the token, not followed by '=' padding.
+    let i = start;
+    while (i < end) {
+      if ((CLASS[buf[i]!]! & B64) === 0) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < end && (CLASS[buf[j]!]! & B64) !== 0) j++;
+      if (j - i === 40 && buf[j] !== 0x3d && awsSecretAt(buf, i, j)) out.push({ start: i, end: j, detector: 'aws-secret-access-key' });
+      i = j;
+    }
+  }
+}
+
+export function scanTokens(s: Scan): void {
+  if (s.cfg.tokenRules.length > 0 || s.cfg.awsSecret) forEachRun(s, CLASS, TOKEN, MIN_TOKEN, onToken);
+}
+
+export const TOKEN_DETECTORS = [...TOKEN_RULE_IDS, 'aws-secret-access-key'];
+
+// --- private key blocks -------------------------------------------------------------------
+
+const PEM_BEGIN = Buffer.from('-----BEGIN');
+/** Searched for instead of PEM_BEGIN: '-' is common in text, an upper-case 'B' far less. */
+const BEGIN = Buffer.from('BEGIN');
+const PEM_END = Buffer.from('-----END');
+const PEM_HEADER = /^-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
+/** The longest block we look for the END line in; also bounds how much a stream holds back. */
+export const MAX_PEM_BYTES = 8192;
+/** Bytes a PEM body is made of: base64, whitespace, the `\n` of JSON strings, RFC 1421 headers. */
+const PEM_BODY = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\\:,.- \t\r\n') PEM_BODY[c.charCodeAt(0)] = 1;
+
+/**
+ * Masks from `-----BEGIN … PRIVATE KEY-----` to the end of its END line; when no END line
+ * follows within MAX_PEM_BYTES (a truncated key), to the end of the key material.
+ */
+export function scanPrivateKeys(s: Scan): void {
+  if (!s.cfg.privateKey) return;
+  const { buf, to, out } = s;
+  let i = s.from;
+  for (;;) {
+    const b = buf.indexOf(BEGIN, i + 5);
+    if (b === -1 || b >= to) return;
+    const at = b - 5;
+    i = b;
+    if (at < s.from || buf.compare(PEM_BEGIN, 0, 5, at, b) !== 0) continue;
+    if (!PEM_HEADER.test(latin1(buf, at, Math.min(to, at + 80)))) continue;
+    const cap = Math.min(to, at + MAX_PEM_BYTES);
+    let e = at;
+    while (e < cap && PEM_BODY[buf[e]!] === 1) e++;
+    const endLine = buf.indexOf(PEM_END, at + PEM_BEGIN.length);
+    if (endLine !== -1 && endLine < e) {
+      const close = buf.indexOf('-----', endLine + PEM_END.length);
+      if (close !== -1 && close < e) e = close + 5;
+    }
+    out.push({ start: at, end: e, detector: 'private-key' });
+    i = e;
+  }
+}
+
+// --- passwords in URLs (postgres://user:secret@host) ----------------------------------------
+
+const URL_STOP = new Uint8Array(256);
+for (const c of ' \t\r\n"\'<>`\0@') URL_STOP[c.charCodeAt(0)] = 1;
+const SCHEME_CHAR = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-') SCHEME_CHAR[c.charCodeAt(0)] = 1;
+const MAX_USERINFO = 256;
+
+/** The password of `scheme://user:password@host` ending at the '@' at `at`, if any. */
+export function urlPasswordAt(buf: Buffer, from: number, at: number): { start: number; end: number } | undefined {
+  let i = at - 1;
+  const min = Math.max(from, at - MAX_USERINFO);
+  // Find the "://" that opens this authority, without crossing whitespace or quotes.
+  while (i >= min + 2 && URL_STOP[buf[i]!] !== 1) {
+    if (buf[i] === 0x2f && buf[i - 1] === 0x2f && buf[i - 2] === 0x3a) break;
+    i--;
+  }
+  if (!(i >= min + 2 && buf[i] === 0x2f && buf[i - 1] === 0x2f && buf[i - 2] === 0x3a)) return undefined;
+  const colonSlash = i - 2;
+  if (colonSlash === from || SCHEME_CHAR[buf[colonSlash - 1]!] !== 1) return undefined;
+  const userStart = i + 1;
+  const colon = buf.indexOf(0x3a, userStart);
+  if (colon === -1 || colon >= at) return undefined;
+  if (buf.subarray(userStart, colon).includes(0x2f)) return undefined; // a path, not userinfo
+  if (colon + 1 === at) return undefined; // no password
+  return { start: colon + 1, end: at };
+}
+
+// --- generic `key = value` assignments ------------------------------------------------------
+
+/** Last three letters (lower-cased) of the key words we look for; rejects most keys quickly. */
+const KEY_ENDINGS = new Set(['ord', 'swd', 'pwd', 'ase', 'ass', 'ret', 'ken', 'key', 'ial', 'als'].map((e) => (e.charCodeAt(0) << 16) | (e.charCodeAt(1) << 8) | e.charCodeAt(2)));
+const KEY_QUALIFIERS = new Set(['api', 'access', 'secret', 'private', 'signing', 'encryption', 'master', 'account', 'storage', 'client', 'auth', 'session', 'webhook']);
+/** Tokens that are cursors, not credentials: masking them would only break pagination. */
+const NOT_SECRET_TOKEN = new Set(['page', 'next', 'continuation', 'pagination', 'cursor', 'sync', 'max', 'total', 'num', 'input', 'output', 'prompt', 'completion']);
+const PASSWORD_END = /(?:password|passwd|passphrase)$/;
+const SECRET_KEY_END = /(?:api|access|secret|private|signing|encryption|master|account|storage|client)key$/;
+const SECRET_END = /(?:secret|credentials?)$/;
+const PLACEHOLDER = /^(?:null|nil|none|true|false|undefined|\*+|x+|\.+|<[^>]*>|\$\{[^}]*\}|\$[A-Za-z_]\w*|\{\{.*\}\}|%[\w.]+%|\[MASKED:[\w-]+\]|redacted)$/i;
+const MAX_VALUE = 512;
+
+/**
+ * 'password' for password-like key names, 'secret' for token/key-like ones, else undefined.
+ * Names are split into words (snake, kebab, dotted, camelCase); the last word decides, so
+ * `db_password`, `PGPASSWORD`, `clientSecret` and `aws_secret_access_key` count while
+ * `token_type`, `next_page_token` and `monkey` do not.
+ */
+export function keyClass(key: string): 'password' | 'secret' | undefined {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[_.-]+/).filter(Boolean);
+  const last = words[words.length - 1];
+  const prev = words[words.length - 2];
+  if (last === undefined) return undefined;
+  if (last === 'pass' || last === 'pwd' || PASSWORD_END.test(last)) return 'password';
+  if (last === 'key') return prev !== undefined && KEY_QUALIFIERS.has(prev) ? 'secret' : undefined;
+  if (SECRET_KEY_END.test(last) || SECRET_END.test(last)) return 'secret';
+  if (last.endsWith('token')) {
+    const stem = last === 'token' ? prev : last.slice(0, -5);
+    return stem !== undefined && NOT_SECRET_TOKEN.has(stem) ? undefined : 'secret';
+  }
+  return undefined;
+}
+
+const isSpace = (c: number | undefined) => c === 0x20 || c === 0x09;
+const VALUE_STOP = new Uint8Array(256);
+for (const c of ' \t\r\n,;&"\'`)}]<>\0') VALUE_STOP[c.charCodeAt(0)] = 1;
+
+/** The value span of a `key: value` / `key=value` whose operator is at `op`, when the key names a secret. */
+function assignmentAt(buf: Buffer, from: number, to: number, op: number): { start: number; end: number } | undefined {
+  const next = buf[op + 1];
+  if (buf[op] === 0x3a ? next === 0x2f || next === 0x3a : next === 0x3d || buf[op - 1] === 0x21 || buf[op - 1] === 0x3c || buf[op - 1] === 0x3e || buf[op - 1] === 0x3d) return undefined;
+  let k = op - 1;
+  while (k >= from && isSpace(buf[k])) k--;
+  if (k >= from && (buf[k] === 0x22 || buf[k] === 0x27)) k--;
+  const keyEnd = k + 1;
+  if (keyEnd - from < 3) return undefined;
+  const code = ((buf[k - 2]! | 0x20) << 16) | ((buf[k - 1]! | 0x20) << 8) | (buf[k]! | 0x20);
+  if (!KEY_ENDINGS.has(code)) return undefined;
+  let keyStart = keyEnd;
+  while (keyStart > from && keyEnd - keyStart < 64 && (CLASS[buf[keyStart - 1]!]! & WORD) !== 0) keyStart--;
+  const kind = keyClass(latin1(buf, keyStart, keyEnd));
+  if (!kind) return undefined;
+  let v = op + 1;
+  while (v < to && isSpace(buf[v])) v++;
+  let start: number;
+  let end: number;
+  const q = buf[v];
+  if (q === 0x22 || q === 0x27) {
+    start = v + 1;
+    end = start;
+    const cap = Math.min(to, start + MAX_VALUE);
+    while (end < cap && buf[end] !== q && buf[end] !== 0x0a && buf[end] !== 0) end += buf[end] === 0x5c ? 2 : 1;
+    if (end >= cap || buf[end] !== q) return undefined;
+  } else {
+    start = v;
+    end = v;
+    const cap = Math.min(to, start + MAX_VALUE);
+    while (end < cap && VALUE_STOP[buf[end]!] !== 1) end++;
+    if (q === 0x7b || q === 0x5b) return undefined; // an object or array: its own keys are checked
+  }
+  if (end <= start) return undefined;
+  const value = latin1(buf, start, end);
+  if (PLACEHOLDER.test(value)) return undefined;
+  if (kind === 'secret' && (end - start < 8 || entropy(buf, start, end) < 3)) return undefined;
+  return { start, end };
+}
+
+function onOperator(s: Scan, op: number): void {
+  const m = assignmentAt(s.buf, s.from, s.to, op);
+  if (m) s.out.push({ start: m.start, end: m.end, detector: 'secret-assignment' });
+}
+
+export function scanAssignments(s: Scan): void {
+  if (!s.cfg.assignment) return;
+  forEachByte(s, 0x3a, onOperator); // ':'
+  forEachByte(s, 0x3d, onOperator); // '='
+}
+
+/** Ids of every secret detector, the ones the gateway never turns off. */
+export const SECRET_DETECTORS = [...TOKEN_DETECTORS, 'private-key', 'url-password', 'secret-assignment'];
