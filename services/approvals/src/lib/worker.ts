@@ -61,7 +61,6 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
   const wlog = log.child({ component: 'approvals-worker' });
   const lifecycle = new Lifecycle('approvals-worker');
   lifecycle.onChange((state) => wlog.info({ state }, `approvals worker ${state}`));
-  useRuntimeLogger(log);
 
   let worker: Worker | undefined;
   const registry = opts.registry ?? createRegistry({ service: 'approvals-worker', node: config.nodeId });
@@ -85,6 +84,8 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
     throw err;
   };
 
+  // Only now: an installed Temporal Runtime that never gets a connection keeps the process alive.
+  useRuntimeLogger(log);
   wlog.info({ address, namespace, taskQueue, ops }, 'connecting to Temporal');
   let connection: NativeConnection;
   try {

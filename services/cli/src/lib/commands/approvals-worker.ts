@@ -57,6 +57,10 @@ async function run(opts: Options): Promise<void> {
       handle = await startApprovalsWorker(config, log);
     } catch (err) {
       if (err instanceof TemporalUnavailableError || err instanceof WorkflowsNotFoundError) throw new UserError(err.message);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        const { host, port } = config.temporal.http;
+        throw new UserError(`${host}:${port} (temporal.http, health and metrics) is in use, perhaps by another approvals worker; stop it or set temporal.http`);
+      }
       throw err;
     }
     if (signalled > 0) void handle.stop();
