@@ -9,7 +9,7 @@ import type { UpstreamPool } from './upstream.js';
 export interface RequestInfo {
   method: string;
   target: RequestTarget;
-  /** The path after the route prefix (what the upstream API sees), percent-encoded. */
+  /** The path as the upstream API sees it (route prefix removed when it is stripped), percent-encoded. */
   routedPath: string;
   headers: IncomingHttpHeaders;
 }
@@ -20,8 +20,8 @@ export interface UpstreamProbe {
   pool: UpstreamPool;
   /** Headers with the connection's credentials for this scope. */
   auth(scope: CredentialScope): Promise<[string, string][]>;
-  /** The upstream path (base path, prefix handling) for a path in the routed namespace. */
-  upstreamPath(routedPath: string): string;
+  /** The upstream request path (base path prepended) for a path as the upstream API sees it. */
+  upstreamPath(apiPath: string): string;
 }
 
 /**

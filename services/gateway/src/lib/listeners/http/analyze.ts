@@ -1,6 +1,7 @@
 import { restCommand } from '../../protocols/http/index.js';
 import type { Analysis, RequestInfo } from './analysis.js';
 import { gitAnalysis } from './analyze-git.js';
+import { ociAnalysis } from './analyze-oci.js';
 import type { Kind } from './refuse.js';
 
 /** The analyser for a connection kind; a request the kind does not recognise gets the REST view. */
@@ -8,6 +9,8 @@ export function analyze(kind: Kind, info: RequestInfo): Analysis {
   switch (kind) {
     case 'git':
       return gitAnalysis(info) ?? restAnalysis(info);
+    case 'oci':
+      return ociAnalysis(info) ?? restAnalysis(info);
     default:
       return restAnalysis(info);
   }

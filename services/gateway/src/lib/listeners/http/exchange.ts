@@ -33,7 +33,7 @@ export interface Exchange {
   conn: HttpConnection;
   kind: Kind;
   analysis: Analysis;
-  /** Path after the route prefix and the original path + query. */
+  /** The path as the upstream API sees it (route prefix removed when stripped), and the original path + query. */
   routedPath: string;
   path: string;
   query: string;
@@ -106,12 +106,12 @@ function preRead(req: IncomingMessage, a: Analysis, maxBody: number): Promise<{ 
 /** What a decision needs to know about the exchange. */
 export type DecideContext = Pick<Exchange, 'session' | 'conn' | 'req' | 'path' | 'routedPath' | 'query'>;
 
-export function makeProbe(conn: HttpConnection, deps: ExchangeDeps, routePrefix: string | undefined): UpstreamProbe {
+export function makeProbe(conn: HttpConnection, deps: ExchangeDeps): UpstreamProbe {
   return {
     conn,
     pool: deps.pool,
     auth: async (scope) => [...(await deps.credentials(conn).headers(scope))],
-    upstreamPath: (routed) => upstreamPath(conn, routed, routePrefix ? `${routePrefix.slice(0, -1)}${routed}` : routed, ''),
+    upstreamPath: (p) => upstreamPath(conn, p, ''),
   };
 }
 
@@ -166,7 +166,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   const { session, req, res, conn } = x;
   const { recorder } = session;
   const kindLabel = { kind: x.kind };
-  const probe = makeProbe(conn, deps, x.routePrefix);
+  const probe = makeProbe(conn, deps);
   let pre: Awaited<ReturnType<typeof preRead>>;
   let cmd: HttpCommand;
   try {
@@ -214,7 +214,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   } else if (req.headers['content-length'] !== undefined) {
     flat.push('Content-Length', req.headers['content-length']);
   }
-  const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, x.routedPath, x.path, x.query), headers: flat });
+  const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, x.routedPath, x.query), headers: flat });
   const started = process.hrtime.bigint();
   const response = relayResponse(x, deps, upReq, started);
   try {

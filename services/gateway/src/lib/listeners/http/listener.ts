@@ -19,7 +19,7 @@ import { policyRefusal, refusal, sendRefusal, type Kind } from './refuse.js';
 import { HttpSession } from './session.js';
 import { isHttpConnection, type HttpConnection } from './types.js';
 import { handleUpgrade } from './upgrade.js';
-import { UpstreamPool } from './upstream.js';
+import { UpstreamPool, apiPath } from './upstream.js';
 
 export interface HttpListenerDeps {
   config: Config;
@@ -206,7 +206,7 @@ export class HttpListener {
     const identity = await this.identify(st, creds.token);
     const match = selectRoute(this.routes, hostName(req.headers.host), target.path);
     if (!match) throw new HttpProtocolError('NO_ROUTE', `no connection serves host ${hostName(req.headers.host) || '(none)'} path ${target.path}`);
-    return { session: this.sessionFor(st, req, match.value, identity), conn: match.value, st, target, routedPath: match.rest, prefix: match.prefix };
+    return { session: this.sessionFor(st, req, match.value, identity), conn: match.value, st, target, routedPath: apiPath(match.value, match.rest, target.path), prefix: match.prefix };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
@@ -253,7 +253,7 @@ export class HttpListener {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     try {
       const a = await this.admit(req);
-      await a.session.track(handleUpgrade({ session: a.session, req, socket, head, conn: a.conn, target: a.target, routedPath: a.routedPath, routePrefix: a.prefix, clientIp: a.st.clientIp, tls: a.st.tls }, this.exchangeDeps));
+      await a.session.track(handleUpgrade({ session: a.session, req, socket, head, conn: a.conn, target: a.target, routedPath: a.routedPath, clientIp: a.st.clientIp, tls: a.st.tls }, this.exchangeDeps));
     } catch (err) {
       const status = err instanceof HttpProtocolError ? err.status : err instanceof IdentityError ? 401 : err instanceof RecordingError ? 503 : 502;
       this.deps.metrics.refused.inc({ code: (err as { code?: string }).code ?? 'ERROR' });

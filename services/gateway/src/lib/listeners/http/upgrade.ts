@@ -16,8 +16,8 @@ export interface UpgradeContext {
   head: Buffer;
   conn: HttpConnection;
   target: RequestTarget;
+  /** The path as the upstream API sees it. */
   routedPath: string;
-  routePrefix: string | undefined;
   clientIp: string;
   tls: boolean;
 }
@@ -40,7 +40,7 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   const { session, req, socket, conn } = u;
   const kind = conn.http.kind;
   const analysis = analyze(kind, { method: req.method ?? 'GET', target: u.target, routedPath: u.routedPath, headers: req.headers });
-  const cmd = await analysis.command(true, makeProbe(conn, deps, u.routePrefix));
+  const cmd = await analysis.command(true, makeProbe(conn, deps));
   session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.head', bytes: formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders), redacted: false, masks: [] });
   const d = decide({ session, conn, req, path: u.target.path, routedPath: u.routedPath, query: u.target.query }, deps, cmd);
   const x = { kind, analysis };
@@ -60,7 +60,7 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   for (const [k, v] of endToEndHeaders(req.rawHeaders, { drop: DROP_REQUEST, upgrade: true })) flat.push(k, v);
   for (const [k, v] of auth) flat.push(k, v);
   flat.push('X-Forwarded-For', u.clientIp, 'X-Forwarded-Proto', u.tls ? 'https' : 'http');
-  const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, u.routedPath, u.target.path, u.target.query), headers: flat });
+  const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, u.routedPath, u.target.query), headers: flat });
   const websocket = (headerValue(req.rawHeaders, 'upgrade') ?? '').toLowerCase() === 'websocket';
   await new Promise<void>((resolve) => {
     upReq.on('error', (err) => {

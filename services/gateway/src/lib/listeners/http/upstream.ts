@@ -79,8 +79,12 @@ export class UpstreamPool {
 
 const isIp = (h: string): boolean => /^[\d.]+$/.test(h) || h.includes(':');
 
-/** The upstream path for a routed request: base path + the rest (prefix stripped when configured). */
-export function upstreamPath(conn: HttpConnection, routedRest: string, fullPath: string, query: string): string {
-  const path = conn.http.stripPrefix ? routedRest : fullPath;
-  return `${conn.http.url.basePath}${path}${query ? `?${query}` : ''}`;
+/** The upstream path: base path + the path as the upstream API sees it (see `apiPath`) + query. */
+export function upstreamPath(conn: HttpConnection, apiPath: string, query: string): string {
+  return `${conn.http.url.basePath}${apiPath}${query ? `?${query}` : ''}`;
+}
+
+/** The path as the upstream API sees it: without the route prefix when it is stripped. */
+export function apiPath(conn: HttpConnection, routedRest: string, fullPath: string): string {
+  return conn.http.stripPrefix ? routedRest : fullPath;
 }
