@@ -27,7 +27,7 @@ export function summarizeManifest(body: Buffer, contentType: string | undefined)
   let doc: { mediaType?: unknown; layers?: Descriptor[]; manifests?: Descriptor[]; config?: Descriptor } | undefined;
   try {
     const v = JSON.parse(body.toString('utf8')) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) doc = v as typeof doc;
+    if (v && typeof v === 'object' && !Array.isArray(v)) doc = v;
   } catch {
     doc = undefined;
   }
