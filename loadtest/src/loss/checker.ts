@@ -1,4 +1,4 @@
-import { parseSql } from '@chaperone/gateway';
+import { initSqlParser, parseSql } from '@chaperone/gateway';
 import type { Store } from '@chaperone/store';
 import { parseStatementLog } from './statement-log.js';
 
@@ -53,6 +53,7 @@ function take(bag: Map<string, number>, key: string): boolean {
  * allowed Command was executed.
  */
 export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
+  await initSqlParser();
   const sinceS = Math.floor(opts.sinceMs / 1000) - 1;
   const subjects = opts.subjects?.length ? `AND subject IN (${opts.subjects.map(q).join(',')})` : '';
   const sessionsRes = await opts.store.query(

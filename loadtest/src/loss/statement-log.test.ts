@@ -20,7 +20,7 @@ describe('statement log', () => {
     assert.deepEqual(
       s.map((x) => [x.pid, x.kind, x.text]),
       [
-        [4242, 'statement', 'SELECT 1; SELECT\n\t2'],
+        [4242, 'statement', 'SELECT 1; SELECT\n2'],
         [4243, 'execute', 'SELECT * FROM t WHERE id = $1'],
       ],
     );

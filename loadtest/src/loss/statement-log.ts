@@ -34,7 +34,7 @@ export function parseStatementLog(text: string, opts: { sinceMs?: number; user?:
     if (m) {
       flush();
       current = { tsMs: Date.parse(`${m[1]!.replace(' ', 'T')}Z`), pid: Number(m[2]), user: m[3]!, database: m[4]!, level: m[5]!, message: m[6]! };
-    } else if (current && !line.startsWith('=====')) current.message += `\n${line}`;
+    } else if (current && !line.startsWith('=====')) current.message += `\n${line.replace(/^\t/, '')}`; // stderr logging indents continuation lines with one tab
   }
   flush();
   return out;

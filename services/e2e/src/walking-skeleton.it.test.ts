@@ -46,7 +46,7 @@ describe('walking skeleton through the load-balanced endpoint', () => {
 
     const count = await chaperone(stack, ['sql', `SELECT count() AS n FROM events WHERE session_id = '${session.sessionId}'`, '--format', 'json']);
     assert.equal(count.code, 0, count.stderr);
-    const n = Number((JSON.parse(count.stdout) as { n: string | number }[])[0]!.n);
+    const n = Number((JSON.parse(count.stdout) as { rows: { n: string }[] }).rows[0]!.n);
     assert.ok(n >= 8, `expected the session's frames as events, got ${n}`);
 
     const verify = await chaperone(stack, ['verify', session.sessionId, '--json']);
@@ -103,7 +103,7 @@ describe('walking skeleton through the load-balanced endpoint', () => {
     const hex = Buffer.from(password).toString('hex');
     const r = await chaperone(stack, ['sql', `SELECT count() AS n FROM events WHERE position(hex(payload), upper('${hex}')) > 0`, '--format', 'json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(Number((JSON.parse(r.stdout) as { n: string | number }[])[0]!.n), 0);
+    assert.equal(Number((JSON.parse(r.stdout) as { rows: { n: string }[] }).rows[0]!.n), 0);
     const logDir = `${stack.CHAPERONE_RUN_DIR}/logs`;
     for (const f of readdirSync(logDir).filter((f) => !f.startsWith('postgres'))) {
       assert.ok(!readFileSync(`${logDir}/${f}`, 'utf8').includes(password), `${f} contains the upstream password`);
