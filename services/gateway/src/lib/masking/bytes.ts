@@ -1,7 +1,8 @@
 /**
  * Byte classes and small numeric checks shared by the detectors. The scanners work on the raw
- * UTF-8 bytes (no decoding on the hot path); every detector pattern is ASCII, and bytes ≥ 0x80
- * belong to no class, so a replacement never cuts a multibyte character.
+ * UTF-8 bytes (no decoding on the hot path); every pattern is ASCII, and bytes ≥ 0x80 belong
+ * to no class but the e-mail ones (whose spans start and end at ASCII bytes), so a replacement
+ * never cuts a multibyte character.
  */
 
 export const TOKEN = 1; // A-Z a-z 0-9 + / = _ - . ~  (the alphabet of keys, tokens, base64, JWTs)
@@ -30,6 +31,8 @@ export const CLASS = new Uint8Array(256);
   add(alnum + '_-.', WORD);
   add(alnum + '._%+-', EMAIL_LOCAL);
   add(alnum + '.-', HOST);
+  // RFC 6531 internationalised addresses: UTF-8 sequences belong to the local part and domain.
+  for (let b = 0x80; b < 0x100; b++) CLASS[b]! |= EMAIL_LOCAL | HOST;
 })();
 
 export const is = (b: Buffer, i: number, bits: number): boolean => (CLASS[b[i]!]! & bits) !== 0;

@@ -47,7 +47,6 @@ for (const c of '0123456789 -.()+/') NUMERIC[c.charCodeAt(0)] = 1;
 const ALNUM_SPACE = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ') ALNUM_SPACE[c.charCodeAt(0)] = 1;
 
-const CARD = /(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-]|\.\d)/g;
 const PHONE_INTL = /(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){1,6}(?![\d-]|\.\d)/g;
 const PHONE_NANP = /(?<![\w+.-])(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\d-]|\.\d)/g;
 
@@ -106,6 +105,42 @@ function ibanStart(buf: Buffer, from: number, w: number, limit: number): number 
   return -1;
 }
 
+const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/**
+ * Card numbers in [start, end): 13 to 19 digits, compact or in groups split by single spaces or
+ * single dashes (not both), not glued to other digits. At each start the longest valid
+ * candidate wins, so "9 4111 1111 1111 1111" and "4111111111111111 1" still yield the card.
+ */
+function cardsIn(s: Scan, start: number, end: number): void {
+  const { buf, out } = s;
+  let i = start;
+  while (i < end) {
+    const prev = buf[i - 1];
+    if (!isDigit(buf[i]) || (i > s.from && (isDigit(prev) || prev === 0x2e || prev === 0x2d))) {
+      i++;
+      continue;
+    }
+    let sep = 0;
+    let digits = 0;
+    let found = -1;
+    for (let k = i; k < end && digits < 19; k++) {
+      const c = buf[k]!;
+      if (isDigit(c)) {
+        digits++;
+        const next = buf[k + 1];
+        const boundary = !isDigit(next) && !(next === 0x2e && isDigit(buf[k + 2])) && !(next === 0x2d && isDigit(buf[k + 2]) && sep !== 0x20);
+        if (digits >= 13 && boundary && plausibleCard(latin1(buf, i, k + 1).replace(/[ -]/g, '')) && luhnValid(buf, i, k + 1)) found = k + 1;
+      } else if ((c === 0x20 || c === 0x2d) && (sep === 0 || sep === c) && isDigit(buf[k + 1]) && isDigit(buf[k - 1])) sep = c;
+      else break;
+    }
+    if (found !== -1) {
+      out.push({ start: i, end: found, detector: 'card-number' });
+      i = found;
+    } else i++;
+  }
+}
+
 /** Shortest number we look at: "+1 555 0100" and "555-123-4567" are longer, cards and IBANs too. */
 const MIN_NUMBER = 9;
 
@@ -130,25 +165,16 @@ function onNumber(s: Scan, start: number, end: number): number | void {
       // An IBAN's country code and check digits sit at most 30 characters before its digits.
       let w = start;
       while (w > from && start - w < 30 && ALNUM_SPACE[buf[w - 1]!] === 1) w--;
-      for (let j = ibanStart(buf, from, w, end); j !== -1; j = ibanStart(buf, from, j + 1, end)) {
+      for (let j = ibanStart(buf, from, w, end); j !== -1; ) {
         const e = ibanAt(buf, j, to);
-        if (e !== undefined) {
-          out.push({ start: j, end: e, detector: 'iban' });
-          return e;
-        }
+        if (e !== undefined) out.push({ start: j, end: e, detector: 'iban' });
+        j = ibanStart(buf, from, e ?? j + 1, end);
       }
     }
     // Cards have 13+ digits, North American numbers 10, international ones a '+' and 8+.
     if (digits < 10 && !plus) return;
     const text = latin1(buf, start, end);
-    if (card && digits >= 13) {
-      CARD.lastIndex = 0;
-      for (let m = CARD.exec(text); m; m = CARD.exec(text)) {
-        if (m[0].includes(' ') && m[0].includes('-')) continue; // mixed separators: not a card as printed
-        const at = start + m.index;
-        if (plausibleCard(m[0].replace(/[ -]/g, '')) && luhnValid(buf, at, at + m[0].length)) out.push({ start: at, end: at + m[0].length, detector: 'card-number' });
-      }
-    }
+    if (card && digits >= 13) cardsIn(s, start, end);
     if (phone) {
       for (const re of plus ? [PHONE_INTL, PHONE_NANP] : [PHONE_NANP]) {
         re.lastIndex = 0;

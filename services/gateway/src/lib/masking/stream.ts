@@ -3,11 +3,14 @@ import { NoteSink, type Masker } from './masker.js';
 import type { MaskNote } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Longer than every match but a private key block or a JWT. */
+const MIN_HOLD = 256;
 
 export interface StreamMaskerOptions {
   /**
    * Bytes held back at the end of each chunk so that a secret split across chunks is seen
-   * whole. Must cover the longest match; smaller values are raised to it.
+   * whole: the longest match that must be found across a cut. The default covers every
+   * detector (a private key block is the longest); values below 256 are raised to 256.
    * @default MAX_MATCH_BYTES (8.5 KiB)
    */
   maxTokenBytes?: number;
@@ -17,10 +20,11 @@ export interface StreamMaskerOptions {
  * Masks a byte stream (an HTTP response body) chunk by chunk with bounded memory. Each push
  * scans the held-back tail of the previous chunks plus the new chunk, emits everything up to
  * `hold` bytes before the end (or up to the start of a match that reaches into that tail) and
- * keeps the rest. Every match starting before the emitted cut is at most MAX_MATCH_BYTES
- * long, so it lies completely inside the scanned bytes: the output does not depend on where
- * the chunks were cut. A few hundred bytes already emitted are kept (unmasked, never
- * re-emitted) as look-behind context. Notes give byte ranges in the masked output stream.
+ * keeps the rest. A match starting before the emitted cut is no longer than the hold window,
+ * so it lies completely inside the scanned bytes: the output does not depend on where the
+ * chunks were cut. A few hundred bytes already emitted are kept (unmasked, never re-emitted)
+ * as look-behind context. Memory stays below context + hold + one chunk. Notes give byte
+ * ranges in the masked output stream.
  */
 export class StreamMasker {
   private readonly hold: number;
@@ -33,7 +37,7 @@ export class StreamMasker {
     private readonly masker: Masker,
     opts: StreamMaskerOptions = {},
   ) {
-    this.hold = Math.max(opts.maxTokenBytes ?? MAX_MATCH_BYTES, MAX_MATCH_BYTES);
+    this.hold = Math.max(opts.maxTokenBytes ?? MAX_MATCH_BYTES, MIN_HOLD);
   }
 
   /** Bytes currently held back (bounded by the hold window plus the last chunk). */
