@@ -1,6 +1,7 @@
 import { restCommand } from '../../protocols/http/index.js';
 import type { Analysis, RequestInfo } from './analysis.js';
 import { gitAnalysis } from './analyze-git.js';
+import { k8sAnalysis } from './analyze-k8s.js';
 import { ociAnalysis } from './analyze-oci.js';
 import type { Kind } from './refuse.js';
 
@@ -11,6 +12,8 @@ export function analyze(kind: Kind, info: RequestInfo): Analysis {
       return gitAnalysis(info) ?? restAnalysis(info);
     case 'oci':
       return ociAnalysis(info) ?? restAnalysis(info);
+    case 'k8s':
+      return k8sAnalysis(info);
     default:
       return restAnalysis(info);
   }

@@ -2,6 +2,7 @@
  * Test harness for the HTTP listener (used by *.test.ts only): a real listener on loopback, real
  * upstream HTTP servers, a real token issuer/verifier, and an in-memory event sink.
  */
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -65,6 +66,8 @@ export async function startUpstream(handler: (req: SeenRequest, res: ServerRespo
 export interface Harness {
   port: number;
   base: string;
+  /** PEM of the self-signed server certificate when started with tls. */
+  certFile: string | undefined;
   sink: MemorySink;
   listener: HttpListener;
   token(subject?: string, groups?: string[]): Promise<string>;
@@ -76,9 +79,12 @@ export type PolicyFn = (input: PolicyInput) => Pick<PolicyDecision, 'result' | '
 
 const allowAll: PolicyFn = () => ({ result: 'allow', reasons: [] });
 
-/** Starts a plaintext listener for `connections` (raw config entries). */
-export async function startHarness(connections: RawConfig['connections'], policy: PolicyFn = allowAll, extra: Partial<NonNullable<RawConfig['gateway']>['httpProxy']> = {}): Promise<Harness> {
+/** Starts a listener for `connections` (raw config entries): plaintext, or TLS with a self-signed certificate. */
+export async function startHarness(connections: RawConfig['connections'], policy: PolicyFn = allowAll, extra: Partial<NonNullable<RawConfig['gateway']>['httpProxy']> = {}, opts: { tls?: boolean } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-http-'));
+  if (opts.tls) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  }
   for (const name of ['identity', 'node']) {
     const { privateKey } = generateKeyPairSync('ed25519');
     writeFileSync(join(dir, `${name}.pem`), privateKey.export({ format: 'pem', type: 'pkcs8' }));
@@ -88,7 +94,7 @@ export async function startHarness(connections: RawConfig['connections'], policy
       identity: { signingKeyFile: 'identity.pem' },
       recording: { nodeKeyFile: 'node.pem' },
       policy: { bundleFile: 'none.tar.gz' },
-      gateway: { httpProxy: { listen: '127.0.0.1:0', plaintext: true, ...extra } },
+      gateway: { httpProxy: { listen: '127.0.0.1:0', ...(opts.tls ? { tls: { certFile: 'cert.pem', keyFile: 'key.pem' } } : { plaintext: true }), ...extra } },
       kafka: { ackTimeout: '5s', maxInFlightBytes: '1MiB' },
       connections,
     },
@@ -116,7 +122,8 @@ export async function startHarness(connections: RawConfig['connections'], policy
   const port = await listener.listen('127.0.0.1', 0);
   return {
     port,
-    base: `http://127.0.0.1:${port}`,
+    base: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    certFile: opts.tls ? join(dir, 'cert.pem') : undefined,
     sink,
     listener,
     decisions,

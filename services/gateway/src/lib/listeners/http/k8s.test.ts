@@ -1,0 +1,104 @@
+/**
+ * kubectl through the listener to the Kubernetes API stand-in (deploy/local/k8s-standin: no
+ * real apiserver can run here; the stand-in serves discovery and the objects used), with the
+ * gateway injecting a service-account token read from a file.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Command, Frame } from '@chaperone/events';
+import { startHarness, type Harness } from './harness.js';
+
+const STANDIN = fileURLToPath(new URL('../../../../../../deploy/local/k8s-standin/server.mjs', import.meta.url));
+
+describe('kubectl through the listener (Kubernetes API stand-in)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chaperone-k8s-'));
+  let standin: ChildProcess;
+  let h: Harness;
+  const kubeconfig = join(dir, 'kubeconfig');
+
+  const kubectl = (...args: string[]): Promise<{ code: number; out: string }> =>
+    new Promise((resolve) => execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000, env: { ...process.env, HOME: dir } }, (err, so, se) => resolve({ code: err ? 1 : 0, out: `${so}${se}` })));
+
+  before(async () => {
+    writeFileSync(join(dir, 'sa-token'), 'sa-token-for-the-upstream\n');
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    standin = spawn('node', [STANDIN, '--listen', `127.0.0.1:${port}`, '--token-file', join(dir, 'sa-token')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve) => standin.stderr!.once('data', () => resolve()));
+    h = await startHarness(
+      [{ name: 'cluster', protocol: 'http', http: { upstream: `http://127.0.0.1:${port}`, kind: 'k8s', pathPrefix: '/k8s/', credentials: { type: 'kubernetesServiceAccount', tokenFile: join(dir, 'sa-token') } } }],
+      (input) => {
+        const k = input.command.k8s as { verb?: string; namespace?: string } | undefined;
+        return k?.verb === 'delete' && k.namespace === 'kube-system' ? { result: 'deny', reasons: ['kube-system is protected (policy: test)'] } : { result: 'allow', reasons: [] };
+      },
+      {},
+      // kubectl sends bearer tokens only over TLS.
+      { tls: true },
+    );
+    const token = await h.token();
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${h.port}/k8s", certificate-authority: "${h.certFile}"}}]\nusers: [{name: agent, user: {token: "${token}"}}]\ncontexts: [{name: c, context: {cluster: c, user: agent, namespace: demo}}]\ncurrent-context: c\n`,
+    );
+  });
+  after(async () => {
+    await h.close();
+    standin.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const commands = (): Command[] => h.sink.bodies().filter((e): e is Command => e.type === 'Command');
+  const details = (c: Command): Record<string, unknown> => JSON.parse(c.detailsJson) as Record<string, unknown>;
+
+  it('applies, reads and deletes a ConfigMap with the parsed verb, resource, namespace and name recorded', async () => {
+    const cm = join(dir, 'cm.yaml');
+    writeFileSync(cm, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {mode: blue}\n');
+    const created = await kubectl('apply', '-f', cm);
+    assert.equal(created.code, 0, created.out);
+    assert.match(created.out, /configmap\/app-config created/);
+    writeFileSync(cm, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {mode: green}\n');
+    const patched = await kubectl('apply', '-f', cm);
+    assert.equal(patched.code, 0, patched.out);
+    assert.match(patched.out, /configured/);
+    const got = await kubectl('get', 'configmap', 'app-config', '-o', 'jsonpath={.data.mode}');
+    assert.equal(got.out.trim(), 'green');
+    const del = await kubectl('delete', 'configmap', 'app-config');
+    assert.equal(del.code, 0, del.out);
+
+    const create = commands().find((c) => c.action === 'k8s.create')!;
+    assert.deepEqual(
+      { ...details(create), object: undefined },
+      { verb: 'create', resourceRequest: true, group: '', version: 'v1', resource: 'configmaps', subresource: '', namespace: 'demo', name: 'app-config', object: undefined },
+    );
+    assert.deepEqual(create.targets, ['demo/configmaps/app-config']);
+    assert.ok(commands().some((c) => c.action === 'k8s.patch'));
+    const d = commands().find((c) => c.action === 'k8s.delete')!;
+    assert.equal(d.text, 'DELETE /k8s/api/v1/namespaces/demo/configmaps/app-config');
+    assert.ok(commands().some((c) => c.action === 'k8s.get' && (details(c).resourceRequest as boolean) === false), 'discovery is recorded as non-resource gets');
+  });
+
+  it('refuses a delete in a protected namespace with a Status kubectl prints', async () => {
+    const denied = await kubectl('-n', 'kube-system', 'delete', 'configmap', 'whatever');
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.out, /Error from server \(Forbidden\): chaperone: denied by policy: kube-system is protected/);
+  });
+
+  it('records kubectl exec as a WebSocket tunnel, frame by frame', async () => {
+    const pod = join(dir, 'pod.yaml');
+    writeFileSync(pod, 'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: nginx}]}\n');
+    assert.equal((await kubectl('apply', '-f', pod)).code, 0);
+    const r = await kubectl('exec', 'web', '--', 'echo', 'hello-from-exec');
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out.trim(), 'hello-from-exec');
+    const exec = commands().find((c) => c.action === 'k8s.exec')!;
+    assert.deepEqual(details(exec).command, ['echo', 'hello-from-exec']);
+    const frames = h.sink.bodies().filter((e): e is Frame => e.type === 'Frame' && e.messageType.startsWith('ws.frame'));
+    assert.ok(frames.some((f) => f.direction === 'SERVER_TO_CLIENT' && f.bytes.includes('hello-from-exec')));
+    const all = Buffer.concat(h.sink.published.map((e) => e.body)).toString('latin1');
+    assert.ok(!all.includes('sa-token-for-the-upstream'), 'the service-account token is never recorded');
+  });
+});

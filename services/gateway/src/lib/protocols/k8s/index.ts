@@ -1,0 +1,2 @@
+/** Kubernetes API: request attributes as RBAC sees them. */
+export * from './path.js';
