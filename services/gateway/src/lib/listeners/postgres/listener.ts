@@ -160,7 +160,12 @@ export class PgListener {
     metrics.sessionsActive.inc();
     log.info({ session: sessionId, subject: identity.subject, connection: connection.name, client: clientAddress }, 'session started');
     client.write(Buffer.concat(greeting));
-    if (upstreamRest.length > 0) client.write(Buffer.concat(upstreamRest.map((m) => m.frame)));
+    if (upstreamRest.length > 0) {
+      // Anything the upstream sent right after its greeting (e.g. a NOTICE) is recorded too.
+      for (const m of upstreamRest)
+        recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: messageName('server', m.code, m.payload), bytes: m.frame, redacted: false, masks: [] });
+      client.write(Buffer.concat(upstreamRest.map((m) => m.frame)));
+    }
     session.start(pending);
     const reason = await session.done;
     this.sessions.delete(session);
