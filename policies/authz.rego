@@ -1,8 +1,9 @@
 # Chaperone default policy pack: the decision for one client command.
 #
-# Input and output contract: see README.md. Tunables (what counts as production, approver
-# groups, protected tables, denied functions) live in data.json under data.chaperone.settings,
-# so a security team changes them without touching rules.
+# Input and output contract: see README.md. Tunables (what counts as production, who may write
+# there, approver groups, protected tables and branches, denied functions, what to mask) live in
+# data.json under data.chaperone.settings, so a security team changes them without touching
+# rules. Git, OCI, Kubernetes and HTTP rules are in protocols.rego.
 #
 # Every reason ends with "(policy: <id>)" so a denied agent, the audit log and the SOC can tell
 # which rule fired.
@@ -43,7 +44,39 @@ in_group(groups) if {
 	g in groups
 }
 
+writer if in_group(settings.production.writer_groups)
+
+# COPY … TO STDOUT (psql \copy out, pg_dump) reads; COPY … FROM writes.
+reads_only(stmt) if {
+	stmt.type == "COPY"
+	regex.match(`(?is)\bTO\s+(STDOUT|'|PROGRAM\b)`, stmt.text)
+}
+
+# Statements that change data, schema, permissions or run code on the server.
+sql_write(stmt) if count(object.get(stmt, "writes", [])) > 0
+
+sql_write(stmt) if verb(stmt) in settings.production.write_verbs
+
+sql_write(stmt) if stmt.type == "SELECT INTO"
+
+sql_write(stmt) if {
+	stmt.type == "COPY"
+	not reads_only(stmt)
+}
+
 # --- rules that deny -----------------------------------------------------------------------
+
+# Read-only by default: on production connections only writer groups may change anything.
+# DROP/TRUNCATE/ALTER have their own rule (ddl-in-prod) and are not reported twice.
+deny contains msg if {
+	is_postgres
+	production
+	not writer
+	some stmt in statements
+	sql_write(stmt)
+	not verb(stmt) in settings.ddl.denied_in_production
+	msg := sprintf("%s is a write; production connections are read-only except for the groups %s (policy: read-only-prod)", [stmt.type, concat(", ", settings.production.writer_groups)])
+}
 
 deny contains msg if {
 	is_postgres
@@ -104,10 +137,39 @@ approval_requirement := {
 	"ttlMs": settings.approval.ttl_ms,
 }
 
+# --- masking (secrets are always masked: the gateway runs every secret detector regardless) ---
+
+# PII detectors run on production connections, except for the groups allowed to see PII.
+mask_detectors := settings.masking.pii_detectors if {
+	production
+	not in_group(settings.masking.pii_exempt_groups)
+} else := []
+
+# Sensitive columns of the tables a statement reads, by result column name.
+mask_columns contains col if {
+	some stmt in statements
+	some table in stmt.tables
+	some col in object.get(settings.masking.columns, qualified(table), [])
+}
+
+# JSON paths apply to the HTTP-borne protocols' response bodies.
+mask_json_paths contains path if {
+	input.command.protocol != "postgres"
+	some path in settings.masking.json_paths
+}
+
+mask := {
+	"detectors": mask_detectors,
+	"columns": sort(mask_columns),
+	"jsonPaths": sort(mask_json_paths),
+}
+
 # --- the decision (entrypoint chaperone/authz/decision) ---------------------------------------
 
-decision := {"result": "deny", "reasons": sort(deny)} if {
+verdict := {"result": "deny", "reasons": sort(deny)} if {
 	count(deny) > 0
 } else := {"result": "approval", "reasons": sort(needs_approval), "approval": approval_requirement} if {
 	count(needs_approval) > 0
 } else := {"result": "allow", "reasons": []}
+
+decision := object.union(verdict, {"mask": mask})

@@ -10,6 +10,10 @@ agent := {"subject": "agent:claude", "issuer": "chaperone", "groups": ["agents"]
 
 migrator := {"subject": "ci:migrate", "issuer": "chaperone", "groups": ["ci", "schema-migrations"], "claims": {}}
 
+writer := {"subject": "agent:ops", "issuer": "chaperone", "groups": ["agents", "db-writers"], "claims": {}}
+
+pii_reader := {"subject": "agent:support", "issuer": "chaperone", "groups": ["agents", "pii-readers"], "claims": {}}
+
 session := {"id": "s-1", "clientAddress": "127.0.0.1:50000", "node": "gw-1"}
 
 stmt(type, tables, has_where) := {"text": "…", "type": type, "tables": tables, "hasWhere": has_where, "functions": []}
@@ -23,7 +27,9 @@ pg(conn, who, stmts) := {
 
 test_select_allowed_everywhere if {
 	d := authz.decision with input as pg(prod, agent, [stmt("SELECT", ["public.orders"], true)])
-	d == {"result": "allow", "reasons": []}
+	d.result == "allow"
+	d.reasons == []
+	not d.approval
 }
 
 test_drop_table_denied_on_prod if {
@@ -61,9 +67,32 @@ test_delete_without_where_needs_approval if {
 	d.approval == {"approverGroups": ["dba", "sre-oncall"], "quorum": 1, "ttlMs": 900000}
 }
 
-test_update_with_where_allowed if {
-	d := authz.decision with input as pg(prod, agent, [stmt("UPDATE", ["public.orders"], true)])
+test_update_with_where_allowed_for_writers if {
+	d := authz.decision with input as pg(prod, writer, [stmt("UPDATE", ["public.orders"], true)])
 	d.result == "allow"
+	authz.decision.result == "allow" with input as pg(staging, agent, [stmt("UPDATE", ["public.orders"], true)])
+}
+
+test_prod_is_read_only_for_agents if {
+	d := authz.decision with input as pg(prod, agent, [stmt("UPDATE", ["public.orders"], true)])
+	d.result == "deny"
+	d.reasons == ["UPDATE is a write; production connections are read-only except for the groups db-writers, schema-migrations, deployers (policy: read-only-prod)"]
+}
+
+test_read_only_covers_cte_writes_copy_in_and_code if {
+	cte := object.union(stmt("SELECT", ["orders"], true), {"writes": [{"type": "INSERT", "table": "audit", "hasWhere": null}]})
+	copy_in := object.union(stmt("COPY", ["orders"], null), {"text": "COPY orders FROM STDIN"})
+	every s in [cte, copy_in, stmt("DO", [], null), stmt("CREATE TABLE", ["t"], null), stmt("SELECT INTO", ["t"], null), stmt("GRANT", [], null)] {
+		authz.decision.result == "deny" with input as pg(prod, agent, [s])
+	}
+}
+
+test_reads_stay_allowed_on_prod if {
+	copy_out := object.union(stmt("COPY", ["public.customers"], null), {"text": "COPY public.customers (id, email) TO stdout;"})
+	psql_copy := object.union(stmt("COPY", ["customers"], null), {"text": "COPY ( SELECT id, email FROM customers ORDER BY id ) TO STDOUT CSV"})
+	every s in [copy_out, psql_copy, stmt("LOCK", ["public.customers"], null), stmt("SET", [], null), stmt("BEGIN", [], null), stmt("SHOW", [], null), stmt("EXPLAIN", ["t"], null)] {
+		authz.decision.result == "allow" with input as pg(prod, agent, [s])
+	}
 }
 
 test_delete_in_cte_found_through_writes if {
@@ -82,7 +111,7 @@ test_writes_field_is_authoritative if {
 
 test_protected_table_write_needs_approval_on_prod if {
 	s := object.union(stmt("UPDATE", ["users"], true), {"writes": [{"type": "UPDATE", "table": "users", "hasWhere": true}]})
-	d := authz.decision with input as pg(prod, agent, [s])
+	d := authz.decision with input as pg(prod, writer, [s])
 	d.result == "approval"
 	d.reasons == ["UPDATE on protected table public.users needs approval on production connections (policy: protected-table-write)"]
 	authz.decision.result == "allow" with input as pg(staging, agent, [s])
@@ -124,15 +153,44 @@ test_pg_sleep_is_allowed if {
 
 test_other_protocols_allowed if {
 	i := {"identity": agent, "connection": {"name": "api", "protocol": "http", "labels": {"env": "prod"}}, "session": session, "command": {"protocol": "http", "action": "GET", "text": "GET /", "targets": ["/"]}}
-	authz.decision == {"result": "allow", "reasons": []} with input as i
+	d := authz.decision with input as i
+	d.result == "allow"
+	d.reasons == []
 }
 
 test_settings_come_from_data if {
-	d := authz.decision with input as pg(prod, agent, [stmt("DROP TABLE", ["t"], null)])
+	d := authz.decision with input as pg(prod, writer, [stmt("DROP TABLE", ["t"], null)])
 		with data.chaperone.settings.ddl.denied_in_production as ["TRUNCATE"]
 	d.result == "allow"
 }
 
 test_empty_input_still_decides if {
-	authz.decision == {"result": "allow", "reasons": []} with input as {}
+	authz.decision == {"result": "allow", "reasons": [], "mask": {"detectors": [], "columns": [], "jsonPaths": []}} with input as {}
+}
+
+# --- masking ---------------------------------------------------------------------------------
+
+test_pii_masked_for_agents_on_prod if {
+	d := authz.decision with input as pg(prod, agent, [stmt("SELECT", ["customers"], true)])
+	d.mask == {"detectors": ["email", "card-number", "iban", "phone-number"], "columns": ["phone"], "jsonPaths": []}
+}
+
+test_pii_readers_and_non_prod_see_pii_but_secrets_stay_masked if {
+	# An empty detector list leaves only the secret detectors, which the gateway always runs.
+	d := authz.decision with input as pg(prod, pii_reader, [stmt("SELECT", ["public.customers"], true)])
+	d.mask.detectors == []
+	d.mask.columns == ["phone"]
+	authz.decision.mask.detectors == [] with input as pg(staging, agent, [stmt("SELECT", ["customers"], true)])
+}
+
+test_sensitive_columns_follow_the_tables_read if {
+	d := authz.decision with input as pg(staging, agent, [stmt("SELECT", ["users", "payments"], true)])
+	d.mask.columns == ["card_number", "iban", "password_hash", "ssn"]
+	authz.decision.mask.columns == [] with input as pg(staging, agent, [stmt("SELECT", ["orders"], true)])
+}
+
+test_denied_commands_carry_mask_rules_too if {
+	d := authz.decision with input as pg(prod, agent, [stmt("DROP TABLE", ["customers"], null)])
+	d.result == "deny"
+	d.mask.columns == ["phone"]
 }

@@ -63,7 +63,33 @@ describe('PolicyEngine with the default policy pack', () => {
     assert.deepEqual(d.reasons, []);
     assert.equal(d.revision, revision);
     assert.ok(Number.isInteger(d.evalMicros) && d.evalMicros >= 0);
-    assert.deepEqual(d.output, { result: 'allow', reasons: [] });
+    const mask = { detectors: ['email', 'card-number', 'iban', 'phone-number'], columns: [], jsonPaths: [] };
+    assert.deepEqual(d.output, { result: 'allow', reasons: [], mask });
+    assert.deepEqual(d.mask, mask);
+  });
+
+  it('keeps production read-only for agents and carries the mask rules of the tables read', async () => {
+    const engine = await PolicyEngine.load(bundle);
+    const w = engine.evaluate(input(prod, "UPDATE public.orders SET status = 'paid' WHERE id = 1"));
+    assert.equal(w.result, 'deny');
+    assert.match(w.reasons[0]!, /\(policy: read-only-prod\)$/);
+    assert.equal(engine.evaluate(input(prod, "UPDATE public.orders SET status = 'paid' WHERE id = 1", ['db-writers'])).result, 'allow');
+    assert.equal(engine.evaluate(input(prod, 'COPY (SELECT id, email FROM customers) TO STDOUT CSV')).result, 'allow');
+    const r = engine.evaluate(input(prod, 'SELECT c.phone, o.id FROM customers c JOIN orders o ON o.customer_id = c.id', ['agents', 'pii-readers']));
+    assert.deepEqual(r.mask, { detectors: [], columns: ['phone'], jsonPaths: [] });
+  });
+
+  it('denies when the mask rules cannot be applied', async () => {
+    const bad = await buildPack('bad-mask', `decision := {"result": "allow", "reasons": [], "mask": {"detectors": m}} if {
+	input.command.text == "SELECT 2"
+	m := ["email", "ssn-v2"]
+} else := {"result": "allow", "reasons": []}`);
+    const engine = await PolicyEngine.load(bad);
+    const d = engine.evaluate(input(dev, 'SELECT 2'));
+    assert.equal(d.result, 'deny');
+    assert.match(d.reasons[0]!, /unknown detectors: ssn-v2/);
+    const paths = await buildPack('bad-path', 'decision := {"result": "allow", "reasons": [], "mask": {"jsonPaths": ["users.ssn"]}}');
+    await assert.rejects(PolicyEngine.load(paths), /must start with \$/);
   });
 
   it('denies DDL on production connections with the rule named', async () => {

@@ -1,4 +1,5 @@
 import type { SqlParse } from '../commands/types.js';
+import type { MaskRules } from '../masking/index.js';
 
 /**
  * The policy input: the contract every protocol plugs into (documented in policies/README.md).
@@ -40,6 +41,11 @@ export interface PolicyDecision {
   evalMicros: number;
   /** Present when result is 'approval'. */
   approval?: ApprovalRequirement;
+  /**
+   * What to mask in this command's results, when the policy says (validated: known detector
+   * ids, readable JSON paths). The gateway adds every secret detector whatever this says.
+   */
+  mask?: MaskRules;
   /** The policy's raw output, recorded as Decision.outputJson. */
   output: unknown;
 }

@@ -1,0 +1,135 @@
+# Rules for the HTTP-borne protocols: git smart HTTP, OCI registries, the Kubernetes API and
+# plain HTTP. Same package as authz.rego: these add to its deny and needs_approval sets, and the
+# decision there combines them. Input per protocol: see README.md ("Protocol details").
+package chaperone.authz
+
+git_updates := object.get(input.command, ["git", "updates"], [])
+
+protected_branch(u) if {
+	u.refKind == "branch"
+	some pattern in settings.git.protected_branches
+	glob.match(pattern, ["/"], u.name)
+}
+
+# --- writes on production connections (read-only by default, as for SQL) -------------------
+
+http_write if {
+	input.command.protocol == "http"
+	not upper(object.get(input.command, ["http", "method"], "GET")) in {"GET", "HEAD", "OPTIONS"}
+}
+
+git_write if input.command.action == "git.push"
+
+oci_write if {
+	input.command.protocol == "oci"
+	some prefix in ["manifest.push", "manifest.delete", "blob.upload", "blob.delete", "blob.mount"]
+	startswith(object.get(input.command, ["oci", "op"], ""), prefix)
+}
+
+k8s_write if {
+	input.command.protocol == "k8s"
+	input.command.k8s.verb in {"create", "update", "patch", "delete", "deletecollection"}
+}
+
+k8s_write if {
+	input.command.protocol == "k8s"
+	input.command.k8s.subresource in settings.k8s.approval_subresources
+}
+
+protocol_write if http_write
+
+protocol_write if git_write
+
+protocol_write if oci_write
+
+protocol_write if k8s_write
+
+deny contains msg if {
+	production
+	not writer
+	protocol_write
+	msg := sprintf("%s is a write; production connections are read-only except for the groups %s (policy: read-only-prod)", [input.command.action, concat(", ", settings.production.writer_groups)])
+}
+
+# --- git -------------------------------------------------------------------------------------
+
+# force is true when the pushed history does not contain the old tip, null when the gateway
+# could not tell; both are refused on protected branches.
+deny contains msg if {
+	some u in git_updates
+	protected_branch(u)
+	u.force != false
+	not u.delete
+	msg := sprintf("force-pushing %s (protected branch) is not allowed (policy: git-force-push)", [u.ref])
+}
+
+deny contains msg if {
+	some u in git_updates
+	protected_branch(u)
+	u.delete
+	msg := sprintf("deleting %s (protected branch) is not allowed (policy: git-protected-delete)", [u.ref])
+}
+
+needs_approval contains msg if {
+	some u in git_updates
+	protected_branch(u)
+	u.force == false
+	not u.delete
+	msg := sprintf("pushing to %s (protected branch) needs approval (policy: git-protected-push)", [u.ref])
+}
+
+# --- OCI registries --------------------------------------------------------------------------
+
+oci_tag_push if {
+	input.command.protocol == "oci"
+	input.command.oci.op == "manifest.push"
+	is_string(input.command.oci.tag)
+	not input.command.oci.tag in settings.oci.mutable_tags
+}
+
+deny contains msg if {
+	oci_tag_push
+	input.command.oci.overwrite == true
+	msg := sprintf("overwriting the existing tag %s:%s is not allowed; push a new tag (policy: oci-tag-overwrite)", [input.command.oci.repository, input.command.oci.tag])
+}
+
+# The gateway asks the registry what the tag points to; when the registry would not say, a
+# human decides instead of letting a possible overwrite through.
+needs_approval contains msg if {
+	oci_tag_push
+	input.command.oci.overwrite == null
+	msg := sprintf("could not tell whether %s:%s already exists; pushing it needs approval (policy: oci-tag-overwrite)", [input.command.oci.repository, input.command.oci.tag])
+}
+
+# --- Kubernetes ------------------------------------------------------------------------------
+
+# A namespace is production on a production cluster connection, or when it matches one of
+# the configured namespace patterns (prod, *-prod, …) on any cluster.
+production_namespace if {
+	input.command.protocol == "k8s"
+	production
+}
+
+production_namespace if {
+	input.command.protocol == "k8s"
+	some pattern in settings.k8s.production_namespaces
+	glob.match(pattern, [], input.command.k8s.namespace)
+}
+
+needs_approval contains msg if {
+	production_namespace
+	input.command.k8s.verb in settings.k8s.approval_verbs
+	msg := sprintf("%s of %s in production namespace %s needs approval (policy: k8s-prod-change)", [input.command.k8s.verb, k8s_object, input.command.k8s.namespace])
+}
+
+needs_approval contains msg if {
+	production_namespace
+	input.command.k8s.subresource in settings.k8s.approval_subresources
+	msg := sprintf("%s into %s in production namespace %s needs approval (policy: k8s-prod-change)", [input.command.k8s.subresource, k8s_object, input.command.k8s.namespace])
+}
+
+k8s_object := concat("/", [r, n]) if {
+	r := input.command.k8s.resource
+	n := input.command.k8s.name
+	n != ""
+} else := input.command.k8s.resource
