@@ -52,6 +52,7 @@ export function checkRequestHead(raw: RawHeaders, maxBodyBytes: number): Framing
   let host = 0;
   const lengths: string[] = [];
   const codings: string[] = [];
+  let te = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1] ?? '';
@@ -60,12 +61,16 @@ export function checkRequestHead(raw: RawHeaders, maxBodyBytes: number): Framing
     const lower = name.toLowerCase();
     if (lower === 'host') host++;
     else if (lower === 'content-length') lengths.push(...value.split(',').map((v) => v.trim()));
-    else if (lower === 'transfer-encoding') codings.push(...value.split(',').map((v) => v.trim().toLowerCase()).filter((v) => v !== ''));
+    else if (lower === 'transfer-encoding') {
+      te = true;
+      codings.push(...value.split(',').map((v) => v.trim().toLowerCase()).filter((v) => v !== ''));
+    }
   }
   if (host > 1) throw new HttpProtocolError('BAD_HEADER', 'more than one Host header (RFC 9112 §3.2)');
-  if (lengths.length > 0 && codings.length > 0)
+  // Any Transfer-Encoding field counts, even an empty one: some servers treat its presence as chunked.
+  if (lengths.length > 0 && te)
     throw new HttpProtocolError('CONFLICTING_FRAMING', 'both Content-Length and Transfer-Encoding are present; send one of them (RFC 9112 §6.3)');
-  if (codings.length > 0) {
+  if (te) {
     if (codings.length !== 1 || codings[0] !== 'chunked')
       throw new HttpProtocolError('BAD_TRANSFER_ENCODING', `unsupported Transfer-Encoding "${codings.join(', ')}"; only "chunked" is accepted`);
     return { kind: 'chunked' };
