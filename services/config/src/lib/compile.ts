@@ -94,6 +94,34 @@ export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string; http: HostPort };
   policy: { bundleFile: string; reloadIntervalMs: number };
   api: { listen: HostPort; http: HostPort };
+  approvals: Approvals;
+}
+
+/** One person who may answer approvals: an identity, its groups, and its Slack user if any. */
+export interface Approver {
+  subject: string;
+  groups: string[];
+  slackUserId: string | undefined;
+}
+
+/** Slack settings with secrets resolved; never logged or recorded. */
+export interface SlackApprovals {
+  botToken: string;
+  signingSecret: string;
+  channel: string;
+  /** Web API base URL, ending in '/'. */
+  apiUrl: string;
+  /** Where the approvals worker serves POST /slack/interactivity. */
+  interactivity: HostPort;
+}
+
+export interface Approvals {
+  timeoutMs: number;
+  httpHoldMs: number;
+  escalation: { afterMs: number; groups: string[] } | undefined;
+  approvers: Approver[];
+  /** undefined: approvers answer through the CLI only. */
+  slack: SlackApprovals | undefined;
 }
 
 export interface LoadOptions {
@@ -239,6 +267,38 @@ function compileHttpProxy(
   };
 }
 
+function compileApprovals(a: ParsedConfig['approvals'], secret: (s: SecretInput, f: string) => string | undefined): Approvals {
+  const timeoutMs = parseDuration(a.timeout, 'approvals.timeout');
+  if (timeoutMs <= 0) throw new ConfigError('approvals.timeout must be longer than 0');
+  const escalation = a.escalation && { afterMs: parseDuration(a.escalation.after, 'approvals.escalation.after'), groups: a.escalation.groups };
+  if (escalation && (escalation.afterMs <= 0 || escalation.afterMs >= timeoutMs))
+    throw new ConfigError(`approvals.escalation.after must be between 0 and approvals.timeout (${a.timeout}), or the escalation could never happen`);
+  const subjects = new Set<string>();
+  const slackUsers = new Set<string>();
+  a.approvers.forEach((p, i) => {
+    if (subjects.has(p.subject)) throw new ConfigError(`approvals.approvers[${i}]: ${p.subject} is listed twice; merge its groups into one entry`);
+    subjects.add(p.subject);
+    if (p.slackUserId === undefined) return;
+    // One Slack user acting as two identities would make a click's author ambiguous.
+    if (slackUsers.has(p.slackUserId)) throw new ConfigError(`approvals.approvers[${i}]: Slack user ${p.slackUserId} is mapped to two identities`);
+    slackUsers.add(p.slackUserId);
+  });
+  const s = a.slack;
+  return {
+    timeoutMs,
+    httpHoldMs: parseDuration(a.httpHold, 'approvals.httpHold'),
+    escalation,
+    approvers: a.approvers.map((p) => ({ subject: p.subject, groups: p.groups, slackUserId: p.slackUserId })),
+    slack: s && {
+      botToken: secret(s.botToken, 'approvals.slack.botToken')!,
+      signingSecret: secret(s.signingSecret, 'approvals.slack.signingSecret')!,
+      channel: s.channel,
+      apiUrl: s.apiUrl.endsWith('/') ? s.apiUrl : `${s.apiUrl}/`,
+      interactivity: hostPort(s.interactivity),
+    },
+  };
+}
+
 /** Fills defaults, converts units, resolves paths and secrets; throws ConfigError on invalid combinations. */
 export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions = {}, configFile?: string): Config {
   const env = opts.env ?? process.env;
@@ -320,6 +380,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
     temporal: { address: c.temporal.address, namespace: c.temporal.namespace, taskQueue: c.temporal.taskQueue, http: hostPort(c.temporal.http) },
     policy: { bundleFile: path(c.policy.bundleFile), reloadIntervalMs: parseDuration(c.policy.reloadInterval, 'policy.reloadInterval') },
     api: { listen: hostPort(c.api.listen), http: hostPort(c.api.http) },
+    approvals: compileApprovals(c.approvals, (s, f) => resolveSecret(s, baseDir, env, f)),
   };
 }
 

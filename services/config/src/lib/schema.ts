@@ -123,6 +123,49 @@ export const httpProxyListenerSchema = z
   })
   .strict();
 
+/**
+ * Just-in-time approvals: who may approve (an identity, its groups, its Slack user), how long
+ * requests wait, escalation, and Slack. Without `slack` approvers answer with
+ * `chaperone approvals approve|deny` only.
+ */
+export const approvalsSchema = z
+  .object({
+    /** Longest time approvers get to answer; a policy's shorter ttlMs wins. @default 15m */
+    timeout: duration.default('15m'),
+    /** Longest time an HTTP request is held before `403` with the approval id and Retry-After. @default 25s */
+    httpHold: duration.default('25s'),
+    /** After `after` without an answer the prompt is escalated and these groups may answer too. */
+    escalation: z.object({ after: duration, groups: z.array(z.string().min(1)).min(1) }).strict().optional(),
+    /** The people who may answer, each an identity with groups; `slackUserId` maps their Slack clicks to it. */
+    approvers: z
+      .array(
+        z
+          .object({
+            subject: z.string().min(1),
+            groups: z.array(z.string().min(1)).default([]),
+            slackUserId: z.string().regex(/^[UW][A-Z0-9]+$/, 'a Slack user id such as U0123ABCD').optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    slack: z
+      .object({
+        /** Bot token (xoxb-…) for chat.postMessage, chat.update, chat.postEphemeral and views.open. */
+        botToken: secret,
+        /** The app's signing secret: verifies interactivity requests (X-Slack-Signature). */
+        signingSecret: secret,
+        /** Channel id (or name) the prompts are posted to. */
+        channel: z.string().min(1),
+        /** Web API base URL; tests point it at a local stand-in. @default https://slack.com/api/ */
+        apiUrl: z.string().url().default('https://slack.com/api/'),
+        /** Where the approvals worker serves the interactivity endpoint (POST /slack/interactivity). @default 127.0.0.1:9402 */
+        interactivity: hostPort.default('127.0.0.1:9402'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     node: z.object({ id: z.string().optional() }).strict().default({}),
@@ -226,6 +269,8 @@ export const configSchema = z
       })
       .strict()
       .default({ listen: '127.0.0.1:50051', http: '127.0.0.1:9301' }),
+    // prefault: the empty block goes through the schema, so its defaults apply.
+    approvals: approvalsSchema.prefault({}),
   })
   .strict();
 
