@@ -7,6 +7,7 @@ import { encodeRowBinary } from './rowbinary.js';
 import type { ColumnSpec } from './rows.js';
 import { ident } from './sql.js';
 import { splitTsvLine } from './tsv.js';
+import { fromEngineText } from './translate.js';
 import type { QueryColumn, QueryResult } from './types.js';
 
 /** The `clickhouse` block of the configuration (structurally `Config['clickhouse']`). */
@@ -19,25 +20,15 @@ export interface ClickHouseConfig {
   readonly?: { username: string; password: string } | undefined;
 }
 
-/** ClickHouse error codes we turn into specific store errors (ErrorCodes.cpp). */
-const READONLY_CODE = 164;
-
 /**
- * Turns a client or server error into a StoreError with the server's own words. ClickHouse 18.16
- * words its errors `Code: N, e.displayText() = DB::Exception: text, e.what() = …`, which the
- * current client does not parse, so the code is taken from the text.
+ * Turns a client or server error into a StoreError: unreachable servers get a hint, refusals the
+ * server's own words (translate.ts).
  */
 function translate(err: unknown, where: string): StoreError {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || /timeout/i.test(e.message ?? ''))
     return new StoreError('UNAVAILABLE', `${where} is not reachable (${e.code ?? e.message}); is it running? (deploy/local/status shows the local stack)`, { cause: err });
-  const msg = String(e.message ?? err);
-  const code = Number(/Code: (\d+)/.exec(msg)?.[1] ?? NaN);
-  const text = (/DB::Exception: ([\s\S]*?)(?:, e\.what\(\) = |\s*\(version [\d.]+|$)/.exec(msg)?.[1] ?? msg).trim();
-  // The parser's list of everything it expected runs to a screenful; the position says enough.
-  const brief = text.replace(/\s*FORMAT TabSeparatedWithNamesAndTypes/, '').replace(/\. Expected one of: [\s\S]*$/, '');
-  if (code === READONLY_CODE) return new StoreError('READONLY', `read-only: ${brief}. Only SELECT, SHOW, DESCRIBE and EXISTS run here`, { cause: err });
-  return new StoreError('CLICKHOUSE', `ClickHouse: ${brief}`, { cause: err });
+  return fromEngineText(String(e.message ?? err), err);
 }
 
 /** Statements with a trailing `;` or whitespace would break the FORMAT clause we append. */

@@ -15,6 +15,8 @@ export type StoreErrorCode =
 
 export class StoreError extends Error {
   override name = 'StoreError';
+  /** ClickHouse's own error code (e.g. 164 READONLY) when the engine refused a statement. */
+  engineCode?: number;
   constructor(
     readonly code: StoreErrorCode,
     message: string,

@@ -5,6 +5,7 @@ import { clickhouseDir } from '@chaperone/schemas';
 import { StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { str } from './sql.js';
+import { CH_DUPLICATE_COLUMN } from './translate.js';
 
 export interface Migration {
   version: string;
@@ -65,6 +66,19 @@ export function loadMigrations(dir: string = clickhouseDir): Migration[] {
 }
 
 /**
+ * Runs one DDL statement. 18.16 has no `ADD COLUMN IF NOT EXISTS`, so an ADD COLUMN that finds
+ * its column (a migration cut off half-way, or run by two processes at once) counts as applied.
+ */
+async function applyStatement(exec: Executor, statement: string): Promise<void> {
+  try {
+    await exec.command(statement, { inDatabase: true });
+  } catch (err) {
+    if (err instanceof StoreError && err.engineCode === CH_DUPLICATE_COLUMN && /^ALTER\s+TABLE\s+\w+\s+ADD\s+COLUMN\s/i.test(statement)) return;
+    throw err;
+  }
+}
+
+/**
  * Applies the migrations not yet recorded in `schema_migrations`. Idempotent and safe to run
  * from several processes at once: every statement is CREATE … IF NOT EXISTS, and the tracking
  * table is a ReplacingMergeTree keyed by version. A recorded migration whose file changed is an
@@ -92,7 +106,7 @@ export async function migrate(exec: Executor, migrations: Migration[] = loadMigr
       report.alreadyApplied.push(m.name);
       continue;
     }
-    for (const statement of m.statements) await exec.command(statement, { inDatabase: true });
+    for (const statement of m.statements) await applyStatement(exec, statement);
     await exec.command(`INSERT INTO ${db}.schema_migrations (version, name, checksum) VALUES (${str(m.version)}, ${str(m.name)}, ${str(m.checksum)})`);
     report.applied.push(m.name);
   }

@@ -24,6 +24,12 @@ export interface EventRow {
   avro: Buffer;
   hash: string;
   prev_hash: string;
+  /** Frame: detector of each masking note (002). */
+  mask_detectors: string[];
+  /** Frame: where each note's values were masked, parallel to mask_detectors. */
+  mask_locations: string[];
+  /** Frame: values masked in all (sum of the notes' counts). */
+  masked: number;
 }
 
 export interface CommandRow {
@@ -108,6 +114,7 @@ export const EVENT_COLUMNS: readonly ColumnSpec[] = [
   col('session_id', 'String'), col('seq', 'UInt64'), col('ts', 'DateTime'), col('ts_micros', 'UInt64'), col('event_date', 'Date'),
   col('node_id', 'String'), col('type', 'String'), col('direction', 'String'), col('message_type', 'String'), col('command_id', 'UInt64'),
   col('payload', 'String'), col('redacted', 'UInt8'), col('avro', 'String'), col('hash', 'String'), col('prev_hash', 'String'),
+  col('mask_detectors', 'Array(String)'), col('mask_locations', 'Array(String)'), col('masked', 'UInt64'),
 ];
 
 export const COMMAND_COLUMNS: readonly ColumnSpec[] = [
@@ -155,6 +162,9 @@ export function toEventRow(event: SessionEvent, avro: Buffer, hash: Buffer): Eve
     avro,
     hash: hash.toString('hex'),
     prev_hash: Buffer.from(event.prevHash).toString('hex'),
+    mask_detectors: b.type === 'Frame' ? b.masks.map((m) => m.detector) : [],
+    mask_locations: b.type === 'Frame' ? b.masks.map((m) => m.location) : [],
+    masked: b.type === 'Frame' ? b.masks.reduce((n, m) => n + m.count, 0) : 0,
   };
 }
 

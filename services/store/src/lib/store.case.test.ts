@@ -5,12 +5,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { chainHash, encodeEventBody, type SessionEvent } from '@chaperone/events';
 import { decodeEvent, decodeEventBody } from '@chaperone/events';
 import { fixtureSession, type FixtureSession } from '../testing.js';
 import type { Executor } from './executor.js';
 import { EVENT_COLUMNS, toEventRow } from './rows.js';
 import type { Store } from './store.js';
 import { SessionNotFoundError, StoreError } from './errors.js';
+import { signIncompleteSeal } from './seal.js';
 
 export interface SuiteTarget {
   store: Store;
@@ -20,6 +22,30 @@ export interface SuiteTarget {
 }
 
 const decoded = (f: FixtureSession) => f.messages.map((m) => decodeEvent(m));
+
+/** Runs a mutation (ALTER … UPDATE/DELETE) and waits until it is done: mutations are asynchronous on every version. */
+export async function mutate(exec: Executor, sql: string): Promise<void> {
+  await exec.command(sql);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const [r] = await exec.select<{ n: string }>(`SELECT count() AS n FROM system.mutations WHERE database = '${exec.database}' AND is_done = 0`);
+    if (Number(r?.n ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error(`mutation not done after 30 s: ${sql}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** The events with event idx changed by `edit`, chained again from there (a gateway that recorded it so). */
+function rechain(events: SessionEvent[], idx: number, edit: (b: SessionEvent['body']) => SessionEvent['body']): SessionEvent[] {
+  const out: SessionEvent[] = [];
+  let prev: Buffer = Buffer.alloc(32);
+  for (const [i, e] of events.entries()) {
+    const next = { ...e, prevHash: prev, body: i === idx ? edit(e.body) : e.body };
+    out.push(next);
+    prev = chainHash(prev, encodeEventBody(next));
+  }
+  return out;
+}
 
 export function runSuite(name: string, create: () => Promise<SuiteTarget>): void {
   describe(`store conformance: ${name}`, () => {
@@ -31,14 +57,14 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
     before(async () => {
       t = await create();
       const report = await t.store.migrate();
-      assert.deepEqual(report.applied, ['001_init.sql']);
+      assert.deepEqual(report.applied, ['001_init.sql', '002_soc.sql']);
     });
     after(async () => t?.cleanup());
 
     it('migrates idempotently', async () => {
       const again = await t.store.migrate();
       assert.deepEqual(again.applied, []);
-      assert.deepEqual(again.alreadyApplied, ['001_init.sql']);
+      assert.deepEqual(again.alreadyApplied, ['001_init.sql', '002_soc.sql']);
     });
 
     it('stores a session and reads it back exactly, once, despite redelivery', async () => {
@@ -104,6 +130,36 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
       assert.equal((await t.store.listSessions({ limit: 1 })).length, 1);
       assert.equal((await t.store.getSession(a.sessionId)).sessionId, a.sessionId);
       await assert.rejects(t.store.getSession('nope'), SessionNotFoundError);
+      assert.deepEqual([sa.state, sb.state], ['sealed', 'open']);
+      assert.deepEqual((await t.store.listSessions({ untilMicros: t0 + 30e6 })).map((s) => s.sessionId), [a.sessionId]);
+      assert.deepEqual((await t.store.listSessions({ state: 'open' })).map((s) => s.sessionId), [b.sessionId]);
+      assert.deepEqual((await t.store.listSessions({ verdict: 'DENY', subject: 'agent:a' })).map((s) => s.sessionId), [a.sessionId]);
+      assert.deepEqual(await t.store.listSessions({ verdict: 'APPROVAL' }), []);
+    });
+
+    it('keeps the second access path and the daily aggregates exact despite redelivery', async () => {
+      const bySubject = await t.store.query(
+        `SELECT session_id, command_id, decision FROM commands_by_subject FINAL WHERE subject = 'agent:a' AND connection = 'pg-a' ORDER BY ts_micros`,
+        { readonly: true },
+      );
+      assert.deepEqual(bySubject.rows, [[a.sessionId, '1', 'ALLOW'], [a.sessionId, '2', 'DENY']]);
+      const daily = await t.store.query(
+        `SELECT toString(event_date), subject, connection, commands, denied, approvals, sessions FROM commands_per_day WHERE subject IN ('agent:a', 'agent:b') ORDER BY subject`,
+        { readonly: true },
+      );
+      assert.deepEqual(daily.rows, [['2026-01-15', 'agent:a', 'pg-a', '2', '1', '0', '1'], ['2026-01-15', 'agent:b', 'pg-b', '2', '1', '0', '1']]);
+      const masked = fixtureSession({ subject: 'agent:m' });
+      const frame = masked.events.find((e) => e.event.body.type === 'Frame' && e.event.body.messageType === 'DataRow')!;
+      // A session whose DataRow carried masking notes, re-chained so its Avro says so.
+      const events: SessionEvent[] = masked.events.map((e) => e.event);
+      const idx = events.indexOf(frame.event);
+      const rechained = rechain(events, idx, (b) => (b.type === 'Frame' ? { ...b, masks: [{ detector: 'email', location: 'column email', count: 2 }] } : b));
+      await t.store.insertEvents(rechained.map((e) => ({ event: e, body: encodeEventBody(e) })));
+      const m = await t.store.query(
+        `SELECT seq, mask_detectors, mask_locations, masked FROM events FINAL WHERE session_id = '${masked.sessionId}' AND masked > 0`,
+        { readonly: true },
+      );
+      assert.deepEqual(m.rows, [[String(idx), "['email']", "['column email']", '2']]);
     });
 
     it('verifies intact, open, unsealed and incomplete sessions', async () => {
@@ -142,6 +198,66 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
       await t.exec.insert('events', EVENT_COLUMNS, [{ ...row, payload: Buffer.from('D\0\0\0\x0bforged') }]);
       const f = await t.store.verifySession(forged.sessionId, forged.trustedKeys);
       assert.deepEqual([f.status, f.firstBadSeq], ['broken', victim.event.seq]);
+    });
+
+    it('seals an idle session incomplete and still finds its tail deleted', async () => {
+      const open = fixtureSession({ subject: 'agent:crashed', startMicros: t0, end: 'open' });
+      await t.store.insertEvents(decoded(open));
+      const idle = (await t.store.idleSessions(t0 + 3600e6)).find((s) => s.sessionId === open.sessionId);
+      const last = open.events.at(-1)!;
+      assert.ok(idle);
+      assert.deepEqual(idle, { sessionId: open.sessionId, lastSeq: last.event.seq, headHash: last.hash.toString('hex'), lastEventMicros: last.event.tsMicros });
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      await t.store.sealIncomplete({
+        ...idle, sealedMicros: t0 + 3600e6, sealedBy: 'materializer-1', reason: 'idle-timeout',
+        signature: signIncompleteSeal(privateKey, open.sessionId, idle.lastSeq, Buffer.from(idle.headHash, 'hex')).toString('hex'),
+      });
+      const s = await t.store.getSession(open.sessionId);
+      assert.deepEqual([s.state, s.lastSeq, s.counters.commands, s.counters.denied, s.endReason], ['incomplete', last.event.seq, 2, 1, 'idle-timeout']);
+      assert.equal((await t.store.idleSessions(t0 + 3600e6)).some((x) => x.sessionId === open.sessionId), false, 'sealed once');
+      const keys = { ...open.trustedKeys, 'materializer-1': publicKey };
+      const v = await t.store.verifySession(open.sessionId, keys);
+      assert.deepEqual([v.status, v.sealedIncomplete, v.lastSeq], ['incomplete', true, last.event.seq], v.detail);
+      assert.match(v.detail, /sealed incomplete by materializer-1/);
+      const forgedKey = await t.store.verifySession(open.sessionId, { ...open.trustedKeys, 'materializer-1': generateKeyPairSync('ed25519').publicKey });
+      assert.deepEqual([forgedKey.status, forgedKey.firstBadSeq], ['broken', last.event.seq]);
+      await mutate(t.exec, `ALTER TABLE ${t.exec.database}.events DELETE WHERE session_id = '${open.sessionId}' AND seq >= ${last.event.seq - 1}`);
+      const cut = await t.store.verifySession(open.sessionId, keys);
+      assert.deepEqual([cut.status, cut.firstBadSeq], ['broken', last.event.seq - 1], cut.detail);
+      assert.match(cut.detail, /missing/);
+    });
+
+    it('pinpoints events altered or deleted in place', async () => {
+      const f = fixtureSession();
+      await t.store.insertEvents(decoded(f));
+      const db = t.exec.database;
+      await mutate(t.exec, `ALTER TABLE ${db}.events UPDATE payload = 'Q\\0\\0\\0\\x0cSELECT 2\\0' WHERE session_id = '${f.sessionId}' AND seq = 1`);
+      const payload = await t.store.verifySession(f.sessionId, f.trustedKeys);
+      assert.deepEqual([payload.status, payload.firstBadSeq], ['broken', 1], payload.detail);
+      assert.match(payload.detail, /column payload/);
+
+      // Rewriting an event consistently (Avro, hash and every column) still breaks the link the next event recorded.
+      const g = fixtureSession();
+      await t.store.insertEvents(decoded(g));
+      const k = 2;
+      const events = g.events.map((e) => e.event);
+      const changed = { ...events[k]!, tsMicros: events[k]!.tsMicros + 1 };
+      const body = encodeEventBody(changed);
+      const row = toEventRow(changed, body, chainHash(Buffer.from(changed.prevHash), body));
+      await mutate(t.exec, `ALTER TABLE ${db}.events UPDATE avro = unhex('${body.toString('hex')}'), hash = '${row.hash}', ts_micros = ${row.ts_micros} WHERE session_id = '${g.sessionId}' AND seq = ${k}`);
+      const relinked = await t.store.verifySession(g.sessionId, g.trustedKeys);
+      assert.deepEqual([relinked.status, relinked.firstBadSeq], ['broken', k], relinked.detail);
+      assert.match(relinked.detail, new RegExp(`event ${k} was altered`));
+
+      const h = fixtureSession();
+      await t.store.insertEvents(decoded(h));
+      await mutate(t.exec, `ALTER TABLE ${db}.events DELETE WHERE session_id = '${h.sessionId}' AND seq = 4`);
+      const deleted = await t.store.verifySession(h.sessionId, h.trustedKeys);
+      assert.deepEqual([deleted.status, deleted.firstBadSeq], ['broken', 4]);
+      // Cutting the end off, SessionEnded included, is caught through the sessions row.
+      await mutate(t.exec, `ALTER TABLE ${db}.events DELETE WHERE session_id = '${a.sessionId}' AND seq >= ${a.events.length - 3}`);
+      const tail = await t.store.verifySession(a.sessionId, a.trustedKeys);
+      assert.deepEqual([tail.status, tail.firstBadSeq], ['broken', a.events.length - 3], tail.detail);
     });
 
     it('runs SOC SQL read-only, bounded, with readable errors', async () => {

@@ -7,10 +7,11 @@ import { migrate, type MigrationReport } from './migrate.js';
 import { Projector } from './projector.js';
 import { COMMAND_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS, toRows, type EventRow, type SessionRow } from './rows.js';
 import { str, uint } from './sql.js';
+import { IDLE_REASON, idleSessions, readSeal, writeSeal, type IdleSession } from './sealing.js';
 import type {
-  DecodedEvent, QueryOptions, QueryResult, SessionFilter, SessionSummary, StoredEvent, TrustedKeys, VerifyResult,
+  DecodedEvent, IncompleteSeal, QueryOptions, QueryResult, SessionFilter, SessionState, SessionSummary, StoredEvent, TrustedKeys, VerifyResult,
 } from './types.js';
-import { ChainVerifier } from './verify.js';
+import { ChainVerifier, type VerifyContext } from './verify.js';
 
 export interface InsertReport {
   events: number;
@@ -38,6 +39,12 @@ export interface Store {
   query(sql: string, opts: QueryOptions): Promise<QueryResult>;
   /** Recomputes the session's chain and seal from the stored Avro. @throws SessionNotFoundError */
   verifySession(id: string, trustedKeys: TrustedKeys): Promise<VerifyResult>;
+  /** Sessions without SessionEnded whose newest event is older than cutoffMicros (see sealing.ts). */
+  idleSessions(cutoffMicros: number, limit?: number): Promise<IdleSession[]>;
+  /** Records a materializer's incomplete seal and ends the session's row as incomplete. */
+  sealIncomplete(seal: IncompleteSeal): Promise<void>;
+  /** The materializer's seal on a session, if any. */
+  incompleteSeal(id: string): Promise<IncompleteSeal | undefined>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -53,8 +60,25 @@ function toStored(r: EventRow): StoredEvent {
   };
 }
 
+function stateOf(r: SessionRow): SessionState {
+  if (r.ended_micros === 0) return 'open';
+  if (r.complete !== 1) return 'incomplete';
+  return r.sealed === 1 ? 'sealed' : 'ended';
+}
+
+/** SQL condition for a session state (the inverse of stateOf). */
+const STATE_SQL: Record<SessionState, string> = {
+  open: 'ended_micros = 0',
+  incomplete: 'ended_micros > 0 AND complete = 0',
+  sealed: 'ended_micros > 0 AND complete = 1 AND sealed = 1',
+  ended: 'ended_micros > 0 AND complete = 1 AND sealed = 0',
+};
+
+const VERDICTS = new Set(['ALLOW', 'DENY', 'APPROVAL', 'MASK']);
+
 function toSummary(r: SessionRow): SessionSummary {
   return {
+    state: stateOf(r),
     sessionId: r.session_id, subject: r.subject, issuer: r.issuer, groups: r.groups, tokenId: r.token_id, connection: r.connection,
     protocol: r.protocol, clientAddress: r.client_address, tls: r.tls === 1, attributesJson: r.attributes, nodeId: r.node_id,
     startedMicros: r.started_micros, ended: r.ended_micros > 0, endedMicros: r.ended_micros, endReason: r.end_reason, endError: r.end_error,
@@ -119,6 +143,17 @@ class ClickHouseStore implements Store {
     if (filter.subject) where.push(`subject = ${str(filter.subject)}`);
     if (filter.connection) where.push(`connection = ${str(filter.connection)}`);
     if (filter.sinceMicros) where.push(`started_micros >= ${uint(filter.sinceMicros)}`);
+    if (filter.untilMicros) where.push(`started_micros < ${uint(filter.untilMicros)}`);
+    if (filter.state) {
+      const cond = STATE_SQL[filter.state];
+      if (!cond) throw new StoreError('BAD_REQUEST', `state must be one of ${Object.keys(STATE_SQL).join(', ')}, got ${filter.state}`);
+      where.push(`(${cond})`);
+    }
+    if (filter.verdict) {
+      if (!VERDICTS.has(filter.verdict)) throw new StoreError('BAD_REQUEST', `verdict must be one of ${[...VERDICTS].join(', ')}, got ${filter.verdict}`);
+      // From commands, so sessions still open count too (their counters arrive with SessionEnded).
+      where.push(`session_id IN (SELECT session_id FROM ${this.database}.commands WHERE decision = ${str(filter.verdict)})`);
+    }
     return (await this.sessionRows(where, limit)).map(toSummary);
   }
 
@@ -164,9 +199,20 @@ class ClickHouseStore implements Store {
     const [stats] = await this.exec.select<{ n: string; last: string }>(
       `SELECT count() AS n, max(seq) AS last FROM ${this.database}.events WHERE session_id = ${str(id)}`,
     );
-    if (!stats || Number(stats.n) === 0) throw new SessionNotFoundError(id);
+    const [row] = await this.sessionRows([`session_id = ${str(id)}`], 10);
+    const seal = await readSeal(this.exec, id);
+    const context: VerifyContext = {
+      ...(seal ? { seal } : {}),
+      // A gateway's end (not a materializer seal) says how many events there were.
+      ...(row && row.ended_micros > 0 && row.end_reason !== IDLE_REASON ? { recordedEndSeq: row.last_seq } : {}),
+    };
+    const verifier = new ChainVerifier(id, trustedKeys, context);
+    if (!stats || Number(stats.n) === 0) {
+      if (!row && !seal) throw new SessionNotFoundError(id);
+      verifier.add(0, []);
+      return verifier.finish();
+    }
     const last = Number(stats.last);
-    const verifier = new ChainVerifier(id, trustedKeys);
     // Read every stored copy (no FINAL): a forged row next to the genuine one must not hide.
     for (let from = 0; from <= last && verifier.ok; from += DEFAULT_PAGE) {
       const rows = await this.eventRows(id, `seq >= ${uint(from)} AND seq < ${uint(from + DEFAULT_PAGE)}`, false);
@@ -178,6 +224,18 @@ class ClickHouseStore implements Store {
       }
     }
     return verifier.finish();
+  }
+
+  idleSessions(cutoffMicros: number, limit?: number): Promise<IdleSession[]> {
+    return idleSessions(this.exec, cutoffMicros, limit);
+  }
+
+  sealIncomplete(seal: IncompleteSeal): Promise<void> {
+    return writeSeal(this.exec, seal);
+  }
+
+  incompleteSeal(id: string): Promise<IncompleteSeal | undefined> {
+    return readSeal(this.exec, id);
   }
 
   ping(): Promise<void> {

@@ -37,6 +37,7 @@ export interface SessionCounters {
 
 /** A session as the `sessions` table knows it (the newest row). */
 export interface SessionSummary {
+  state: SessionState;
   sessionId: string;
   subject: string;
   issuer: string;
@@ -64,6 +65,9 @@ export interface SessionSummary {
   sealed: boolean;
 }
 
+/** Where a session stands: open, ended normally (sealed or not), or cut off (incomplete). */
+export type SessionState = 'open' | 'sealed' | 'ended' | 'incomplete';
+
 export interface SessionFilter {
   /** Exact identity subject, e.g. `ci:deploy-bot`. */
   subject?: string;
@@ -71,6 +75,11 @@ export interface SessionFilter {
   connection?: string;
   /** Sessions started at or after this time (microseconds since the epoch). */
   sinceMicros?: number;
+  /** Sessions started before this time (microseconds since the epoch). */
+  untilMicros?: number;
+  /** Sessions with at least one command decided so (e.g. DENY: sessions with a denied command). */
+  verdict?: 'ALLOW' | 'DENY' | 'APPROVAL' | 'MASK';
+  state?: SessionState;
   /** At most this many, newest first. @default 100 */
   limit?: number;
 }
@@ -110,6 +119,22 @@ export interface VerifyResult {
   sealedBy?: string;
   /** Hex hash of the last event checked. */
   headHash: string;
+  /** The materializer sealed the session incomplete (no SessionEnded after its idle timeout). */
+  sealedIncomplete?: boolean;
+}
+
+/** A materializer's seal on a session that never ended (table session_seals). */
+export interface IncompleteSeal {
+  sessionId: string;
+  lastSeq: number;
+  /** Hex hash of the event at lastSeq. */
+  headHash: string;
+  lastEventMicros: number;
+  sealedMicros: number;
+  sealedBy: string;
+  reason: string;
+  /** Hex Ed25519 signature (signIncompleteSeal). */
+  signature: string;
 }
 
 /** Public keys trusted to seal sessions, by node id (config.recording.trustedNodeKeys, loaded). */

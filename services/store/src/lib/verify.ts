@@ -1,17 +1,40 @@
+import type { KeyObject } from 'node:crypto';
 import { ZERO_HASH, chainHash, decodeEventBody, verifySeal, type SessionEvent } from '@chaperone/events';
 import { EVENT_COLUMNS, toEventRow, type EventRow } from './rows.js';
-import type { TrustedKeys, VerifyResult, VerifyStatus } from './types.js';
+import { verifyIncompleteSeal } from './seal.js';
+import type { IncompleteSeal, TrustedKeys, VerifyResult, VerifyStatus } from './types.js';
 
 /** Every column of `events`, compared between a stored row and the row its own Avro projects to. */
 const COMPARED = EVENT_COLUMNS.map((c) => c.name) as (keyof EventRow)[];
 
-const same = (a: unknown, b: unknown) => (Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b);
+/**
+ * Columns added by migration 002: rows stored before it hold the defaults. A default there is
+ * accepted (the Avro, which replay reads, still says what was masked); any other value must match.
+ */
+const ADDED_LATER = new Set<keyof EventRow>(['mask_detectors', 'mask_locations', 'masked']);
+const isDefault = (v: unknown) => v === 0 || (Array.isArray(v) && v.length === 0);
+
+function same(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b;
+}
+
+/** What else is known about how the session ended, besides its events. */
+export interface VerifyContext {
+  /** The materializer's seal, when it sealed the session incomplete. */
+  seal?: IncompleteSeal;
+  /** seq of the SessionEnded the `sessions` table recorded (a gateway end), if any. */
+  recordedEndSeq?: number;
+}
 
 /**
  * Recomputes a session's hash chain from its stored rows, fed in seq order. It trusts nothing but
  * the Avro bytes: every column must equal what the Avro projects to, every link must hold, seqs
  * must be contiguous from 0, and the SessionEnded seal must verify with a trusted node key
- * (signed over the SessionEnded event's own seq and the hash of the event before it).
+ * (signed over the SessionEnded event's own seq and the hash of the event before it). A session
+ * without SessionEnded is incomplete; a materializer seal on it pins its tail, so events deleted
+ * from the end are found too.
  */
 export class ChainVerifier {
   private expectedSeq = 0;
@@ -22,6 +45,7 @@ export class ChainVerifier {
   constructor(
     readonly sessionId: string,
     private readonly trustedKeys: TrustedKeys,
+    private readonly context: VerifyContext = {},
   ) {}
 
   /** False once the chain is known to be broken (the caller can stop reading). */
@@ -55,23 +79,71 @@ export class ChainVerifier {
     if (event.sessionId !== this.sessionId || event.seq !== seq)
       return this.broken(seq, `event ${seq}: its Avro says session ${event.sessionId} seq ${event.seq}`);
     if (!Buffer.from(event.prevHash).equals(this.head))
-      return this.broken(seq, `event ${seq}: chain link broken (prev_hash is not the hash of event ${seq - 1})`);
+      // Event seq still names the hash its predecessor had when it was recorded; the predecessor
+      // (whose own columns all agree with its Avro) is what no longer hashes to it.
+      return seq === 0
+        ? this.broken(0, 'event 0: prev_hash is not the zero hash')
+        : this.broken(seq - 1, `event ${seq - 1} was altered: it no longer hashes to the prev_hash that event ${seq} recorded`);
     const hash = chainHash(this.head, first.avro);
     const expected = toEventRow(event, first.avro, hash);
-    for (const name of COMPARED)
-      if (!same(first[name], expected[name])) return this.broken(seq, `event ${seq}: column ${name} does not match the recorded Avro`);
+    for (const name of COMPARED) {
+      if (same(first[name], expected[name]) || (ADDED_LATER.has(name) && isDefault(first[name]))) continue;
+      return this.broken(seq, `event ${seq}: column ${name} does not match the recorded Avro (altered in the store)`);
+    }
+    const seal = this.context.seal;
+    if (seal && seal.lastSeq === seq && seal.headHash !== hash.toString('hex'))
+      return this.broken(seq, `event ${seq} differs from the event ${seal.sealedBy} sealed (incomplete seal, hash at seq ${seq})`);
     this.head = hash;
     this.expectedSeq = seq + 1;
     if (event.body.type === 'SessionEnded') this.ended = event;
     return true;
   }
 
+  private sealKey(sealedBy: string): KeyObject | undefined {
+    return this.trustedKeys[sealedBy];
+  }
+
+  /** Verdict for a chain that stops without SessionEnded. */
+  private unended(base: Omit<VerifyResult, 'status' | 'detail'>): VerifyResult {
+    const last = base.lastSeq;
+    const endSeq = this.context.recordedEndSeq;
+    if (endSeq !== undefined && endSeq > last)
+      return { ...base, status: 'broken', firstBadSeq: last + 1, detail: `events ${last + 1}..${endSeq} are missing: the sessions table records SessionEnded at seq ${endSeq}` };
+    const seal = this.context.seal;
+    if (!seal)
+      return { ...base, status: 'incomplete', detail: `no SessionEnded yet: the session is open or its end is not materialized; events 0..${last} are intact` };
+    const sealedBy = seal.sealedBy;
+    if (seal.lastSeq > last)
+      return {
+        ...base, sealedBy, sealedIncomplete: true, status: 'broken', firstBadSeq: last + 1,
+        detail: `events ${last + 1}..${seal.lastSeq} are missing: ${sealedBy} sealed the session incomplete after seq ${seal.lastSeq}`,
+      };
+    const signature = Buffer.from(seal.signature, 'hex');
+    const head = Buffer.from(seal.headHash, 'hex');
+    const key = this.sealKey(sealedBy);
+    const check = (k: KeyObject) => verifyIncompleteSeal(k, this.sessionId, seal.lastSeq, head, signature);
+    if (key && !check(key))
+      return { ...base, sealedBy, sealedIncomplete: true, status: 'broken', firstBadSeq: seal.lastSeq, detail: `the incomplete seal does not verify with ${sealedBy}'s key` };
+    // A materializer may sign with a gateway's key file (one key per host); any trusted key will do.
+    const checked = key !== undefined || Object.values(this.trustedKeys).some(check);
+    const note = checked ? '' : ` (its signature is not checked: add ${sealedBy}'s public key to recording.trustedNodeKeys)`;
+    const when = new Date(Math.floor(seal.sealedMicros / 1000)).toISOString();
+    if (seal.lastSeq < last)
+      return {
+        ...base, sealedBy, sealedIncomplete: true, status: 'incomplete',
+        detail: `events after ${sealedBy}'s incomplete seal at seq ${seal.lastSeq}: the session went on and has not ended; events 0..${last} are intact${note}`,
+      };
+    return {
+      ...base, sealedBy, sealedIncomplete: true, status: 'incomplete',
+      detail: `no SessionEnded: sealed incomplete by ${sealedBy} at ${when} (${seal.reason}); events 0..${last} are intact${note}`,
+    };
+  }
+
   finish(): VerifyResult {
     const base = { sessionId: this.sessionId, events: this.expectedSeq, lastSeq: this.expectedSeq - 1, headHash: this.head.toString('hex') };
     if (this.verdict) return { ...base, ...this.verdict };
     const end = this.ended;
-    if (!end || end.body.type !== 'SessionEnded')
-      return { ...base, status: 'incomplete', detail: `no SessionEnded yet: the session is open or its end is not materialized; events 0..${base.lastSeq} are intact` };
+    if (!end || end.body.type !== 'SessionEnded') return this.unended(base);
     const b = end.body;
     const sealedBy = b.sealedBy;
     if (!Buffer.from(b.finalHash).equals(Buffer.from(end.prevHash)))
