@@ -30,5 +30,18 @@
 : "${CHAPERONE_HAPROXY_PG_PORT:=6432}"
 : "${CHAPERONE_HAPROXY_STATS_PORT:=18404}"
 
+# Gateway node i's HTTP reverse proxy (TLS) on BASE+i; haproxy's load-balanced HTTP endpoint.
+: "${CHAPERONE_GATEWAY_HTTPPROXY_BASE:=18440}"
+: "${CHAPERONE_HAPROXY_HTTP_PORT:=8443}"
+# HTTP upstreams behind the gateway (lib/http-upstreams.sh) and the benchmark's nginx.
+: "${CHAPERONE_GIT_HTTP_PORT:=18081}"
+: "${CHAPERONE_REGISTRY_PORT:=15000}"
+: "${CHAPERONE_K8S_API_PORT:=16443}"
+: "${CHAPERONE_JSON_API_PORT:=18082}"
+: "${CHAPERONE_NGINX_ORIGIN_PORT:=18090}"
+: "${CHAPERONE_NGINX_PROXY_PORT:=18091}"
+: "${CHAPERONE_NGINX_PROXY_TLS_PORT:=18092}"
+
 gateway_pg_port() { echo $((CHAPERONE_GATEWAY_PG_BASE + $1)); }
+gateway_httpproxy_port() { echo $((CHAPERONE_GATEWAY_HTTPPROXY_BASE + $1)); }
 gateway_http_port() { echo $((CHAPERONE_GATEWAY_HTTP_BASE + $1)); }

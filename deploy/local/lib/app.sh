@@ -62,6 +62,7 @@ gateway:
       certFile: tls/gateway.pem
       keyFile: tls/gateway-key.pem
   http: 127.0.0.1:$(gateway_http_port 1)
+$(http_proxy_yaml)
 connections:
   - name: demo
     protocol: postgres
@@ -81,6 +82,7 @@ connections:
       database: sandbox
       user: chaperone_upstream
       password: { file: secrets/postgres-upstream.password }
+$(http_connections_yaml)
 recording:
   nodeKeyFile: keys/node.pem
   trustedNodeKeys:
@@ -192,6 +194,8 @@ backend gateways
     option httpchk GET /healthz
     http-check expect status 200
 ${servers}
+$(haproxy_http_cfg)
+
 frontend stats
     mode http
     bind 127.0.0.1:$CHAPERONE_HAPROXY_STATS_PORT

@@ -7,6 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 source "$LOCAL_DIR/lib/infra.sh"
 # shellcheck source=app.sh
 source "$LOCAL_DIR/lib/app.sh"
+# shellcheck source=http-upstreams.sh
+source "$LOCAL_DIR/lib/http-upstreams.sh"
 
 INFRA_COMPONENTS=(postgres kafka temporal clickhouse)
 
@@ -16,8 +18,8 @@ service_components() {
   printf '%s\n' materializer api approvals-worker
 }
 
-# Every component in start order (infra, services, haproxy last).
-all_components() { printf '%s\n' "${INFRA_COMPONENTS[@]}"; service_components; echo haproxy; }
+# Every component in start order (infra and the HTTP upstreams, services, haproxy last).
+all_components() { printf '%s\n' "${INFRA_COMPONENTS[@]}" "${UPSTREAM_COMPONENTS[@]}"; service_components; echo haproxy; }
 
 # Also lists gateway nodes beyond the configured count that still have a pid file
 # (e.g. the stack was started with more nodes), so `down` and `status` see them.
@@ -33,6 +35,7 @@ is_component() { all_components | grep -qxF -- "$1" || [[ $1 =~ ^gateway-[0-9]+$
 component_kind() {
   case $1 in
     postgres | kafka | temporal | clickhouse) echo infra ;;
+    git-http | registry | k8s-api | json-api | nginx) echo upstream ;;
     haproxy) echo haproxy ;;
     *) echo service ;;
   esac
@@ -45,6 +48,7 @@ component_port() {
     kafka) echo "$CHAPERONE_KAFKA_PORT" ;;
     temporal) echo "$CHAPERONE_TEMPORAL_PORT" ;;
     clickhouse) echo "$CHAPERONE_CLICKHOUSE_HTTP_PORT" ;;
+    git-http | registry | k8s-api | json-api | nginx) upstream_port "$1" ;;
     gateway-*) gateway_http_port "${1#gateway-}" ;;
     materializer) echo "$CHAPERONE_MATERIALIZER_HTTP_PORT" ;;
     api) echo "$CHAPERONE_API_HTTP_PORT" ;;
@@ -62,6 +66,7 @@ stop_signal() { case $1 in postgres) echo INT ;; *) echo TERM ;; esac; }
 prepare() {
   case $(component_kind "$1") in
     infra) "prepare_$1" ;;
+    upstream) prepare_upstream "$1" ;;
     service) prepare_service "$1" ;;
     haproxy) prepare_haproxy ;;
   esac
@@ -69,6 +74,7 @@ prepare() {
 start() {
   case $(component_kind "$1") in
     infra) "start_$1" ;;
+    upstream) start_upstream "$1" ;;
     service) start_service "$1" ;;
     haproxy) start_haproxy ;;
   esac
@@ -76,6 +82,7 @@ start() {
 health() {
   case $(component_kind "$1") in
     infra) "health_$1" ;;
+    upstream) health_upstream "$1" ;;
     service) health_service "$1" ;;
     haproxy) health_haproxy ;;
   esac

@@ -69,6 +69,7 @@ write_stack_info() {
     env_line NODE_PUBLIC_KEY_FILE "$KEYS_DIR/node.pub.pem"
     env_line AGENT_TOKEN "$token"
     env_line AGENT_PG_CONNINFO "$conninfo"
+    http_stack_env
   } >"$RUN_DIR/stack.env.tmp"
   chmod 600 "$RUN_DIR/stack.env.tmp"
   mv -f "$RUN_DIR/stack.env.tmp" "$RUN_DIR/stack.env"

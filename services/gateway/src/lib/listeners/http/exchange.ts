@@ -208,9 +208,10 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   for (const [k, v] of headers) flat.push(k, v);
   for (const [k, v] of auth) flat.push(k, v);
   flat.push('X-Forwarded-For', x.clientIp, 'X-Forwarded-Proto', x.tls ? 'https' : 'http');
+  const framed = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   if (pre.ended) {
     // The whole body is here: send it with a Content-Length whatever framing the agent used.
-    flat.push('Content-Length', String(pre.bytes));
+    if (pre.bytes > 0 || framed) flat.push('Content-Length', String(pre.bytes));
   } else if (req.headers['content-length'] !== undefined) {
     flat.push('Content-Length', req.headers['content-length']);
   }
