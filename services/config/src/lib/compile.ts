@@ -90,10 +90,10 @@ export interface Config {
   recording: { nodeKeyFile: string; trustedNodeKeys: Record<string, string> };
   kafka: { brokers: string[]; clientId: string; topic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number };
   clickhouse: ParsedConfig['clickhouse'];
-  materializer: { groupId: string; http: HostPort; batchSize: number; flushIntervalMs: number };
+  materializer: { groupId: string; http: HostPort; batchSize: number; flushIntervalMs: number; idleTimeoutMs: number; sealKeyFile: string };
   temporal: { address: string; namespace: string; taskQueue: string; http: HostPort };
   policy: { bundleFile: string; reloadIntervalMs: number };
-  api: { listen: HostPort; http: HostPort };
+  api: { listen: HostPort; http: HostPort; requireToken: boolean; socGroups: string[]; token: string | undefined };
   approvals: Approvals;
 }
 
@@ -376,10 +376,18 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
       http: hostPort(c.materializer.http),
       batchSize: c.materializer.batchSize,
       flushIntervalMs: parseDuration(c.materializer.flushInterval, 'materializer.flushInterval'),
+      idleTimeoutMs: parseDuration(c.materializer.idleTimeout, 'materializer.idleTimeout'),
+      sealKeyFile: path(c.materializer.sealKeyFile ?? c.recording.nodeKeyFile),
     },
     temporal: { address: c.temporal.address, namespace: c.temporal.namespace, taskQueue: c.temporal.taskQueue, http: hostPort(c.temporal.http) },
     policy: { bundleFile: path(c.policy.bundleFile), reloadIntervalMs: parseDuration(c.policy.reloadInterval, 'policy.reloadInterval') },
-    api: { listen: hostPort(c.api.listen), http: hostPort(c.api.http) },
+    api: {
+      listen: hostPort(c.api.listen),
+      http: hostPort(c.api.http),
+      requireToken: c.api.requireToken,
+      socGroups: c.api.socGroups,
+      token: resolveSecret(c.api.token, baseDir, env, 'api.token') ?? (env.CHAPERONE_TOKEN?.trim() || undefined),
+    },
     approvals: compileApprovals(c.approvals, (s, f) => resolveSecret(s, baseDir, env, f)),
   };
 }

@@ -241,9 +241,17 @@ export const configSchema = z
         http: hostPort.default('127.0.0.1:9201'),
         batchSize: z.number().int().min(1).default(5000),
         flushInterval: duration.default('500ms'),
+        /**
+         * A session with no event for this long and no SessionEnded (its gateway died) is sealed
+         * `incomplete`. Longer than gateway.postgres.idleTimeout, so a quiet live session is not
+         * taken for a dead one. @default 40m
+         */
+        idleTimeout: duration.default('40m'),
+        /** Ed25519 private key (PKCS#8 PEM) the incomplete seals are signed with. @default recording.nodeKeyFile */
+        sealKeyFile: z.string().optional(),
       })
       .strict()
-      .default({ groupId: 'chaperone-materializer', http: '127.0.0.1:9201', batchSize: 5000, flushInterval: '500ms' }),
+      .prefault({}),
     temporal: z
       .object({
         address: hostPort.default('127.0.0.1:7233'),
@@ -266,9 +274,15 @@ export const configSchema = z
       .object({
         listen: hostPort.default('127.0.0.1:50051'),
         http: hostPort.default('127.0.0.1:9301'),
+        /** Every call must carry a valid identity token (Bearer). @default true */
+        requireToken: z.boolean().default(true),
+        /** Groups allowed to Query, Replay and Verify (listing sessions needs any valid token). @default ['soc'] */
+        socGroups: z.array(z.string().min(1)).default(['soc']),
+        /** Token the CLI presents to the API. @default $CHAPERONE_TOKEN; without either, the CLI mints a short-lived one when it can read identity.signingKeyFile */
+        token: secret.optional(),
       })
       .strict()
-      .default({ listen: '127.0.0.1:50051', http: '127.0.0.1:9301' }),
+      .prefault({}),
     // prefault: the empty block goes through the schema, so its defaults apply.
     approvals: approvalsSchema.prefault({}),
   })
