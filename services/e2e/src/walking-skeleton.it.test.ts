@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { SignJWT, importPKCS8 } from 'jose';
 import { loadConfig } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
+import { createApprovalsClient } from '@chaperone/approvals';
 import { agentPsql, chaperone, eventually, loadStack, run, type Stack } from './lib/stack.js';
 
 describe('walking skeleton through the load-balanced endpoint', () => {
@@ -110,11 +111,22 @@ describe('walking skeleton through the load-balanced endpoint', () => {
     }
   });
 
+  it('reaches the Temporal dev server: the approvals worker runs a workflow and its activity', async () => {
+    const client = await createApprovalsClient(loadConfig(stack.CHAPERONE_CONFIG).temporal);
+    try {
+      const pong = await client.ping('e2e', { timeoutMs: 30_000 });
+      assert.ok(pong, 'the ping workflow returned');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('answers health and metrics on every service and routes through haproxy to both nodes', async () => {
     for (const addr of stack.GATEWAY_HTTP_ADDRESSES!.split(',')) {
       assert.equal((await fetch(`http://${addr}/healthz`)).status, 200);
       assert.match(await (await fetch(`http://${addr}/metrics`)).text(), /chaperone_pg_sessions_total/);
     }
+    for (const port of [19201, 19301, 19401]) assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, `service on ${port}`);
     const stats = await run('curl', ['-sf', stack.HAPROXY_METRICS_URL!]);
     assert.equal(stats.code, 0);
   });

@@ -69,10 +69,13 @@ export async function sql<T>(stack: Stack, query: string): Promise<T[]> {
 
 /** The decided commands of a subject, oldest first, once at least `min` (matching `where`) are materialized. */
 export async function commandsOf(stack: Stack, subject: string, min: number, where = '1'): Promise<CommandRow[]> {
-  const q = `SELECT session_id, command_id, protocol, action, targets, text, details, decision, reasons FROM commands FINAL WHERE subject = '${subject}' AND decision != '' AND (${where}) ORDER BY ts_micros, command_id`;
+  // Arrays travel as one string joined by a unit separator: the JSON output of old ClickHouse
+  // servers prints arrays as ClickHouse literals.
+  const q = `SELECT session_id, command_id, protocol, action, arrayStringConcat(targets, '\\x1f') AS targets, text, details, decision, arrayStringConcat(reasons, '\\x1f') AS reasons FROM commands FINAL WHERE subject = '${subject}' AND decision != '' AND (${where}) ORDER BY ts_micros, command_id`;
+  const list = (v: unknown): string[] => (typeof v === 'string' ? (v === '' ? [] : v.split('\x1f')) : (v as string[]));
   return eventually(`${min} commands of ${subject} in ClickHouse`, async () => {
     const rows = await sql<CommandRow>(stack, q);
-    return rows.length >= min ? rows.map((r) => ({ ...r, command_id: Number(r.command_id) })) : undefined;
+    return rows.length >= min ? rows.map((r) => ({ ...r, command_id: Number(r.command_id), targets: list(r.targets), reasons: list(r.reasons) })) : undefined;
   }, 60_000);
 }
 
