@@ -2,6 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { loadPublicKey } from '@chaperone/events';
 import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
@@ -70,8 +71,8 @@ describe('materializer against Kafka and ClickHouse', () => {
     }
   }
 
-  async function runOnce(): Promise<Materializer> {
-    const m = new Materializer({ config, logger: createLogger({ name: 'materializer-test', level: 'warn' }) });
+  async function runOnce(cfg: Config = config): Promise<Materializer> {
+    const m = new Materializer({ config: cfg, logger: createLogger({ name: 'materializer-test', level: 'warn' }), sealSweepMs: 200 });
     await m.start();
     try {
       assert.equal(m.state, 'running');
@@ -116,5 +117,23 @@ describe('materializer against Kafka and ClickHouse', () => {
     assert.equal((await store.listSessions()).length, sessions.length);
     const cmds = await store.query('SELECT count() FROM commands FINAL', { readonly: true });
     assert.equal(Number(cmds.rows[0]![0]), 2 * sessions.length);
+  });
+
+  it('seals a session that never ended once it is idle, and verify reports it incomplete', async () => {
+    const open = sessions[1]!;
+    const idleConfig: Config = { ...config, materializer: { ...config.materializer, idleTimeoutMs: 1000 } };
+    const m = await runOnce(idleConfig);
+    try {
+      await until('the open session sealed incomplete', async () => (await store.getSession(open.sessionId)).state === 'incomplete', 15_000);
+    } finally {
+      await m.stop();
+    }
+    assert.equal((await store.getSession(sessions[0]!.sessionId)).state, 'sealed', 'ended sessions are left alone');
+    const seal = await store.incompleteSeal(open.sessionId);
+    assert.equal(seal?.lastSeq, open.events.length - 1);
+    assert.equal(seal?.sealedBy, config.nodeId);
+    const keys = { ...open.trustedKeys, [config.nodeId]: loadPublicKey(config.materializer.sealKeyFile) };
+    const v = await store.verifySession(open.sessionId, keys);
+    assert.deepEqual([v.status, v.sealedIncomplete], ['incomplete', true], v.detail);
   });
 });

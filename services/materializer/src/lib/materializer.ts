@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import type { Config } from '@chaperone/config';
-import { EventDecodeError, decodeEvent } from '@chaperone/events';
+import { EventDecodeError, decodeEvent, loadPrivateKey } from '@chaperone/events';
 import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
 import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
 import { MaterializerError } from './errors.js';
 import { kafkaLogCreator } from './kafka-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { IdleSealer } from './sealer.js';
 
 export interface MaterializerOptions {
   config: Config;
@@ -17,6 +18,8 @@ export interface MaterializerOptions {
   store?: Store;
   /** Serve /healthz and /metrics on config.materializer.http. @default true */
   opsServer?: boolean;
+  /** How often idle sessions are looked for. @default a quarter of idleTimeout, between 250 ms and 30 s */
+  sealSweepMs?: number;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -34,6 +37,9 @@ export class Materializer {
   private readonly metrics: Metrics;
   private readonly store: Store;
   private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private assigned: number[] = [];
+  private sealer: IdleSealer | undefined;
   private ops: Server | undefined;
   private clickhouseOk = true;
   private clickhouseDetail = '';
@@ -59,9 +65,13 @@ export class Materializer {
       minBytes: 64 * 1024,
       maxWaitTimeInMs: c.materializer.flushIntervalMs,
     });
+    this.admin = kafka.admin();
     const { CONNECT, DISCONNECT, CRASH, GROUP_JOIN } = this.consumer.events;
     this.consumer.on(CONNECT, () => (this.kafkaOk = true));
-    this.consumer.on(GROUP_JOIN, () => (this.kafkaOk = true));
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.kafkaOk = true;
+      this.assigned = e.payload.memberAssignment[c.kafka.topic] ?? [];
+    });
     this.consumer.on(DISCONNECT, () => (this.kafkaOk = false));
     this.consumer.on(CRASH, (e) => {
       this.kafkaOk = false;
@@ -94,6 +104,7 @@ export class Materializer {
         eachBatchAutoResolve: false,
         eachBatch: (p) => this.eachBatch(p),
       });
+      await this.startSealer();
     } catch (err) {
       this.fail(err);
       await this.close();
@@ -114,7 +125,32 @@ export class Materializer {
     return this.stopping;
   }
 
+  /** Incomplete-session sealing; without a readable key it stays off, said loudly, and the rest runs. */
+  private async startSealer(): Promise<void> {
+    const c = this.opts.config;
+    let key;
+    try {
+      key = loadPrivateKey(c.materializer.sealKeyFile);
+    } catch (err) {
+      this.log.warn({ err, file: c.materializer.sealKeyFile }, 'cannot read materializer.sealKeyFile: sessions cut off by a crash will not be sealed incomplete');
+      return;
+    }
+    await this.admin.connect();
+    this.sealer = new IdleSealer({
+      store: this.store, admin: this.admin, topic: c.kafka.topic, groupId: c.materializer.groupId, idleTimeoutMs: c.materializer.idleTimeoutMs,
+      key, sealerId: c.nodeId, assigned: () => this.assigned, log: this.log, metrics: this.metrics,
+    });
+    this.sealer.start(this.opts.sealSweepMs ?? Math.min(30_000, Math.max(250, Math.floor(c.materializer.idleTimeoutMs / 4))));
+  }
+
+  /** Seals idle sessions now (tests; normally a timer does it). Resolves to how many were sealed. */
+  async sealIdleSessions(): Promise<number> {
+    return this.sealer ? this.sealer.sweep() : 0;
+  }
+
   private async close(): Promise<void> {
+    await this.sealer?.stop();
+    await this.admin.disconnect().catch(() => undefined);
     await this.consumer.disconnect().catch((err: Error) => this.log.warn({ err }, 'Kafka disconnect failed'));
     await this.store.close().catch((err: Error) => this.log.warn({ err }, 'ClickHouse client close failed'));
     await new Promise<void>((r) => (this.ops ? this.ops.close(() => r()) : r()));

@@ -19,6 +19,11 @@ export function createMetrics(registry: Registry) {
       labelNames: ['code'],
       registers,
     }),
+    sealed: new Counter({
+      name: 'chaperone_materializer_sessions_sealed_total',
+      help: 'Sessions sealed incomplete after materializer.idleTimeout without events or SessionEnded',
+      registers,
+    }),
     lag: new Gauge({
       name: 'chaperone_materializer_consumer_lag',
       help: 'Messages between the last one materialized and the end of the partition',
