@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { approvalRequest } from './__fixtures__/requests.js';
 import { validateApprovalRequest } from './client.js';
+import { approvalBinding } from './binding.js';
 import { approvalWorkflowId } from './definitions.js';
 import { InvalidApprovalRequestError } from './errors.js';
 import type { ApprovalRequest } from './types.js';
@@ -31,7 +32,18 @@ describe('validateApprovalRequest', () => {
     });
   }
 
-  it('names the workflow after session and command', () => {
-    assert.equal(approvalWorkflowId('s-1', '42'), 'approval-s-1-42');
+  it('names the workflow after the binding of command text, subject and connection', () => {
+    const b = approvalBinding('agent:a', 'prod', 'DELETE FROM t');
+    assert.match(b, /^[0-9a-f]{64}$/);
+    assert.equal(approvalWorkflowId(b), `approval-${b}`);
+    assert.equal(approvalBinding('agent:a', 'prod', 'DELETE FROM t'), b);
+    // Every part counts, and no choice of separators makes two triples collide.
+    for (const other of [approvalBinding('agent:b', 'prod', 'DELETE FROM t'), approvalBinding('agent:a', 'dev', 'DELETE FROM t'), approvalBinding('agent:a', 'prod', 'DELETE FROM t '), approvalBinding('agent:a", "prod', '', 'DELETE FROM t')])
+      assert.notEqual(other, b);
+  });
+
+  it('refuses a bad quorum or escalation', () => {
+    assert.throws(() => validateApprovalRequest(approvalRequest({ quorum: 0 })), /quorum must be an integer >= 1/);
+    assert.throws(() => validateApprovalRequest(approvalRequest({ escalation: { afterMs: 0, groups: ['x'] } })), /escalation needs/);
   });
 });

@@ -1,19 +1,33 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { Config } from '@chaperone/config';
-import { APPROVAL_WORKFLOW, approvalWorkflowId, approveSignal, denySignal, PING_WORKFLOW, statusQuery } from './definitions.js';
+import { approvalBinding } from './binding.js';
+import { APPROVAL_WORKFLOW, approvalWorkflowId, approveSignal, denySignal, PING_WORKFLOW, statusQuery, type ApprovalMemo } from './definitions.js';
 import { ApprovalNotFoundError, InvalidApprovalRequestError, temporalUnavailable } from './errors.js';
 import type { approvalWorkflow, pingWorkflow } from './workflows.js';
-import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, PingResult } from './types.js';
+import type { ApprovalDecision, ApprovalOutcome, ApprovalRequest, ApprovalResult, ApprovalStatus, PingResult } from './types.js';
 
 export interface ApprovalsClientOptions {
   /** How long to wait for the first connection to Temporal. @default 10000 */
   connectTimeoutMs?: number;
 }
 
-/** What the gateway, the API and the CLI need from the approval workflows. */
+/** One approval in a listing. */
+export interface ApprovalSummary {
+  approvalId: string;
+  state: 'PENDING' | ApprovalOutcome | 'FAILED';
+  subject: string;
+  connection: string;
+  command: string;
+  requestedAt: string;
+  closedAt?: string;
+  approver?: string;
+  reason?: string;
+}
+
+/** What the API, the CLI and tests need from the approval workflows (the gateway has its own start-or-reuse client). */
 export interface ApprovalsClient {
-  /** Starts the approval for one command; starting it again while it runs returns the running one. */
+  /** Starts the approval for the request's binding; while one runs for that binding, returns the running one. */
   start(request: ApprovalRequest): Promise<{ workflowId: string; runId: string }>;
   approve(workflowId: string, decision: ApprovalDecision): Promise<void>;
   deny(workflowId: string, decision: ApprovalDecision): Promise<void>;
@@ -21,6 +35,10 @@ export interface ApprovalsClient {
   status(workflowId: string): Promise<ApprovalStatus>;
   /** Waits for the outcome. */
   result(workflowId: string): Promise<ApprovalResult>;
+  /** Pending approvals (and, with `all`, decided ones), newest first. */
+  list(opts?: { all?: boolean; limit?: number }): Promise<ApprovalSummary[]>;
+  /** Resolves an approval id given as a unique prefix (at least 8 characters after `approval-`). */
+  resolveId(idOrPrefix: string): Promise<string>;
   /** Runs the ping workflow: proves a worker polls the task queue and runs activities. */
   ping(message?: string, opts?: { timeoutMs?: number }): Promise<PingResult>;
   close(): Promise<void>;
@@ -41,14 +59,24 @@ export function validateApprovalRequest(r: ApprovalRequest): void {
   if (!Array.isArray(r.approverGroups) || r.approverGroups.some((g) => typeof g !== 'string'))
     problems.push('approverGroups must be an array of strings');
   if (!Number.isSafeInteger(r.ttlMs) || r.ttlMs <= 0) problems.push('ttlMs must be a positive integer');
+  if (r.quorum !== undefined && (!Number.isSafeInteger(r.quorum) || r.quorum < 1)) problems.push('quorum must be an integer >= 1');
+  if (r.validForMs !== undefined && (!Number.isSafeInteger(r.validForMs) || r.validForMs < 0)) problems.push('validForMs must be an integer >= 0');
+  if (r.escalation !== undefined && (!Number.isSafeInteger(r.escalation.afterMs) || r.escalation.afterMs <= 0 || !Array.isArray(r.escalation.groups)))
+    problems.push('escalation needs a positive integer afterMs and groups');
   if (problems.length) throw new InvalidApprovalRequestError(`invalid approval request: ${problems.join('; ')}`);
 }
 
 function notFound(workflowId: string, err: unknown): unknown {
   return err instanceof WorkflowNotFoundError
-    ? new ApprovalNotFoundError(`no pending approval ${workflowId}: it was never started, or it was already decided or expired`, { cause: err })
+    ? new ApprovalNotFoundError(`no pending approval ${workflowId}: it was never started, or it was already decided or expired (see \`chaperone approvals ls --all\`)`, { cause: err })
     : err;
 }
+
+export function memoOf(r: Pick<ApprovalRequest, 'subject' | 'connection' | 'commandText'>): ApprovalMemo {
+  return { subject: r.subject, connection: r.connection, command: r.commandText.length > 200 ? `${r.commandText.slice(0, 199)}…` : r.commandText };
+}
+
+const LIST_QUERY = `WorkflowType = '${APPROVAL_WORKFLOW}'`;
 
 /** Connects to Temporal (config.temporal) and returns the approvals client; rejects with TemporalUnavailableError. */
 export async function createApprovalsClient(temporal: Config['temporal'], opts: ApprovalsClientOptions = {}): Promise<ApprovalsClient> {
@@ -69,15 +97,35 @@ export async function createApprovalsClient(temporal: Config['temporal'], opts: 
     }
   };
 
+  const summarize = async (w: WorkflowExecutionInfo): Promise<ApprovalSummary> => {
+    const memo = (w.memo ?? {}) as Partial<ApprovalMemo>;
+    const base = {
+      approvalId: w.workflowId,
+      subject: memo.subject ?? '?',
+      connection: memo.connection ?? '?',
+      command: memo.command ?? '?',
+      requestedAt: w.startTime.toISOString(),
+      ...(w.closeTime ? { closedAt: w.closeTime.toISOString() } : {}),
+    };
+    if (w.status.name === 'RUNNING') return { ...base, state: 'PENDING' };
+    if (w.status.name !== 'COMPLETED') return { ...base, state: 'FAILED', reason: w.status.name.toLowerCase() };
+    // A closed run's result comes from its history: no worker needed.
+    const r = await client.workflow.getHandle<typeof approvalWorkflow>(w.workflowId, w.runId).result();
+    return { ...base, state: r.outcome, ...(r.approver ? { approver: r.approver } : {}), ...(r.reason ? { reason: r.reason } : {}) };
+  };
+
   return {
     async start(request) {
       validateApprovalRequest(request);
       const h = await client.workflow.start<typeof approvalWorkflow>(APPROVAL_WORKFLOW, {
         taskQueue,
-        workflowId: approvalWorkflowId(request.sessionId, request.commandId),
+        workflowId: approvalWorkflowId(approvalBinding(request.subject, request.connection, request.commandText)),
         args: [request],
-        // A gateway retrying after a lost reply must not open a second prompt for the same command.
+        memo: { ...memoOf(request) },
+        // A second request for the same command joins the running approval instead of prompting again;
+        // once it is closed the id may start a new one.
         workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       });
       return { workflowId: h.workflowId, runId: h.firstExecutionRunId };
     },
@@ -85,6 +133,31 @@ export async function createApprovalsClient(temporal: Config['temporal'], opts: 
     deny: (workflowId, decision) => guard(workflowId, () => handle(workflowId).signal(denySignal, decision)),
     status: (workflowId) => guard(workflowId, () => handle(workflowId).query(statusQuery)),
     result: (workflowId) => guard(workflowId, () => handle(workflowId).result()),
+    async list({ all = false, limit = 50 } = {}) {
+      const query = all ? LIST_QUERY : `${LIST_QUERY} AND ExecutionStatus = 'Running'`;
+      const infos: WorkflowExecutionInfo[] = [];
+      for await (const w of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
+        infos.push(w);
+        if (infos.length >= limit) break;
+      }
+      const rows = await Promise.all(infos.map(summarize));
+      return rows.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
+    },
+    async resolveId(id) {
+      if (/^approval-[0-9a-f]{64}$/.test(id)) return id;
+      const prefix = id.startsWith('approval-') ? id : `approval-${id}`;
+      if (!/^approval-[0-9a-f]{8,63}$/.test(prefix))
+        throw new ApprovalNotFoundError(`"${id}" is not an approval id: give approval-<64 hex> or a unique prefix of at least 8 hex characters (see \`chaperone approvals ls\`)`);
+      const matches = new Set<string>();
+      // Running ones first: a prefix names the approval someone is waiting on.
+      for await (const w of client.workflow.list({ query: `${LIST_QUERY} AND WorkflowId STARTS_WITH '${prefix}'`, pageSize: 10 })) {
+        matches.add(w.workflowId);
+        if (matches.size > 1) break;
+      }
+      if (matches.size === 1) return [...matches][0]!;
+      if (matches.size === 0) throw new ApprovalNotFoundError(`no approval with id ${prefix}… (see \`chaperone approvals ls --all\`)`);
+      throw new ApprovalNotFoundError(`${prefix}… matches several approvals; give more of the id`);
+    },
     async ping(message = 'ping', pingOpts = {}) {
       return await client.workflow.execute<typeof pingWorkflow>(PING_WORKFLOW, {
         taskQueue,

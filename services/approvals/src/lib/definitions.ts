@@ -12,7 +12,19 @@ export const approveSignal = defineSignal<[ApprovalDecision]>('approve');
 export const denySignal = defineSignal<[ApprovalDecision]>('deny');
 export const statusQuery = defineQuery<ApprovalStatus>('status');
 
-/** The workflow id of the approval for one command: at most one runs per command. */
-export function approvalWorkflowId(sessionId: string, commandId: string): string {
-  return `approval-${sessionId}-${commandId}`;
+/**
+ * The workflow id of the approval for one binding (see binding.ts): at most one approval runs
+ * per command text + identity + connection, so a retry from another session or gateway node
+ * finds the running one instead of asking again.
+ */
+export function approvalWorkflowId(bindingSha256: string): string {
+  return `approval-${bindingSha256}`;
+}
+
+/** Memo keys set when an approval starts, so listings need no worker (gateway and client both set them). */
+export interface ApprovalMemo {
+  subject: string;
+  connection: string;
+  /** The command, clipped to 200 characters. */
+  command: string;
 }

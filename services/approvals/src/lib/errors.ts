@@ -42,3 +42,17 @@ export function namespaceNotFound(address: string, namespace: string, err: unkno
     { cause: err },
   );
 }
+
+export type SlackRequestProblem = 'missing-headers' | 'stale-timestamp' | 'bad-signature' | 'replayed';
+
+/** An interactivity request that is not provably from Slack, or was seen before; answered 401 and never acted on. */
+export class SlackRequestRejectedError extends Error {
+  override name = 'SlackRequestRejectedError';
+  readonly code = 'SLACK_REQUEST_REJECTED';
+  constructor(
+    readonly problem: SlackRequestProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -19,10 +19,32 @@ export interface ApprovalRequest {
   commandText: string;
   /** Hex SHA-256 of commandText: an approval is bound to exactly this text. */
   commandSha256: string;
-  /** Groups whose members may answer (enforced by the policy when approvers are wired in). */
+  /** Groups whose members may answer (the policy names them). */
   approverGroups: string[];
   /** How long approvers have before the request expires. Must be > 0. */
   ttlMs: number;
+  /** Distinct approvers needed. @default 1 */
+  quorum?: number;
+  /** How long an APPROVED answer may be reused for the same binding, from the decision. @default ttlMs */
+  validForMs?: number;
+  /** The policy's reasons for holding the command, shown to approvers. @default [] */
+  reasons?: string[];
+  /** After `afterMs` without an answer, these groups are asked too (from approvals.escalation). */
+  escalation?: { afterMs: number; groups: string[] };
+}
+
+/** How an answer reached the workflow. */
+export type AnswerChannel = 'slack' | 'cli' | 'api';
+
+/** One answer that counted towards the outcome. */
+export interface ApprovalAnswer {
+  approver: string;
+  /** The Slack user who clicked, when the answer came from Slack. */
+  slackUserId?: string;
+  via: AnswerChannel;
+  /** ISO-8601, workflow time. */
+  at: string;
+  reason?: string;
 }
 
 export type ApprovalOutcome = 'APPROVED' | 'DENIED' | 'EXPIRED';
@@ -30,9 +52,15 @@ export type ApprovalOutcome = 'APPROVED' | 'DENIED' | 'EXPIRED';
 /** What the workflow returns; the gateway forwards the command only on APPROVED. */
 export interface ApprovalResult {
   outcome: ApprovalOutcome;
-  /** Identity that answered; absent when the request expired. */
+  /** Identity that answered last (the one that met the quorum, or denied); absent when the request expired. */
   approver?: string;
   reason?: string;
+  /** The answers that decided: every counted approval, or the one denial. */
+  answers?: ApprovalAnswer[];
+  /** ISO-8601 (workflow time). */
+  decidedAt?: string;
+  /** APPROVED only: until when the same command by the same identity on the same connection may run again without asking. */
+  validUntil?: string;
 }
 
 /** Payload of the `approve` and `deny` signals. */
@@ -40,6 +68,12 @@ export interface ApprovalDecision {
   /** Identity of the approver (a Slack user mapped to an identity, or a CLI/console user). */
   approver: string;
   reason?: string;
+  /** The approver's groups, from approvals.approvers in the configuration; one must be a group the request names. */
+  groups?: string[];
+  /** The Slack user who clicked (recorded next to the identity). */
+  slackUserId?: string;
+  /** @default 'api' */
+  via?: AnswerChannel;
 }
 
 /** Answer of the `status` query: the request and where it stands. */
@@ -52,8 +86,23 @@ export interface ApprovalStatus {
   decidedAt?: string;
   approver?: string;
   reason?: string;
-  /** Approve signals that were refused (e.g. self-approval), newest last, at most 20. */
+  /** Answers that were refused (e.g. self-approval, not an approver), newest last, at most 20. */
   refused: { approver: string; why: string }[];
+  /** Approvals counted so far (towards the quorum). */
+  answers?: ApprovalAnswer[];
+  quorum?: number;
+  /** Groups whose members may answer now (the escalation groups join after the escalation delay). */
+  allowedGroups?: string[];
+  escalated?: boolean;
+  /** Where the Slack prompt is, once posted. */
+  slack?: SlackMessageRef;
+  validUntil?: string;
+}
+
+/** A posted Slack message. */
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
 }
 
 export interface PingInput {

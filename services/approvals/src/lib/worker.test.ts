@@ -10,6 +10,7 @@ import { createLogger } from '@chaperone/observability';
 import { temporalTestConfig } from './__fixtures__/config.js';
 import { approvalRequest } from './__fixtures__/requests.js';
 import { createApprovalsClient, type ApprovalsClient } from './client.js';
+import { approvalBinding } from './binding.js';
 import { approvalWorkflowId } from './definitions.js';
 import { ApprovalNotFoundError, InvalidApprovalRequestError, TemporalUnavailableError } from './errors.js';
 import { resolveWorkflowsPath, startApprovalsWorker, type ApprovalsWorkerHandle } from './worker.js';
@@ -18,6 +19,19 @@ import { resolveWorkflowsPath, startApprovalsWorker, type ApprovalsWorkerHandle 
 // or the one $CHAPERONE_CONFIG names. Each run uses its own task queue and fresh workflow ids.
 
 const log = createLogger({ name: 'approvals-test', level: 'warn' });
+const alice = { approver: 'user:alice', groups: ['dba'], via: 'cli' as const };
+const bob = { approver: 'user:bob', groups: ['dba'], via: 'cli' as const };
+
+/** Visibility (listings) is eventually consistent. */
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 describe('approvals worker on a real Temporal server', () => {
   let config: Config;
@@ -59,16 +73,20 @@ describe('approvals worker on a real Temporal server', () => {
   it('approve → APPROVED, visible through the status query before and after', async () => {
     const request = approvalRequest();
     const { workflowId } = await client.start(request);
-    assert.equal(workflowId, approvalWorkflowId(request.sessionId, request.commandId));
-    assert.equal(workflowId, `approval-${request.sessionId}-${request.commandId}`);
+    assert.equal(workflowId, approvalWorkflowId(approvalBinding(request.subject, request.connection, request.commandText)));
 
     const pending = await client.status(workflowId);
     assert.equal(pending.state, 'PENDING');
     assert.deepEqual(pending.request, request);
     assert.equal(Date.parse(pending.expiresAt) - Date.parse(pending.requestedAt), request.ttlMs);
 
-    await client.approve(workflowId, { approver: 'user:alice', reason: 'ticket OPS-42' });
-    assert.deepEqual(await client.result(workflowId), { outcome: 'APPROVED', approver: 'user:alice', reason: 'ticket OPS-42' });
+    await client.approve(workflowId, { ...alice, reason: 'ticket OPS-42' });
+    const r = await client.result(workflowId);
+    assert.equal(r.outcome, 'APPROVED');
+    assert.equal(r.approver, 'user:alice');
+    assert.equal(r.reason, 'ticket OPS-42');
+    assert.deepEqual(r.answers?.map((a) => [a.approver, a.via]), [['user:alice', 'cli']]);
+    assert.equal(Date.parse(r.validUntil!) - Date.parse(r.decidedAt!), request.ttlMs, 'reusable for the TTL by default');
     const decided = await client.status(workflowId);
     assert.equal(decided.state, 'APPROVED');
     assert.equal(decided.approver, 'user:alice');
@@ -77,14 +95,15 @@ describe('approvals worker on a real Temporal server', () => {
 
   it('deny → DENIED', async () => {
     const { workflowId } = await client.start(approvalRequest());
-    await client.deny(workflowId, { approver: 'user:bob', reason: 'not now' });
-    assert.deepEqual(await client.result(workflowId), { outcome: 'DENIED', approver: 'user:bob', reason: 'not now' });
+    await client.deny(workflowId, { ...bob, reason: 'not now' });
+    const r = await client.result(workflowId);
+    assert.deepEqual([r.outcome, r.approver, r.reason, r.validUntil], ['DENIED', 'user:bob', 'not now', undefined]);
   });
 
   it('refuses self-approval and waits for someone else', async () => {
     const request = approvalRequest();
     const { workflowId } = await client.start(request);
-    await client.approve(workflowId, { approver: request.subject });
+    await client.approve(workflowId, { approver: request.subject, groups: ['dba'], via: 'cli' });
     let status = await client.status(workflowId);
     for (let i = 0; status.refused.length === 0 && i < 50; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -92,14 +111,14 @@ describe('approvals worker on a real Temporal server', () => {
     }
     assert.equal(status.state, 'PENDING');
     assert.deepEqual(status.refused, [{ approver: request.subject, why: 'self-approval is not allowed' }]);
-    await client.approve(workflowId, { approver: 'user:alice' });
-    assert.deepEqual(await client.result(workflowId), { outcome: 'APPROVED', approver: 'user:alice' });
+    await client.approve(workflowId, alice);
+    assert.equal((await client.result(workflowId)).outcome, 'APPROVED');
   });
 
   it('expires after its TTL → EXPIRED', async () => {
     const { workflowId } = await client.start(approvalRequest({ ttlMs: 1000 }));
     const started = Date.now();
-    assert.deepEqual(await client.result(workflowId), { outcome: 'EXPIRED' });
+    assert.equal((await client.result(workflowId)).outcome, 'EXPIRED');
     assert.ok(Date.now() - started >= 900, 'expired too early');
   });
 
@@ -108,20 +127,52 @@ describe('approvals worker on a real Temporal server', () => {
     const first = await client.start(request);
     const again = await client.start({ ...request, approvalId: randomUUID() });
     assert.deepEqual(again, first);
-    await client.deny(first.workflowId, { approver: 'user:bob' });
+    await client.deny(first.workflowId, bob);
     assert.equal((await client.result(first.workflowId)).outcome, 'DENIED');
+    // Closed: the same binding may ask again, as a new run of the same workflow id.
+    const third = await client.start(request);
+    assert.equal(third.workflowId, first.workflowId);
+    assert.notEqual(third.runId, first.runId);
+    await client.deny(third.workflowId, bob);
+  });
+
+  it('lists pending approvals with their memo and resolves an id prefix', async () => {
+    const request = approvalRequest();
+    const { workflowId } = await client.start(request);
+    const pending = await eventually(async () => (await client.list()).find((a) => a.approvalId === workflowId));
+    assert.deepEqual([pending.state, pending.subject, pending.connection, pending.command], ['PENDING', request.subject, request.connection, request.commandText]);
+    assert.equal(await client.resolveId(workflowId.slice(0, 'approval-'.length + 16)), workflowId);
+    assert.equal(await client.resolveId(workflowId.slice('approval-'.length, 'approval-'.length + 16)), workflowId);
+    await assert.rejects(client.resolveId('approval-zz'), ApprovalNotFoundError);
+    await client.deny(workflowId, bob);
+    await client.result(workflowId);
+    const all = await eventually(async () => (await client.list({ all: true, limit: 100 })).find((a) => a.approvalId === workflowId && a.state === 'DENIED'));
+    assert.equal(all.approver, 'user:bob');
+  });
+
+  it('a worker stopped mid-wait loses no approval: another worker picks it up', async () => {
+    const { workflowId } = await client.start(approvalRequest());
+    assert.equal((await client.status(workflowId)).state, 'PENDING');
+    const other = await startApprovalsWorker(config, log);
+    await worker.stop();
+    try {
+      await client.approve(workflowId, alice);
+      assert.equal((await client.result(workflowId)).outcome, 'APPROVED');
+    } finally {
+      worker = other;
+    }
   });
 
   it('a decided approval takes no more answers', async () => {
     const { workflowId } = await client.start(approvalRequest());
-    await client.approve(workflowId, { approver: 'user:alice' });
+    await client.approve(workflowId, alice);
     await client.result(workflowId);
-    await assert.rejects(client.deny(workflowId, { approver: 'user:bob' }), ApprovalNotFoundError);
+    await assert.rejects(client.deny(workflowId, bob), ApprovalNotFoundError);
     assert.equal((await client.status(workflowId)).state, 'APPROVED');
   });
 
   it('answers for unknown approvals with ApprovalNotFoundError', async () => {
-    await assert.rejects(client.approve(`approval-${randomUUID()}-1`, { approver: 'user:alice' }), ApprovalNotFoundError);
+    await assert.rejects(client.approve(approvalWorkflowId('0'.repeat(64)), alice), ApprovalNotFoundError);
   });
 
   it('refuses an invalid request before it reaches Temporal', async () => {
@@ -131,7 +182,7 @@ describe('approvals worker on a real Temporal server', () => {
 
   it('records a history that replays deterministically', async () => {
     const { workflowId } = await client.start(approvalRequest());
-    await client.approve(workflowId, { approver: 'user:alice' });
+    await client.approve(workflowId, alice);
     await client.result(workflowId);
     const history = await raw.workflow.getHandle(workflowId).fetchHistory();
     // Incompatible changes are caught in workflows.replay.test.ts; this proves a live history replays.

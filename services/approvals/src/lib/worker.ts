@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '@chaperone/config';
-import { createRegistry, Lifecycle, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
+import { Counter, createRegistry, Lifecycle, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
 import { createActivities } from './activities.js';
+import { createApprovalsClient, type ApprovalsClient } from './client.js';
+import { startInteractivityServer, type InteractivityServer } from './slack/interactivity.js';
+import { SlackNotifier } from './slack/notifier.js';
 import { namespaceNotFound, temporalUnavailable, WorkflowsNotFoundError } from './errors.js';
 import { instrumentActivities, registerWorkerMetrics } from './metrics.js';
 import { useRuntimeLogger } from './runtime.js';
@@ -23,6 +26,8 @@ export interface ApprovalsWorkerHandle {
   readonly taskQueue: string;
   /** Where /healthz, /livez and /metrics listen (the real port when the config says port 0). */
   readonly ops: { host: string; port: number };
+  /** Where the Slack interactivity endpoint listens (POST /slack/interactivity); undefined without approvals.slack. */
+  readonly interactivity: { host: string; port: number } | undefined;
   /** Settles once the worker has stopped: resolves after stop(), rejects if the worker failed. */
   readonly done: Promise<void>;
   /** Drains (no new tasks, running activities get the grace period) and releases everything. Idempotent. */
@@ -77,8 +82,12 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
   const { port } = server.address() as AddressInfo;
   const ops = { host: config.temporal.http.host, port };
 
+  let answers: ApprovalsClient | undefined;
+  let endpoint: InteractivityServer | undefined;
   const fail = async (err: unknown, connection?: NativeConnection): Promise<never> => {
     lifecycle.to('failed');
+    await endpoint?.close();
+    await answers?.close().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await closeServer(server);
     throw err;
@@ -101,14 +110,38 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
     const e = /not found/i.test((err as Error)?.message ?? '') ? namespaceNotFound(address, namespace, err) : temporalUnavailable(address, namespace, err);
     return fail(e, connection);
   }
+  const slackConfig = config.approvals.slack;
+  const slack = slackConfig && new SlackNotifier(slackConfig, wlog);
+  if (!slack) wlog.info('approvals.slack is not configured: no Slack prompts; approvers answer with `chaperone approvals approve|deny`');
   try {
+    // Before the worker: a Worker created and then abandoned keeps the process alive (SDK 1.24).
+    if (slack && slackConfig) {
+      // The endpoint signals workflows; it runs here so that a worker that answers Slack also runs the workflows it signals.
+      answers = await createApprovalsClient(config.temporal);
+      const requests = new Counter({
+        name: 'chaperone_approvals_slack_requests_total',
+        help: 'Slack interactivity requests by result (approve, deny, deny-dialog, rejected, unmapped-user, not-pending, ignored, bad-request, error).',
+        labelNames: ['result'],
+        registers: [registry],
+      });
+      const client = answers;
+      endpoint = await startInteractivityServer(slackConfig.interactivity, {
+        signingSecret: slackConfig.signingSecret,
+        approvers: config.approvals.approvers,
+        answer: { approve: (id, d) => client.approve(id, d), deny: (id, d) => client.deny(id, d) },
+        slack,
+        log: wlog,
+        onResult: (result) => requests.inc({ result }),
+      });
+      wlog.info({ interactivity: `${slackConfig.interactivity.host}:${endpoint.port}`, channel: slackConfig.channel }, 'Slack interactivity endpoint listening');
+    }
     worker = await Worker.create({
       connection,
       namespace,
       taskQueue,
       identity: `${config.nodeId}/approvals-worker`,
       workflowsPath: resolveWorkflowsPath(),
-      activities: instrumentActivities(createActivities({ log: wlog, nodeId: config.nodeId }), metrics),
+      activities: instrumentActivities(createActivities({ log: wlog, nodeId: config.nodeId, ...(slack ? { slack } : {}) }), metrics),
       shutdownGraceTime: opts.shutdownGraceMs ?? 10_000,
     });
   } catch (err) {
@@ -119,6 +152,8 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
   const running = w.run();
   lifecycle.to('running');
   const release = async () => {
+    await endpoint?.close();
+    await answers?.close().catch(() => undefined);
     await connection.close().catch((err: Error) => wlog.warn({ err }, 'closing the Temporal connection failed'));
     await closeServer(server);
   };
@@ -145,6 +180,7 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
     },
     taskQueue,
     ops,
+    interactivity: endpoint && slackConfig ? { host: slackConfig.interactivity.host, port: endpoint.port } : undefined,
     done,
     stop() {
       stopping ??= (async () => {

@@ -1,9 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ApprovalRequest } from '../types.js';
 
-/** A valid approval request for a fresh session (ids unique per call, so runs never collide). */
+/**
+ * A valid approval request for a fresh session. The command text is unique per call: workflow
+ * ids derive from the binding (text + subject + connection) and are global to the namespace,
+ * so runs and tests never join each other's approvals.
+ */
 export function approvalRequest(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
-  const commandText = overrides.commandText ?? 'DELETE FROM orders WHERE created_at < now() - interval \'1 year\'';
+  const commandText = overrides.commandText ?? `DELETE FROM orders WHERE created_at < now() - interval '1 year' -- ${randomUUID()}`;
   return {
     approvalId: randomUUID(),
     sessionId: randomUUID(),

@@ -1,31 +1,21 @@
 /**
- * Workflow code. It runs inside Temporal's deterministic sandbox and is replayed from history,
- * so it must not import Node built-ins or anything with side effects, must not read real
- * clocks or randomness (Date.now() here is workflow time), and every change to the order of
- * commands it issues must keep recorded histories replaying (see workflows.replay.test.ts).
+ * The first approval workflow, kept verbatim for runs that started before the `approval-v2`
+ * patch (workflows.ts picks it when replaying their histories, see
+ * __fixtures__/approval-*.history.json). Do not change it; delete it with the patch once no
+ * such run can exist (they live at most their ttlMs).
  */
-import { ApplicationFailure, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from './activities.js';
-import { approveSignal, denySignal, statusQuery } from './definitions.js';
-import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, PingInput, PingResult } from './types.js';
+import { condition, log, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
+import { approveSignal, denySignal, statusQuery } from '../definitions.js';
+import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus } from '../types.js';
 
 const MAX_REFUSED = 20;
-
-const { ping } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 3 },
-});
-
-/** Proves the worker → activity path: one activity round trip. */
-export async function pingWorkflow(input: PingInput): Promise<PingResult> {
-  return await ping(input);
-}
 
 /**
  * Holds one blocked command until an approver answers or the TTL runs out. The first valid
  * answer wins; later signals are ignored, so a double click in Slack cannot flip a decision.
  */
-export async function approvalWorkflow(request: ApprovalRequest): Promise<ApprovalResult> {
+export async function approvalV1(request: ApprovalRequest): Promise<ApprovalResult> {
   if (!(request.ttlMs > 0))
     throw ApplicationFailure.nonRetryable(`ttlMs must be a positive number, got ${request.ttlMs}`, 'INVALID_APPROVAL_REQUEST');
   const requestedAt = Date.now();
@@ -43,7 +33,6 @@ export async function approvalWorkflow(request: ApprovalRequest): Promise<Approv
   };
 
   setHandler(approveSignal, (d) => {
-    // No self-approval (DESIGN "Approvals are bound"): the agent's own identity cannot unblock it.
     if (d.approver === request.subject) {
       refused.push({ approver: d.approver, why: 'self-approval is not allowed' });
       if (refused.length > MAX_REFUSED) refused.shift();
@@ -52,7 +41,6 @@ export async function approvalWorkflow(request: ApprovalRequest): Promise<Approv
     }
     decide('APPROVED', d);
   });
-  // Denying needs no such check: withdrawing one's own command is always safe.
   setHandler(denySignal, (d) => decide('DENIED', d));
   setHandler(statusQuery, () => ({
     state: result?.outcome ?? 'PENDING',
