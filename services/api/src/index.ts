@@ -7,7 +7,7 @@
 export { startApiServer } from './lib/server.js';
 export type { ApiServer, ApiServerOptions } from './lib/server.js';
 export { createApiClient } from './lib/client.js';
-export type { ApiClient, ApiClientOptions } from './lib/client.js';
+export type { ApiClient, ApiClientOptions, ReplayOptions } from './lib/client.js';
 export { ApiError } from './lib/errors.js';
 export type { EventMsg as ReplayEvent, SessionMsg } from './lib/proto.js';
 export { buildTranscript, formatTranscript, formatTable, formatMicros } from './lib/transcript/index.js';

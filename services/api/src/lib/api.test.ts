@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@chaperone/config';
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import { decodeEvent } from '@chaperone/events';
 import { TokenIssuer } from '@chaperone/identity';
 import { createLogger } from '@chaperone/observability';
@@ -25,21 +27,33 @@ describe('gRPC API', () => {
     ...base,
     clickhouse: db.config,
     recording: { ...base.recording, trustedNodeKeys: { [a.nodeId]: keyFile } },
-    api: { listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 } },
+    kafka: { ...base.kafka, topic: `chaperone.api-test.${randomBytes(4).toString('hex')}` },
+    api: { ...base.api, listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, requireToken: true, socGroups: ['soc'] },
   };
+  const kafka = new Kafka({ clientId: 'api-test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true });
   let store: Store;
   let server: ApiServer;
   let client: ApiClient;
+  let issuer: TokenIssuer;
 
   before(async () => {
     store = createStore(db.config);
     await store.migrate();
     await store.insertEvents(a.messages.map((m) => decodeEvent(m)));
     server = await startApiServer(config, { logger: createLogger({ name: 'api-test', level: 'warn' }) });
-    client = createApiClient(server.address);
+    issuer = await TokenIssuer.fromConfig(config.identity);
+    client = createApiClient(server.address, { token: await issuer.issue({ subject: 'soc:analyst', groups: ['soc'] }) });
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: config.kafka.topic, numPartitions: 3 }], waitForLeaders: true });
+    await producer.connect();
   });
 
   after(async () => {
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [config.kafka.topic] }).catch(() => undefined);
+    await admin.disconnect();
     client?.close();
     await server?.stop(1000);
     await db.drop();
@@ -67,7 +81,7 @@ describe('gRPC API', () => {
     assert.deepEqual(t.commands.map((c) => [c.commandId, c.decision?.result]), [[1, 'ALLOW'], [2, 'DENY']]);
     assert.deepEqual(t.commands[0]!.result.rows, [['1', 'ada@example.com'], ['2', null]]);
     const rest = [];
-    for await (const e of client.replay(a.sessionId, 5)) rest.push(e.seq);
+    for await (const e of client.replay(a.sessionId, { fromSeq: 5 })) rest.push(e.seq);
     assert.equal(rest[0], 5);
     await assert.rejects(async () => {
       for await (const _ of client.replay('missing'));
@@ -92,17 +106,46 @@ describe('gRPC API', () => {
     await assert.rejects(client.verify('missing'), (e: unknown) => e instanceof ApiError && e.code === 'NOT_FOUND');
   });
 
-  it('verifies a bearer token when one is sent', async () => {
-    const token = await (await TokenIssuer.fromConfig(config.identity)).issue({ subject: 'soc:analyst' });
-    const withToken = createApiClient(server.address, { token });
-    const badToken = createApiClient(server.address, { token: `${token}x` });
+  it('requires a token, and a SOC group for what reads recorded content', async () => {
+    const agent = createApiClient(server.address, { token: await issuer.issue({ subject: 'agent:x', groups: ['agents'] }) });
+    const anonymous = createApiClient(server.address);
+    const badToken = createApiClient(server.address, { token: `${await issuer.issue({ subject: 'soc:y', groups: ['soc'] })}x` });
     try {
-      assert.equal((await withToken.listSessions()).length, 1);
+      assert.equal((await agent.listSessions()).length, 1, 'any valid token lists sessions');
+      await assert.rejects(agent.query('SELECT 1'), (e: unknown) => e instanceof ApiError && e.code === 'PERMISSION_DENIED' && /--groups soc/.test(e.message));
+      await assert.rejects(agent.verify(a.sessionId), (e: unknown) => e instanceof ApiError && e.code === 'PERMISSION_DENIED');
+      await assert.rejects(async () => {
+        for await (const _ of agent.replay(a.sessionId));
+      }, (e: unknown) => e instanceof ApiError && e.code === 'PERMISSION_DENIED');
+      await assert.rejects(anonymous.listSessions(), (e: unknown) => e instanceof ApiError && e.code === 'UNAUTHENTICATED' && /requires an identity token/.test(e.message));
       await assert.rejects(badToken.listSessions(), (e: unknown) => e instanceof ApiError && e.code === 'UNAUTHENTICATED');
     } finally {
-      withToken.close();
+      agent.close();
+      anonymous.close();
       badToken.close();
     }
+  });
+
+  it('follows a session: stored events, then live ones from Kafka until SessionEnded', async () => {
+    const live = fixtureSession({ subject: 'agent:live' });
+    const send = (from: number, to: number) =>
+      producer.send({ topic: config.kafka.topic, acks: -1, messages: live.messages.slice(from, to).map((value) => ({ key: live.sessionId, value })) });
+    // The first 4 events reached the store; 0..6 are in Kafka already, the rest arrive while we watch.
+    await store.insertEvents(live.messages.slice(0, 4).map((m) => decodeEvent(m)));
+    await send(0, 7);
+    const seen: { seq: number; at: number }[] = [];
+    const watching = (async () => {
+      for await (const e of client.replay(live.sessionId, { follow: true })) seen.push({ seq: e.seq, at: Date.now() });
+    })();
+    const deadline = Date.now() + 20_000;
+    while (seen.length < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen.map((x) => x.seq), [0, 1, 2, 3, 4, 5, 6]);
+    const sentAt = Date.now();
+    await send(7, live.messages.length);
+    await watching;
+    assert.deepEqual(seen.map((x) => x.seq), live.events.map((_, i) => i), 'each event once, in order, ending with SessionEnded');
+    const delay = seen.at(-1)!.at - sentAt;
+    assert.ok(delay < 1000, `live events took ${delay} ms`);
   });
 
   it('serves health and metrics, and says where it is not', async () => {

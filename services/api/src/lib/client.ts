@@ -11,13 +11,23 @@ export interface ApiClientOptions {
   timeoutMs?: number;
 }
 
+export interface ReplayOptions {
+  /** Start at this seq. @default 0 */
+  fromSeq?: number;
+  /** Keep streaming live events until the session ends. @default false */
+  follow?: boolean;
+}
+
 /** A typed, promise-based client of the Chaperone gRPC API. */
 export interface ApiClient {
   readonly address: string;
   listSessions(filter?: SessionFilter): Promise<SessionSummary[]>;
   getSession(sessionId: string): Promise<SessionSummary>;
-  /** The stored events of a session in seq order. */
-  replay(sessionId: string, fromSeq?: number): AsyncIterable<EventMsg>;
+  /**
+   * The stored events of a session in seq order; with `follow`, then its live events from Kafka
+   * until SessionEnded (break out of the loop to stop following).
+   */
+  replay(sessionId: string, opts?: ReplayOptions): AsyncIterable<EventMsg>;
   query(sql: string, maxRows?: number): Promise<QueryResult>;
   verify(sessionId: string): Promise<VerifyResult>;
   close(): void;
@@ -47,12 +57,14 @@ export function createApiClient(address: string, opts: ApiClientOptions = {}): A
     async listSessions(filter: SessionFilter = {}) {
       const res = await call<{ sessions: SessionMsg[] }>('ListSessions', {
         subject: filter.subject ?? '', connection: filter.connection ?? '', sinceMicros: filter.sinceMicros ?? 0, limit: filter.limit ?? 0,
+        untilMicros: filter.untilMicros ?? 0, verdict: filter.verdict ?? '', state: filter.state ?? '',
       });
       return res.sessions;
     },
     getSession: (sessionId) => call<SessionMsg>('GetSession', { sessionId }),
-    async *replay(sessionId, fromSeq = 0) {
-      const stream = (client.Replay as (req: object, md: Metadata) => ClientReadableStream<EventMsg>).call(client, { sessionId, fromSeq }, metadata());
+    async *replay(sessionId, o: ReplayOptions = {}) {
+      const req = { sessionId, fromSeq: o.fromSeq ?? 0, follow: o.follow ?? false };
+      const stream = (client.Replay as (req: object, md: Metadata) => ClientReadableStream<EventMsg>).call(client, req, metadata());
       try {
         for await (const e of stream as AsyncIterable<EventMsg>) yield e;
       } catch (err) {

@@ -21,6 +21,7 @@ export const verifyMsg = (v: VerifyResult): VerifyResponse => ({
   lastSeq: v.lastSeq,
   sealedBy: v.sealedBy ?? '',
   headHash: v.headHash,
+  sealedIncomplete: v.sealedIncomplete ?? false,
 });
 
 /** Back to the store's shapes, for clients. */
@@ -39,4 +40,5 @@ export const verifyResult = (m: VerifyResponse): VerifyResult => ({
   lastSeq: m.lastSeq,
   ...(m.sealedBy ? { sealedBy: m.sealedBy } : {}),
   headHash: m.headHash,
+  ...(m.sealedIncomplete ? { sealedIncomplete: true } : {}),
 });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { credentials, loadPackageDefinition, type ChannelCredentials, type Client, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoDir } from '@chaperone/schemas';
+import type { SessionState } from '@chaperone/store';
 
 /** proto-loader options shared by server and client: camelCase fields, longs as numbers, defaults filled. */
 const LOADER_OPTIONS = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true } as const;
@@ -30,6 +31,9 @@ export interface ListSessionsRequest {
   connection: string;
   sinceMicros: number;
   limit: number;
+  untilMicros: number;
+  verdict: string;
+  state: string;
 }
 
 export interface CountersMsg {
@@ -64,11 +68,13 @@ export interface SessionMsg {
   sealedBy: string;
   complete: boolean;
   sealed: boolean;
+  state: SessionState;
 }
 
 export interface ReplayRequest {
   sessionId: string;
   fromSeq: number;
+  follow: boolean;
 }
 
 export interface EventMsg {
@@ -108,4 +114,5 @@ export interface VerifyResponse {
   lastSeq: number;
   sealedBy: string;
   headHash: string;
+  sealedIncomplete: boolean;
 }

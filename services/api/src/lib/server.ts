@@ -8,8 +8,9 @@ import {
 import type { Config } from '@chaperone/config';
 import { loadPublicKey } from '@chaperone/events';
 import { Counter, Histogram, Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
-import { createStore, StoreError, type Store } from '@chaperone/store';
+import { createStore, StoreError, type SessionFilter, type Store } from '@chaperone/store';
 import { Authenticator, CallRefused } from './auth.js';
+import { followSession } from './follow.js';
 import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
 import { chaperoneService, type ListSessionsRequest, type QueryRequest, type ReplayRequest } from './proto.js';
 
@@ -32,6 +33,20 @@ export interface ApiServer {
 }
 
 const REPLAY_PAGE = 1000;
+/** Live follow starts reading Kafka this long before the newest stored event, so nothing falls between the two. */
+const FOLLOW_OVERLAP_MS = 60_000;
+
+function sessionFilter(r: ListSessionsRequest): SessionFilter {
+  return {
+    ...(r.subject ? { subject: r.subject } : {}),
+    ...(r.connection ? { connection: r.connection } : {}),
+    ...(r.sinceMicros ? { sinceMicros: r.sinceMicros } : {}),
+    ...(r.untilMicros ? { untilMicros: r.untilMicros } : {}),
+    ...(r.verdict ? { verdict: r.verdict as SessionFilter['verdict'] } : {}),
+    ...(r.state ? { state: r.state as SessionFilter['state'] } : {}),
+    limit: r.limit || 100,
+  };
+}
 
 /** Maps store failures onto gRPC statuses callers can act on. */
 function toStatus(err: unknown, rpc: string): { code: status; details: string } {
@@ -67,17 +82,17 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
   const lifecycle = new Lifecycle('api');
   const store = opts.store ?? createStore(config.clickhouse);
   const trustedKeys = loadTrustedKeys(config);
-  const auth = await Authenticator.fromConfig(config.identity, log);
+  const auth = await Authenticator.fromConfig(config, log);
   const calls = new Counter({ name: 'chaperone_api_calls_total', help: 'API calls by method and status', labelNames: ['method', 'code'], registers: [registry] });
   const seconds = new Histogram({ name: 'chaperone_api_call_seconds', help: 'API call duration', labelNames: ['method'], registers: [registry] });
 
   async function observe<T>(rpc: string, md: ServerUnaryCall<unknown, unknown>['metadata'], fn: () => Promise<T>): Promise<T> {
     const end = seconds.startTimer({ method: rpc });
     try {
-      const caller = await auth.caller(md);
+      const caller = await auth.caller(md, rpc);
       const out = await fn();
       calls.inc({ method: rpc, code: 'OK' });
-      log.debug({ rpc, caller }, 'call');
+      log.debug({ rpc, caller: caller?.subject }, 'call');
       return out;
     } catch (err) {
       const s = toStatus(err, rpc);
@@ -99,32 +114,39 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     };
 
   const impl: UntypedServiceImplementation = {
-    ListSessions: unary('ListSessions', async (r: ListSessionsRequest) => ({
-      sessions: (
-        await store.listSessions({
-          ...(r.subject ? { subject: r.subject } : {}),
-          ...(r.connection ? { connection: r.connection } : {}),
-          ...(r.sinceMicros ? { sinceMicros: r.sinceMicros } : {}),
-          limit: r.limit || 100,
-        })
-      ).map(sessionMsg),
-    })),
+    ListSessions: unary('ListSessions', async (r: ListSessionsRequest) => ({ sessions: (await store.listSessions(sessionFilter(r))).map(sessionMsg) })),
     GetSession: unary('GetSession', async (r: { sessionId: string }) => sessionMsg(await store.getSession(r.sessionId))),
     Query: unary('Query', async (r: QueryRequest) => queryMsg(await store.query(r.sql, { readonly: true, maxRows: r.maxRows || 10_000 }))),
     Verify: unary('Verify', async (r: { sessionId: string }) => verifyMsg(await store.verifySession(r.sessionId, trustedKeys))),
     Replay: (call: ServerWritableStream<ReplayRequest, unknown>) => {
+      const cancelled = new AbortController();
+      call.on('cancelled', () => cancelled.abort());
+      const send = async (msg: unknown) => {
+        // Respect flow control: wait for the client to drain before writing more.
+        if (!call.write(msg)) await new Promise((r) => call.once('drain', r));
+      };
       observe('Replay', call.metadata, async () => {
+        const id = call.request.sessionId;
         let from = call.request.fromSeq || 0;
+        let last: { seq: number; tsMicros: number; type: string } | undefined;
         for (let first = true; !call.cancelled; first = false) {
-          const page = await store.sessionEvents(call.request.sessionId, { fromSeq: from, limit: REPLAY_PAGE });
-          if (first && page.length === 0 && from === 0) await store.getSession(call.request.sessionId); // NOT_FOUND when unknown
+          const page = await store.sessionEvents(id, { fromSeq: from, limit: REPLAY_PAGE });
+          // NOT_FOUND when unknown, unless the caller waits for a session that has not reached the store yet.
+          if (first && page.length === 0 && from === 0 && !call.request.follow) await store.getSession(id);
           for (const e of page) {
-            // Respect flow control: wait for the client to drain before writing more.
-            if (!call.write(eventMsg(e))) await new Promise((r) => call.once('drain', r));
+            await send(eventMsg(e));
             if (call.cancelled) return;
           }
+          last = page.at(-1) ?? last;
           if (page.length < REPLAY_PAGE) break;
           from = page[page.length - 1]!.seq + 1;
+        }
+        if (!call.request.follow || call.cancelled || last?.type === 'SessionEnded') return;
+        const sinceMs = (last ? Math.floor(last.tsMicros / 1000) : Date.now()) - FOLLOW_OVERLAP_MS;
+        const live = followSession({ kafka: config.kafka, sessionId: id, afterSeq: last ? last.seq : from - 1, sinceMs, signal: cancelled.signal, log });
+        for await (const e of live) {
+          await send(eventMsg(e));
+          if (call.cancelled) return;
         }
       }).then(
         () => call.end(),

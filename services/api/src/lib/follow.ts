@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, Partitioners, logLevel, type Consumer } from 'kafkajs';
+import type { Config } from '@chaperone/config';
+import { chainHash, decodeEvent } from '@chaperone/events';
+import type { Logger } from '@chaperone/observability';
+import { toEventRow, type StoredEvent } from '@chaperone/store';
+
+export interface FollowOptions {
+  kafka: Config['kafka'];
+  sessionId: string;
+  /** Only events after this seq (the ones already sent); -1 for all. */
+  afterSeq: number;
+  /** Start reading the partition at this time (ms since the epoch); earlier events are skipped by seq anyway. */
+  sinceMs: number;
+  signal: AbortSignal;
+  log: Logger;
+  /** Called once the consumer reads the session's partition (tests wait for it). */
+  onReady?: () => void;
+}
+
+const storedOf = (value: Buffer): StoredEvent => {
+  const { event, body } = decodeEvent(value);
+  const r = toEventRow(event, body, chainHash(Buffer.from(event.prevHash), body));
+  return {
+    sessionId: r.session_id, seq: r.seq, tsMicros: r.ts_micros, nodeId: r.node_id, type: r.type, direction: r.direction, messageType: r.message_type,
+    commandId: r.command_id, payload: r.payload, redacted: r.redacted === 1, avro: r.avro, hash: r.hash, prevHash: r.prev_hash,
+  };
+};
+
+/**
+ * A live session straight from Kafka: a consumer of its own (a throwaway group, deleted
+ * afterwards) reads only the session's partition, which the gateway chose with kafkajs' default
+ * murmur2 partitioner over the session id, from `sinceMs` on, and yields the session's events
+ * after `afterSeq` in order, until SessionEnded or the signal aborts. Reading the partition
+ * directly keeps the delay to the broker's fetch wait (100 ms), not the materializer's batching.
+ */
+export async function* followSession(o: FollowOptions): AsyncGenerator<StoredEvent> {
+  const kafka = new Kafka({ clientId: `${o.kafka.clientId}-follow`, brokers: o.kafka.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const groupId = `chaperone-follow-${randomBytes(6).toString('hex')}`;
+  const consumer: Consumer = kafka.consumer({ groupId, minBytes: 1, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+  const queue: StoredEvent[] = [];
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const onAbort = () => notify();
+  o.signal.addEventListener('abort', onAbort);
+  let next = o.afterSeq + 1;
+  try {
+    await admin.connect();
+    const meta = await admin.fetchTopicMetadata({ topics: [o.kafka.topic] });
+    const partitions = meta.topics[0]?.partitions ?? [];
+    const partition = Partitioners.DefaultPartitioner()({ topic: o.kafka.topic, partitionMetadata: partitions, message: { key: o.sessionId, value: null } });
+    const offsets = await admin.fetchTopicOffsetsByTimestamp(o.kafka.topic, o.sinceMs);
+    const start = offsets.find((p) => p.partition === partition)?.offset ?? '-1';
+    await consumer.connect();
+    await consumer.subscribe({ topics: [o.kafka.topic], fromBeginning: false });
+    consumer.on(consumer.events.CRASH, (e) => {
+      failure = e.payload.error;
+      notify();
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition: p, message }) => {
+        if (p !== partition || message.key?.toString() !== o.sessionId || !message.value) return Promise.resolve();
+        try {
+          queue.push(storedOf(message.value));
+        } catch (err) {
+          o.log.warn({ err, offset: message.offset }, 'follow: skipping an undecodable message');
+        }
+        notify();
+        return Promise.resolve();
+      },
+    });
+    // Offset -1 (nothing at or after sinceMs) means the end of the partition: only new events.
+    if (start === '-1') {
+      const [end] = (await admin.fetchTopicOffsets(o.kafka.topic)).filter((x) => x.partition === partition);
+      consumer.seek({ topic: o.kafka.topic, partition, offset: end?.high ?? '0' });
+    } else consumer.seek({ topic: o.kafka.topic, partition, offset: start });
+    const others = partitions.map((x) => x.partitionId).filter((x) => x !== partition);
+    if (others.length) consumer.pause([{ topic: o.kafka.topic, partitions: others }]);
+    o.onReady?.();
+    for (;;) {
+      while (queue.length) {
+        const e = queue.shift()!;
+        if (e.seq < next) continue;
+        next = e.seq + 1;
+        yield e;
+        if (e.type === 'SessionEnded') return;
+      }
+      if (failure) throw failure;
+      if (o.signal.aborted) return;
+      await new Promise<void>((r) => (wake = r));
+    }
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    await consumer.disconnect().catch(() => undefined);
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}
