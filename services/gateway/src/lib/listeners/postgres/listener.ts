@@ -110,6 +110,8 @@ export class PgListener {
       metrics.authFailures.inc({ code });
       log.info({ client: clientAddress, code, err: (err as Error).message }, 'connection refused');
       if (!stream.destroyed) stream.end(encodeErrorResponse(notice));
+      // end() never completes on a TLS socket whose handshake has not happened (SSLRequest followed by plain bytes), nor against a peer that never closes.
+      setTimeout(() => stream.destroy(), 1000).unref();
     }
   }
 
