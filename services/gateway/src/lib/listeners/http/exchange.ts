@@ -307,7 +307,8 @@ function rewriteLocation(x: Exchange, value: string): string {
   let path: string | undefined;
   if (value.startsWith('/')) path = value;
   else {
-    for (const origin of [`${u.protocol}//${u.host}`, `${u.protocol}//${u.hostname}:${u.port}`]) {
+    // Either scheme: upstreams build absolute URLs from X-Forwarded-Proto (e.g. distribution).
+    for (const origin of [`http://${u.host}`, `https://${u.host}`, `http://${u.hostname}:${u.port}`, `https://${u.hostname}:${u.port}`]) {
       if (value.startsWith(`${origin}/`)) path = value.slice(origin.length);
     }
     if (path === undefined) return value;

@@ -1,0 +1,90 @@
+/**
+ * kubectl through the load-balanced TLS endpoint to a Kubernetes API. No real apiserver can run
+ * on our machines (no container runtime, no etcd): the upstream is deploy/local's STAND-IN
+ * (deploy/local/k8s-standin/server.mjs), which serves discovery, OpenAPI v3 stubs and the objects
+ * this test uses, and `pods/exec` over WebSocket. The gateway injects a service-account token;
+ * the agent's kubeconfig holds only its Chaperone token.
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandsOf, httpBase, issueToken, replayOf, sql, uniqueSubject } from './lib/http.js';
+import { loadStack, run, type Stack } from './lib/stack.js';
+
+describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
+  let stack: Stack;
+  const subject = uniqueSubject('k8s');
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-k8s-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const name = `e2e-${randomBytes(3).toString('hex')}`;
+  const kubectl = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir } });
+
+  before(async () => {
+    stack = loadStack();
+    const token = await issueToken(stack, subject);
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: chaperone, cluster: {server: "${httpBase(stack)}/k8s", certificate-authority: "${stack.TLS_CA_FILE}"}}]`,
+        `users: [{name: agent, user: {token: "${token}"}}]`,
+        'contexts: [{name: chaperone, context: {cluster: chaperone, user: agent, namespace: demo}}]',
+        'current-context: chaperone',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('gets, applies and deletes objects', async () => {
+    const version = await kubectl('version', '-o', 'json');
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /chaperone-standin/);
+    assert.match((await kubectl('get', 'namespaces')).stdout, /demo/);
+    const manifest = join(dir, 'cm.yaml');
+    writeFileSync(manifest, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {color: blue}\n`);
+    const created = await kubectl('apply', '-f', manifest);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, new RegExp(`configmap/${name} created`));
+    writeFileSync(manifest, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\ndata: {color: green}\n`);
+    assert.match((await kubectl('apply', '-f', manifest)).stdout, /configured/);
+    assert.equal((await kubectl('get', 'configmap', name, '-o', 'jsonpath={.data.color}')).stdout, 'green');
+    const deleted = await kubectl('delete', 'configmap', name);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match((await kubectl('get', 'configmap', name)).stderr, /NotFound|not found/);
+  });
+
+  it('runs kubectl exec through a recorded WebSocket tunnel', async () => {
+    const pod = join(dir, 'pod.yaml');
+    writeFileSync(pod, `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}-pod}\nspec: {containers: [{name: main, image: busybox}]}\n`);
+    assert.equal((await kubectl('apply', '-f', pod)).code, 0);
+    const r = await kubectl('exec', `${name}-pod`, '--', 'echo', `hello-${name}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `hello-${name}`);
+    assert.equal((await kubectl('delete', 'pod', `${name}-pod`)).code, 0);
+  });
+
+  it('records verb, group/version/resource, namespace, name and subresource', async () => {
+    const rows = await commandsOf(stack, subject, 4, "action IN ('k8s.create', 'k8s.patch', 'k8s.delete', 'k8s.exec')");
+    const byAction = (a: string): Record<string, unknown> => JSON.parse(rows.find((r) => r.action === a)!.details) as Record<string, unknown>;
+    const pick = (d: Record<string, unknown>): unknown[] => [d.verb, d.group, d.version, d.resource, d.subresource, d.namespace, d.name];
+    assert.deepEqual(pick(byAction('k8s.create')), ['create', '', 'v1', 'configmaps', '', 'demo', name]);
+    assert.deepEqual(pick(byAction('k8s.patch')), ['patch', '', 'v1', 'configmaps', '', 'demo', name]);
+    assert.deepEqual(pick(byAction('k8s.delete')), ['delete', '', 'v1', 'configmaps', '', 'demo', name]);
+    const exec = byAction('k8s.exec');
+    assert.deepEqual(pick(exec), ['get', '', 'v1', 'pods', 'exec', 'demo', `${name}-pod`]);
+    assert.deepEqual(exec.command, ['echo', `hello-${name}`]);
+    assert.ok(rows.every((r) => r.decision === 'ALLOW'));
+    const del = rows.find((r) => r.action === 'k8s.delete')!;
+    assert.deepEqual(del.targets, [`demo/configmaps/${name}`]);
+    const frames = await sql<{ n: string | number }>(stack, `SELECT count() AS n FROM events FINAL WHERE session_id = '${rows.find((r) => r.action === 'k8s.exec')!.session_id}' AND startsWith(message_type, 'ws.frame')`);
+    assert.ok(Number(frames[0]!.n) >= 2, 'the exec stream is recorded frame by frame');
+    assert.match(await replayOf(stack, del.session_id), new RegExp(`DELETE /k8s/api/v1/namespaces/demo/configmaps/${name}`));
+    const sa = readFileSync(`${stack.CHAPERONE_RUN_DIR}/secrets/k8s-sa.token`, 'utf8').trim();
+    const leaked = await sql<{ n: string | number }>(stack, `SELECT count() AS n FROM events WHERE position(payload, '${sa}') > 0`);
+    assert.equal(Number(leaked[0]!.n), 0, 'the service-account token is never recorded');
+  });
+});
