@@ -43,7 +43,7 @@ export function rawTls(stack: Stack, bytes: string | Buffer, waitMs = 2000): Pro
     s.on('data', (c: Buffer) => out.push(c));
     s.on('end', done);
     s.on('close', done);
-    s.on('error', (e) => (out.length > 0 ? done() : reject(e)));
+    s.on('error', (e: Error) => (out.length > 0 ? done() : reject(e)));
   });
 }
 
