@@ -6,3 +6,4 @@ export { DETECTORS, DETECTOR_IDS, SECRET_DETECTOR_IDS, MAX_MATCH_BYTES } from '.
 export { compileJsonPath, findJsonPaths, JsonSyntaxError } from './json-path.js';
 export { MaskRulesError } from './errors.js';
 export type { MaskNote, MaskRules, Match, DetectorInfo, DetectorKind } from './types.js';
+export { PgSessionMasking, effectiveRules, unionRules, maskerFor } from './session.js';

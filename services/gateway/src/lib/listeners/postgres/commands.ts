@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Connection } from '@chaperone/config';
 import type { AgentIdentity } from '@chaperone/identity';
 import { parseSql, type SqlStatement } from '../../commands/index.js';
+import { effectiveRules, PgSessionMasking, unionRules, type MaskRules } from '../../masking/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import type { SessionRecorder } from '../../recording/index.js';
 
@@ -13,6 +14,8 @@ export interface DecisionContext {
   identity: AgentIdentity;
   connection: Connection;
   policy: { evaluate(input: PolicyInput): PolicyDecision };
+  /** Masks what the upstream returns; created by the first decideSql, told of every execution by recordVerdict. */
+  masking?: PgSessionMasking;
 }
 
 /** One statement of a SQL string with the policy's decision on it. */
@@ -29,6 +32,10 @@ export interface Verdict {
   result: PolicyDecision['result'];
   reasons: string[];
   statements: DecidedStatement[];
+  /** What to mask in the results: every statement's mask rules plus the secret detectors. */
+  mask: MaskRules;
+  /** The session's result masking, told about each execution of this verdict. */
+  masking: PgSessionMasking;
 }
 
 const SEVERITY = { allow: 0, approval: 1, deny: 2 } as const;
@@ -45,7 +52,9 @@ export const sha256 = (s: string): string => createHash('sha256').update(s).dige
 export function decideSql(sql: string, ctx: DecisionContext): Verdict {
   const parsed = parseSql(sql);
   const stmts: (SqlStatement | null)[] = parsed.statements.length > 0 ? parsed.statements : parsed.error !== undefined ? [null] : [];
-  const verdict: Verdict = { result: 'allow', reasons: [], statements: [] };
+  ctx.masking ??= new PgSessionMasking();
+  const verdict: Verdict = { result: 'allow', reasons: [], statements: [], mask: effectiveRules(undefined), masking: ctx.masking };
+  let mask: MaskRules | undefined;
   for (const stmt of stmts) {
     const text = stmt?.text ?? sql;
     const action = stmt?.type ?? 'UNPARSEABLE';
@@ -57,11 +66,14 @@ export function decideSql(sql: string, ctx: DecisionContext): Verdict {
       command: { protocol: 'postgres', action, text, targets, sql: { statements: stmt ? [stmt] : [], ...(parsed.error !== undefined ? { error: parsed.error } : {}) } },
     });
     verdict.statements.push({ text, action, targets, details: stmt ?? { error: parsed.error ?? 'unparseable' }, decision });
+    const rules = effectiveRules(decision.mask);
+    mask = mask ? unionRules(mask, rules) : rules;
     if (SEVERITY[decision.result] > SEVERITY[verdict.result]) {
       verdict.result = decision.result;
       verdict.reasons = decision.reasons;
     }
   }
+  if (mask) verdict.mask = mask;
   return verdict;
 }
 
@@ -80,6 +92,8 @@ export function paramsForRecord(params: (Buffer | null)[], formats: number[]): (
  * execution: a simple Query, or a Bind of a prepared statement (with its parameter values).
  */
 export function recordVerdict(verdict: Verdict, recorder: SessionRecorder, nextCommandId: () => number, params: (string | null)[] = []): void {
+  // The results of this execution are masked with its decision's rules.
+  verdict.masking.onExecution(verdict.mask);
   for (const s of verdict.statements) {
     const commandId = nextCommandId();
     recorder.append({

@@ -222,8 +222,12 @@ export class PgProxySession {
     const { messages, error } = this.serverReader.push(chunk);
     const out: Buffer[] = [];
     try {
-      for (const m of messages) {
-        this.record('SERVER_TO_CLIENT', m);
+      for (const raw of messages) {
+        // Secrets and PII are masked before recording and forwarding: the record holds what
+        // the agent saw plus which detector fired where (masking/session.ts).
+        const masked = this.ctx.masking?.mask(raw) ?? { frame: raw.frame, notes: [] };
+        const m = masked.frame === raw.frame ? raw : { ...raw, frame: masked.frame };
+        this.recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: messageName('server', m.code), bytes: m.frame, redacted: false, masks: masked.notes });
         this.counters.framesOut++;
         this.counters.bytesOut += m.frame.length;
         out.push(m.frame);
