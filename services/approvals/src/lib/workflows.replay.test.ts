@@ -24,18 +24,21 @@ useRuntimeLogger(createLogger({ name: 'approvals-replay-test', level: 'warn' }))
 describe('recorded workflow histories', () => {
   it('has fixtures for every workflow and outcome', () => {
     const names = histories.map((h) => h.name);
-    for (const n of ['approval-approved', 'approval-denied', 'approval-expired', 'approval-self-approval-refused', 'ping'])
+    const v1 = ['approval-approved', 'approval-denied', 'approval-expired', 'approval-self-approval-refused'];
+    const v2 = ['approval-v2-approved-slack', 'approval-v2-denied-reason', 'approval-v2-quorum-self-refused', 'approval-v2-escalated-expired'];
+    for (const n of [...v1, ...v2, 'ping'])
       assert.ok(names.includes(`${n}.history.json`), `missing fixture ${n}.history.json`);
   });
 
   it('replay deterministically against the current workflows', async () => {
     const results = Worker.runReplayHistories(
       { workflowsPath: resolveWorkflowsPath(), replayName: 'approvals-fixtures' },
-      histories.map((h) => ({ workflowId: h.name, history: h.history })),
+      // The recorded id: workflow code may derive ids from it (the prompt-outcome child's).
+      histories.map((h) => ({ workflowId: h.history.events[0]?.workflowExecutionStartedEventAttributes?.workflowId || h.name, history: h.history })),
     );
     let n = 0;
     for await (const r of results) {
-      assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
+      assert.equal(r.error, undefined, `${r.workflowId} (${histories.find((h) => h.history.events[0]?.workflowExecutionStartedEventAttributes?.workflowId === r.workflowId)?.name ?? r.workflowId}): ${r.error?.message}`);
       n++;
     }
     assert.equal(n, histories.length);

@@ -11,6 +11,8 @@ import type { ApprovalRequest, ApprovalResult, PingInput, PingResult } from './t
 import { approvalV1 } from './workflows/approval-v1.js';
 import { approvalV2 } from './workflows/approval.js';
 
+export { promptOutcomeWorkflow } from './workflows/approval.js';
+
 /** Marks runs of the Slack/quorum/escalation workflow; runs started before it replay approvalV1. */
 export const APPROVAL_V2_PATCH = 'approval-v2';
 

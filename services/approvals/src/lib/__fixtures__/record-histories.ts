@@ -2,14 +2,19 @@
  * Records the workflow histories that workflows.replay.test.ts replays. Run it after an
  * intentional, compatible workflow change (add new histories; keep the old ones, they prove
  * that runs started by older code still replay), against the Temporal that tests use
- * ($CHAPERONE_CONFIG, else the local stack's):
+ * ($CHAPERONE_CONFIG, else the local stack's), with a local Slack stand-in:
  *
  *   cd services/approvals && node --conditions=development --import tsx src/lib/__fixtures__/record-histories.ts
+ *
+ * It writes approval-v2-*.history.json (runs since the approval-v2 patch) and ping; the
+ * approval-{approved,denied,expired,self-approval-refused} histories were recorded before the
+ * patch and must stay as they are.
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { createLogger } from '@chaperone/observability';
+import { buttonClick, denyReasonSubmission, sendInteraction, startSlackStandIn } from '../../testing.js';
 import { createApprovalsClient } from '../client.js';
 import { PING_WORKFLOW } from '../definitions.js';
 import { startApprovalsWorker } from '../worker.js';
@@ -17,30 +22,54 @@ import { temporalTestConfig } from './config.js';
 import { historyToFixture } from './history.js';
 import { approvalRequest } from './requests.js';
 
-const config = temporalTestConfig(`approvals-record-${randomUUID()}`);
+const SECRET = 'record-secret';
+const slack = await startSlackStandIn({ botToken: 'xoxb-record' });
+const base = temporalTestConfig(`approvals-record-${randomUUID()}`);
+const config = {
+  ...base,
+  approvals: {
+    ...base.approvals,
+    approvers: [
+      { subject: 'user:alice', groups: ['dba'], slackUserId: 'U0ALICE' },
+      { subject: 'user:bob', groups: ['dba'], slackUserId: 'U0BOB' },
+      { subject: 'user:carol', groups: ['security'], slackUserId: 'U0CAROL' },
+      { subject: 'agent:ci-cleanup', groups: ['dba'], slackUserId: 'U0AGENT' },
+    ],
+    slack: { botToken: 'xoxb-record', signingSecret: SECRET, channel: 'C0APPROVALS', apiUrl: slack.url, interactivity: { host: '127.0.0.1', port: 0 } },
+  },
+};
 const log = createLogger({ name: 'record-histories', level: 'warn' });
 const worker = await startApprovalsWorker(config, log);
 const client = await createApprovalsClient(config.temporal);
+const endpoint = `http://127.0.0.1:${worker.interactivity!.port}`;
+const posted = (id: string) => slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.args.blocks ?? '').includes(id));
+const click = (user: string, id: string, action: 'approve' | 'deny' = 'approve') => sendInteraction(endpoint, SECRET, buttonClick({ slackUserId: user, approvalId: id, action }));
 try {
   const recorded: Record<string, string> = {};
 
-  const approved = await client.start(approvalRequest());
-  await client.approve(approved.workflowId, { approver: 'user:alice', reason: 'cleanup ticket OPS-42' });
-  recorded['approval-approved'] = approved.workflowId;
+  const approved = await client.start(approvalRequest({ reasons: ['DELETE on orders without a WHERE clause needs approval (policy: unbounded-write)'] }));
+  await posted(approved.workflowId);
+  await click('U0ALICE', approved.workflowId);
+  recorded['approval-v2-approved-slack'] = approved.workflowId;
 
   const denied = await client.start(approvalRequest());
-  await client.deny(denied.workflowId, { approver: 'user:bob', reason: 'not during business hours' });
-  recorded['approval-denied'] = denied.workflowId;
+  await posted(denied.workflowId);
+  await click('U0BOB', denied.workflowId, 'deny');
+  await slack.waitFor('views.open', (c) => JSON.stringify(c.args.view).includes(denied.workflowId));
+  await sendInteraction(endpoint, SECRET, denyReasonSubmission({ slackUserId: 'U0BOB', approvalId: denied.workflowId, reason: 'use a WHERE clause' }));
+  recorded['approval-v2-denied-reason'] = denied.workflowId;
 
-  const selfApproved = await client.start(approvalRequest());
-  await client.approve(selfApproved.workflowId, { approver: 'agent:ci-cleanup' });
-  // Wait until a workflow task has handled the refused signal, so the history has it on its own.
-  while ((await client.status(selfApproved.workflowId)).refused.length === 0) await new Promise((r) => setTimeout(r, 100));
-  await client.approve(selfApproved.workflowId, { approver: 'user:alice' });
-  recorded['approval-self-approval-refused'] = selfApproved.workflowId;
+  const quorum = await client.start(approvalRequest({ quorum: 2 }));
+  await posted(quorum.workflowId);
+  await click('U0AGENT', quorum.workflowId);
+  await slack.waitFor('chat.postEphemeral', (c) => c.args.user === 'U0AGENT');
+  await click('U0ALICE', quorum.workflowId);
+  await slack.waitFor('chat.postEphemeral', (c) => c.args.user === 'U0ALICE');
+  await client.approve(quorum.workflowId, { approver: 'user:bob', groups: ['dba'], via: 'cli' });
+  recorded['approval-v2-quorum-self-refused'] = quorum.workflowId;
 
-  const expired = await client.start(approvalRequest({ ttlMs: 1000 }));
-  recorded['approval-expired'] = expired.workflowId;
+  const escalated = await client.start(approvalRequest({ ttlMs: 3000, escalation: { afterMs: 1000, groups: ['security'] } }));
+  recorded['approval-v2-escalated-expired'] = escalated.workflowId;
 
   for (const id of Object.values(recorded)) await client.result(id);
   // Started directly (not through client.ping) to know its workflow id.
@@ -59,4 +88,5 @@ try {
 } finally {
   await client.close();
   await worker.stop();
+  await slack.close();
 }

@@ -4,10 +4,10 @@
  * to a second group after a delay, updates the prompt with the outcome and returns it.
  * Workflow code: deterministic, replayed from history (see workflows.replay.test.ts).
  */
-import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, log, ParentClosePolicy, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities.js';
 import { approveSignal, denySignal, statusQuery } from '../definitions.js';
-import type { ApprovalDecision, ApprovalRequest, ApprovalResult } from '../types.js';
+import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, SlackMessageRef } from '../types.js';
 import { applyAnswer, escalate, expire, newState, requestProblem, statusOf, type AnswerKind } from './rules.js';
 
 // Slack calls are best effort: approvals still work through the CLI when Slack is down, so a
@@ -54,12 +54,14 @@ export async function approvalV2(request: ApprovalRequest): Promise<ApprovalResu
 
   const expiresAt = new Date(state.requestedAt + request.ttlMs).toISOString();
   // Not awaited before waiting: an answer through the CLI may come while the post is retried.
+  let posted = false;
   const posting = slack.postPrompt({ workflowId, request, expiresAt }).then(
     (ref) => {
       if (ref) state.slack = ref;
     },
     (err: unknown) => log.warn('posting the Slack prompt failed; approvals still work through the CLI', { error: (err as Error)?.message }),
   );
+  void posting.then(() => (posted = true));
 
   const deadline = state.requestedAt + request.ttlMs;
   const esc = request.escalation;
@@ -74,9 +76,23 @@ export async function approvalV2(request: ApprovalRequest): Promise<ApprovalResu
   }
   if (!decided() && !(await condition(decided, Math.max(1, deadline - Date.now())))) expire(state, Date.now());
 
-  await posting;
-  if (state.slack) await quietly('updating the prompt', slack.updatePrompt({ workflowId, ref: state.slack, status: status() }));
+  // The waiting command runs when this run closes, so the prompt's final update must not hold
+  // it up (a Slack round trip): a child workflow, left running, makes it. A prompt still being
+  // posted (Slack slow, answer from the CLI) is not waited for; late clicks on it are told the
+  // approval is no longer pending.
+  if (posted && state.slack) {
+    await startChild(promptOutcomeWorkflow, {
+      workflowId: `${workflowId}-outcome-${workflowInfo().runId}`,
+      args: [{ workflowId, ref: state.slack, status: status() }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  }
   // Answers still being acknowledged (ephemeral messages) finish before the run closes.
   await condition(allHandlersFinished);
   return state.result!;
+}
+
+/** Shows the outcome on the prompt (buttons removed); started by approvalV2 as it closes. */
+export async function promptOutcomeWorkflow(input: { workflowId: string; ref: SlackMessageRef; status: ApprovalStatus }): Promise<void> {
+  await quietly('updating the prompt', slack.updatePrompt(input));
 }
