@@ -90,7 +90,7 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
         assert.equal(r.rows[0]!.n, i);
       }
       await assert.rejects(client.query('DROP TABLE orders'), /denied by policy/);
-      assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1, 'the session goes on after a denial');
+      assert.equal((await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1, 'the session goes on after a denial');
     } finally {
       await client.end();
     }
