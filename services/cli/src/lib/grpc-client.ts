@@ -1,6 +1,8 @@
+import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { parseDuration } from '@chaperone/config';
+import { ConfigError, parseDuration, type Config } from '@chaperone/config';
 import { ApiError, createApiClient, type ApiClient } from '@chaperone/api';
+import { TokenIssuer } from '@chaperone/identity';
 import { UserError, configFrom, withConfig } from './context.js';
 
 export interface ApiOptions {
@@ -13,27 +15,69 @@ export interface ApiOptions {
 export function withApi(cmd: Command): Command {
   return withConfig(cmd)
     .option('--api <host:port>', 'Chaperone API address (default: api.listen from the configuration)')
-    .option('--token <jwt>', 'identity token to present (from `chaperone token issue`)');
+    .option(
+      '--token <jwt>',
+      'identity token to present (default: api.token or $CHAPERONE_TOKEN; else a 5-minute SOC token minted with identity.signingKeyFile when this machine can read it)',
+    );
 }
 
 /** Turns API failures into messages a user can act on. */
 function explain(err: unknown): unknown {
   if (!(err instanceof ApiError)) return err;
   const hint: Record<string, string> = {
-    UNAUTHENTICATED: ' (get a fresh token with `chaperone token issue`)',
+    UNAUTHENTICATED: ' (get a fresh token with `chaperone token issue --groups soc`, pass it with --token or $CHAPERONE_TOKEN)',
     DEADLINE_EXCEEDED: ' (the API did not answer in time; is ClickHouse overloaded?)',
   };
   return new UserError(`${err.message}${hint[err.code] ?? ''}`, err.code === 'NOT_FOUND' ? 3 : 1);
 }
 
+/** Lifetime of a token the CLI mints for itself: one command's worth. */
+const MINTED_TTL_MS = 5 * 60_000;
+
+/**
+ * The token to present: --token, else api.token / $CHAPERONE_TOKEN, else one minted here with
+ * the identity signing key (operators' machines and the local stack have it), in the SOC groups.
+ * Undefined when none can be had; the API then says what is missing.
+ */
+async function tokenFor(opts: ApiOptions, config: Config | undefined): Promise<string | undefined> {
+  if (opts.token) return opts.token;
+  if (!config) return undefined;
+  if (config.api.token) return config.api.token;
+  try {
+    const issuer = await TokenIssuer.fromConfig(config.identity);
+    let user = 'operator';
+    try {
+      user = userInfo().username;
+    } catch {
+      // No passwd entry (some containers): the generic name will do.
+    }
+    return await issuer.issue({ subject: `cli:${user}@${hostname()}`, groups: config.api.socGroups, ttlMs: Math.min(MINTED_TTL_MS, config.identity.maxTtlMs) });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The configuration when there is one; --api and --token work without it. */
+function optionalConfig(opts: ApiOptions): Config | undefined {
+  try {
+    return configFrom(opts);
+  } catch (err) {
+    if (err instanceof ConfigError && !opts.config) return undefined;
+    throw err;
+  }
+}
+
 /** Runs `fn` with a client of the API named by --api, else by the configuration; always closes it. */
-export async function withApiClient<T>(opts: ApiOptions, fn: (client: ApiClient) => Promise<T>): Promise<T> {
+export async function withApiClient<T>(opts: ApiOptions, fn: (client: ApiClient) => Promise<T>, clientOpts: { timeoutMs?: number } = {}): Promise<T> {
+  const config = opts.api && opts.token ? undefined : optionalConfig(opts);
   let address = opts.api;
   if (!address) {
-    const { host, port } = configFrom(opts).api.listen;
+    if (!config) configFrom(opts); // throws the configuration error, with its way out
+    const { host, port } = config!.api.listen;
     address = `${host}:${port}`;
   }
-  const client = createApiClient(address, opts.token ? { token: opts.token } : {});
+  const token = await tokenFor(opts, config);
+  const client = createApiClient(address, { ...clientOpts, ...(token ? { token } : {}) });
   try {
     return await fn(client);
   } catch (err) {

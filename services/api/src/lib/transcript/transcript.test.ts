@@ -6,6 +6,7 @@ import type { EventMsg } from '../proto.js';
 import { buildTranscript } from './transcript.js';
 import { formatTranscript } from './format.js';
 import { dataRow, errorResponse, rowDescription } from './pgwire.js';
+import { LiveTranscript } from './live.js';
 
 const asMsgs = (f: ReturnType<typeof fixtureSession>): EventMsg[] =>
   f.events.map(({ event, body, hash }) => {
@@ -59,5 +60,24 @@ describe('replay transcript', () => {
     const text = formatTranscript(t);
     assert.match(text, /\(no command recorded\)/);
     assert.match(text, /still open/);
+  });
+
+  it('renders event by event: the statement when its Command arrives, results when complete', () => {
+    const f = fixtureSession({
+      subject: 'ci:deploy', startMicros: Date.UTC(2026, 0, 15, 12) * 1000,
+      queries: [{ sql: 'SELECT id FROM t', columns: ['id'], rows: [['1'], ['2']] }, { sql: 'DROP TABLE t', decision: 'DENY' }],
+    });
+    const live = new LiveTranscript({ maxRows: 1 });
+    const out = asMsgs(f).map((m) => [m.type, live.push(m)] as const);
+    const at = (type: string, n = 0) => out.filter(([t]) => t === type)[n]![1];
+    assert.match(at('SessionStarted'), /^Session fx-\w+ {2}postgres via connection demo-pg\n {2}identity {2}ci:deploy/);
+    assert.match(at('Command'), /^\[12:00:00\.\d{6}\] #1 SELECT\n {2}SELECT id FROM t\n$/);
+    assert.match(at('Decision'), /→ ALLOW \(policy rev-test, #1\)/);
+    assert.match(at('Decision', 1), /→ DENY: policy forbids this/);
+    const text = out.map(([, t]) => t).join('') + live.end();
+    assert.match(text, / {2}id\n {2}--\n {2}1\n {2}… 1 more rows\n {2}\(SELECT 2\)/);
+    assert.match(text, /ERROR 42501: chaperone: denied by policy/);
+    assert.match(text, /ended .*client-terminate; sealed by gw-test-1/);
+    assert.equal(text.match(/SELECT id FROM t/g)?.length, 1, 'the Query frame and its Command print once');
   });
 });

@@ -1,36 +1,118 @@
-import type { Command } from 'commander';
-import { buildTranscript, formatTranscript, type ReplayEvent } from '@chaperone/api';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDuration } from '@chaperone/config';
+import { LiveTranscript, buildTranscript, eventBody, type ReplayEvent } from '@chaperone/api';
 import { printJson } from '../context.js';
 import { positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
+
+interface ReplayOpts extends ApiOptions {
+  json?: boolean;
+  events?: boolean;
+  follow?: boolean;
+  speed?: number;
+  wait: boolean;
+  idleLimit?: number;
+  maxRows: number;
+}
+
+function speed(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number (2 = twice as fast), got "${value}"`);
+  return n;
+}
+
+function duration(value: string): number {
+  try {
+    return parseDuration(value, '--idle-limit');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes and waits for the terminal or pipe to take it, so pacing is real and memory bounded. */
+function write(text: string): Promise<void> {
+  return new Promise((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve)));
+}
+
+/** One event as a JSON line: envelope fields plus the decoded body (bytes as hex). */
+function eventJson(e: ReplayEvent): string {
+  const { payload: _p, avro, ...rest } = e;
+  const body = eventBody(e) ?? { undecodable: Buffer.from(avro).toString('hex') };
+  return JSON.stringify({ ...rest, body }, (_k, v: unknown) =>
+    v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)
+      ? Buffer.from((v as { data: number[] }).data).toString('hex')
+      : v,
+  );
+}
 
 /** Registers `chaperone replay <session-id>`. */
 export function register(program: Command): void {
   withApi(
     program
       .command('replay')
-      .summary('replay a recorded session as a readable transcript')
+      .summary('replay a recorded session as a readable transcript, or follow a live one')
       .description(
         'Replay a recorded session as a transcript: who (identity, connection, node, times), then every command with ' +
-          'its policy decision and, for PostgreSQL, its result rows or error, as recorded. Rebuilt from the stored Avro ' +
-          'events (run `chaperone verify` to check they are untampered).',
+          'its policy decision and approvals inline and, for PostgreSQL, its result rows or error, as recorded. Rebuilt ' +
+          'from the stored Avro events (run `chaperone verify` to check they are untampered). On a terminal the ' +
+          'original timing is kept (--speed, --idle-limit, --no-wait); into a pipe it prints at once unless --speed is ' +
+          'given. --follow watches a live session straight from Kafka until it ends (Ctrl-C stops watching).',
       )
       .argument('<session-id>')
-      .option('--json', 'print the transcript as JSON')
+      .option('-f, --follow', 'after what is stored, print the live session as it happens, until it ends')
+      .option('--speed <n>', 'replay at n times the original pace (0.5 = half speed)', speed)
+      .option('--no-wait', 'print everything at once, without the original pauses')
+      .option('--idle-limit <duration>', 'shorten longer pauses to this (e.g. 2s)', duration)
+      .option('--json', 'print the transcript as JSON; with --follow, one JSON object per event as it arrives')
       .option('--events', 'print the raw events instead, one JSON object per line (payload and avro as hex)')
-      .option('--max-rows <n>', 'result rows shown per command', positiveInt('--max-rows'), 50),
-  ).action(async (id: string, opts: ApiOptions & { json?: boolean; events?: boolean; maxRows: number }) => {
+      .option('--max-rows <n>', 'result rows shown per command', positiveInt('--max-rows'), 50)
+      .addHelpText(
+        'after',
+        '\nExamples:\n' +
+          '  chaperone replay 0b3c…            # as it happened\n' +
+          '  chaperone replay 0b3c… --speed 10 --idle-limit 2s\n' +
+          '  chaperone replay 0b3c… --follow   # watch a live session\n' +
+          '  chaperone replay 0b3c… --json | jq .commands',
+      ),
+  ).action(async (id: string, opts: ReplayOpts) => {
+    // `replay … | head` closes the pipe early: that is the reader being done, not an error.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
     await withApiClient(opts, async (client) => {
-      const events: ReplayEvent[] = [];
-      for await (const e of client.replay(id)) {
-        if (opts.events) {
-          const { payload, avro, ...rest } = e;
-          process.stdout.write(`${JSON.stringify({ ...rest, payload: Buffer.from(payload).toString('hex'), avro: Buffer.from(avro).toString('hex') })}\n`);
-        } else events.push(e);
+      const stream = client.replay(id, { follow: opts.follow ?? false });
+      if (opts.events || (opts.json && opts.follow)) {
+        for await (const e of stream) {
+          if (opts.events) {
+            const { payload, avro, ...rest } = e;
+            await write(`${JSON.stringify({ ...rest, payload: Buffer.from(payload).toString('hex'), avro: Buffer.from(avro).toString('hex') })}\n`);
+          } else await write(`${eventJson(e)}\n`);
+        }
+        return;
       }
-      if (opts.events) return;
-      const transcript = buildTranscript(events);
-      if (opts.json) printJson(transcript);
-      else process.stdout.write(formatTranscript(transcript, { maxRows: opts.maxRows }));
+      if (opts.json) {
+        const events: ReplayEvent[] = [];
+        for await (const e of stream) events.push(e);
+        return printJson(buildTranscript(events));
+      }
+      // Pace by the recorded timestamps on a terminal (or when a speed is asked for); a live
+      // follow is paced by the session itself.
+      const pace = !opts.follow && opts.wait && (opts.speed !== undefined || process.stdout.isTTY === true) ? (opts.speed ?? 1) : 0;
+      const live = new LiveTranscript({ maxRows: opts.maxRows });
+      let shownAt: number | undefined;
+      for await (const e of stream) {
+        const text = live.push(e);
+        if (!text) continue;
+        if (pace && shownAt !== undefined) {
+          const gap = Math.max(0, (e.tsMicros - shownAt) / 1000 / pace);
+          await sleep(opts.idleLimit !== undefined ? Math.min(gap, opts.idleLimit) : gap);
+        }
+        shownAt = e.tsMicros;
+        await write(text);
+      }
+      await write(live.end());
     });
   });
 }

@@ -1,9 +1,33 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { formatMicros, type SessionMsg } from '@chaperone/api';
+import type { SessionFilter } from '@chaperone/store';
 import { printJson, printTable } from '../context.js';
 import { parseSince, positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 
-const state = (s: SessionMsg) => (!s.ended ? 'open' : !s.complete ? 'incomplete' : s.sealed ? 'sealed' : 'ended');
+const state = (s: SessionMsg) => s.state || (!s.ended ? 'open' : !s.complete ? 'incomplete' : s.sealed ? 'sealed' : 'ended');
+
+const VERDICTS = ['ALLOW', 'DENY', 'APPROVAL', 'MASK'] as const;
+const STATES = ['open', 'sealed', 'ended', 'incomplete'] as const;
+
+function oneOf<T extends string>(name: string, values: readonly T[], upper = false): (v: string) => T {
+  return (v: string) => {
+    const x = (upper ? v.toUpperCase() : v.toLowerCase()) as T;
+    if (!values.includes(x)) throw new InvalidArgumentError(`${name}: expected one of ${values.join(', ')}, got "${v}"`);
+    return x;
+  };
+}
+
+interface LsOpts extends ApiOptions {
+  subject?: string;
+  connection?: string;
+  since?: string;
+  until?: string;
+  verdict?: SessionFilter['verdict'];
+  denied?: boolean;
+  state?: SessionFilter['state'];
+  limit: number;
+  json?: boolean;
+}
 const when = (micros: number) => (micros ? formatMicros(micros).slice(0, 19) : '');
 
 /** Registers `chaperone sessions ls|show`. */
@@ -18,13 +42,22 @@ export function register(program: Command): void {
       .option('--subject <subject>', 'only sessions of this identity (exact, e.g. ci:deploy-bot)')
       .option('--connection <name>', 'only sessions to this connection')
       .option('--since <when>', 'only sessions started since: a duration back (15m, 1h, 7d) or a date (2026-01-15T12:00Z)')
+      .option('--until <when>', 'only sessions started before: a duration back or a date, like --since')
+      .option('--verdict <verdict>', `only sessions with a command decided so: ${VERDICTS.join(', ')}`, oneOf('--verdict', VERDICTS, true))
+      .option('--denied', 'only sessions with a denied command (= --verdict DENY)')
+      .option('--state <state>', `only sessions in this state: ${STATES.join(', ')} (incomplete: cut off, sealed by the materializer)`, oneOf('--state', STATES))
       .option('--limit <n>', 'at most this many', positiveInt('--limit'), 50)
-      .option('--json', 'print the sessions as JSON'),
-  ).action(async (opts: ApiOptions & { subject?: string; connection?: string; since?: string; limit: number; json?: boolean }) => {
-    const filter = {
+      .option('--json', 'print the sessions as JSON')
+      .addHelpText('after', '\nExamples:\n  chaperone sessions ls --subject ci:deploy-bot --since 1d\n  chaperone sessions ls --connection prod-pg --denied --json\n  chaperone sessions ls --state incomplete'),
+  ).action(async (opts: LsOpts) => {
+    const verdict = opts.denied ? 'DENY' : opts.verdict;
+    const filter: SessionFilter = {
       ...(opts.subject ? { subject: opts.subject } : {}),
       ...(opts.connection ? { connection: opts.connection } : {}),
       ...(opts.since ? { sinceMicros: parseSince(opts.since) } : {}),
+      ...(opts.until ? { untilMicros: parseSince(opts.until) } : {}),
+      ...(verdict ? { verdict } : {}),
+      ...(opts.state ? { state: opts.state } : {}),
       limit: opts.limit,
     };
     const list = await withApiClient(opts, (c) => c.listSessions(filter));
@@ -33,6 +66,7 @@ export function register(program: Command): void {
       list.map((s) => ({
         SESSION: s.sessionId, 'STARTED (UTC)': when(s.startedMicros), SUBJECT: s.subject, CONNECTION: s.connection, NODE: s.nodeId,
         CMDS: s.ended ? s.counters.commands : '', DENIED: s.ended ? s.counters.denied : '', STATE: state(s),
+        ...(s.state === 'incomplete' && s.endReason === 'idle-timeout' ? { STATE: 'incomplete (sealed by materializer)' } : {}),
       })),
     );
   });

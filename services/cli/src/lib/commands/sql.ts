@@ -12,8 +12,9 @@ export function register(program: Command): void {
       .command('sql')
       .summary('run read-only SQL over the recordings')
       .description(
-        'Run read-only SQL over the recording store (ClickHouse; tables events, commands, sessions — see ' +
-          'schemas/clickhouse/README.md; use FINAL to see each row once). Writes are refused.',
+        'Run read-only SQL over the recording store (ClickHouse; tables events, commands, sessions, commands_by_subject, ' +
+          'commands_per_day, session_seals — schema and example queries in ' +
+          'schemas/clickhouse/README.md; use FINAL to see each row once). Runs as the read-only ClickHouse user; writes are refused.',
       )
       .argument('<query>', 'a SELECT (or SHOW / DESCRIBE) statement')
       .option('--format <format>', 'table, json or csv', 'table')

@@ -11,7 +11,10 @@ export function register(program: Command): void {
       .description(
         'Verify a recorded session: recompute its hash chain from the stored Avro events, check every stored column ' +
           'against them and that no event is missing, and check the Ed25519 seal with the node keys in ' +
-          'recording.trustedNodeKeys. Exit code 0 when intact; 1 when incomplete (open, unsealed) or broken; 3 when unknown.',
+          'recording.trustedNodeKeys. A session that never ended (its gateway died) is incomplete; the materializer ' +
+          'seals it after materializer.idleTimeout, and that seal pins its last event, so a deleted tail is found too. ' +
+          'Exit code 0 when intact; 1 when incomplete (open, unsealed, cut off); 2 when broken (tampered or missing ' +
+          'events: the first bad seq is named); 3 when unknown.',
       )
       .argument('<session-id>')
       .option('--json', 'print the result as JSON'),
@@ -20,8 +23,9 @@ export function register(program: Command): void {
     if (opts.json) printJson(r);
     else {
       const at = r.firstBadSeq !== undefined ? ` at seq ${r.firstBadSeq}` : '';
-      process.stdout.write(`${r.status}${at}: ${r.detail}\n  session ${r.sessionId}, ${r.events} events, head hash ${r.headHash}\n`);
+      process.stdout.write(`${r.status}${at}: ${r.detail}\n  session ${r.sessionId}, ${r.events} events checked, head hash ${r.headHash}\n`);
     }
-    if (r.status !== 'intact') process.exitCode = 1;
+    if (r.status === 'broken') process.exitCode = 2;
+    else if (r.status !== 'intact') process.exitCode = 1;
   });
 }
