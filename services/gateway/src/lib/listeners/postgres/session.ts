@@ -89,6 +89,8 @@ export class PgProxySession {
     this.upstream.on('data', (chunk: Buffer) => this.onServerChunk(chunk));
     this.upstream.on('close', () => void this.end(this.terminating ? 'client-terminate' : 'upstream-closed'));
     this.upstream.on('error', (e) => this.opts.log.warn({ err: e.message }, 'upstream socket error'));
+    // A side that closed during the upstream login did so before these listeners existed.
+    if (this.client.destroyed || this.upstream.destroyed) return void this.end(this.client.destroyed ? 'client-closed' : 'upstream-closed');
     if ('setTimeout' in this.client && typeof this.client.setTimeout === 'function') {
       (this.client as unknown as { setTimeout(ms: number, cb: () => void): void }).setTimeout(this.opts.idleTimeoutMs, () =>
         void this.end('idle-timeout', 'idle timeout', { severity: 'FATAL', code: '57P05', message: `chaperone: session idle for ${this.opts.idleTimeoutMs} ms; closing` }),
