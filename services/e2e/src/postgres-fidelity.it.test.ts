@@ -22,6 +22,8 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
   let stack: Stack;
   let store: Store;
   let token: string;
+  /** Same subject, also in pii-readers: a dump that must restore needs unmasked unique emails. */
+  let piiToken: string;
   const subject = `agent:pgfid-${randomBytes(4).toString('hex')}`;
   const since = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-e2e-'));
@@ -32,7 +34,9 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
   before(async () => {
     stack = loadStack();
     const config = loadConfig(stack.CHAPERONE_CONFIG);
-    token = await (await TokenIssuer.fromConfig(config.identity)).issue({ subject, groups: ['agents'], ttlMs: 30 * 60_000 });
+    const issuer = await TokenIssuer.fromConfig(config.identity);
+    token = await issuer.issue({ subject, groups: ['agents'], ttlMs: 30 * 60_000 });
+    piiToken = await issuer.issue({ subject, groups: ['agents', 'pii-readers'], ttlMs: 30 * 60_000 });
     store = createStore(config.clickhouse);
   });
   after(async () => {
@@ -68,7 +72,9 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
   });
 
   it('pg_dump of the demo database restores into the sandbox through the gateway', async () => {
-    const dump = await run('pg_dump', ['--no-owner', '--no-privileges', '--clean', '--if-exists', '-t', 'customers', '-t', 'products', conninfo('demo')], { env: env() });
+    const dump = await run('pg_dump', ['--no-owner', '--no-privileges', '--clean', '--if-exists', '-t', 'customers', '-t', 'products', conninfo('demo')], {
+      env: { ...env(), PGPASSWORD: piiToken },
+    });
     assert.equal(dump.code, 0, dump.stderr);
     assert.match(dump.stdout, /COPY public\.customers/);
     const file = join(dir, 'dump.sql');
