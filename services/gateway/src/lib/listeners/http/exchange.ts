@@ -62,7 +62,12 @@ function preRead(req: IncomingMessage, a: Analysis, maxBody: number): Promise<{ 
   let satisfied = a.consume === undefined;
   const limit = Math.max(a.bodyBytes, PRE_READ_BYTES);
   return new Promise((resolve, reject) => {
-    if (req.readableEnded) return resolve({ chunks, bytes, ended: true });
+    // No Content-Length and no Transfer-Encoding: the request has no body (RFC 9112 §6.3 ¶7).
+    const bodyless = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+    if (req.readableEnded || bodyless) {
+      req.resume();
+      return resolve({ chunks, bytes, ended: true });
+    }
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
