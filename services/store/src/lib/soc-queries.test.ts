@@ -1,0 +1,108 @@
+/**
+ * Every example query of schemas/clickhouse/README.md, run against the ClickHouse server of the
+ * local stack and the embedded engine over sessions made to give each of them an answer, so the
+ * documented SQL stays correct as the schema grows.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { clickhouseDir } from '@chaperone/schemas';
+import { SessionChain, decodeEvent, encodeEvent, type ChainedEvent, type EventBody } from '@chaperone/events';
+import { fixtureSession, pgDataRow, pgRowDescription, throwawayDatabase } from '../testing.js';
+import { createChdbExecutor } from './chdb.js';
+import { createHttpExecutor } from './clickhouse.js';
+import { signIncompleteSeal } from './seal.js';
+import { storeOn, type Store } from './store.js';
+
+interface Example {
+  title: string;
+  sql: string;
+  /** Needs a current ClickHouse (chdb), not 18.16. */
+  currentOnly: boolean;
+}
+
+/** The ```sql blocks of the README, each starting with its `-- N. title` line. */
+export function readmeQueries(text = readFileSync(join(clickhouseDir, 'README.md'), 'utf8')): Example[] {
+  return [...text.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => {
+    const sql = m[1]!.trim();
+    const title = /^-- (.*)$/m.exec(sql)?.[1] ?? sql.slice(0, 40);
+    return { title, sql, currentOnly: /engine: current/.test(title) };
+  });
+}
+
+const chained = (sessionId: string, bodies: EventBody[]): ChainedEvent[] => {
+  const chain = new SessionChain(sessionId, 'gw-test-1');
+  return bodies.map((b) => chain.append(b));
+};
+
+const started = (subject: string, connection: string, protocol: string): EventBody => ({
+  type: 'SessionStarted', connection, protocol, clientAddress: '127.0.0.1:1', tls: true,
+  identity: { subject, issuer: 'chaperone', groups: ['agents'], tokenId: 't', claimsJson: '{}' }, attributesJson: '{"database":"demo"}',
+});
+
+/** Sessions that give every README query something to find. */
+async function seed(store: Store): Promise<void> {
+  const a = fixtureSession({ subject: 'agent:soc-a', connection: 'prod-pg' });
+  const b = fixtureSession({ subject: 'agent:soc-a', connection: 'sandbox-pg' });
+  const masked = chained('soc-masked', [
+    started('agent:soc-m', 'prod-pg', 'postgres'),
+    { type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'RowDescription', bytes: pgRowDescription(['email']), redacted: false, masks: [] },
+    {
+      type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'DataRow', bytes: pgDataRow(['[MASKED:email]']), redacted: false,
+      masks: [{ detector: 'email', location: 'column email', count: 1 }],
+    },
+  ]);
+  const git = chained('soc-git', [
+    started('ci:release', 'git', 'git'),
+    {
+      type: 'Command', commandId: 1, protocol: 'git', action: 'git.push', targets: ['demo.git', 'refs/heads/main'], text: 'POST /git/demo.git/git-receive-pack',
+      textSha256: '0'.repeat(64), detailsJson: '{}', params: [],
+    },
+    { type: 'Decision', commandId: 1, result: 'APPROVAL', reasons: ['push to a protected branch'], policyRevision: 'r', evalMicros: 5, outputJson: '{}' },
+    { type: 'ApprovalRequested', commandId: 1, approvalId: 'ap-1', bindingSha256: '0'.repeat(64), approverGroups: ['leads'], quorum: 1, ttlMs: 60_000 },
+    { type: 'ApprovalResolved', commandId: 1, approvalId: 'ap-1', outcome: 'APPROVED', approvers: ['lead:ada'], reason: '' },
+  ]);
+  const crashed = fixtureSession({ subject: 'agent:soc-c', connection: 'prod-pg', end: 'open' });
+  const messages = [...a.messages, ...b.messages, ...crashed.messages, ...[...masked, ...git].map((e) => encodeEvent(e.event))];
+  await store.insertEvents(messages.map((m) => decodeEvent(m)));
+  const last = crashed.events.at(-1)!;
+  await store.sealIncomplete({
+    sessionId: crashed.sessionId, lastSeq: last.event.seq, headHash: last.hash.toString('hex'), lastEventMicros: last.event.tsMicros,
+    sealedMicros: Date.now() * 1000, sealedBy: 'materializer-1', reason: 'idle-timeout',
+    signature: signIncompleteSeal(generateKeyPairSync('ed25519').privateKey, crashed.sessionId, last.event.seq, last.hash).toString('hex'),
+  });
+}
+
+function suite(name: string, server: boolean, create: () => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
+  describe(`README queries on ${name}`, () => {
+    let t: { store: Store; cleanup(): Promise<void> };
+    before(async () => {
+      t = await create();
+      await t.store.migrate();
+      await seed(t.store);
+    });
+    after(async () => t?.cleanup());
+
+    const examples = readmeQueries();
+    it('documents at least ten queries', () => assert.ok(examples.length >= 10, `${examples.length} queries`));
+    for (const q of examples) {
+      it(q.title, { skip: server && q.currentOnly ? 'needs a current ClickHouse; runs on chdb' : false }, async () => {
+        const r = await t.store.query(q.sql, { readonly: true });
+        assert.ok(r.rows.length > 0, `no rows from:\n${q.sql}`);
+      });
+    }
+  });
+}
+
+suite('the ClickHouse server', true, () => {
+  const db = throwawayDatabase(undefined, 'chaperone_soc_test');
+  const store = storeOn(createHttpExecutor(db.config));
+  return Promise.resolve({ store, cleanup: async () => (await db.drop(), await store.close()) });
+});
+
+suite('embedded chdb', false, async () => {
+  const store = storeOn(await createChdbExecutor({ database: 'chaperone_soc' }));
+  return { store, cleanup: () => store.close() };
+});
