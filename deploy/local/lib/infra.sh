@@ -127,6 +127,9 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
+# A recorded frame is one event: PostgreSQL rows and HTTP chunks can be far above Kafka's 1 MB default.
+message.max.bytes=67108864
+replica.fetch.max.bytes=67108864
 PROPS
   if [[ ! -s $KAFKA_DIR/data/meta.properties ]]; then
     [[ -s $KAFKA_DIR/cluster-id ]] || kafka_cluster_id >"$KAFKA_DIR/cluster-id"

@@ -12,12 +12,14 @@ import {
   decodeQuery,
   decodeReadyForQuery,
   encodeErrorResponse,
+  encodeNoticeResponse,
   encodeReadyForQuery,
   messageName,
   type PgMessage,
   type PgNotice,
   type TransactionStatus,
 } from '../../protocols/postgres/index.js';
+import { mergeRequirements, type ApprovalGate, type HoldOutcome } from '../../approvals/index.js';
 import { RecordingError } from '../../errors.js';
 import type { SessionRecorder } from '../../recording/index.js';
 import { decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
@@ -30,7 +32,15 @@ export interface ProxyOptions {
   idleTimeoutMs: number;
   log: Logger;
   metrics: PgMetrics;
+  /** Holds statements whose decision is `approval` until approvers answer; without it they are refused. */
+  approvals?: ApprovalGate;
 }
+
+/**
+ * Largest upstream message (e.g. one DataRow) relayed. Each is recorded as one event, so it
+ * matches the event log's per-message limit that deploy/local sets (Kafka message.max.bytes).
+ */
+const UPSTREAM_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 interface Injection {
   /** Number of ReadyForQuery the upstream must have sent before these frames go out. */
@@ -72,7 +82,7 @@ export class PgProxySession {
     private readonly opts: ProxyOptions,
   ) {
     this.clientReader = new MessageReader({ maxMessageBytes: opts.maxMessageBytes });
-    this.serverReader = new MessageReader({ maxMessageBytes: opts.maxMessageBytes });
+    this.serverReader = new MessageReader({ maxMessageBytes: Math.max(opts.maxMessageBytes, UPSTREAM_MAX_MESSAGE_BYTES) });
     this.done = new Promise((r) => (this.resolveDone = r));
   }
 
@@ -133,9 +143,18 @@ export class PgProxySession {
       }
       switch (m.code) {
         case Frontend.Query: {
-          const v = this.decide(decodeQuery(m.payload));
+          const sql = decodeQuery(m.payload);
+          const v = this.decide(sql);
           this.execute(v, []);
-          if (v.result !== 'allow') this.deny(v);
+          if (v.result === 'approval' && this.opts.approvals) {
+            // What came before goes first; then this statement (and, the loop being sequential,
+            // everything the client sends after it) waits for the approvers.
+            await this.forward(out.splice(0));
+            if (await this.awaitApproval(v, sql)) {
+              out.push(m.frame);
+              this.rfqExpected++;
+            }
+          } else if (v.result !== 'allow') this.deny(v);
           else {
             out.push(m.frame);
             this.rfqExpected++;
@@ -198,13 +217,73 @@ export class PgProxySession {
     for (const st of v.statements) this.opts.metrics.commands.inc({ result: st.decision.result });
   }
 
+  /** Records, then writes what the client sent so far (record-before-forward), then due injections. */
+  private async forward(out: Buffer[]): Promise<void> {
+    await this.recorder.flush();
+    if (out.length > 0 && !this.ended) this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    this.flushInjections();
+  }
+
+  /** Sends a NOTICE to the client after the answers to what was forwarded before it. */
+  private notice(message: string): void {
+    this.injections.push({ afterRfq: this.rfqExpected, frames: [encodeNoticeResponse({ severity: 'NOTICE', code: '00000', message })] });
+    this.flushInjections();
+  }
+
+  /**
+   * Holds a statement the policy sent to approval (DESIGN.md "Approvals are bound"): records
+   * ApprovalRequested, tells the agent what it waits for, waits for the approval workflow and
+   * records ApprovalResolved (acknowledged before anything is forwarded). True: forward it;
+   * otherwise it has been answered with an error (or the session ended while waiting).
+   */
+  private async awaitApproval(v: Verdict, sql: string): Promise<boolean> {
+    const idx = v.statements.findIndex((st) => st.decision.result === 'approval');
+    const commandId = this.commandSeq - v.statements.length + 1 + Math.max(0, idx);
+    const requirement = mergeRequirements(v.statements.map((st) => st.decision));
+    if (!requirement) {
+      this.deny(v, `chaperone: this statement needs approval, but no approver group may approve all of its statements (${v.reasons.join('; ')}); send them one at a time`);
+      return false;
+    }
+    const ended = new AbortController();
+    void this.done.then(() => ended.abort());
+    // Reading on while held lets a client that goes away end the session (and the wait); what
+    // it sends is queued behind this statement.
+    this.client.resume();
+    const out: HoldOutcome = await this.opts.approvals!.hold(
+      { sessionId: this.ctx.sessionId, commandId, subject: this.ctx.identity.subject, connection: this.ctx.connection.name, commandText: sql, requirement, reasons: v.reasons },
+      {
+        signal: ended.signal,
+        onTicket: async (t) => {
+          const r = t.request;
+          this.recorder.append({ type: 'ApprovalRequested', commandId, approvalId: t.approvalId, bindingSha256: t.bindingSha256, approverGroups: r.approverGroups, quorum: r.quorum, ttlMs: r.ttlMs });
+          if (!t.reused)
+            this.notice(
+              `chaperone: waiting for approval ${t.approvalId} from ${r.approverGroups.join(' or ')}${r.quorum > 1 ? ` (${r.quorum} approvers)` : ''}: ` +
+                `${v.reasons.join('; ')}; it expires in ${Math.round(r.ttlMs / 1000)} s`,
+            );
+          // Durable before the wait: a node that dies while holding still leaves the request on record.
+          await this.recorder.flush();
+        },
+      },
+    );
+    if (out.outcome === 'ABANDONED' || this.ended) return false;
+    if (out.outcome !== 'PENDING' && out.outcome !== 'UNAVAILABLE')
+      this.recorder.append({ type: 'ApprovalResolved', commandId, approvalId: out.approvalId, outcome: out.outcome, approvers: out.approvers, reason: out.reason });
+    const approved = out.outcome === 'APPROVED' || out.outcome === 'REUSED';
+    if (approved) this.notice(`chaperone: ${out.outcome === 'REUSED' ? 'approved earlier' : 'approved'} by ${out.approvers.join(', ')} (${out.approvalId}); running it`);
+    else this.deny(v, approvalRefusal(out));
+    await this.recorder.flush();
+    return approved;
+  }
+
   /** Answers a refused statement in the place the upstream's answer would have come. */
-  private deny(v: Verdict): void {
+  private deny(v: Verdict, why?: string): void {
     this.counters.denied++;
     const message =
-      v.result === 'approval'
+      why ??
+      (v.result === 'approval'
         ? `chaperone: this statement needs approval: ${v.reasons.join('; ') || 'policy requires approval'}`
-        : `chaperone: denied by policy: ${v.reasons.join('; ') || 'not allowed'}`;
+        : `chaperone: denied by policy: ${v.reasons.join('; ') || 'not allowed'}`);
     this.injections.push({
       afterRfq: this.rfqExpected,
       frames: [encodeErrorResponse({ severity: 'ERROR', code: '42501', message }), encodeReadyForQuery(this.txStatus)],
@@ -327,5 +406,19 @@ export class PgProxySession {
     this.upstream.destroy();
     setTimeout(() => this.client.destroy(), 1000).unref();
     this.resolveDone(reason);
+  }
+}
+
+/** The error a held statement gets when it may not run: which approval, who, and why. */
+function approvalRefusal(o: HoldOutcome): string {
+  switch (o.outcome) {
+    case 'DENIED':
+      return `chaperone: approval ${o.approvalId} was denied by ${o.approvers.join(', ') || 'an approver'}${o.reason ? `: ${o.reason}` : ''}; the statement was not run`;
+    case 'EXPIRED':
+      return `chaperone: approval ${o.approvalId} expired (${o.reason}); the statement was not run. Send it again to ask again`;
+    case 'PENDING':
+      return `chaperone: approval ${o.approvalId} is still pending (${o.reason}); the statement was not run. Once it is approved, send the same statement again: it runs without a new prompt`;
+    default:
+      return `chaperone: the statement needs approval, but approvals are unavailable (${o.reason}); it was not run`;
   }
 }
