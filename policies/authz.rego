@@ -39,6 +39,20 @@ qualified(table) := table if contains(table, ".")
 
 else := concat(".", [settings.writes.default_schema, table])
 
+# Patterns for branch and namespace names: exact, or with one leading or trailing `*`
+# ("release/*", "*-prod"). Plain string tests, not glob.match: cheaper per decision.
+name_matches(pattern, name) if pattern == name
+
+name_matches(pattern, name) if {
+	endswith(pattern, "*")
+	startswith(name, trim_suffix(pattern, "*"))
+}
+
+name_matches(pattern, name) if {
+	startswith(pattern, "*")
+	endswith(name, trim_prefix(pattern, "*"))
+}
+
 in_group(groups) if {
 	some g in input.identity.groups
 	g in groups
@@ -166,10 +180,9 @@ mask := {
 
 # --- the decision (entrypoint chaperone/authz/decision) ---------------------------------------
 
-verdict := {"result": "deny", "reasons": sort(deny)} if {
+# Built in one piece (no object.union): the decision is evaluated for every command.
+decision := {"result": "deny", "reasons": sort(deny), "mask": mask} if {
 	count(deny) > 0
-} else := {"result": "approval", "reasons": sort(needs_approval), "approval": approval_requirement} if {
+} else := {"result": "approval", "reasons": sort(needs_approval), "approval": approval_requirement, "mask": mask} if {
 	count(needs_approval) > 0
-} else := {"result": "allow", "reasons": []}
-
-decision := object.union(verdict, {"mask": mask})
+} else := {"result": "allow", "reasons": [], "mask": mask}

@@ -8,7 +8,7 @@ git_updates := object.get(input.command, ["git", "updates"], [])
 protected_branch(u) if {
 	u.refKind == "branch"
 	some pattern in settings.git.protected_branches
-	glob.match(pattern, ["/"], u.name)
+	name_matches(pattern, u.name)
 }
 
 # --- writes on production connections (read-only by default, as for SQL) -------------------
@@ -113,7 +113,7 @@ production_namespace if {
 production_namespace if {
 	input.command.protocol == "k8s"
 	some pattern in settings.k8s.production_namespaces
-	glob.match(pattern, [], input.command.k8s.namespace)
+	name_matches(pattern, input.command.k8s.namespace)
 }
 
 needs_approval contains msg if {

@@ -52,6 +52,7 @@ describe('secret detectors', () => {
     masks('slack-token', j('xoxb-', '2345678901-2345678901234-AbCdEfGhIjKlMnOpQrStUvWx'), 'AbCdEfGhIjKlMnOpQrStUvWx');
     masks('slack-token', j('https://hooks.slack.com/services/', 'T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'), 'XXXXXXXXXXXXXXXXXXXXXXXX');
     masks('stripe-key', j('sk_live_', '4eC39HqLyjWDarjtT1zdp7dc'), '4eC39HqLyjWDarjtT1zdp7dc');
+    masks('stripe-key', j('whsec_', '0123456789abcdef0123456789abcdef'), '0123456789abcdef0123456789abcdef');
     masks('npm-token', j('//registry.npmjs.org/:_authToken=npm_', 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'), 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8');
     masks('ai-api-key', j('OPENAI_API_KEY=sk-proj-', 'abcdefghij0123456789ABCD', 'T3BlbkFJ', 'zyxwvutsrq9876543210WXYZ'), 'zyxwvutsrq9876543210');
   });

@@ -14,7 +14,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'azure-storage-key': 'Azure storage account / Service Bus key in a connection string',
   'azure-client-secret': 'Microsoft Entra ID (Azure AD) client secret (…Q~…)',
   jwt: 'JSON Web Token (eyJ….eyJ….…)',
-  'stripe-key': 'Stripe live secret or restricted key',
+  'stripe-key': 'Stripe live secret or restricted key, webhook signing secret (whsec_)',
   'npm-token': 'npm access token (npm_…)',
   'ai-api-key': 'OpenAI or Anthropic API key',
   'private-key': 'PEM / OpenSSH / PGP private key block',

@@ -28,17 +28,17 @@ const TOKEN_RULES: TokenRule[] = [
   { id: 'azure-storage-key', re: /(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,512}={0,2})/g, group: 1 },
   { id: 'azure-client-secret', re: /(?<![\w~.-])[\w~.]{3}\dQ~[\w~.-]{31,34}(?![\w~.-])/g },
   { id: 'jwt', re: /(?<![\w-])eyJ[\w-]{8,1024}\.eyJ[\w-]{8,4096}\.[\w-]{0,1024}/g },
-  { id: 'stripe-key', re: /(?<![A-Za-z0-9_])(?:sk|rk)_live_[A-Za-z0-9]{20,512}/g },
+  { id: 'stripe-key', re: /(?<![A-Za-z0-9_])(?:(?:sk|rk)_live_[A-Za-z0-9]{20,512}|whsec_[A-Za-z0-9+/=]{24,512})/g },
   { id: 'npm-token', re: /(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g },
   { id: 'ai-api-key', re: /(?<![\w-])sk-(?:ant-(?:api|admin)\d\d-[\w-]{80,512}|(?:proj-|svcacct-|admin-)?[\w-]{20,256}T3BlbkFJ[\w-]{20,256})/g },
 ];
 
 /** Cheap first test on a long token: does any TOKEN_RULES pattern have a chance? */
-const TOKEN_HINT = /A(?:KIA|SIA|BIA|CCA|3T|Iza)|ya29\.|gh[pousr]_|github_pat_|gl(?:pat|dt|ptt|rt|cbt|ft|imt|soat|oas|agent)-|GR1348941|xox[abposre]-|xapp-|hooks\.slack|AccountKey=|SharedAccessKey=|Q~|eyJ|k_live_|npm_|sk-/;
+const TOKEN_HINT = /A(?:KIA|SIA|BIA|CCA|3T|Iza)|ya29\.|gh[pousr]_|github_pat_|gl(?:pat|dt|ptt|rt|cbt|ft|imt|soat|oas|agent)-|GR1348941|xox[abposre]-|xapp-|hooks\.slack|AccountKey=|SharedAccessKey=|Q~|eyJ|k_live_|whsec_|npm_|sk-/;
 const TOKEN_RULE_IDS = new Set(TOKEN_RULES.map((r) => r.id));
 /** First two bytes of every TOKEN_HINT alternative: a table lookup per byte decides whether the regexes run at all. */
 const HINT_PAIRS = new Uint8Array(65536);
-for (const p of ['AK', 'AS', 'AB', 'AC', 'A3', 'AI', 'Ac', 'ya', 'gh', 'gi', 'gl', 'GR', 'xo', 'xa', 'ho', 'Sh', 'Q~', 'ey', 'k_', 'np', 'sk']) HINT_PAIRS[(p.charCodeAt(0) << 8) | p.charCodeAt(1)] = 1;
+for (const p of ['AK', 'AS', 'AB', 'AC', 'A3', 'AI', 'Ac', 'ya', 'gh', 'gi', 'gl', 'GR', 'xo', 'xa', 'ho', 'Sh', 'Q~', 'ey', 'k_', 'wh', 'np', 'sk']) HINT_PAIRS[(p.charCodeAt(0) << 8) | p.charCodeAt(1)] = 1;
 
 function mayHaveToken(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i + 1 < end; i++) if (HINT_PAIRS[(buf[i]! << 8) | buf[i + 1]!] === 1) return true;

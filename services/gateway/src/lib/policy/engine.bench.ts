@@ -1,10 +1,10 @@
 /**
- * Hot-path cost of one SQL command: parse + policy evaluation.
+ * Hot-path cost of one command: SQL parse + policy evaluation, per evaluation p50/p99.
  *   policies/build.sh && node --conditions=development --import tsx src/lib/policy/engine.bench.ts [bundle]
  */
 import { fileURLToPath } from 'node:url';
 import { initSqlParser, sqlCommand } from '../commands/index.js';
-import { PolicyEngine, type PolicyInput } from './index.js';
+import { PolicyEngine, type PolicyCommand, type PolicyInput } from './index.js';
 
 const bundle = process.argv[2] ?? fileURLToPath(new URL('../../../../../policies/build/bundle.tar.gz', import.meta.url));
 const SQL = 'WITH recent AS (SELECT id FROM sales.orders WHERE created_at > now()) DELETE FROM public.orders o USING recent r WHERE o.id = r.id';
@@ -12,21 +12,41 @@ const N = 20_000;
 
 await initSqlParser();
 const engine = await PolicyEngine.load(bundle);
-const input = (): PolicyInput => ({
+const input = (command: PolicyCommand, labels: Record<string, string> = { env: 'prod' }): PolicyInput => ({
   identity: { subject: 'agent:bench', issuer: 'chaperone', groups: ['agents'], claims: {} },
-  connection: { name: 'orders', protocol: 'postgres', labels: { env: 'prod' } },
+  connection: { name: 'orders', protocol: command.protocol === 'postgres' ? 'postgres' : 'http', labels },
   session: { id: 'bench', clientAddress: '127.0.0.1:1', node: 'bench' },
-  command: sqlCommand(SQL),
+  command,
 });
-for (let i = 0; i < 2000; i++) engine.evaluate(input());
 
-function time(label: string, fn: () => unknown): void {
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) fn();
-  process.stdout.write(`${label.padEnd(22)} ${(Number(process.hrtime.bigint() - t0) / 1000 / N).toFixed(1)} µs/op\n`);
+function percentiles(label: string, fn: () => unknown): void {
+  for (let i = 0; i < 2000; i++) fn();
+  const t = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    t[i] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  t.sort();
+  const at = (q: number) => t[Math.min(N - 1, Math.floor(q * N))]!.toFixed(1);
+  process.stdout.write(`${label.padEnd(34)} p50 ${at(0.5).padStart(7)} µs   p99 ${at(0.99).padStart(7)} µs\n`);
 }
 
-const fixed = input();
-time('parseSql', () => sqlCommand(SQL));
-time('evaluate', () => engine.evaluate(fixed));
-time('parse + evaluate', () => engine.evaluate(input()));
+const select = input(sqlCommand('SELECT id, email FROM public.customers WHERE id = 42'));
+const write = input(sqlCommand(SQL));
+const push: PolicyCommand = {
+  protocol: 'git',
+  action: 'git.push',
+  text: 'POST /acme/shop.git/git-receive-pack',
+  targets: ['acme/shop', 'refs/heads/main'],
+  git: { repo: 'acme/shop', op: 'rpc', service: 'receive-pack', updates: [{ ref: 'refs/heads/main', name: 'main', refKind: 'branch', old: 'a'.repeat(40), new: 'b'.repeat(40), type: 'update', force: false, delete: false }] },
+};
+const kdelete: PolicyCommand = { protocol: 'k8s', action: 'k8s.delete', text: 'DELETE /api/v1/namespaces/shop-prod/pods/web-1', targets: ['pods/web-1'], k8s: { verb: 'delete', group: '', version: 'v1', resource: 'pods', namespace: 'shop-prod', name: 'web-1', subresource: '' } };
+
+process.stdout.write(`bundle ${bundle} (revision ${engine.revision}), ${N} evaluations each\n`);
+percentiles('parseSql (CTE + DELETE)', () => sqlCommand(SQL));
+percentiles('evaluate: SELECT on prod', () => engine.evaluate(select));
+percentiles('evaluate: CTE DELETE on prod', () => engine.evaluate(write));
+percentiles('evaluate: git push to main', () => engine.evaluate(input(push, { env: 'dev' })));
+percentiles('evaluate: k8s delete in *-prod', () => engine.evaluate(input(kdelete, { env: 'dev' })));
+percentiles('parse + evaluate', () => engine.evaluate(input(sqlCommand(SQL))));
