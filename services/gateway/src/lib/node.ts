@@ -3,6 +3,7 @@ import type { Config } from '@chaperone/config';
 import { loadPrivateKey } from '@chaperone/events';
 import { TokenVerifier } from '@chaperone/identity';
 import { Lifecycle, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
+import { TemporalApprovalGate, TemporalApprovalWorkflows } from './approvals/index.js';
 import { initSqlParser } from './commands/index.js';
 import { PgListener, createPgMetrics } from './listeners/postgres/index.js';
 import { HttpListener, createHttpMetrics } from './listeners/http/index.js';
@@ -27,6 +28,8 @@ export class GatewayNode {
   private pg: PgListener | undefined;
   private httpProxy: HttpListener | undefined;
   private ops: Server | undefined;
+  /** Connects to Temporal only when a statement is first held for approval. */
+  private approvals: TemporalApprovalGate | undefined;
   pgPort = 0;
   httpProxyPort = 0;
 
@@ -64,6 +67,7 @@ export class GatewayNode {
         policy: { evaluate: (input) => policy.evaluate(input) },
         nodeKey: loadPrivateKey(config.recording.nodeKeyFile),
         metrics: createPgMetrics(this.registry),
+        approvals: (this.approvals = new TemporalApprovalGate(new TemporalApprovalWorkflows(config.temporal, log), config.approvals, log)),
       });
       this.pgPort = await this.pg.listen(config.gateway.postgres.listen.host, config.gateway.postgres.listen.port);
       const hp = config.gateway.httpProxy;
@@ -101,6 +105,7 @@ export class GatewayNode {
 
   private async shutdown(): Promise<void> {
     this.policy?.stop();
+    await this.approvals?.close();
     await this.sink?.stop().catch(() => {});
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
   }

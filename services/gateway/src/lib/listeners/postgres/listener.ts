@@ -12,6 +12,7 @@ import { AuthError, UpstreamError } from '../../errors.js';
 import { SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import { acceptStartup, readToken } from './client-handshake.js';
+import type { ApprovalGate } from '../../approvals/index.js';
 import { PgProxySession } from './session.js';
 import { loginUpstream } from './upstream.js';
 import type { PgMetrics } from './metrics.js';
@@ -24,6 +25,8 @@ export interface PgListenerDeps {
   policy: { evaluate(input: PolicyInput): PolicyDecision };
   nodeKey: KeyObject;
   metrics: PgMetrics;
+  /** Holds statements the policy sends to approval; without it they are refused. */
+  approvals?: ApprovalGate;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -156,7 +159,7 @@ export class PgListener {
       upstream.socket,
       recorder,
       { sessionId, clientAddress, nodeId: config.nodeId, identity, connection, policy: this.deps.policy },
-      { nodeKey: this.deps.nodeKey, maxInFlightBytes: config.kafka.maxInFlightBytes, maxMessageBytes: config.gateway.postgres.maxMessageBytes, idleTimeoutMs: config.gateway.postgres.idleTimeoutMs, log, metrics },
+      { nodeKey: this.deps.nodeKey, maxInFlightBytes: config.kafka.maxInFlightBytes, maxMessageBytes: config.gateway.postgres.maxMessageBytes, idleTimeoutMs: config.gateway.postgres.idleTimeoutMs, log, metrics, ...(this.deps.approvals ? { approvals: this.deps.approvals } : {}) },
     );
     this.sessions.add(session);
     metrics.sessionsActive.inc();

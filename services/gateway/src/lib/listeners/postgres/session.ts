@@ -19,7 +19,7 @@ import {
   type PgNotice,
   type TransactionStatus,
 } from '../../protocols/postgres/index.js';
-import { mergeRequirements, type ApprovalGate, type HoldOutcome } from '../../approvals/index.js';
+import { approvalRefusal, approvedNotice, mergeRequirements, waitingNotice, type ApprovalGate, type HoldOutcome } from '../../approvals/index.js';
 import { RecordingError } from '../../errors.js';
 import type { SessionRecorder } from '../../recording/index.js';
 import { decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
@@ -256,11 +256,7 @@ export class PgProxySession {
         onTicket: async (t) => {
           const r = t.request;
           this.recorder.append({ type: 'ApprovalRequested', commandId, approvalId: t.approvalId, bindingSha256: t.bindingSha256, approverGroups: r.approverGroups, quorum: r.quorum, ttlMs: r.ttlMs });
-          if (!t.reused)
-            this.notice(
-              `chaperone: waiting for approval ${t.approvalId} from ${r.approverGroups.join(' or ')}${r.quorum > 1 ? ` (${r.quorum} approvers)` : ''}: ` +
-                `${v.reasons.join('; ')}; it expires in ${Math.round(r.ttlMs / 1000)} s`,
-            );
+          if (!t.reused) this.notice(waitingNotice(t, v.reasons));
           // Durable before the wait: a node that dies while holding still leaves the request on record.
           await this.recorder.flush();
         },
@@ -270,7 +266,7 @@ export class PgProxySession {
     if (out.outcome !== 'PENDING' && out.outcome !== 'UNAVAILABLE')
       this.recorder.append({ type: 'ApprovalResolved', commandId, approvalId: out.approvalId, outcome: out.outcome, approvers: out.approvers, reason: out.reason });
     const approved = out.outcome === 'APPROVED' || out.outcome === 'REUSED';
-    if (approved) this.notice(`chaperone: ${out.outcome === 'REUSED' ? 'approved earlier' : 'approved'} by ${out.approvers.join(', ')} (${out.approvalId}); running it`);
+    if (approved) this.notice(approvedNotice(out));
     else this.deny(v, approvalRefusal(out));
     await this.recorder.flush();
     return approved;
@@ -409,16 +405,3 @@ export class PgProxySession {
   }
 }
 
-/** The error a held statement gets when it may not run: which approval, who, and why. */
-function approvalRefusal(o: HoldOutcome): string {
-  switch (o.outcome) {
-    case 'DENIED':
-      return `chaperone: approval ${o.approvalId} was denied by ${o.approvers.join(', ') || 'an approver'}${o.reason ? `: ${o.reason}` : ''}; the statement was not run`;
-    case 'EXPIRED':
-      return `chaperone: approval ${o.approvalId} expired (${o.reason}); the statement was not run. Send it again to ask again`;
-    case 'PENDING':
-      return `chaperone: approval ${o.approvalId} is still pending (${o.reason}); the statement was not run. Once it is approved, send the same statement again: it runs without a new prompt`;
-    default:
-      return `chaperone: the statement needs approval, but approvals are unavailable (${o.reason}); it was not run`;
-  }
-}
