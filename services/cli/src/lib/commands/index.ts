@@ -9,6 +9,7 @@ import { register as sql } from './sql.js';
 import { register as verify } from './verify.js';
 import { register as policy } from './policy.js';
 import { register as approvalsWorker } from './approvals-worker.js';
+import { register as approvals } from './approvals.js';
 
 /** Every subcommand, in the order `chaperone --help` lists them. */
 export const commands: ((program: Command) => void)[] = [
@@ -16,6 +17,7 @@ export const commands: ((program: Command) => void)[] = [
   materializer,
   api,
   approvalsWorker,
+  approvals,
   token,
   sessions,
   replay,
