@@ -18,7 +18,7 @@ import {
   encodeNotificationResponse,
   type PgMessage,
 } from '../protocols/postgres/index.js';
-import { markerText, NoteSink, type Masker } from './masker.js';
+import { NoteSink, type Masker } from './masker.js';
 import type { MaskNote, Match } from './types.js';
 
 /**
@@ -52,6 +52,11 @@ export class PgResultMasker {
   private columns: Column[] = [];
   private copyText = false;
   private scratch = Buffer.allocUnsafe(4096);
+  /** Per column of the current description: masked whole by the current masker's rules. */
+  private wholeFor: Masker | undefined;
+  private whole: boolean[] = [];
+  private starts = new Int32Array(64);
+  private lens = new Int32Array(64);
 
   constructor(private masker: Masker) {}
 
@@ -94,6 +99,16 @@ export class PgResultMasker {
 
   onRowDescription(payload: Buffer): void {
     this.columns = decodeRowDescription(payload).map((f) => ({ name: f.name, scan: f.format === 0 || TEXT_LIKE_BINARY.has(f.typeOid) }));
+    this.wholeFor = undefined;
+  }
+
+  /** Whether column i is masked whole; computed once per description and masker, not per row. */
+  private masksWhole(i: number): boolean {
+    if (this.wholeFor !== this.masker) {
+      this.wholeFor = this.masker;
+      this.whole = this.columns.map((c) => this.masker.masksColumn(c.name));
+    }
+    return i < this.whole.length ? this.whole[i]! : this.masker.masksColumn(this.column(i).name);
   }
 
   /**
@@ -107,12 +122,15 @@ export class PgResultMasker {
     const n = payload.length >= 2 ? payload.readInt16BE(0) : -1;
     if (n < 0) decodeDataRow(payload); // throws the codec's error for a malformed row
     if (payload.length > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(payload.length, this.scratch.length * 2));
+    if (n > this.starts.length) {
+      this.starts = new Int32Array(n);
+      this.lens = new Int32Array(n);
+    }
+    const { starts, lens } = this;
     const buf = this.scratch;
     // Rows are mostly short: a loop beats the native copy's call overhead there.
     if (payload.length < 256) for (let k = 0; k < payload.length; k++) buf[k] = payload[k]!;
     else payload.copy(buf, 0, 0, payload.length);
-    const starts = new Array<number>(n);
-    const lens = new Array<number>(n);
     let wholeColumns = false;
     let pos = 2;
     for (let i = 0; i < n; i++) {
@@ -124,7 +142,7 @@ export class PgResultMasker {
       lens[i] = len;
       if (len < 0) continue;
       if (pos + len > payload.length) decodeDataRow(payload);
-      if (masker.masksColumn(this.column(i).name)) wholeColumns = true;
+      if (this.masksWhole(i)) wholeColumns = true;
       pos += len;
     }
     if (pos !== payload.length) decodeDataRow(payload);
@@ -142,8 +160,8 @@ export class PgResultMasker {
       while (mi < matches.length && matches[mi]!.start < end) mine.push(matches[mi++]!);
       const col = this.column(i);
       if (len < 0) out[i] = null;
-      else if (masker.masksColumn(col.name)) {
-        out[i] = markerText('column');
+      else if (this.masksWhole(i)) {
+        out[i] = masker.marker('column');
         notes.addAt('column', col.name);
       } else if (mine.length === 0 || !col.scan) out[i] = payload.subarray(start, end);
       else {
