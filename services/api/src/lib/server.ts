@@ -33,8 +33,11 @@ export interface ApiServer {
 }
 
 const REPLAY_PAGE = 1000;
-/** Live follow starts reading Kafka this long before the newest stored event, so nothing falls between the two. */
-const FOLLOW_OVERLAP_MS = 60_000;
+/**
+ * Live follow reads the session's partition from this long ago, so nothing falls between what the
+ * materializer stored and what Kafka still holds (as long as the materializer lags less).
+ */
+const FOLLOW_OVERLAP_MS = 5 * 60_000;
 
 function sessionFilter(r: ListSessionsRequest): SessionFilter {
   return {
@@ -127,26 +130,42 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
       };
       observe('Replay', call.metadata, async () => {
         const id = call.request.sessionId;
-        let from = call.request.fromSeq || 0;
-        let last: { seq: number; tsMicros: number; type: string } | undefined;
-        for (let first = true; !call.cancelled; first = false) {
-          const page = await store.sessionEvents(id, { fromSeq: from, limit: REPLAY_PAGE });
-          // NOT_FOUND when unknown, unless the caller waits for a session that has not reached the store yet.
-          if (first && page.length === 0 && from === 0 && !call.request.follow) await store.getSession(id);
-          for (const e of page) {
+        // With follow, the Kafka consumer starts now, while the stored part streams, so it is
+        // reading the session's partition by the time the stored events run out.
+        const live = call.request.follow
+          ? followSession({ kafka: config.kafka, sessionId: id, afterSeq: -1, sinceMs: Date.now() - FOLLOW_OVERLAP_MS, signal: cancelled.signal, log })
+          : undefined;
+        const firstLive = live?.next();
+        firstLive?.catch(() => undefined);
+        try {
+          let from = call.request.fromSeq || 0;
+          let last: { seq: number; type: string } | undefined;
+          for (let first = true; !call.cancelled; first = false) {
+            const page = await store.sessionEvents(id, { fromSeq: from, limit: REPLAY_PAGE });
+            // NOT_FOUND when unknown, unless the caller waits for a session that has not reached the store yet.
+            if (first && page.length === 0 && from === 0 && !live) await store.getSession(id);
+            for (const e of page) {
+              await send(eventMsg(e));
+              if (call.cancelled) return;
+            }
+            last = page.at(-1) ?? last;
+            if (page.length < REPLAY_PAGE) break;
+            from = page[page.length - 1]!.seq + 1;
+          }
+          if (!live || !firstLive || call.cancelled || last?.type === 'SessionEnded') return;
+          const after = last ? last.seq : from - 1;
+          const head = await firstLive;
+          if (head.done) return;
+          for (const e of [head.value]) if (e.seq > after) await send(eventMsg(e));
+          if (head.value.type === 'SessionEnded' && head.value.seq > after) return;
+          for await (const e of live) {
+            if (e.seq <= after) continue;
             await send(eventMsg(e));
             if (call.cancelled) return;
           }
-          last = page.at(-1) ?? last;
-          if (page.length < REPLAY_PAGE) break;
-          from = page[page.length - 1]!.seq + 1;
-        }
-        if (!call.request.follow || call.cancelled || last?.type === 'SessionEnded') return;
-        const sinceMs = (last ? Math.floor(last.tsMicros / 1000) : Date.now()) - FOLLOW_OVERLAP_MS;
-        const live = followSession({ kafka: config.kafka, sessionId: id, afterSeq: last ? last.seq : from - 1, sinceMs, signal: cancelled.signal, log });
-        for await (const e of live) {
-          await send(eventMsg(e));
-          if (call.cancelled) return;
+        } finally {
+          cancelled.abort();
+          await live?.return(undefined);
         }
       }).then(
         () => call.end(),
