@@ -3,6 +3,12 @@
 # Same prepare_/start_/health_/after_ shape as lib/infra.sh. Sourced by lib/components.sh.
 
 KEYS_DIR=$RUN_DIR/keys
+# Approvals: Slack is unreachable here, so the stack points the approvals worker at a local
+# stand-in of the Slack Web API on a fixed port, which tests start (services/e2e approvals,
+# loadtest bench approvals). With no stand-in running, posting fails (logged, retried) and
+# approvers answer with `chaperone approvals approve|deny`.
+: "${CHAPERONE_SLACK_STANDIN_PORT:=18901}"
+: "${CHAPERONE_APPROVALS_SLACK_PORT:=19402}"
 TLS_DIR=$RUN_DIR/tls
 POLICY_BUNDLE=$REPO_ROOT/policies/build/bundle.tar.gz
 
@@ -45,6 +51,8 @@ write_config() {
   local ro_pw i trusted="" tmp
   ro_pw=$(secret_file clickhouse-readonly.password)
   secret_file postgres-upstream.password >/dev/null
+  secret_file slack-bot.token >/dev/null
+  secret_file slack-signing.secret >/dev/null
   for ((i = 1; i <= CHAPERONE_GATEWAY_NODES; i++)); do trusted+="    gw-$i: keys/node.pub.pem"$'\n'; done
   tmp=$(mktemp "$RUN_DIR/.chaperone.yaml.XXXXXX")
   cat >"$tmp" <<YAML
@@ -102,6 +110,23 @@ temporal:
   address: 127.0.0.1:$CHAPERONE_TEMPORAL_PORT
   namespace: default
   http: 127.0.0.1:$CHAPERONE_APPROVALS_HTTP_PORT
+approvals:
+  # short, so a forgotten local prompt does not hold a psql session for long (the policy's TTL
+  # still says how long an approval stays reusable)
+  timeout: 30s
+  escalation: { after: 20s, groups: [security-leads] }
+  approvers:
+    - { subject: user:alice, groups: [dba], slackUserId: U0LOCALALICE }
+    - { subject: user:bob, groups: [sre-oncall], slackUserId: U0LOCALBOB }
+    - { subject: user:carol, groups: [dba], slackUserId: U0LOCALCAROL }
+    - { subject: user:erin, groups: [security-leads], slackUserId: U0LOCALERIN }
+    - { subject: user:mallory, groups: [developers], slackUserId: U0LOCALMALLORY }
+  slack:
+    botToken: { file: secrets/slack-bot.token }
+    signingSecret: { file: secrets/slack-signing.secret }
+    channel: C0LOCALAPPROVALS
+    apiUrl: http://127.0.0.1:$CHAPERONE_SLACK_STANDIN_PORT/api/
+    interactivity: 127.0.0.1:$CHAPERONE_APPROVALS_SLACK_PORT
 policy:
   bundleFile: $POLICY_BUNDLE
 api:
