@@ -1,0 +1,173 @@
+/**
+ * Just-in-time approval end to end (issue #6), with real parts: psql → haproxy → gateway node
+ * → the approval workflow on the Temporal dev server (the stack's approvals worker) → a Slack
+ * prompt posted through @slack/web-api to a local stand-in of the Slack Web API (started here,
+ * on the port the stack's configuration names) → clicks signed exactly as Slack signs them,
+ * sent to the worker's interactivity endpoint → the held statement runs upstream, or not.
+ * Every DELETE runs inside BEGIN … ROLLBACK, so the demo data stays as it is.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { blocksText, buttonClick, denyReasonSubmission, sendInteraction, startSlackStandIn, type SlackCall, type SlackStandIn } from '@chaperone/approvals/testing';
+import { loadConfig, type Config } from '@chaperone/config';
+import { TokenIssuer } from '@chaperone/identity';
+import { chaperone, loadStack, repoRoot, run, type RunResult, type Stack } from './lib/stack.js';
+
+const ALICE = 'U0LOCALALICE';
+const CAROL = 'U0LOCALCAROL';
+const MALLORY = 'U0LOCALMALLORY';
+
+describe('just-in-time approval through Slack', () => {
+  let stack: Stack;
+  let config: Config;
+  let slack: SlackStandIn;
+  let endpoint: string;
+  let secret: string;
+  let issuer: TokenIssuer;
+  const subject = `agent:e2e-approvals-${randomBytes(4).toString('hex')}`;
+  let token: string;
+
+  before(async () => {
+    stack = loadStack();
+    config = loadConfig(stack.CHAPERONE_CONFIG);
+    const s = config.approvals.slack;
+    assert.ok(s, 'the stack configuration has no approvals.slack block: rerun deploy/local/up');
+    secret = s.signingSecret;
+    endpoint = `http://${s.interactivity.host}:${s.interactivity.port}`;
+    slack = await startSlackStandIn({ port: Number(new URL(s.apiUrl).port), botToken: s.botToken });
+    issuer = await TokenIssuer.fromConfig(config.identity);
+    // db-writers may write to production at all; an unbounded DELETE still needs approval.
+    token = await issuer.issue({ subject, groups: ['agents', 'db-writers'], ttlMs: 15 * 60_000 });
+  });
+
+  after(async () => {
+    await slack?.close();
+  });
+
+  /** psql through the balancer: BEGIN; <sql>; ROLLBACK — each its own Query message. */
+  const psql = (sql: string, o: { user?: string; token?: string; app: string }) =>
+    run(
+      'psql',
+      [
+        `host=127.0.0.1 port=${stack.HAPROXY_PG_PORT} dbname=demo user=${o.user ?? subject} sslmode=verify-full sslrootcert=${stack.TLS_CA_FILE} connect_timeout=10`,
+        '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'BEGIN', '-c', sql, '-c', 'ROLLBACK',
+      ],
+      { env: { ...process.env, PGPASSWORD: o.token ?? token, PGAPPNAME: o.app } },
+    );
+  const app = () => `e2e-appr-${randomBytes(4).toString('hex')}`;
+  const ranUpstream = (appName: string, sql: string) => readFileSync(stack.PG_STATEMENT_LOG!, 'utf8').includes(`app=${appName} LOG:  statement: ${sql}`);
+  const isPrompt = (c: SlackCall, text: string) => c.args.thread_ts === undefined && blocksText(c.args).includes(text);
+  const approvalIdOf = (c: SlackCall) => /"value":"(approval-[0-9a-f]{64})"/.exec(JSON.stringify(c.args.blocks))![1]!;
+  const prompt = async (text: string) => approvalIdOf(await slack.waitFor('chat.postMessage', (c) => isPrompt(c, text), 30_000));
+  const click = (user: string, id: string, action: 'approve' | 'deny' = 'approve', opts = {}) => sendInteraction(endpoint, secret, buttonClick({ slackUserId: user, approvalId: id, action }), opts);
+  const told = (user: string, re: RegExp) => slack.waitFor('chat.postEphemeral', (c) => c.args.user === user && re.test(String(c.args.text)));
+  const stillWaiting = async (p: Promise<RunResult>, ms = 1000) => assert.equal(await Promise.race([p.then(() => 'done'), new Promise((r) => setTimeout(() => r('waiting'), ms))]), 'waiting');
+  const binding = (sub: string, sql: string) => createHash('sha256').update(JSON.stringify(['chaperone-approval-v1', sub, 'demo', sql])).digest('hex');
+
+  it('holds DELETE FROM orders; refuses bad clicks; a signed click from an approver releases it and it runs', async () => {
+    const a = app();
+    const held = psql('DELETE FROM orders', { app: a });
+    const id = await prompt(subject);
+    assert.equal(id, `approval-${binding(subject, 'DELETE FROM orders')}`, 'the gateway and the approvals package bind the same way');
+    await stillWaiting(held);
+    assert.ok(!ranUpstream(a, 'DELETE FROM orders'), 'nothing reaches upstream before the approval');
+
+    assert.equal((await click(ALICE, id, 'approve', { signature: `v0=${'0'.repeat(64)}` })).status, 401, 'bad signature');
+    assert.equal((await click(ALICE, id, 'approve', { timestamp: Math.floor(Date.now() / 1000) - 600 })).status, 401, 'old timestamp');
+    assert.equal((await click(MALLORY, id)).status, 200);
+    await told(MALLORY, /not in an approver group/);
+    assert.equal((await click('U0NOBODY', id)).status, 200);
+    await told('U0NOBODY', /not mapped to an approver identity/);
+    await stillWaiting(held, 500);
+    assert.ok(!ranUpstream(a, 'DELETE FROM orders'));
+
+    const t0 = Date.now();
+    assert.equal((await click(ALICE, id)).status, 200);
+    const r = await held;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^DELETE \d+$/m);
+    assert.match(r.stderr, new RegExp(`NOTICE:  chaperone: waiting for approval ${id} from dba or sre-oncall`));
+    assert.match(r.stderr, /approved by user:alice \(slack:U0LOCALALICE\)/);
+    assert.ok(ranUpstream(a, 'DELETE FROM orders'));
+    assert.ok(Date.now() - t0 < 5000);
+    await slack.waitFor('chat.update', (c) => blocksText(c.args).includes(id) && blocksText(c.args).includes('Approved'));
+  });
+
+  it('a retry of the same statement after approval runs without a new prompt; a different statement asks again', async () => {
+    const prompts = () => slack.calls.filter((c) => c.method === 'chat.postMessage' && isPrompt(c, subject)).length;
+    const before = prompts();
+    const a = app();
+    const retry = await psql('DELETE FROM orders', { app: a });
+    assert.equal(retry.code, 0, retry.stderr);
+    assert.match(retry.stderr, /approved earlier by user:alice/);
+    assert.ok(ranUpstream(a, 'DELETE FROM orders'));
+    assert.equal(prompts(), before, 'no new prompt');
+
+    const b = app();
+    const other = psql('delete from orders', { app: b });
+    const id = await prompt('delete from orders');
+    assert.notEqual(id, `approval-${binding(subject, 'DELETE FROM orders')}`);
+    // Deny asks for a reason in a dialog; the agent gets it.
+    assert.equal((await click(ALICE, id, 'deny')).status, 200);
+    await slack.waitFor('views.open', (c) => JSON.stringify(c.args.view).includes(id));
+    const submitted = await sendInteraction(endpoint, secret, denyReasonSubmission({ slackUserId: ALICE, approvalId: id, reason: 'add a WHERE clause' }));
+    assert.equal(submitted.status, 200);
+    const r = await other;
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`approval ${id} was denied by user:alice \\(slack:U0LOCALALICE\\): add a WHERE clause`));
+    assert.ok(!ranUpstream(b, 'delete from orders'));
+  });
+
+  it('refuses the requester approving its own statement; an approver answers through the CLI instead', async () => {
+    const carol = await issuer.issue({ subject: 'user:carol', groups: ['dba', 'db-writers'], ttlMs: 15 * 60_000 });
+    const sql = `DELETE FROM orders -- e2e ${randomBytes(4).toString('hex')}`;
+    const a = app();
+    const held = psql(sql, { user: 'user:carol', token: carol, app: a });
+    const id = await prompt(sql);
+    await click(CAROL, id);
+    await told(CAROL, /self-approval is not allowed/);
+    await stillWaiting(held, 500);
+
+    const ls = await chaperone(stack, ['approvals', 'ls', '--json']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.ok((JSON.parse(ls.stdout) as { approvalId: string }[]).some((x) => x.approvalId === id));
+    const self = await chaperone(stack, ['approvals', 'approve', id.slice(0, 20), '--as', 'user:carol']);
+    assert.equal(self.code, 1);
+    assert.match(self.stderr, /self-approval is not allowed/);
+    const show = await chaperone(stack, ['approvals', 'show', id, '--json']);
+    assert.equal((JSON.parse(show.stdout) as { refused: unknown[] }).refused.length, 2);
+
+    const ok = await chaperone(stack, ['approvals', 'approve', id, '--as', 'user:alice', '--reason', 'e2e']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const r = await held;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(ranUpstream(a, sql));
+  });
+
+  it('loses no approval when the approvals worker is killed mid-wait and started again', async () => {
+    const sql = `DELETE FROM orders -- e2e restart ${randomBytes(4).toString('hex')}`;
+    const a = app();
+    const held = psql(sql, { app: a });
+    const id = await prompt(sql);
+    const restart = await run(`${repoRoot}deploy/local/restart`, ['approvals-worker'], { timeout: 120_000 });
+    assert.equal(restart.code, 0, restart.stdout + restart.stderr);
+    await stillWaiting(held, 200);
+    assert.equal((await click(ALICE, id)).status, 200);
+    const r = await held;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(ranUpstream(a, sql));
+  });
+
+  it('denies with a clear error when nobody answers in time', { timeout: 120_000 }, async () => {
+    const sql = `DELETE FROM orders -- e2e timeout ${randomBytes(4).toString('hex')}`;
+    const a = app();
+    const started = Date.now();
+    const r = await psql(sql, { app: a });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /approval approval-[0-9a-f]{64} expired \(no decision within 30 s\); the statement was not run/);
+    assert.ok(Date.now() - started >= config.approvals.timeoutMs - 1000);
+    assert.ok(!ranUpstream(a, sql));
+  });
+});
