@@ -1,18 +1,25 @@
 import { initSqlParser, parseSql } from '@chaperone/gateway';
 import type { Store } from '@chaperone/store';
+import { cutSessions, gapFree, loadSessions, sessionSubquery, type RecordedSession } from './sessions.js';
 import { parseStatementLog } from './statement-log.js';
 
 export interface LossReport {
   /** Statements the upstream executed that no Command in ClickHouse accounts for. */
   missing: { pid: number; text: string; sessionId?: string }[];
-  /** Allowed Commands the upstream never executed (recorded twice, or forwarded and lost). */
+  /** Allowed Commands the upstream never executed, in sessions their client ended (recorded twice, or forwarded and lost). */
   unexecuted: { sessionId: string; text: string }[];
-  /** Commands the policy denied that the upstream executed anyway. */
+  /** Allowed Commands the upstream never executed in sessions that were cut off: recorded, then not forwarded (no loss). */
+  notForwarded: { sessionId: string; text: string }[];
+  /** Commands the policy denied (or approvals did not approve) that the upstream executed anyway. */
   deniedButExecuted: { sessionId: string; text: string }[];
-  /** Upstream backends serving a gateway user that no recorded session announced. */
+  /** Upstream backends serving the checked clients that no recorded session announced. */
   unknownBackends: number[];
-  /** Sessions neither sealed nor marked incomplete. */
+  /** Sessions neither sealed nor marked incomplete (nor, with tolerateCutOff, cut off with a gap-free chain). */
   unsealed: string[];
+  /** Sessions whose stored events have a hole in their seq numbers. */
+  gaps: string[];
+  /** With tolerateCutOff: sessions without an end whose chain is gap-free; the materializer seals them incomplete after materializer.idleTimeout. */
+  cutOff: string[];
   executed: number;
   recorded: number;
   sessions: number;
@@ -20,6 +27,7 @@ export interface LossReport {
 
 export interface CheckOptions {
   store: Store;
+  /** The upstream's statement log text (from the offset where the run began is enough). */
   statementLog: string;
   /** Only statements and sessions from this time on (ms since the epoch). */
   sinceMs: number;
@@ -29,9 +37,21 @@ export interface CheckOptions {
   subjects?: string[];
   /** Also require every session to be sealed or marked incomplete. @default true */
   requireSealed?: boolean;
+  /**
+   * The application_name every checked client sets: a backend with that name that no checked
+   * session owns is an unrecorded session (reported in unknownBackends). Without subjects every
+   * unowned backend of upstreamUser counts.
+   */
+  applicationName?: string;
+  /**
+   * Accept sessions that have no end yet but a gap-free chain (a SIGKILLed node, a Kafka outage:
+   * the materializer seals them incomplete only after materializer.idleTimeout) as `cutOff`.
+   * @default false
+   */
+  tolerateCutOff?: boolean;
+  /** Sessions already loaded for this scope (checkRun shares them between checkers). */
+  sessions?: RecordedSession[];
 }
-
-const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** The statements of one logged query string, split as the gateway splits them. */
 function splitLogged(text: string): string[] {
@@ -39,65 +59,113 @@ function splitLogged(text: string): string[] {
   return parsed.statements.length > 0 ? parsed.statements.map((s) => s.text) : [text];
 }
 
-function take(bag: Map<string, number>, key: string): boolean {
-  const n = bag.get(key) ?? 0;
+function take(bag: Map<string, number> | undefined, key: string): boolean {
+  const n = bag?.get(key) ?? 0;
   if (n === 0) return false;
-  bag.set(key, n - 1);
+  bag!.set(key, n - 1);
   return true;
 }
 
+function add(bags: Map<string, Map<string, number>>, sid: string, text: string): void {
+  const bag = bags.get(sid) ?? new Map<string, number>();
+  bag.set(text, (bag.get(text) ?? 0) + 1);
+  bags.set(sid, bag);
+}
+
 /**
- * The ground-truth check: every statement the upstream executed appears exactly once as an
- * allowed Command of the session that owns that upstream backend (matched by the
- * BackendKeyData pid recorded in the session), no denied Command was executed, and every
- * allowed Command was executed.
+ * Upstream backend pid → the sessions that owned it, by the time the session received the
+ * backend's BackendKeyData. PostgreSQL reuses pids (pid_max is 32768 on many machines), so a
+ * statement belongs to the last owner announced before it ran.
+ */
+export class BackendOwners {
+  private readonly byPid = new Map<number, { atMs: number; sessionId: string }[]>();
+
+  add(pid: number, atMicros: number, sessionId: string): void {
+    const list = this.byPid.get(pid) ?? [];
+    list.push({ atMs: atMicros / 1000, sessionId });
+    list.sort((a, b) => a.atMs - b.atMs);
+    this.byPid.set(pid, list);
+  }
+
+  /** The owner of `pid` at `tsMs` (log timestamps have ms precision, hence the 1 ms slack). */
+  ownerAt(pid: number, tsMs: number): string | undefined {
+    const list = this.byPid.get(pid);
+    let owner: string | undefined;
+    for (const o of list ?? []) if (o.atMs <= tsMs + 1) owner = o.sessionId;
+    return owner;
+  }
+}
+
+/** Sessions that break the sealing rule, and those accepted as cut off. */
+export function sealProblems(sessions: RecordedSession[], tolerateCutOff: boolean): Pick<LossReport, 'unsealed' | 'gaps' | 'cutOff'> {
+  const out = { unsealed: [] as string[], gaps: [] as string[], cutOff: [] as string[] };
+  for (const s of sessions) {
+    if (s.events > 0 && !gapFree(s)) out.gaps.push(s.sessionId);
+    if (s.state === 'sealed' || s.state === 'incomplete') continue;
+    if (s.state === 'open' && tolerateCutOff && gapFree(s)) out.cutOff.push(s.sessionId);
+    else out.unsealed.push(s.sessionId);
+  }
+  return out;
+}
+
+/**
+ * The ground-truth check for PostgreSQL: every statement the upstream executed appears exactly
+ * once as an allowed Command of the session that owned that upstream backend at the time
+ * (matched by the BackendKeyData pid recorded in the session), no refused Command was
+ * executed, every allowed Command was executed (or its session was cut off), every backend of
+ * the checked clients belongs to a recorded session, and every session is sealed.
  */
 export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
   await initSqlParser();
-  const sinceS = Math.floor(opts.sinceMs / 1000) - 1;
-  const subjects = opts.subjects?.length ? `AND subject IN (${opts.subjects.map(q).join(',')})` : '';
-  const sessionsRes = await opts.store.query(
-    `SELECT session_id, toUInt8(last_seq > 0 OR complete = 0) AS closed, sealed, complete FROM sessions FINAL WHERE started_at >= ${sinceS} ${subjects}`,
+  const scope = { store: opts.store, sinceMs: opts.sinceMs, subjects: opts.subjects };
+  const sessions = opts.sessions ?? (await loadSessions(scope));
+  const cut = cutSessions(sessions);
+  const report: LossReport = {
+    missing: [], unexecuted: [], notForwarded: [], deniedButExecuted: [], unknownBackends: [], unsealed: [], gaps: [], cutOff: [],
+    executed: 0, recorded: 0, sessions: sessions.length,
+  };
+  if (opts.requireSealed ?? true) Object.assign(report, sealProblems(sessions, opts.tolerateCutOff ?? false));
+  const keys = await opts.store.query(
+    `SELECT session_id, ts_micros, hex(payload) FROM events FINAL WHERE ${sessionSubquery(scope)} AND message_type = 'BackendKeyData'`,
     { readonly: true, maxRows: 1_000_000 },
   );
-  const sessionIds = sessionsRes.rows.map((r) => r[0]!);
-  const report: LossReport = { missing: [], unexecuted: [], deniedButExecuted: [], unknownBackends: [], unsealed: [], executed: 0, recorded: 0, sessions: sessionIds.length };
-  if (opts.requireSealed ?? true) report.unsealed = sessionsRes.rows.filter((r) => r[2] !== '1' && r[3] !== '0').map((r) => r[0]!);
-  const inSessions = sessionIds.length ? `session_id IN (${sessionIds.map(q).join(',')})` : '0';
-  const keys = await opts.store.query(`SELECT session_id, hex(payload) FROM events FINAL WHERE ${inSessions} AND message_type = 'BackendKeyData'`, { readonly: true, maxRows: 1_000_000 });
-  const sessionByPid = new Map<number, string>();
-  for (const [sid, hex] of keys.rows) sessionByPid.set(Buffer.from(hex!, 'hex').readInt32BE(5), sid!);
-  const cmds = await opts.store.query(`SELECT session_id, text, decision FROM commands FINAL WHERE ${inSessions} AND protocol = 'postgres'`, { readonly: true, maxRows: 10_000_000 });
+  const owners = new BackendOwners();
+  for (const [sid, ts, hex] of keys.rows) owners.add(Buffer.from(hex!, 'hex').readInt32BE(5), Number(ts), sid!);
+  const cmds = await opts.store.query(
+    `SELECT session_id, text, decision, approval_outcome FROM commands FINAL WHERE ${sessionSubquery(scope)} AND protocol = 'postgres'`,
+    { readonly: true, maxRows: 10_000_000 },
+  );
   const allowed = new Map<string, Map<string, number>>();
-  const denied = new Map<string, Map<string, number>>();
-  for (const [sid, text, decision] of cmds.rows) {
-    const bags = decision === 'ALLOW' ? allowed : denied;
-    const bag = bags.get(sid!) ?? new Map<string, number>();
-    bag.set(text!, (bag.get(text!) ?? 0) + 1);
-    bags.set(sid!, bag);
-    if (decision === 'ALLOW') report.recorded++;
+  const refused = new Map<string, Map<string, number>>();
+  for (const [sid, text, decision, outcome] of cmds.rows) {
+    // A held statement runs only once approvers said yes (or an earlier yes is reused).
+    const runs = decision === 'ALLOW' || decision === 'MASK' || (decision === 'APPROVAL' && (outcome === 'APPROVED' || outcome === 'REUSED'));
+    add(runs ? allowed : refused, sid!, text!);
+    if (runs) report.recorded++;
   }
   const logged = parseStatementLog(opts.statementLog, { sinceMs: opts.sinceMs - 1000, user: opts.upstreamUser });
   const unknown = new Set<number>();
+  const checkedApp = (app: string) => (opts.applicationName ? app === opts.applicationName : !opts.subjects?.length);
   for (const st of logged) {
-    const sid = sessionByPid.get(st.pid);
+    const sid = owners.ownerAt(st.pid, st.tsMs);
     if (!sid) {
-      unknown.add(st.pid);
+      if (checkedApp(st.app)) unknown.add(st.pid);
       continue;
     }
     for (const text of splitLogged(st.text)) {
       report.executed++;
-      if (take(allowed.get(sid) ?? new Map<string, number>(), text)) continue;
-      if ((denied.get(sid)?.get(text) ?? 0) > 0) report.deniedButExecuted.push({ sessionId: sid, text });
+      if (take(allowed.get(sid), text)) continue;
+      if ((refused.get(sid)?.get(text) ?? 0) > 0) report.deniedButExecuted.push({ sessionId: sid, text });
       else report.missing.push({ pid: st.pid, text, sessionId: sid });
     }
   }
-  for (const [sid, bag] of allowed) for (const [text, n] of bag) for (let i = 0; i < n; i++) report.unexecuted.push({ sessionId: sid, text });
-  report.unknownBackends = opts.subjects?.length ? [] : [...unknown];
+  for (const [sid, bag] of allowed)
+    for (const [text, n] of bag) for (let i = 0; i < n; i++) (cut.has(sid) ? report.notForwarded : report.unexecuted).push({ sessionId: sid, text });
+  report.unknownBackends = [...unknown];
   return report;
 }
 
-/** True when the report shows zero loss. */
+/** True when the report shows zero loss (cut-off sessions and not-forwarded commands are no loss). */
 export function lossFree(r: LossReport): boolean {
-  return r.missing.length + r.unexecuted.length + r.deniedButExecuted.length + r.unknownBackends.length + r.unsealed.length === 0;
+  return r.missing.length + r.unexecuted.length + r.deniedButExecuted.length + r.unknownBackends.length + r.unsealed.length + r.gaps.length === 0;
 }

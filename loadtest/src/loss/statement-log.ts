@@ -7,11 +7,13 @@ export interface LoggedStatement {
   pid: number;
   user: string;
   database: string;
+  /** application_name of the backend (the gateway passes the agent's through). */
+  app: string;
   kind: 'statement' | 'execute';
   text: string;
 }
 
-const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] (\S*)@(\S*) app=.*? ([A-Z]+): {2}(.*)$/;
+const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] (\S*)@(\S*) app=(.*?) ([A-Z]+): {2}(.*)$/;
 const STATEMENT = /^statement: ([\s\S]*)$/;
 /** `execute <name>: text`; `execute fetch from …` continues an already-counted portal. */
 const EXECUTE = /^execute (?!fetch from )[^:]*: ([\s\S]*)$/;
@@ -19,7 +21,7 @@ const EXECUTE = /^execute (?!fetch from )[^:]*: ([\s\S]*)$/;
 /** Parses log text; lines without the prefix continue the previous message (multi-line SQL). */
 export function parseStatementLog(text: string, opts: { sinceMs?: number; user?: string } = {}): LoggedStatement[] {
   const out: LoggedStatement[] = [];
-  let current: { tsMs: number; pid: number; user: string; database: string; level: string; message: string } | undefined;
+  let current: { tsMs: number; pid: number; user: string; database: string; app: string; level: string; message: string } | undefined;
   const flush = () => {
     if (!current || current.level !== 'LOG') return;
     if (opts.user && current.user !== opts.user) return;
@@ -27,13 +29,13 @@ export function parseStatementLog(text: string, opts: { sinceMs?: number; user?:
     const s = STATEMENT.exec(current.message);
     const e = s ? undefined : EXECUTE.exec(current.message);
     const body = s?.[1] ?? e?.[1];
-    if (body !== undefined) out.push({ tsMs: current.tsMs, pid: current.pid, user: current.user, database: current.database, kind: s ? 'statement' : 'execute', text: body });
+    if (body !== undefined) out.push({ tsMs: current.tsMs, pid: current.pid, user: current.user, database: current.database, app: current.app, kind: s ? 'statement' : 'execute', text: body });
   };
   for (const line of text.split('\n')) {
     const m = LINE.exec(line);
     if (m) {
       flush();
-      current = { tsMs: Date.parse(`${m[1]!.replace(' ', 'T')}Z`), pid: Number(m[2]), user: m[3]!, database: m[4]!, level: m[5]!, message: m[6]! };
+      current = { tsMs: Date.parse(`${m[1]!.replace(' ', 'T')}Z`), pid: Number(m[2]), user: m[3]!, database: m[4]!, app: m[5]!, level: m[6]!, message: m[7]! };
     } else if (current && !line.startsWith('=====')) current.message += `\n${line.replace(/^\t/, '')}`; // stderr logging indents continuation lines with one tab
   }
   flush();
