@@ -150,7 +150,12 @@ const rowField = fc.record({ name: shortText, tableOid: fc.integer({ min: 0, max
 
 /** Well-framed backend messages with random content, as an upstream might send after login. */
 export const serverFrameArb: fc.Arbitrary<Buffer> = fc.oneof(
-  { weight: 8, arbitrary: fc.array(fc.option(fc.oneof(bytes(40), bytes(4000)), { nil: null }), { maxLength: 10 }).map((v) => be.encodeDataRow(v)) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .array(fc.option(fc.oneof({ weight: 9, arbitrary: bytes(40) }, { weight: 1, arbitrary: bytes(4000) }), { nil: null }), { maxLength: 10 })
+      .map((v) => be.encodeDataRow(v)),
+  },
   { weight: 2, arbitrary: fc.array(rowField, { maxLength: 6 }).map((f) => be.encodeRowDescription(f)) },
   { weight: 2, arbitrary: shortText.map((t) => be.encodeCommandComplete(t)) },
   { weight: 2, arbitrary: fc.constantFrom('I' as const, 'T' as const, 'E' as const).map((s) => be.encodeReadyForQuery(s)) },
