@@ -39,20 +39,19 @@ export interface BodySummary {
 export class BodyCapture {
   private bytes = 0;
   private stored = 0;
-  private readonly hash: Hash | undefined;
+  /** Created on the first byte: most requests have no body at all. */
+  private hash: Hash | undefined;
   private done: BodySummary | undefined;
 
   constructor(
     readonly store: BodyStore,
     private readonly maxStoredBytes: number,
-  ) {
-    this.hash = store === 'none' ? undefined : createHash('sha256');
-  }
+  ) {}
 
   /** Returns the part of `chunk` to store as a frame (possibly empty). */
   take(chunk: Buffer): Buffer {
     this.bytes += chunk.length;
-    this.hash?.update(chunk);
+    if (this.store !== 'none') (this.hash ??= createHash('sha256')).update(chunk);
     if (this.store !== 'full' || this.stored >= this.maxStoredBytes) return EMPTY;
     const n = Math.min(chunk.length, this.maxStoredBytes - this.stored);
     this.stored += n;
@@ -69,7 +68,7 @@ export class BodyCapture {
 
   /** The final summary; after this call `take` must not be called again. */
   summary(): BodySummary {
-    this.done ??= { store: this.store, bytes: this.bytes, storedBytes: this.stored, sha256: this.hash?.digest('hex') ?? '' };
+    this.done ??= { store: this.store, bytes: this.bytes, storedBytes: this.stored, sha256: this.store === 'none' ? '' : (this.hash ?? createHash('sha256')).digest('hex') };
     return this.done;
   }
 }
