@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { blocksText, buttonClick, denyReasonSubmission, sendInteraction, startSlackStandIn, type SlackCall, type SlackStandIn } from '@chaperone/approvals/testing';
 import { loadConfig, type Config } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
-import { chaperone, loadStack, repoRoot, run, type RunResult, type Stack } from './lib/stack.js';
+import { chaperone, eventually, loadStack, repoRoot, run, type RunResult, type Stack } from './lib/stack.js';
 
 const ALICE = 'U0LOCALALICE';
 const CAROL = 'U0LOCALCAROL';
@@ -158,6 +158,20 @@ describe('just-in-time approval through Slack', () => {
     const r = await held;
     assert.equal(r.code, 0, r.stderr);
     assert.ok(ranUpstream(a, sql));
+  });
+
+  it("records ApprovalRequested and ApprovalResolved in the agent's sessions", async () => {
+    const types = await eventually('approval events in ClickHouse', async () => {
+      const ls = await chaperone(stack, ['sessions', 'ls', '--subject', subject, '--json']);
+      const ids = (JSON.parse(ls.stdout) as { sessionId: string }[]).map((x) => `'${x.sessionId}'`);
+      if (ids.length === 0) return undefined;
+      const q = await chaperone(stack, ['sql', `SELECT type, count() AS n FROM events WHERE session_id IN (${ids.join(',')}) AND type LIKE 'Approval%' GROUP BY type ORDER BY type`, '--format', 'json']);
+      const rows = (JSON.parse(q.stdout) as { rows: { type: string; n: string }[] }).rows;
+      const byType = Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
+      // First test: requested + approved; second: requested + reused, requested + denied.
+      return (byType.ApprovalRequested ?? 0) >= 3 && (byType.ApprovalResolved ?? 0) >= 3 ? byType : undefined;
+    });
+    assert.ok(types.ApprovalRequested! >= 3);
   });
 
   it('denies with a clear error when nobody answers in time', { timeout: 120_000 }, async () => {
