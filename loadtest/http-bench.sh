@@ -117,6 +117,10 @@ if ((!skip_clone)); then
     mv "$bare.tmp" "$bare"
     rm -rf "$seed"
   fi
+  # Random blobs never delta: without this, upload-pack spends the clone searching for deltas
+  # and the benchmark measures pack-objects instead of the transfer.
+  git -C "$bare" config core.bigFileThreshold 1m
+  git -C "$bare" config pack.window 0
   pw=$(<"$CHAPERONE_RUN_DIR/secrets/git-http.password")
   clone_time() {
     local name=$1 url=$2 t0 t1
@@ -128,10 +132,22 @@ if ((!skip_clone)); then
     R[clone.$name.mibps]=$(awk -v s="${R[clone.$name.s]}" -v m="$clone_mib" 'BEGIN {printf "%.1f", m / s}')
     rm -rf "$work/clone-$name"
   }
-  echo "## git clone of $clone_mib MiB"
-  clone_time direct "http://git-bot:$pw@127.0.0.1:${GIT_HTTP_URL##*:}/$(basename "$bare")"
-  clone_time chaperone "${AGENT_HTTP_BASE/https:\/\//https://agent:$token@}/git/$(basename "$bare")"
-  for n in direct chaperone; do printf '  %-10s %8s s   %8s MiB/s\n' "$n" "${R[clone.$n.s]}" "${R[clone.$n.mibps]}"; done
+  echo "## git clone of $clone_mib MiB (best of 2 after a warm-up clone)"
+  direct_url="http://git-bot:$pw@127.0.0.1:${GIT_HTTP_URL##*:}/$(basename "$bare")"
+  chaperone_url="${AGENT_HTTP_BASE/https:\/\//https://agent:$token@}/git/$(basename "$bare")"
+  clone_time warmup "$direct_url"
+  declare -A best=()
+  for _ in 1 2; do
+    for n in direct chaperone; do
+      if [[ $n == direct ]]; then clone_time "$n" "$direct_url"; else clone_time "$n" "$chaperone_url"; fi
+      if [[ -z ${best[$n]:-} ]] || awk -v a="${R[clone.$n.s]}" -v b="${best[$n]}" 'BEGIN {exit !(a < b)}'; then best[$n]=${R[clone.$n.s]}; fi
+    done
+  done
+  for n in direct chaperone; do
+    R[clone.$n.s]=${best[$n]}
+    R[clone.$n.mibps]=$(awk -v s="${best[$n]}" -v m="$clone_mib" 'BEGIN {printf "%.1f", m / s}')
+    printf '  %-10s %8s s   %8s MiB/s\n' "$n" "${R[clone.$n.s]}" "${R[clone.$n.mibps]}"
+  done
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "n/a"}'; }
