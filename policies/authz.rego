@@ -125,6 +125,16 @@ deny contains msg if {
 	msg := sprintf("calling %s() is not allowed through the gateway (policy: denied-function)", [name])
 }
 
+# A fastpath FunctionCall (libpq's large-object API) names its function only by OID, so the
+# gateway cannot tell a read from a write: on production only writer groups may use it.
+deny contains msg if {
+	is_postgres
+	production
+	not writer
+	input.command.action == "FUNCTION CALL"
+	msg := sprintf("fastpath function calls are not allowed on production connections except for the groups %s (policy: fastpath-in-prod)", [concat(", ", settings.production.writer_groups)])
+}
+
 # --- rules that hold for approval ----------------------------------------------------------
 
 needs_approval contains msg if {

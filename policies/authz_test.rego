@@ -194,3 +194,17 @@ test_denied_commands_carry_mask_rules_too if {
 	d.result == "deny"
 	d.mask.columns == ["phone"]
 }
+
+fastpath(conn, who) := {
+	"identity": who,
+	"connection": conn,
+	"session": session,
+	"command": {"protocol": "postgres", "action": "FUNCTION CALL", "text": "FUNCTION CALL 764", "targets": [], "sql": {"statements": []}},
+}
+
+test_fastpath_function_calls_denied_on_prod_for_agents if {
+	d := authz.decision with input as fastpath(prod, agent)
+	d.result == "deny"
+	contains(d.reasons[0], "(policy: fastpath-in-prod)")
+	authz.decision.result == "allow" with input as fastpath(staging, agent)
+}

@@ -61,6 +61,17 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
     assert.equal(count.stdout.trim(), String(lines.length));
   });
 
+  it('decides fastpath function calls: psql \\lo_import works on the sandbox, is refused on prod', async () => {
+    const file = join(dir, 'blob.txt');
+    writeFileSync(file, 'large object through the gateway\n');
+    const ok = await agentPsql(stack, { user: subject, token, dbname: 'sandbox', sql: `\\lo_import ${file}` });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /lo_import \d+/);
+    const refused = await agentPsql(stack, { user: subject, token, sql: `\\lo_import ${file}` });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /fastpath-in-prod/);
+  });
+
   it('pgbench -i and pgbench -M simple|extended|prepared -c 8', async () => {
     const init = await run('pgbench', ['-i', '-s', '1', '-q', conninfo('sandbox')], { env: env(), timeout: 180_000 });
     assert.equal(init.code, 0, init.stderr);

@@ -77,6 +77,30 @@ export function decideSql(sql: string, ctx: DecisionContext): Verdict {
   return verdict;
 }
 
+/**
+ * A fastpath FunctionCall ('F') runs a function by OID outside SQL, so the SQL parser never
+ * sees it (libpq's large-object API uses it). It goes to the policy as its own action, so a
+ * pack can allow it where large objects are used and refuse it elsewhere.
+ */
+export function decideFunctionCall(oid: number, argCount: number, ctx: DecisionContext): Verdict {
+  const text = `FUNCTION CALL ${oid}`;
+  const action = 'FUNCTION CALL';
+  ctx.masking ??= new PgSessionMasking();
+  const decision = ctx.policy.evaluate({
+    identity: { subject: ctx.identity.subject, issuer: ctx.identity.issuer, groups: ctx.identity.groups, claims: ctx.identity.claims },
+    connection: { name: ctx.connection.name, protocol: ctx.connection.protocol, labels: ctx.connection.labels },
+    session: { id: ctx.sessionId, clientAddress: ctx.clientAddress, node: ctx.nodeId },
+    command: { protocol: 'postgres', action, text, targets: [], sql: { statements: [] }, functionCall: { oid, argCount } },
+  });
+  return {
+    result: decision.result,
+    reasons: decision.reasons,
+    statements: [{ text, action, targets: [], details: { functionCall: { oid, argCount } } as unknown as SqlStatement, decision }],
+    mask: effectiveRules(decision.mask),
+    masking: ctx.masking,
+  };
+}
+
 /** Bound parameters as text for the record: text-format values as UTF-8, binary as \x hex. */
 export function paramsForRecord(params: (Buffer | null)[], formats: number[]): (string | null)[] {
   return params.map((p, i) => {

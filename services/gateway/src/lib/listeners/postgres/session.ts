@@ -8,6 +8,7 @@ import {
   MessageReader,
   decodeBind,
   decodeClose,
+  decodeFunctionCall,
   decodeParse,
   decodeQuery,
   decodeReadyForQuery,
@@ -22,7 +23,7 @@ import {
 import { approvalRefusal, approvedNotice, mergeRequirements, waitingNotice, type ApprovalGate, type HoldOutcome } from '../../approvals/index.js';
 import { RecordingError } from '../../errors.js';
 import type { SessionRecorder } from '../../recording/index.js';
-import { decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
+import { decideFunctionCall, decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
 import type { PgMetrics } from './metrics.js';
 
 export interface ProxyOptions {
@@ -185,6 +186,17 @@ export class PgProxySession {
           const c = decodeClose(m.payload);
           if (c.kind === 'S') this.prepared.delete(c.name);
           out.push(m.frame);
+          break;
+        }
+        case Frontend.FunctionCall: {
+          const fc = decodeFunctionCall(m.payload);
+          const v = decideFunctionCall(fc.oid, fc.args.length, this.ctx);
+          this.execute(v, paramsForRecord(fc.args, fc.argFormats));
+          if (v.result !== 'allow') this.deny(v);
+          else {
+            out.push(m.frame);
+            this.rfqExpected++;
+          }
           break;
         }
         case Frontend.Sync:
