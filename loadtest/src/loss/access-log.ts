@@ -1,5 +1,4 @@
-import { cutSessions, loadSessions, sessionSubquery, lit, type RecordedSession } from './sessions.js';
-import type { Store } from '@chaperone/store';
+import { cutSessions, latestCommands, lit, loadSessions, type LossReader, type RecordedSession } from './sessions.js';
 
 /** One request an HTTP upstream served, from its access log. */
 export interface AccessLogEntry {
@@ -54,7 +53,7 @@ export interface HttpLossReport {
 }
 
 export interface HttpCheckOptions {
-  store: Store;
+  store: LossReader;
   sinceMs: number;
   subjects?: string[];
   routes: HttpRoute[];
@@ -82,7 +81,7 @@ export async function checkHttpLoss(opts: HttpCheckOptions): Promise<HttpLossRep
   const report: HttpLossReport = { missing: [], unexecuted: [], notForwarded: [], deniedButExecuted: [], executed: 0, recorded: 0 };
   if (opts.routes.length === 0) return report;
   const rows = await opts.store.query(
-    `SELECT session_id, connection, text, decision, approval_outcome FROM commands FINAL WHERE ${sessionSubquery(scope)} AND connection IN (${opts.routes.map((r) => lit(r.connection)).join(',')})`,
+    `SELECT session_id, connection, text, decision, approval_outcome FROM (${latestCommands(scope, ['connection', 'text', 'decision', 'approval_outcome'], `connection IN (${opts.routes.map((r) => lit(r.connection)).join(',')})`)})`,
     { readonly: true, maxRows: 10_000_000 },
   );
   for (const route of opts.routes) {

@@ -1,6 +1,5 @@
 import { initSqlParser, parseSql } from '@chaperone/gateway';
-import type { Store } from '@chaperone/store';
-import { cutSessions, gapFree, loadSessions, sessionSubquery, type RecordedSession } from './sessions.js';
+import { cutSessions, gapFree, latestCommands, loadSessions, sessionSubquery, type LossReader, type RecordedSession } from './sessions.js';
 import { parseStatementLog } from './statement-log.js';
 
 export interface LossReport {
@@ -26,7 +25,8 @@ export interface LossReport {
 }
 
 export interface CheckOptions {
-  store: Store;
+  /** A Store, or adminReader(executor) for stores with huge recorded sessions. */
+  store: LossReader;
   /** The upstream's statement log text (from the offset where the run began is enough). */
   statementLog: string;
   /** Only statements and sessions from this time on (ms since the epoch). */
@@ -126,15 +126,16 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
   };
   if (opts.requireSealed ?? true) Object.assign(report, sealProblems(sessions, opts.tolerateCutOff ?? false));
   const keys = await opts.store.query(
-    `SELECT session_id, ts_micros, hex(payload) FROM events FINAL WHERE ${sessionSubquery(scope)} AND message_type = 'BackendKeyData'`,
+    // Without FINAL (memory): a duplicate BackendKeyData names the same owner twice, harmlessly.
+    `SELECT session_id, ts_micros, hex(payload) FROM ${opts.store.database}.events WHERE ${sessionSubquery(scope)} AND message_type = 'BackendKeyData'`,
     { readonly: true, maxRows: 1_000_000 },
   );
   const owners = new BackendOwners();
   for (const [sid, ts, hex] of keys.rows) owners.add(Buffer.from(hex!, 'hex').readInt32BE(5), Number(ts), sid!);
-  const cmds = await opts.store.query(
-    `SELECT session_id, text, decision, approval_outcome FROM commands FINAL WHERE ${sessionSubquery(scope)} AND protocol = 'postgres'`,
-    { readonly: true, maxRows: 10_000_000 },
-  );
+  const cmds = await opts.store.query(`SELECT session_id, text, decision, approval_outcome FROM (${latestCommands(scope, ['protocol', 'text', 'decision', 'approval_outcome'], "protocol = 'postgres'")})`, {
+    readonly: true,
+    maxRows: 10_000_000,
+  });
   const allowed = new Map<string, Map<string, number>>();
   const refused = new Map<string, Map<string, number>>();
   for (const [sid, text, decision, outcome] of cmds.rows) {

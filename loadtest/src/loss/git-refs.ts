@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Store } from '@chaperone/store';
-import { cutSessions, lit, loadSessions, sessionSubquery, type RecordedSession } from './sessions.js';
+import { cutSessions, latestCommands, lit, loadSessions, type LossReader, type RecordedSession } from './sessions.js';
 
 const exec = promisify(execFile);
 
@@ -19,7 +18,7 @@ export interface GitRefsReport {
 }
 
 export interface GitRefsOptions {
-  store: Store;
+  store: LossReader;
   sinceMs: number;
   subjects?: string[];
   /** The bare repository on the git server (e.g. $GIT_HTTP_ROOT/fleet-x.git). */
@@ -52,7 +51,7 @@ export async function checkGitRefs(opts: GitRefsOptions): Promise<GitRefsReport>
   const scope = { store: opts.store, sinceMs: opts.sinceMs, subjects: opts.subjects };
   const cut = cutSessions(opts.sessions ?? (await loadSessions(scope)));
   const rows = await opts.store.query(
-    `SELECT session_id, details, decision, approval_outcome FROM commands FINAL WHERE ${sessionSubquery(scope)} AND action = 'git.push' AND has(targets, ${lit(opts.repo)})`,
+    `SELECT session_id, details, decision, approval_outcome FROM (${latestCommands(scope, ['action', 'targets', 'details', 'decision', 'approval_outcome'], `action = 'git.push' AND has(targets, ${lit(opts.repo)})`)})`,
     { readonly: true, maxRows: 1_000_000 },
   );
   const refs = await readRefs(opts.repoDir);

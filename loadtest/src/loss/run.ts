@@ -1,13 +1,12 @@
 import { readFileSync, statSync } from 'node:fs';
-import type { Store } from '@chaperone/store';
 import { checkHttpLoss, type HttpLossReport, type HttpRoute } from './access-log.js';
 import { checkLoss, lossFree, sealProblems, type LossReport } from './checker.js';
 import { checkGitRefs, type GitRefsReport } from './git-refs.js';
-import { loadSessions, type RecordedSession } from './sessions.js';
+import { loadSessions, type LossReader, type RecordedSession } from './sessions.js';
 
 /** Everything the loss checker compares for one run, across protocols. */
 export interface RunCheckOptions {
-  store: Store;
+  store: LossReader;
   sinceMs: number;
   subjects: string[];
   postgres?: { statementLog: string; upstreamUser: string; applicationName?: string };

@@ -1,4 +1,4 @@
-import type { Store } from '@chaperone/store';
+import type { Executor, QueryOptions } from '@chaperone/store';
 
 /** Where a recorded session stands, as the loss checker sees it. */
 export type SealState =
@@ -24,9 +24,33 @@ export interface RecordedSession {
   maxSeq: number;
 }
 
+/**
+ * What the loss checker reads ClickHouse through: a Store (its read-only SOC user) or, for
+ * stores holding huge sessions, `adminReader` (the services' user, with more memory per query).
+ */
+export interface LossReader {
+  readonly database: string;
+  query(sql: string, opts: QueryOptions): Promise<{ rows: (string | null)[][] }>;
+}
+
+/**
+ * A reader over an Executor's service connection. Reading `events.payload` touches whole
+ * granules, and a granule holding a recorded multi-MiB result set can exceed the read-only
+ * profile's memory limit.
+ */
+export function adminReader(exec: Executor): LossReader {
+  return {
+    database: exec.database,
+    async query(sql) {
+      const rows = await exec.select<Record<string, unknown>>(sql);
+      return { rows: rows.map((r) => Object.values(r).map((v) => (v === null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number)))) };
+    },
+  };
+}
+
 /** Scope of a check: sessions started since `sinceMs`, of these subjects (all when empty). */
 export interface SessionScope {
-  store: Store;
+  store: LossReader;
   sinceMs: number;
   subjects?: string[] | undefined;
 }
@@ -46,7 +70,7 @@ export function scopeWhere(scope: SessionScope, timeColumn: string): string {
 
 /** `session_id IN (…)` for tables without a subject column (events). */
 export function sessionSubquery(scope: SessionScope): string {
-  return `session_id IN (SELECT session_id FROM sessions WHERE ${scopeWhere(scope, 'started_at')})`;
+  return `session_id IN (SELECT session_id FROM ${scope.store.database}.sessions WHERE ${scopeWhere(scope, 'started_at')})`;
 }
 
 function stateOf(endedMicros: string, complete: string, sealed: string): SealState {
@@ -57,14 +81,17 @@ function stateOf(endedMicros: string, complete: string, sealed: string): SealSta
 
 /** The scope's sessions with their seal state and chain extent (one query each for rows and events). */
 export async function loadSessions(scope: SessionScope): Promise<RecordedSession[]> {
-  const rows = await scope.store.query(
-    `SELECT session_id, subject, protocol, node_id, started_micros, ended_micros, complete, sealed, end_reason FROM sessions FINAL WHERE ${scopeWhere(scope, 'started_at')}`,
-    { readonly: true, maxRows: 1_000_000 },
-  );
-  const extent = await scope.store.query(
-    `SELECT session_id, count() AS n, max(seq) AS last FROM events FINAL WHERE ${sessionSubquery(scope)} GROUP BY session_id`,
-    { readonly: true, maxRows: 1_000_000 },
-  );
+  // argMax by version instead of FINAL, and uniqExact instead of FINAL on events: FINAL merges
+  // whole parts and runs out of the read-only profile's memory on a store with large sessions.
+  const cols = ['subject', 'protocol', 'node_id', 'started_micros', 'ended_micros', 'complete', 'sealed', 'end_reason'].map((c) => `argMax(${c}, version)`).join(', ');
+  const rows = await scope.store.query(`SELECT session_id, ${cols} FROM ${scope.store.database}.sessions WHERE ${scopeWhere(scope, 'started_at')} GROUP BY session_id`, {
+    readonly: true,
+    maxRows: 1_000_000,
+  });
+  const extent = await scope.store.query(`SELECT session_id, uniqExact(seq) AS n, max(seq) AS last FROM ${scope.store.database}.events WHERE ${sessionSubquery(scope)} GROUP BY session_id`, {
+    readonly: true,
+    maxRows: 1_000_000,
+  });
   const ext = new Map(extent.rows.map((r) => [r[0]!, { events: Number(r[1]), maxSeq: Number(r[2]) }]));
   return rows.rows.map((r) => ({
     sessionId: r[0]!,
@@ -91,4 +118,12 @@ export function gapFree(s: RecordedSession): boolean {
  */
 export function cutSessions(sessions: RecordedSession[]): Set<string> {
   return new Set(sessions.filter((s) => s.state !== 'sealed' || !CLIENT_ENDS.has(s.endReason)).map((s) => s.sessionId));
+}
+
+/**
+ * The newest version of each command row of the scope (what `commands FINAL` shows), as
+ * session_id, command_id and then the given columns.
+ */
+export function latestCommands(scope: SessionScope, columns: string[], where = '1'): string {
+  return `SELECT session_id, command_id, ${columns.map((c) => `argMax(${c}, version) AS ${c}`).join(', ')} FROM ${scope.store.database}.commands WHERE ${sessionSubquery(scope)} GROUP BY session_id, command_id HAVING ${where}`;
 }

@@ -1,0 +1,6 @@
+export { startFleet, runFleet, type FleetOptions, type FleetRun, type FleetHandle } from './fleet.js';
+export { checkFleet, fleetCheckInputs, type FleetCheckOptions } from './check.js';
+export { parseDuration, parseRate, parseMix, pick, DEFAULT_MIX, type Mix, type OpKind } from './args.js';
+export { FleetStats, formatReport, summarize, percentile, type FleetReport, type LatencySummary } from './stats.js';
+export { loadStack, deploy, status, componentPid, waitHealthy, gatewayNames, hasHttp, repoRoot, run, type Stack, type ComponentStatus, type RunResult } from './stack.js';
+export { FleetError } from './errors.js';

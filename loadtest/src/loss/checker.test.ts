@@ -1,0 +1,100 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkLoss, lossFree } from './checker.js';
+import type { LossReader } from './sessions.js';
+
+/** BackendKeyData frame bytes: 'K', length 12, pid, secret key. */
+function bkd(pid: number): string {
+  const b = Buffer.alloc(13);
+  b.write('K', 0);
+  b.writeInt32BE(12, 1);
+  b.writeInt32BE(pid, 5);
+  return b.toString('hex').toUpperCase();
+}
+
+interface Fake {
+  sessions: [id: string, state: 'sealed' | 'open' | 'incomplete', endReason: string, events: number, maxSeq: number][];
+  keys: [id: string, tsMicros: number, pid: number][];
+  commands: [id: string, text: string, decision: string, outcome?: string][];
+}
+
+/** Answers the checker's four queries from fixtures (recognised by what they select). */
+function reader(f: Fake): LossReader {
+  return {
+    database: 'chaperone',
+    query(sql) {
+      if (sql.includes('argMax(subject, version)'))
+        return Promise.resolve({
+          rows: f.sessions.map(([id, state, reason]) => [id, 'agent:x', 'postgres', 'gw-1', '0', state === 'open' ? '0' : '5', state === 'incomplete' ? '0' : '1', state === 'sealed' ? '1' : '0', reason]),
+        });
+      if (sql.includes('uniqExact(seq)')) return Promise.resolve({ rows: f.sessions.map(([id, , , n, max]) => [id, String(n), String(max)]) });
+      if (sql.includes('BackendKeyData')) return Promise.resolve({ rows: f.keys.map(([id, ts, pid]) => [id, String(ts), bkd(pid)]) });
+      if (sql.includes('argMax(text, version)')) return Promise.resolve({ rows: f.commands.map(([id, text, d, o]) => [id, text, d, o ?? '']) });
+      throw new Error(`unexpected query: ${sql}`);
+    },
+  };
+}
+
+const line = (ts: string, pid: number, msg: string, app = 'fleet-t') => `2026-01-01 10:00:${ts} UTC [${pid}] chaperone_upstream@demo app=${app} LOG:  ${msg}`;
+const at = (s: number) => Date.parse('2026-01-01T10:00:00Z') * 1000 + s * 1_000_000;
+
+describe('checkLoss', () => {
+  const base = { sinceMs: Date.parse('2026-01-01T09:59:00Z'), upstreamUser: 'chaperone_upstream', subjects: ['agent:x'], applicationName: 'fleet-t' };
+
+  it('passes when every executed statement is recorded once, across a reused pid and a split query', async () => {
+    const r = await checkLoss({
+      ...base,
+      store: reader({
+        sessions: [['s1', 'sealed', 'client-terminate', 10, 9], ['s2', 'sealed', 'client-terminate', 10, 9]],
+        keys: [['s1', at(1), 100], ['s2', at(5), 100]],
+        commands: [['s1', 'SELECT 1', 'ALLOW'], ['s2', 'BEGIN', 'ALLOW'], ['s2', 'SELECT 2', 'ALLOW'], ['s2', 'COMMIT', 'ALLOW'], ['s2', 'DROP TABLE t', 'DENY']],
+      }),
+      statementLog: [line('02.000', 100, 'statement: SELECT 1'), line('06.000', 100, 'statement: BEGIN; SELECT 2; COMMIT')].join('\n'),
+    });
+    assert.equal(r.executed, 4);
+    assert.equal(r.recorded, 4);
+    assert.ok(lossFree(r), JSON.stringify(r));
+  });
+
+  it('reports unrecorded, refused-but-run, unowned backends, twice-recorded and unsealed', async () => {
+    const r = await checkLoss({
+      ...base,
+      store: reader({
+        sessions: [['s1', 'sealed', 'client-terminate', 10, 9], ['s2', 'open', '', 4, 9]],
+        keys: [['s1', at(1), 100]],
+        commands: [['s1', 'SELECT 1', 'ALLOW'], ['s1', 'SELECT 1', 'ALLOW'], ['s1', 'DROP TABLE t', 'DENY'], ['s1', 'DELETE FROM t', 'APPROVAL', 'UNAVAILABLE']],
+      }),
+      statementLog: [
+        line('02.000', 100, 'statement: SELECT 1'),
+        line('03.000', 100, 'statement: SELECT 3'),
+        line('04.000', 100, 'statement: DROP TABLE t'),
+        line('04.500', 100, 'statement: DELETE FROM t'),
+        line('05.000', 200, 'statement: SELECT 4'),
+        line('05.000', 300, 'statement: SELECT 5', 'someone-else'),
+      ].join('\n'),
+    });
+    assert.deepEqual(r.missing.map((m) => m.text), ['SELECT 3']);
+    assert.deepEqual(r.deniedButExecuted.map((m) => m.text), ['DROP TABLE t', 'DELETE FROM t']);
+    assert.deepEqual(r.unknownBackends, [200]);
+    assert.deepEqual(r.unexecuted.map((m) => m.text), ['SELECT 1']);
+    assert.deepEqual(r.unsealed, ['s2']);
+    assert.deepEqual(r.gaps, ['s2']);
+    assert.equal(lossFree(r), false);
+  });
+
+  it('accepts a cut-off session with a gap-free chain, and its recorded but unforwarded command, only when told to', async () => {
+    const fixture = reader({
+      sessions: [['s1', 'open', '', 10, 9]],
+      keys: [['s1', at(1), 100]],
+      commands: [['s1', 'SELECT 1', 'ALLOW'], ['s1', 'SELECT 2', 'ALLOW'], ['s1', 'UPDATE t SET a = 1', 'APPROVAL', 'APPROVED']],
+    });
+    const log = [line('02.000', 100, 'statement: SELECT 1'), line('03.000', 100, 'statement: UPDATE t SET a = 1')].join('\n');
+    const strict = await checkLoss({ ...base, store: fixture, statementLog: log });
+    assert.deepEqual(strict.unsealed, ['s1']);
+    assert.equal(lossFree(strict), false);
+    const tolerant = await checkLoss({ ...base, store: fixture, statementLog: log, tolerateCutOff: true });
+    assert.deepEqual(tolerant.cutOff, ['s1']);
+    assert.deepEqual(tolerant.notForwarded.map((m) => m.text), ['SELECT 2']);
+    assert.ok(lossFree(tolerant), JSON.stringify(tolerant));
+  });
+});
