@@ -121,10 +121,11 @@ async function ensureTables(direct: Endpoint, scale: number): Promise<void> {
   if (init.code !== 0) throw new BenchError('SETUP_FAILED', `pgbench -i failed:\n${init.stderr.trim().split('\n').slice(-8).join('\n')}`);
 }
 
-async function pgbench(e: Endpoint, mode: QueryMode, clients: number, seconds: number) {
+async function pgbench(target: Target, e: Endpoint, mode: QueryMode, clients: number, seconds: number) {
   const args = ['-n', '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, cpus().length)), '-T', String(seconds), e.conninfo];
   const r = await exec('pgbench', args, { PGPASSWORD: e.password }, (seconds + 120) * 1000);
-  if (r.code !== 0) throw new BenchError('RUN_FAILED', `pgbench ${args.slice(0, -1).join(' ')} failed:\n${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`);
+  if (r.code !== 0)
+    throw new BenchError('RUN_FAILED', `${target}: pgbench ${args.slice(0, -1).join(' ')} failed (is the stack healthy? deploy/local/status):\n${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`);
   return parsePgbenchOutput(r.stdout);
 }
 
@@ -176,13 +177,13 @@ async function main(o: Options): Promise<void> {
   const load = [loadavg()[0]!];
   const cases: BenchCase[] = [];
   try {
-    if (o.warmup > 0) for (const t of TARGETS) await pgbench(endpoints[t], 'simple', 1, o.warmup);
+    if (o.warmup > 0) for (const t of TARGETS) await pgbench(t, endpoints[t], 'simple', 1, o.warmup);
     let n = 0;
     for (const mode of o.modes)
       for (const clients of o.clients)
         for (const target of TARGETS) {
           const before = target === 'chaperone' ? await gatewayCounters(stack) : undefined;
-          const r = await pgbench(endpoints[target], mode, clients, o.seconds);
+          const r = await pgbench(target, endpoints[target], mode, clients, o.seconds);
           const after = before && (await gatewayCounters(stack));
           const gw =
             before && after && after.waitCount > before.waitCount
