@@ -3,7 +3,7 @@
 # (deploy/local/up): wrk at saturation and at a fixed rate, then a large `git clone`.
 #
 #   usage: loadtest/http-bench.sh [--duration S] [--connections N] [--threads N] [--rate RPS]
-#                                 [--clone-mib N] [--skip-clone] [--json FILE]
+#                                 [--clone-mib N] [--skip-clone] [--skip-wrk] [--json FILE]
 #
 # Targets (all to the same origin, nginx returning a small JSON document):
 #   direct     wrk → origin                                  (plain HTTP, no proxy)
@@ -21,7 +21,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-duration=15 connections=64 threads=2 rate="" clone_mib=200 skip_clone=0 json=""
+duration=15 connections=64 threads=2 rate="" clone_mib=200 skip_clone=0 skip_wrk=0 json=""
 while (($#)); do
   case $1 in
     --duration) duration=${2:?}; shift ;;
@@ -30,6 +30,7 @@ while (($#)); do
     --rate) rate=${2:?}; shift ;;
     --clone-mib) clone_mib=${2:?}; shift ;;
     --skip-clone) skip_clone=1 ;;
+    --skip-wrk) skip_wrk=1 ;;
     --json) json=${2:?}; shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) echo "http-bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -84,6 +85,7 @@ echo "# http-bench $(date -u +%FT%TZ) on $(nproc) CPUs, load average $(cut -d' '
 curl -sf "${URL[direct]}" >/dev/null || { echo "http-bench: origin ${URL[direct]} does not answer (deploy/local/status)" >&2; exit 1; }
 curl -sf --cacert "$TLS_CA_FILE" -H "Authorization: Bearer $token" "${URL[chaperone]}" >/dev/null || { echo "http-bench: ${URL[chaperone]} refused the request; is the bench connection configured? (deploy/local/up rewrites chaperone.yaml)" >&2; exit 1; }
 
+if ((!skip_wrk)); then
 echo "## saturation (-c $connections)"
 for t in "${targets[@]}"; do
   run_wrk "$t" "${URL[$t]}" "$connections"
@@ -102,6 +104,7 @@ for phase in "rate:$half_direct" "ratec:$half_chap"; do
   done
   R[$name.target]=$target_rate
 done
+fi
 
 if ((!skip_clone)); then
   bare=$GIT_HTTP_ROOT/bench-${clone_mib}m.git
@@ -153,6 +156,7 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "n/a"}'; }
 diffms() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }
 echo "## ratios"
+if ((!skip_wrk)); then
 R[ratio.chaperone_vs_nginx_rps]=$(ratio "${R[chaperone.rps]}" "${R[nginx.rps]}")
 R[ratio.nginx_vs_direct_rps]=$(ratio "${R[nginx.rps]}" "${R[direct.rps]}")
 R[added_p99_ms.at_half_direct]=$(diffms "${R[rate.chaperone.p99]}" "${R[rate.direct.p99]}")
@@ -162,6 +166,7 @@ echo "  chaperone / nginx requests/s at saturation:  ${R[ratio.chaperone_vs_ngin
 echo "  nginx / direct requests/s at saturation:     ${R[ratio.nginx_vs_direct_rps]}"
 echo "  added p99 at ~${R[rate.target]} req/s (half of direct's peak): chaperone ${R[added_p99_ms.at_half_direct]} ms (achieved ${R[rate.chaperone.rps]} req/s), nginx ${R[nginx_added_p99_ms.at_half_direct]} ms   (target ≤ 1 ms)"
 echo "  added p99 at ~${R[ratec.target]} req/s (half of chaperone's peak): ${R[added_p99_ms.at_half_chaperone]} ms"
+fi
 if ((!skip_clone)); then
   R[ratio.clone_time_chaperone_vs_direct]=$(ratio "${R[clone.chaperone.s]}" "${R[clone.direct.s]}")
   echo "  git clone time, chaperone / direct:           ${R[ratio.clone_time_chaperone_vs_direct]}"
