@@ -4,6 +4,7 @@ export function errorKind(protocol: string, err: unknown): string {
   const message = typeof e?.message === 'string' ? e.message : String(err);
   const short = message
     .replace(/^chaperone: /, '')
+    .replace(/'?\b\w+:\/\/[^\s']*'?/g, '<url>')
     .replace(/[0-9a-f]{8,}/gi, '…')
     .replace(/\d+/g, 'N')
     .split('\n')[0]!

@@ -56,6 +56,27 @@ export class FleetStats {
   late = 0;
   /** Successes in the current progress window, for the live rate. */
   private window: number[] = [];
+  /** Successes and failures per wall-clock second (ms since the epoch / 1000), for fault timelines. */
+  readonly perSecond = new Map<number, { ok: number; errors: number }>();
+
+  private bucket(): { ok: number; errors: number } {
+    const s = Math.floor(Date.now() / 1000);
+    let b = this.perSecond.get(s);
+    if (!b) this.perSecond.set(s, (b = { ok: 0, errors: 0 }));
+    return b;
+  }
+
+  /** Successes and errors between two instants (ms since the epoch, whole seconds). */
+  between(fromMs: number, toMs: number): { ok: number; errors: number } {
+    const out = { ok: 0, errors: 0 };
+    for (const [s, b] of this.perSecond) {
+      if (s * 1000 >= fromMs && s * 1000 < toMs) {
+        out.ok += b.ok;
+        out.errors += b.errors;
+      }
+    }
+    return out;
+  }
 
   success(op: string, ms: number): void {
     this.ops++;
@@ -64,12 +85,14 @@ export class FleetStats {
     list.push(ms);
     this.samples.set(op, list);
     this.window.push(Date.now());
+    this.bucket().ok++;
   }
 
   failure(kind: string): void {
     this.ops++;
     this.errors++;
     this.errorsByKind.set(kind, (this.errorsByKind.get(kind) ?? 0) + 1);
+    this.bucket().errors++;
   }
 
   opened(protocol: string): void {

