@@ -106,7 +106,7 @@ describe('HTTP gateway: git smart-HTTP against git http-backend', () => {
     const all = await commandsOf(stack, subject, 1, "action IN ('git.advertise', 'git.fetch', 'git.ls-refs')");
     assert.ok(all.some((c) => c.action === 'git.fetch'), 'the clone is recorded as a fetch');
     const replay = await replayOf(stack, pushes[3]!.session_id);
-    assert.match(replay, /git\.push\s+DENY/);
+    assert.match(replay, /git\.push[\s\S]*DENY[\s\S]*git-force-push/);
     assert.match(replay, /refs\/heads\/main/);
   });
 });

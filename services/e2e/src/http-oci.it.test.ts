@@ -73,6 +73,6 @@ describe('HTTP gateway: OCI registry (skopeo + docker-registry)', () => {
     const blobs = await commandsOf(stack, subject, 1, "action IN ('oci.blob.upload.complete', 'oci.blob.upload', 'oci.blob.pull')");
     assert.ok(blobs.some((b) => b.action === 'oci.blob.pull'));
     const replay = await replayOf(stack, refused.session_id);
-    assert.match(replay, /oci\.manifest\.push\s+DENY/);
+    assert.match(replay, /oci\.manifest\.push[\s\S]*DENY[\s\S]*oci-tag-overwrite/);
   });
 });
