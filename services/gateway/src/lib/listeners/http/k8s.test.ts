@@ -4,7 +4,7 @@
  * gateway injecting a service-account token read from a file.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,16 @@ import { startHarness, type Harness } from './harness.js';
 
 const STANDIN = fileURLToPath(new URL('../../../../../../deploy/local/k8s-standin/server.mjs', import.meta.url));
 
-describe('kubectl through the listener (Kubernetes API stand-in)', () => {
+function hasKubectl(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v kubectl && command -v openssl'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('kubectl through the listener (Kubernetes API stand-in)', { skip: !hasKubectl() }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-k8s-'));
   let standin: ChildProcess;
   let h: Harness;
