@@ -9,11 +9,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { blocksText, buttonClick, denyReasonSubmission, sendInteraction, startSlackStandIn, type SlackCall, type SlackStandIn } from '@chaperone/approvals/testing';
 import { loadConfig, type Config } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
-import { chaperone, eventually, loadStack, repoRoot, run, type RunResult, type Stack } from './lib/stack.js';
+import { chaperone, eventually, loadStack, repoRoot, run, statementLogOffset, statementLogSince, type RunResult, type Stack } from './lib/stack.js';
 
 const ALICE = 'U0LOCALALICE';
 const CAROL = 'U0LOCALCAROL';
@@ -21,6 +20,7 @@ const MALLORY = 'U0LOCALMALLORY';
 
 describe('just-in-time approval through Slack', () => {
   let stack: Stack;
+  let logStart = 0;
   let config: Config;
   let slack: SlackStandIn;
   let endpoint: string;
@@ -31,6 +31,7 @@ describe('just-in-time approval through Slack', () => {
 
   before(async () => {
     stack = loadStack();
+    logStart = statementLogOffset(stack);
     config = loadConfig(stack.CHAPERONE_CONFIG);
     const s = config.approvals.slack;
     assert.ok(s, 'the stack configuration has no approvals.slack block: rerun deploy/local/up');
@@ -57,7 +58,7 @@ describe('just-in-time approval through Slack', () => {
       { env: { ...process.env, PGPASSWORD: o.token ?? token, PGAPPNAME: o.app } },
     );
   const app = () => `e2e-appr-${randomBytes(4).toString('hex')}`;
-  const ranUpstream = (appName: string, sql: string) => readFileSync(stack.PG_STATEMENT_LOG!, 'utf8').includes(`app=${appName} LOG:  statement: ${sql}`);
+  const ranUpstream = (appName: string, sql: string) => statementLogSince(stack, logStart).includes(`app=${appName} LOG:  statement: ${sql}`);
   const isPrompt = (c: SlackCall, text: string) => c.args.thread_ts === undefined && blocksText(c.args).includes(text);
   const approvalIdOf = (c: SlackCall) => /"value":"(approval-[0-9a-f]{64})"/.exec(JSON.stringify(c.args.blocks))![1]!;
   const prompt = async (text: string) => approvalIdOf(await slack.waitFor('chat.postMessage', (c) => isPrompt(c, text), 30_000));

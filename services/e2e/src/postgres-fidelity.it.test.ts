@@ -16,7 +16,7 @@ import { loadConfig } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
 import { checkLoss, lossFree, type LossReport } from '@chaperone/loadtest';
 import { createStore, type Store } from '@chaperone/store';
-import { agentPsql, eventually, loadStack, run, type Stack } from './lib/stack.js';
+import { agentPsql, eventually, loadStack, run, statementLogOffset, statementLogSince, type Stack } from './lib/stack.js';
 
 describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
   let stack: Stack;
@@ -24,6 +24,7 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
   let token: string;
   /** Same subject, also in pii-readers: a dump that must restore needs unmasked unique emails. */
   let piiToken: string;
+  let logStart = 0;
   const subject = `agent:pgfid-${randomBytes(4).toString('hex')}`;
   const since = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-e2e-'));
@@ -33,6 +34,7 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
 
   before(async () => {
     stack = loadStack();
+    logStart = statementLogOffset(stack);
     const config = loadConfig(stack.CHAPERONE_CONFIG);
     const issuer = await TokenIssuer.fromConfig(config.identity);
     token = await issuer.issue({ subject, groups: ['agents'], ttlMs: 30 * 60_000 });
@@ -142,7 +144,7 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
     await eventually(
       'the recordings to account for every executed statement',
       async () => {
-        report = await checkLoss({ store, statementLog: readFileSync(stack.PG_STATEMENT_LOG!, 'utf8'), sinceMs: since, upstreamUser: 'chaperone_upstream', subjects: [subject] });
+        report = await checkLoss({ store, statementLog: statementLogSince(stack, logStart), sinceMs: since, upstreamUser: 'chaperone_upstream', subjects: [subject] });
         return lossFree(report) ? report : undefined;
       },
       60_000,

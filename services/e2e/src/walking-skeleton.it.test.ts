@@ -10,17 +10,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { SignJWT, importPKCS8 } from 'jose';
 import { loadConfig } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
+import { createStore } from '@chaperone/store';
 import { createApprovalsClient } from '@chaperone/approvals';
-import { agentPsql, chaperone, eventually, loadStack, run, type Stack } from './lib/stack.js';
+import { agentPsql, chaperone, eventually, loadStack, run, statementLogOffset, statementLogSince, type Stack } from './lib/stack.js';
 
 describe('walking skeleton through the load-balanced endpoint', () => {
   let stack: Stack;
   let issuer: TokenIssuer;
   const subject = `agent:e2e-${randomBytes(4).toString('hex')}`;
   let token: string;
+  let logStart = 0;
 
   before(async () => {
     stack = loadStack();
+    logStart = statementLogOffset(stack);
     const config = loadConfig(stack.CHAPERONE_CONFIG);
     issuer = await TokenIssuer.fromConfig(config.identity);
     token = await issuer.issue({ subject, groups: ["agents"], ttlMs: 15 * 60_000 });
@@ -60,7 +63,7 @@ describe('walking skeleton through the load-balanced endpoint', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /denied by policy/);
     await new Promise((res) => setTimeout(res, 300));
-    assert.ok(!readFileSync(stack.PG_STATEMENT_LOG!, 'utf8').includes(table), 'the DROP must not appear in the upstream statement log');
+    assert.ok(!statementLogSince(stack, logStart).includes(table), 'the DROP must not appear in the upstream statement log');
   });
 
   it('refuses a wrong, a tampered and an expired token with a clear error and nothing upstream', async () => {
@@ -95,16 +98,26 @@ describe('walking skeleton through the load-balanced endpoint', () => {
     assert.match(plaintext.stderr, /TLS/);
 
     await new Promise((res) => setTimeout(res, 300));
-    assert.ok(!readFileSync(stack.PG_STATEMENT_LOG!, 'utf8').includes(marker), 'refused sessions must not reach upstream');
+    assert.ok(!statementLogSince(stack, logStart).includes(marker), 'refused sessions must not reach upstream');
   });
 
   it('never lets the upstream password reach an event or a log line', async () => {
     const password = stack.PG_UPSTREAM_PASSWORD!;
     assert.ok(password.length >= 12);
-    const hex = Buffer.from(password).toString('hex');
-    const r = await chaperone(stack, ['sql', `SELECT count() AS n FROM events WHERE position(hex(payload), upper('${hex}')) > 0`, '--format', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(Number((JSON.parse(r.stdout) as { rows: { n: string }[] }).rows[0]!.n), 0);
+    assert.match(password, /^[A-Za-z0-9_-]+$/, 'the check below quotes the password as a SQL literal');
+    // Searched here, not with SQL: a query holding the password would put it in ClickHouse's log.
+    const config = loadConfig(stack.CHAPERONE_CONFIG);
+    const store = createStore(config.clickhouse);
+    try {
+      const sessions = await store.listSessions({ subject, limit: 100 });
+      assert.ok(sessions.length > 0);
+      const needle = Buffer.from(password);
+      for (const s of sessions)
+        for await (const e of store.iterateSessionEvents(s.sessionId))
+          assert.ok(!e.payload.includes(needle) && !e.avro.includes(needle), `event ${s.sessionId}#${e.seq} holds the upstream password`);
+    } finally {
+      await store.close();
+    }
     const logDir = `${stack.CHAPERONE_RUN_DIR}/logs`;
     for (const f of readdirSync(logDir).filter((f) => !f.startsWith('postgres'))) {
       assert.ok(!readFileSync(`${logDir}/${f}`, 'utf8').includes(password), `${f} contains the upstream password`);

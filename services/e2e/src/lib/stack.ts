@@ -1,5 +1,5 @@
 import { execFile, type ExecFileOptions } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -57,4 +57,25 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Where the upstream statement log ends now; read what follows with {@link statementLogSince}. */
+export function statementLogOffset(stack: Stack): number {
+  return statSync(stack.PG_STATEMENT_LOG!).size;
+}
+
+/**
+ * The upstream statement log from `offset` on. Tests read only what they caused: the whole
+ * log of a long-lived stack can exceed what one JavaScript string may hold.
+ */
+export function statementLogSince(stack: Stack, offset: number): string {
+  const fd = openSync(stack.PG_STATEMENT_LOG!, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    readSync(fd, buf, 0, buf.length, offset);
+    return buf.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
