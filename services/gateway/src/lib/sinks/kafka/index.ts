@@ -1,1 +1,2 @@
 export { KafkaSink, type KafkaSinkOptions } from './kafka-sink.js';
+export { GroupCommit, type GroupCommitOptions } from './group-commit.js';

@@ -1,8 +1,9 @@
 import { connect as netConnect } from 'node:net';
-import { Kafka, logLevel, type ISocketFactory, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '@chaperone/observability';
 import { frameBody, type ChainedEvent } from '@chaperone/events';
 import type { EventSink } from '../../recording/sink.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface KafkaSinkOptions {
   brokers: string[];
@@ -30,6 +31,7 @@ const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
 export class KafkaSink implements EventSink {
   private readonly producer: Producer;
   private connected = false;
+  private readonly group: GroupCommit<Message>;
 
   constructor(private readonly opts: KafkaSinkOptions) {
     const kafka = new Kafka({
@@ -43,6 +45,12 @@ export class KafkaSink implements EventSink {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
     this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
     this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
+    this.group = new GroupCommit((messages) => this.producer.send({ topic: opts.topic, acks: -1, messages }).then(() => undefined));
+  }
+
+  /** Produce requests sent and session publishes merged into them. */
+  get groupStats(): { requests: number; publishes: number } {
+    return this.group.stats;
   }
 
   get healthy(): boolean {
@@ -54,16 +62,13 @@ export class KafkaSink implements EventSink {
     this.connected = true;
   }
 
-  async publish(sessionId: string, events: ChainedEvent[]): Promise<void> {
-    await this.producer.send({
-      topic: this.opts.topic,
-      acks: -1,
-      messages: events.map((e) => ({
-        key: sessionId,
-        value: frameBody(e.body),
-        headers: { seq: String(e.event.seq), type: e.event.body.type },
-      })),
+  publish(sessionId: string, events: ChainedEvent[]): Promise<void> {
+    let bytes = 0;
+    const messages = events.map((e): Message => {
+      bytes += e.body.length + 64;
+      return { key: sessionId, value: frameBody(e.body), headers: { seq: String(e.event.seq), type: e.event.body.type } };
     });
+    return this.group.publish(messages, bytes);
   }
 
   async stop(): Promise<void> {
