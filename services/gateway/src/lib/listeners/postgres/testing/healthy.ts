@@ -19,12 +19,27 @@ export class HealthyLoop {
   private firstAnswer!: () => void;
   /** Resolves after the first correct answer. */
   readonly started = new Promise<void>((resolve) => (this.firstAnswer = resolve));
+  private waiters: (() => void)[] = [];
 
   constructor(private readonly h: PgHarness) {
     this.done = this.run().catch((err: Error) => {
       this.error ??= err.message;
       this.firstAnswer();
     });
+  }
+
+  /** Resolves at the next correct answer; rejects after `timeoutMs` or once the loop failed. */
+  async nextAnswer(timeoutMs: number): Promise<void> {
+    if (this.error) throw new Error(this.error);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) => this.waiters.push(resolve)),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(this.error ?? `no answer within ${timeoutMs} ms`)), timeoutMs))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async stop(): Promise<void> {
@@ -51,6 +66,7 @@ export class HealthyLoop {
       this.maxLatencyMs = Math.max(this.maxLatencyMs, performance.now() - t0);
       this.count++;
       if (this.count === 1) this.firstAnswer();
+      for (const w of this.waiters.splice(0)) w();
       // A canary, not a load generator: the fuzzing gets the CPU.
       await new Promise((r) => setTimeout(r, PAUSE_MS));
     }
