@@ -4,7 +4,20 @@
  * conversion and secret resolution, producing an immutable {@link Config} for every service.
  */
 export { loadConfig, compileOptions, defaultConfigPath } from './lib/compile.js';
-export type { Config, Connection, PostgresUpstream, HostPort, LoadOptions, Approvals, Approver, SlackApprovals } from './lib/compile.js';
+export type {
+  Config,
+  Connection,
+  PostgresUpstream,
+  HttpUpstream,
+  HttpCredentials,
+  HttpProxyListener,
+  BodyStore,
+  HostPort,
+  LoadOptions,
+  Approvals,
+  Approver,
+  SlackApprovals,
+} from './lib/compile.js';
 export { configSchema } from './lib/schema.js';
 export type { RawConfig } from './lib/schema.js';
 export { ConfigError } from './lib/errors.js';

@@ -1,7 +1,8 @@
 /**
  * @module @chaperone/gateway
- * A gateway node: protocol listeners (PostgreSQL wire), token authentication, credential
- * injection, per-command policy decisions and record-before-forward to the event log.
+ * A gateway node: protocol listeners (PostgreSQL wire; HTTP for Git, OCI registries, the
+ * Kubernetes API and REST APIs), token authentication, credential injection, per-command
+ * policy decisions, inline masking and record-before-forward to the event log.
  */
 export { GatewayNode, type GatewayNodeOptions } from './lib/node.js';
 export { PolicyEngine, PolicyBundleError } from './lib/policy/index.js';
@@ -9,5 +10,8 @@ export type { PolicyDecision, PolicyInput, PolicyCommand } from './lib/policy/in
 export { parseSql, initSqlParser, sqlCommand } from './lib/commands/index.js';
 export type { SqlParse, SqlStatement } from './lib/commands/index.js';
 export { SessionRecorder, type EventSink } from './lib/recording/index.js';
-export { KafkaSink } from './lib/sinks/kafka/index.js';
+export { KafkaSink, GroupCommit } from './lib/sinks/kafka/index.js';
+export { PgListener } from './lib/listeners/postgres/index.js';
+export { HttpListener } from './lib/listeners/http/index.js';
+export { Masker, StreamMasker, PgResultMasker, effectiveRules } from './lib/masking/index.js';
 export { RecordingError, AuthError, UpstreamError } from './lib/errors.js';
