@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { checkHttpLoss, type HttpLossReport, type HttpRoute } from './access-log.js';
 import { checkLoss, lossFree, sealProblems, type LossReport } from './checker.js';
 import { checkGitRefs, type GitRefsReport } from './git-refs.js';
@@ -27,12 +27,25 @@ export interface RunLossReport {
   problems: string[];
 }
 
-/** Text of a log file from a byte offset (what a run appended since it began). */
+/** Text of a log file from a byte offset (what a run appended since it began); only that part is read. */
 export function readLogFrom(file: string, offset: number): string {
+  let fd: number;
   try {
-    return readFileSync(file).subarray(offset).toString('utf8');
+    fd = openSync(file, 'r');
   } catch {
     return '';
+  }
+  try {
+    const buf = Buffer.alloc(Math.max(0, fstatSync(fd).size - offset));
+    let at = 0;
+    while (at < buf.length) {
+      const n = readSync(fd, buf, at, buf.length - at, offset + at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buf.subarray(0, at).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
