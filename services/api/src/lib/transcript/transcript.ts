@@ -113,6 +113,15 @@ export function buildTranscript(events: Iterable<EventMsg>): Transcript {
         } else if (body.messageType === 'ErrorResponse') {
           const err = errorResponse(bytes);
           if (err) current.result.error = err;
+        } else if (body.messageType === 'http.response.head') {
+          // HTTP exchanges: the status line is the result ("HTTP/1.1 403 Forbidden").
+          const line = bytes.subarray(0, Math.max(0, bytes.indexOf('\r\n'))).toString('latin1') || bytes.subarray(0, 200).toString('latin1').split('\n')[0]!;
+          current.result.tag = line.trim();
+        } else if (body.messageType === 'http.response.body.end' || body.messageType === 'http.response.body') {
+          const text = bytes.subarray(0, 2000).toString('utf8');
+          if (current.result.columns === undefined) current.result.columns = ['body'];
+          // The first chunks tell what came back; the record holds all of it.
+          if (current.result.rows.length < 4) current.result.rows.push([text]);
         }
         break;
       }
