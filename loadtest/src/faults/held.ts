@@ -23,6 +23,8 @@ export class HeldAgent {
   ran = false;
   private client: pg.Client | undefined;
   private pending: Promise<void> | undefined;
+  /** approvalIds.length when the current attempt was sent. */
+  private idsBefore = 0;
 
   constructor(readonly o: HeldOptions) {}
 
@@ -58,6 +60,7 @@ export class HeldAgent {
     if (this.ran || this.pending) return;
     const client = await this.connect();
     const started = Date.now();
+    this.idsBefore = this.approvalIds.length;
     this.pending = client.query(this.o.sql).then(
       () => {
         this.ran = true;
@@ -70,12 +73,11 @@ export class HeldAgent {
     ).finally(() => (this.pending = undefined));
   }
 
-  /** Resolves when an approval id is known (or the attempt ended), at most `timeoutMs`. */
+  /** Resolves with the current attempt's approval id once the gateway named it (undefined if the attempt ended first or `timeoutMs` passed). */
   async ticket(timeoutMs: number): Promise<string | undefined> {
     const deadline = Date.now() + timeoutMs;
-    const n = this.approvalIds.length;
-    while (Date.now() < deadline && this.approvalIds.length === n && this.pending) await new Promise((r) => setTimeout(r, 100));
-    return this.approvalIds.at(-1);
+    while (Date.now() < deadline && this.approvalIds.length === this.idsBefore && this.pending) await new Promise((r) => setTimeout(r, 100));
+    return this.approvalIds.length > this.idsBefore ? this.approvalIds.at(-1) : undefined;
   }
 
   async close(): Promise<void> {

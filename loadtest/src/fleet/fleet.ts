@@ -135,10 +135,15 @@ export async function startFleet(opts: FleetOptions): Promise<FleetHandle> {
     git: git ? new GitAgent({ base: stack.AGENT_HTTP_BASE!, repo: git.repo, token: tokens[i]!, caFile: stack.TLS_CA_FILE!, workDir: join(work, `agent-${i}`), agent: i, rand, onOpen: () => stats.opened('git') }) : undefined,
   }));
   if (mix.pg > 0) {
-    try {
-      await drivers[0]!.pg.query('sandbox', FLEET_TABLE_SQL);
-    } catch (err) {
-      throw new FleetError('SETUP_FAILED', `could not create the fleet's table in the sandbox through the gateway: ${(err as Error).message}`);
+    // A few tries: a node that was just restarted (by a fault, or by someone sharing the stack) may drop the first connection.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await drivers[0]!.pg.query('sandbox', FLEET_TABLE_SQL);
+        break;
+      } catch (err) {
+        if (attempt >= 4) throw new FleetError('SETUP_FAILED', `could not create the fleet's table in the sandbox through the gateway: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
     }
   }
   const stopper = new AbortController();
