@@ -7,7 +7,7 @@ import type { Config, Connection } from '@chaperone/config';
 import { SessionChain } from '@chaperone/events';
 import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
-import { PgProtocolError, encodeAuthentication, encodeCancelRequest, encodeErrorResponse, messageName, type PgMessage, type PgNotice } from '../../protocols/postgres/index.js';
+import { MessageReader, PgProtocolError, encodeAuthentication, encodeCancelRequest, encodeErrorResponse, messageName, type PgMessage, type PgNotice } from '../../protocols/postgres/index.js';
 import { AuthError, UpstreamError } from '../../errors.js';
 import { SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
@@ -107,7 +107,7 @@ export class PgListener {
       if (user !== identity.subject)
         throw new AuthError('SUBJECT_MISMATCH', `user "${user}" does not match the token's subject "${identity.subject}"; connect with user=${identity.subject}`);
       const upstream = await loginUpstream(connection.postgres!, hello.params, pg.maxMessageBytes);
-      await this.startSession(hello.stream, hello.conn.detach(), upstream, identity, connection, clientAddress, hello.tls, hello.params);
+      await this.startSession(hello.stream, hello.conn.detach(), hello.conn.reader, upstream, identity, connection, clientAddress, hello.tls, hello.params);
     } catch (err) {
       const { notice, code } = noticeFor(err);
       metrics.authFailures.inc({ code });
@@ -121,6 +121,7 @@ export class PgListener {
   private async startSession(
     client: Duplex,
     pending: PgMessage[],
+    clientReader: MessageReader,
     upstream: Awaited<ReturnType<typeof loginUpstream>>,
     identity: AgentIdentity,
     connection: Connection,
@@ -160,6 +161,7 @@ export class PgListener {
       recorder,
       { sessionId, clientAddress, nodeId: config.nodeId, identity, connection, policy: this.deps.policy },
       { nodeKey: this.deps.nodeKey, maxInFlightBytes: config.kafka.maxInFlightBytes, maxMessageBytes: config.gateway.postgres.maxMessageBytes, idleTimeoutMs: config.gateway.postgres.idleTimeoutMs, log, metrics, ...(this.deps.approvals ? { approvals: this.deps.approvals } : {}) },
+      { client: clientReader, server: upstream.conn.reader },
     );
     this.sessions.add(session);
     metrics.sessionsActive.inc();

@@ -6,6 +6,7 @@ import {
   Backend,
   Frontend,
   MessageReader,
+  PgProtocolError,
   decodeBind,
   decodeClose,
   decodeFunctionCall,
@@ -36,12 +37,6 @@ export interface ProxyOptions {
   /** Holds statements whose decision is `approval` until approvers answer; without it they are refused. */
   approvals?: ApprovalGate;
 }
-
-/**
- * Largest upstream message (e.g. one DataRow) relayed. Each is recorded as one event, so it
- * matches the event log's per-message limit that deploy/local sets (Kafka message.max.bytes).
- */
-const UPSTREAM_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 interface Injection {
   /** Number of ReadyForQuery the upstream must have sent before these frames go out. */
@@ -81,9 +76,14 @@ export class PgProxySession {
     private readonly recorder: SessionRecorder,
     private readonly ctx: DecisionContext,
     private readonly opts: ProxyOptions,
+    /**
+     * The readers the handshake and the upstream login used: they may hold the first bytes of
+     * a message that arrived in the same packet as the last handshake message.
+     */
+    readers: { client: MessageReader; server: MessageReader },
   ) {
-    this.clientReader = new MessageReader({ maxMessageBytes: opts.maxMessageBytes });
-    this.serverReader = new MessageReader({ maxMessageBytes: Math.max(opts.maxMessageBytes, UPSTREAM_MAX_MESSAGE_BYTES) });
+    this.clientReader = readers.client;
+    this.serverReader = readers.server;
     this.done = new Promise((r) => (this.resolveDone = r));
   }
 
@@ -379,7 +379,11 @@ export class PgProxySession {
 
   private fail(err: Error): void {
     if (err instanceof RecordingError) void this.end('recording-failed', err.message, this.recordingNotice(err));
-    else {
+    else if (err instanceof PgProtocolError) {
+      // A malformed message from either peer ends this one session: it is input, not a bug.
+      this.opts.log.info({ session: this.ctx.sessionId, code: err.code, err: err.message }, 'protocol error');
+      void this.end('protocol-error', err.message, { severity: 'FATAL', code: err.sqlState, message: `chaperone: ${err.message}` });
+    } else {
       this.opts.log.error({ err: err.message, stack: err.stack }, 'session failed');
       void this.end('error', err.message, { severity: 'FATAL', code: 'XX000', message: `chaperone: internal error; the session was ended (${err.message})` });
     }

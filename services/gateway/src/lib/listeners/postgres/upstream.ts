@@ -30,6 +30,12 @@ export interface UpstreamSession {
 
 const LOGIN_TIMEOUT_MS = 10_000;
 
+/**
+ * Largest upstream message (e.g. one DataRow) relayed. Each is recorded as one event, so it
+ * matches the event log's per-message limit that deploy/local sets (Kafka message.max.bytes).
+ */
+export const UPSTREAM_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 async function open(up: PostgresUpstream): Promise<Socket> {
   const raw = netConnect({ host: up.host, port: up.port });
   raw.setNoDelay(true);
@@ -56,7 +62,7 @@ async function open(up: PostgresUpstream): Promise<Socket> {
  */
 export async function loginUpstream(up: PostgresUpstream, clientParams: Record<string, string>, maxMessageBytes: number): Promise<UpstreamSession> {
   const socket = await open(up);
-  const conn = new FramedConn(socket, new MessageReader({ maxMessageBytes }));
+  const conn = new FramedConn(socket, new MessageReader({ maxMessageBytes: Math.max(maxMessageBytes, UPSTREAM_MAX_MESSAGE_BYTES) }));
   try {
     const params: Record<string, string> = { user: up.user, database: up.database };
     for (const k of PASSTHROUGH) if (clientParams[k] !== undefined) params[k] = clientParams[k];
