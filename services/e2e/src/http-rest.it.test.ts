@@ -54,6 +54,20 @@ describe('HTTP gateway: curl against a JSON API', () => {
     assert.match(leaked.stdout, /"n": "?0"?/, 'neither the API key nor the agent token is recorded');
   });
 
+  it('masks secrets in JSON responses as they stream back', async () => {
+    const base = `${httpBase(stack)}/api`;
+    const secret = `ghp_${'A1b2C3d4E5'.repeat(3)}xYz123`;
+    const created = await curl('-H', 'Content-Type: application/json', '-d', JSON.stringify({ name: 'leaky', note: `deploy with ${secret}` }), `${base}/items`);
+    const [body, status] = created.stdout.split('\n');
+    assert.equal(status, '201', created.stderr + created.stdout);
+    assert.ok(!body!.includes(secret), 'the echoed item must come back masked');
+    assert.match(body!, /\[MASKED:github-token\]/);
+    const id = (JSON.parse(body!) as { id: string | number }).id;
+    const read = await curl(`${base}/items/${id}`);
+    assert.ok(!read.stdout.includes(secret));
+    assert.match(read.stdout, /\[MASKED:github-token\][\s\S]*\n200$/);
+  });
+
   it('refuses a request without a token with 401 and a Basic challenge', async () => {
     const r = await run('curl', ['-sS', '-i', '--cacert', stack.TLS_CA_FILE!, `${httpBase(stack)}/api/items`]);
     assert.match(r.stdout, /^HTTP\/1\.1 401 /);

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { MaskNote } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, formatResponseHead, type HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import { UpstreamError } from '../../errors.js';
+import { StreamMasker, effectiveRules, maskerFor } from '../../masking/index.js';
 import type { Analysis, UpstreamProbe } from './analysis.js';
 import type { CredentialSource } from './credentials.js';
 import type { HttpMetrics } from './metrics.js';
@@ -222,7 +224,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   }
   const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, x.routedPath, x.query), headers: flat });
   const started = process.hrtime.bigint();
-  const response = relayResponse(x, deps, upReq, started);
+  const response = relayResponse(x, deps, upReq, started, d);
   try {
     if (pre.ended) upReq.end(pre.bytes > 0 ? Buffer.concat(pre.chunks, pre.bytes) : undefined);
     else {
@@ -322,7 +324,18 @@ function rewriteLocation(x: Exchange, value: string): string {
   return value.startsWith('/') ? `${prefix}${path}` : `${x.publicBase}${prefix}${path}`;
 }
 
-function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint): Promise<void> {
+/**
+ * Response bodies that are text (JSON, text/*, XML, YAML, form data) and not compressed are
+ * masked as they stream; packs, layers and other binary bodies pass untouched.
+ */
+function masksBody(headers: IncomingHttpHeaders): boolean {
+  const enc = (headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (enc !== 'identity') return false;
+  const type = (headers['content-type'] ?? '').toLowerCase();
+  return /^(text\/|application\/(json|[\w.+-]+\+json|xml|[\w.+-]+\+xml|x-yaml|yaml|javascript|x-www-form-urlencoded|problem\+json))/.test(type);
+}
+
+function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision): Promise<void> {
   const { res, session, conn } = x;
   const { recorder } = session;
   return new Promise((resolve) => {
@@ -347,6 +360,11 @@ function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, st
         flat.push(k, lower === 'location' || lower === 'content-location' ? rewriteLocation(x, v) : v);
       }
       const status = upRes.statusCode ?? 502;
+      // Masking changes the body's length: the agent gets it chunked instead.
+      const masker = masksBody(upRes.headers) ? new StreamMasker(maskerFor(effectiveRules(decision.mask))) : undefined;
+      if (masker) {
+        for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i]!.toLowerCase() === 'content-length') flat.splice(i, 2);
+      }
       session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(status, upRes.statusMessage ?? '', '1.1', flat), redacted: false, masks: [] });
       res.writeHead(status, upRes.statusMessage, flat);
       const cap = new BodyCapture(bodyStoreFor(upRes.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
@@ -359,10 +377,14 @@ function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, st
       };
       recorder.on('drain', resume);
       res.on('drain', resume);
-      upRes.on('data', (chunk: Buffer) => {
+      const relay = (chunk: Buffer, masks: MaskNote[]): boolean => {
         const stored = cap.take(chunk);
-        if (stored.length > 0) session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.body', bytes: stored, redacted: false, masks: [] });
-        const ok = res.write(chunk);
+        if (stored.length > 0 || masks.length > 0) session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.body', bytes: stored, redacted: false, masks });
+        return chunk.length === 0 || res.write(chunk);
+      };
+      upRes.on('data', (raw: Buffer) => {
+        const { out: chunk, notes } = masker ? masker.push(raw) : { out: raw, notes: [] };
+        const ok = relay(chunk, notes);
         if (!ok || recorder.unackedBytes > deps.maxInFlightBytes) {
           paused = true;
           upRes.pause();
@@ -374,6 +396,10 @@ function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, st
         resolve();
       };
       upRes.on('end', () => {
+        if (masker) {
+          const tail = masker.end();
+          relay(tail.out, tail.notes);
+        }
         if (cap.size > 0 && cap.storedBytes < cap.size) session.append(bodyEndFrame('SERVER_TO_CLIENT', cap, 'http.response.body.end'));
         res.end();
         done();
