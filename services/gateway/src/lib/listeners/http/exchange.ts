@@ -4,6 +4,7 @@ import type { MaskNote } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, formatResponseHead, type HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
+import { decisionEvent } from '../../policy/index.js';
 import { UpstreamError } from '../../errors.js';
 import { StreamMasker, effectiveRules, maskerFor } from '../../masking/index.js';
 import type { Analysis, UpstreamProbe } from './analysis.js';
@@ -145,15 +146,7 @@ export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): 
   const commandId = session.nextCommandId();
   session.append({ type: 'Command', commandId, protocol: cmd.protocol, action: cmd.action, targets: cmd.targets, text: cmd.text, textSha256: sha256hex(cmd.text), detailsJson: JSON.stringify(cmd.details), params: [] });
   const d = deps.policy.evaluate(policyInput(x, cmd));
-  session.append({
-    type: 'Decision',
-    commandId,
-    result: d.result === 'allow' ? 'ALLOW' : d.result === 'deny' ? 'DENY' : 'APPROVAL',
-    reasons: d.reasons,
-    policyRevision: d.revision,
-    evalMicros: Math.round(d.evalMicros),
-    outputJson: JSON.stringify(d.output ?? {}),
-  });
+  session.append(decisionEvent(commandId, d));
   session.counters.commands++;
   return d;
 }

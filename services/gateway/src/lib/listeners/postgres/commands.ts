@@ -4,6 +4,7 @@ import type { AgentIdentity } from '@chaperone/identity';
 import { parseSql, type SqlStatement } from '../../commands/index.js';
 import { effectiveRules, PgSessionMasking, unionRules, type MaskRules } from '../../masking/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
+import { decisionEvent } from '../../policy/index.js';
 import type { SessionRecorder } from '../../recording/index.js';
 
 /** What the policy evaluation needs besides the command itself. */
@@ -131,15 +132,6 @@ export function recordVerdict(verdict: Verdict, recorder: SessionRecorder, nextC
       detailsJson: JSON.stringify(s.details),
       params,
     });
-    const d = s.decision;
-    recorder.append({
-      type: 'Decision',
-      commandId,
-      result: d.result === 'allow' ? 'ALLOW' : d.result === 'deny' ? 'DENY' : 'APPROVAL',
-      reasons: d.reasons,
-      policyRevision: d.revision,
-      evalMicros: Math.round(d.evalMicros),
-      outputJson: JSON.stringify(d.output ?? {}),
-    });
+    recorder.append(decisionEvent(commandId, s.decision));
   }
 }
