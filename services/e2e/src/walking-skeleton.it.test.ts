@@ -139,7 +139,9 @@ describe('walking skeleton through the load-balanced endpoint', () => {
       assert.equal((await fetch(`http://${addr}/healthz`)).status, 200);
       assert.match(await (await fetch(`http://${addr}/metrics`)).text(), /chaperone_pg_sessions_total/);
     }
-    for (const port of [19201, 19301, 19401]) assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, `service on ${port}`);
+    const config = loadConfig(stack.CHAPERONE_CONFIG);
+    for (const [name, hp] of [['materializer', config.materializer.http], ['api', config.api.http], ['approvals-worker', config.temporal.http]] as const)
+      assert.equal((await fetch(`http://${hp.host}:${hp.port}/healthz`)).status, 200, `${name} health`);
     const stats = await run('curl', ['-sf', stack.HAPROXY_METRICS_URL!]);
     assert.equal(stats.code, 0);
   });
