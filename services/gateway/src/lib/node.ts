@@ -10,6 +10,13 @@ import { HttpListener, createHttpMetrics } from './listeners/http/index.js';
 import { PolicyEngine } from './policy/index.js';
 import { KafkaSink } from './sinks/kafka/index.js';
 
+/**
+ * How long a draining node keeps accepting after /healthz turns 503: a load balancer polling
+ * the health check takes it out of rotation in that time (haproxy in deploy/local: every 2 s,
+ * out after 2 failures). Part of gateway.drainTimeout, which counts from SIGTERM.
+ */
+const LB_DEREGISTER_MS = 5000;
+
 export interface GatewayNodeOptions {
   config: Config;
   log: Logger;
@@ -90,9 +97,14 @@ export class GatewayNode {
     if (this.lifecycle.state !== 'running') return;
     const { config, log } = this.opts;
     this.lifecycle.to('draining');
-    await this.pg?.close();
-    await this.httpProxy?.close();
     const deadline = Date.now() + config.gateway.drainTimeoutMs;
+    // /healthz answers 503 now; keep accepting until the load balancer has noticed, or the
+    // connections it still routes here would be refused.
+    await new Promise((r) => setTimeout(r, Math.min(LB_DEREGISTER_MS, config.gateway.drainTimeoutMs)));
+    // PgListener.close() resolves only once every connection is gone: awaiting it would never
+    // reach the deadline below while a client keeps its session open.
+    void this.pg?.close();
+    await this.httpProxy?.close();
     while ((this.pg?.sessions.size ?? 0) + (this.httpProxy?.sessions.size ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     await this.httpProxy?.endAll('drain');
     if ((this.pg?.sessions.size ?? 0) > 0) {
