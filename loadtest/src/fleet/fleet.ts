@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,8 @@ export async function startFleet(opts: FleetOptions): Promise<FleetHandle> {
     }
   }
   const stopper = new AbortController();
+  // Every sleeping agent listens for the early stop: one listener per agent is expected.
+  setMaxListeners(0, stopper.signal);
   const t0 = Date.now();
   const endAt = t0 + opts.durationMs;
   const sleep = (ms: number) =>
