@@ -6,6 +6,7 @@ const LOG = `===== 2026-11-24T00:58:31Z start: postgres
 2026-01-01 10:00:00.123 UTC [4242] chaperone_upstream@demo app=psql LOG:  connection authorized: user=chaperone_upstream database=demo
 2026-01-01 10:00:00.125 UTC [4242] chaperone_upstream@demo app=psql LOG:  statement: SELECT 1; SELECT
 \t2
+2026-01-01 10:00:00.125 UTC [763] LOG:  checkpoint complete: wrote 67 buffers (0.4%)
 2026-01-01 10:00:00.126 UTC [4243] chaperone_upstream@demo app=pgbench LOG:  execute P_1: SELECT * FROM t WHERE id = $1
 2026-01-01 10:00:00.126 UTC [4243] chaperone_upstream@demo app=pgbench DETAIL:  parameters: $1 = '7'
 2026-01-01 10:00:00.127 UTC [4243] chaperone_upstream@demo app=pgbench LOG:  execute fetch from P_1: SELECT * FROM t WHERE id = $1

@@ -32,11 +32,15 @@ export function parseStatementLog(text: string, opts: { sinceMs?: number; user?:
     if (body !== undefined) out.push({ tsMs: current.tsMs, pid: current.pid, user: current.user, database: current.database, app: current.app, kind: s ? 'statement' : 'execute', text: body });
   };
   for (const line of text.split('\n')) {
+    // stderr logging indents continuation lines with one tab; anything else starts a new message
+    // (server lines such as checkpoints have no user@db part and are not ours).
+    if (line.startsWith('\t')) {
+      if (current) current.message += `\n${line.slice(1)}`;
+      continue;
+    }
+    flush();
     const m = LINE.exec(line);
-    if (m) {
-      flush();
-      current = { tsMs: Date.parse(`${m[1]!.replace(' ', 'T')}Z`), pid: Number(m[2]), user: m[3]!, database: m[4]!, app: m[5]!, level: m[6]!, message: m[7]! };
-    } else if (current && !line.startsWith('=====')) current.message += `\n${line.replace(/^\t/, '')}`; // stderr logging indents continuation lines with one tab
+    current = m ? { tsMs: Date.parse(`${m[1]!.replace(' ', 'T')}Z`), pid: Number(m[2]), user: m[3]!, database: m[4]!, app: m[5]!, level: m[6]!, message: m[7]! } : undefined;
   }
   flush();
   return out;
