@@ -28,3 +28,10 @@ describe('statement log', () => {
     assert.equal(parseStatementLog(LOG, { sinceMs: Date.parse('2026-01-01T10:00:00.126Z') }).length, 2);
   });
 });
+
+describe('statement log: fastpath calls', () => {
+  it('reads a fastpath function call as the gateway records it', () => {
+    const log = '2026-01-01 10:00:00.125 UTC [4242] chaperone_upstream@sandbox app=psql LOG:  fastpath function call: "lo_open" (OID 952)\n';
+    assert.deepEqual(parseStatementLog(log).map((x) => [x.kind, x.text]), [['execute', 'FUNCTION CALL 952']]);
+  });
+});

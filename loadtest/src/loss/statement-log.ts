@@ -17,6 +17,8 @@ const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] (\S*)@(\S*)
 const STATEMENT = /^statement: ([\s\S]*)$/;
 /** `execute <name>: text`; `execute fetch from …` continues an already-counted portal. */
 const EXECUTE = /^execute (?!fetch from )[^:]*: ([\s\S]*)$/;
+/** A fastpath FunctionCall (libpq large objects); the gateway records it as `FUNCTION CALL <oid>`. */
+const FASTPATH = /^fastpath function call: "[^"]*" \(OID (\d+)\)$/;
 
 /** Parses log text; lines without the prefix continue the previous message (multi-line SQL). */
 export function parseStatementLog(text: string, opts: { sinceMs?: number; user?: string } = {}): LoggedStatement[] {
@@ -28,7 +30,8 @@ export function parseStatementLog(text: string, opts: { sinceMs?: number; user?:
     if (opts.sinceMs !== undefined && current.tsMs < opts.sinceMs) return;
     const s = STATEMENT.exec(current.message);
     const e = s ? undefined : EXECUTE.exec(current.message);
-    const body = s?.[1] ?? e?.[1];
+    const f = s || e ? undefined : FASTPATH.exec(current.message);
+    const body = s?.[1] ?? e?.[1] ?? (f ? `FUNCTION CALL ${f[1]}` : undefined);
     if (body !== undefined) out.push({ tsMs: current.tsMs, pid: current.pid, user: current.user, database: current.database, app: current.app, kind: s ? 'statement' : 'execute', text: body });
   };
   for (const line of text.split('\n')) {
