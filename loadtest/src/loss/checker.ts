@@ -21,13 +21,8 @@ export interface LossReport {
   cutOff: string[];
   executed: number;
   recorded: number;
-  /** Commands the statement log cannot show (fastpath FunctionCall, `FUNCTION CALL <oid>`): counted, not matched. */
-  unlogged: number;
   sessions: number;
 }
-
-/** PostgreSQL writes no log_statement line for a fastpath function call (e.g. psql's \lo_import). */
-const UNLOGGED = /^FUNCTION CALL \d+$/;
 
 export interface CheckOptions {
   /** A Store, or adminReader(executor) for stores with huge recorded sessions. */
@@ -127,7 +122,7 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
   const cut = cutSessions(sessions);
   const report: LossReport = {
     missing: [], unexecuted: [], notForwarded: [], deniedButExecuted: [], unknownBackends: [], unsealed: [], gaps: [], cutOff: [],
-    executed: 0, recorded: 0, unlogged: 0, sessions: sessions.length,
+    executed: 0, recorded: 0, sessions: sessions.length,
   };
   if (opts.requireSealed ?? true) Object.assign(report, sealProblems(sessions, opts.tolerateCutOff ?? false));
   const keys = await opts.store.query(
@@ -145,10 +140,6 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
   const allowed = new Map<string, Map<string, number>>();
   const refused = new Map<string, Map<string, number>>();
   for (const [sid, text, decision, outcome] of cmds.rows) {
-    if (UNLOGGED.test(text!)) {
-      report.unlogged++;
-      continue;
-    }
     // A held statement runs only once approvers said yes (or an earlier yes is reused).
     const runs = decision === 'ALLOW' || decision === 'MASK' || (decision === 'APPROVAL' && (outcome === 'APPROVED' || outcome === 'REUSED'));
     add(runs ? allowed : refused, sid!, text!);
