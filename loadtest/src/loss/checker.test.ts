@@ -41,18 +41,18 @@ const at = (s: number) => Date.parse('2026-01-01T10:00:00Z') * 1000 + s * 1_000_
 describe('checkLoss', () => {
   const base = { sinceMs: Date.parse('2026-01-01T09:59:00Z'), upstreamUser: 'chaperone_upstream', subjects: ['agent:x'], applicationName: 'fleet-t' };
 
-  it('passes when every executed statement is recorded once, across a reused pid and a split query', async () => {
+  it('passes when every executed statement is recorded once, across a reused pid, a split query and a fastpath call', async () => {
     const r = await checkLoss({
       ...base,
       store: reader({
         sessions: [['s1', 'sealed', 'client-terminate', 10, 9], ['s2', 'sealed', 'client-terminate', 10, 9]],
         keys: [['s1', at(1), 100], ['s2', at(5), 100]],
-        commands: [['s1', 'SELECT 1', 'ALLOW'], ['s2', 'BEGIN', 'ALLOW'], ['s2', 'SELECT 2', 'ALLOW'], ['s2', 'COMMIT', 'ALLOW'], ['s2', 'DROP TABLE t', 'DENY']],
+        commands: [['s1', 'SELECT 1', 'ALLOW'], ['s1', 'FUNCTION CALL 952', 'ALLOW'], ['s2', 'BEGIN', 'ALLOW'], ['s2', 'SELECT 2', 'ALLOW'], ['s2', 'COMMIT', 'ALLOW'], ['s2', 'DROP TABLE t', 'DENY']],
       }),
-      statementLog: [line('02.000', 100, 'statement: SELECT 1'), line('06.000', 100, 'statement: BEGIN; SELECT 2; COMMIT')].join('\n'),
+      statementLog: [line('02.000', 100, 'statement: SELECT 1'), line('03.000', 100, 'fastpath function call: "lo_open" (OID 952)'), line('06.000', 100, 'statement: BEGIN; SELECT 2; COMMIT')].join('\n'),
     });
-    assert.equal(r.executed, 4);
-    assert.equal(r.recorded, 4);
+    assert.equal(r.executed, 5);
+    assert.equal(r.recorded, 5);
     assert.ok(lossFree(r), JSON.stringify(r));
   });
 
