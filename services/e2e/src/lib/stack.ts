@@ -1,36 +1,9 @@
-import { execFile, type ExecFileOptions } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { repoRoot, run, type RunResult, type Stack } from '@chaperone/loadtest';
 
-export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-
-/** The running local stack, as deploy/local/up described it in .run/stack.json. */
-export type Stack = Record<string, string>;
-
-export function loadStack(): Stack {
-  const file = `${repoRoot}deploy/local/.run/stack.json`;
-  if (!existsSync(file)) throw new Error(`${file} is missing: start the stack first with deploy/local/up (or run npm test, which does)`);
-  const stack = JSON.parse(readFileSync(file, 'utf8')) as Stack;
-  if (stack.STACK_MODE !== 'full') throw new Error('the stack runs in infra-only mode: run deploy/local/up (without --infra-only)');
-  return stack;
-}
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a real client program and collects its output (never throws for a non-zero exit). */
-export function run(cmd: string, args: string[], opts: ExecFileOptions & { input?: string } = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000, ...opts }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as NodeJS.ErrnoException).code as unknown as number) : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
-}
+// The stack reader and the process runner are the loadtest package's (the fleet and the fault
+// scenarios use the same ones).
+export { loadStack, repoRoot, run, type RunResult, type Stack } from '@chaperone/loadtest';
 
 /** `chaperone <args>` from the build, with the stack's configuration. */
 export function chaperone(stack: Stack, args: string[]): Promise<RunResult> {
