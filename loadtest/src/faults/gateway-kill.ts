@@ -9,6 +9,9 @@ import { faultCommand, isMain } from './command.js';
 import type { Fault } from './scenario.js';
 
 /** deploy/local names node i `gateway-i` and runs it with `--node-id gw-i`. */
+/** How long verify waits for the surviving nodes' sessions to be materialized as sealed. */
+const SETTLE_MS = 60_000;
+
 const nodeIdOf = (component: string) => component.replace(/^gateway-/, 'gw-');
 
 export function gatewayKill(): Fault {
@@ -37,9 +40,19 @@ export function gatewayKill(): Fault {
       ctx.say(`${victim} back (deploy/local/up --only ${victim})`);
     },
     async verify(ctx, run) {
-      const sessions = await loadSessions({ store: ctx.store, sinceMs: run.startedAtMs, subjects: run.subjects });
       const killed = nodeIdOf(victim);
-      const disturbed = sessions.filter((s) => s.nodeId !== killed && !(s.state === 'sealed' && CLIENT_ENDS.has(s.endReason)));
+      // The loss check tolerates sessions without an end (the victim's), so it can pass while the
+      // materializer is still writing the surviving nodes' last SessionEnded events: poll until
+      // those are sealed, or until the deadline makes the finding stand.
+      const deadline = Date.now() + SETTLE_MS;
+      let sessions: Awaited<ReturnType<typeof loadSessions>>;
+      let disturbed: typeof sessions;
+      for (;;) {
+        sessions = await loadSessions({ store: ctx.store, sinceMs: run.startedAtMs, subjects: run.subjects });
+        disturbed = sessions.filter((s) => s.nodeId !== killed && !(s.state === 'sealed' && CLIENT_ENDS.has(s.endReason)));
+        if (disturbed.every((s) => s.state === 'sealed') || Date.now() >= deadline) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
       const problems = disturbed.length ? [`${disturbed.length} sessions on surviving nodes did not end by their client: ${disturbed.slice(0, 3).map((s) => `${s.sessionId} on ${s.nodeId} (${s.state}, ${s.endReason || 'no end'})`).join('; ')}`] : [];
       const onVictim = sessions.filter((s) => s.nodeId === killed).length;
       ctx.say(`${sessions.length} sessions: ${onVictim} on ${killed}, ${sessions.length - onVictim} on the others (${disturbed.length} of those disturbed)`);
