@@ -88,7 +88,7 @@ export interface Config {
   };
   connections: Connection[];
   recording: { nodeKeyFile: string; trustedNodeKeys: Record<string, string> };
-  kafka: { brokers: string[]; clientId: string; topic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number };
+  kafka: { brokers: string[]; clientId: string; topic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number; lingerMs: number; producers: number };
   clickhouse: ParsedConfig['clickhouse'];
   materializer: { groupId: string; http: HostPort; batchSize: number; flushIntervalMs: number; idleTimeoutMs: number; sealKeyFile: string };
   temporal: { address: string; namespace: string; taskQueue: string; http: HostPort };
@@ -369,6 +369,8 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
       partitions: c.kafka.partitions,
       ackTimeoutMs: parseDuration(c.kafka.ackTimeout, 'kafka.ackTimeout'),
       maxInFlightBytes: parseSize(c.kafka.maxInFlightBytes, 'kafka.maxInFlightBytes'),
+      lingerMs: parseDuration(c.kafka.linger, 'kafka.linger'),
+      producers: c.kafka.producers,
     },
     clickhouse: c.clickhouse,
     materializer: {

@@ -221,9 +221,17 @@ export const configSchema = z
         ackTimeout: duration.default('10s'),
         /** Unacknowledged upstream→client bytes allowed per session before it pauses. @default 8MiB */
         maxInFlightBytes: size.default('8MiB'),
+        /**
+         * How long recorded frames nobody waits for (results flowing to the agent) may wait to be
+         * merged into the next publish, usually the next command's: one broker round trip per
+         * statement instead of two. Commands never wait for it. 0 publishes every frame at once. @default 5ms
+         */
+        linger: duration.default('5ms'),
+        /** Idempotent producers per gateway node, each with one produce request in flight. @default 2 */
+        producers: z.number().int().min(1).max(16).default(2),
       })
       .strict()
-      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB' }),
+      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 2 }),
     clickhouse: z
       .object({
         url: z.string().url().default('http://127.0.0.1:8123'),

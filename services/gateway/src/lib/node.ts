@@ -62,7 +62,7 @@ export class GatewayNode {
       // and reports itself unhealthy until a good bundle appears (decisions fail closed).
       this.policy = await PolicyEngine.loadOrDenyAll(config.policy.bundleFile, log, this.registry);
       this.policy.startWatching(config.policy.reloadIntervalMs);
-      this.sink = new KafkaSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.topic, log });
+      this.sink = new KafkaSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.topic, log, producers: config.kafka.producers, registry: this.registry });
       await this.sink.start();
       const verifier = await TokenVerifier.fromConfig(config.identity);
       const policy = this.policy;

@@ -8,6 +8,14 @@ export interface RecorderOptions {
   ackTimeoutMs: number;
   /** Largest batch sent in one publish (Kafka's default message.max.bytes is ~1 MB). @default 768KiB */
   maxBatchBytes?: number;
+  /**
+   * How long events nobody waits for yet (results flowing to the client) may wait before they
+   * are published, so they ride along with the next command's publish instead of costing a
+   * round trip of their own. `flush()` publishes at once. @default 5
+   */
+  lingerMs?: number;
+  /** Publishes of this session in flight at once; the sink keeps them in order. @default 4 */
+  maxInFlight?: number;
 }
 
 interface Waiter {
@@ -16,20 +24,35 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
+interface InFlight {
+  lastSeq: number;
+  bytes: number;
+  done: boolean;
+}
+
 /**
  * Records one session: chains events in the order they are appended and publishes them in
- * batches, one publish in flight at a time so the log keeps the session's order. Callers
- * forward a client command only after `flush()` resolves (record-before-forward) and pause
- * upstream reads while `unackedBytes` is over their limit ('drain' fires when it falls).
+ * batches. Callers forward a client command only after `flush()` resolves — every event up to
+ * that point acknowledged, with no gap (record-before-forward) — and pause upstream reads while
+ * `unackedBytes` is over their limit ('drain' fires when it falls).
+ *
+ * Publishing is pipelined: several batches of a session may be in flight, and the sink keeps
+ * them in order (one partition per session, one produce request at a time per producer). Events
+ * that nobody waits for linger up to `lingerMs` so that a result's frames and the next command
+ * usually share one publish: a statement then costs one broker round trip, not two.
  */
 export class SessionRecorder extends EventEmitter {
   private pending: ChainedEvent[] = [];
-  private inflight = false;
+  private pendingBytes = 0;
+  private inflight: InFlight[] = [];
   private acked = -1;
   private unacked = 0;
   private failure: RecordingError | undefined;
   private waiters: Waiter[] = [];
+  private linger: NodeJS.Timeout | undefined;
   private readonly maxBatchBytes: number;
+  private readonly lingerMs: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly chain: SessionChain,
@@ -38,6 +61,8 @@ export class SessionRecorder extends EventEmitter {
   ) {
     super();
     this.maxBatchBytes = opts.maxBatchBytes ?? 768 * 1024;
+    this.lingerMs = opts.lingerMs ?? 5;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4);
   }
 
   get sessionId(): string {
@@ -66,8 +91,10 @@ export class SessionRecorder extends EventEmitter {
     if (this.failure) throw this.failure;
     const e = this.chain.append(body);
     this.pending.push(e);
+    this.pendingBytes += e.body.length;
     this.unacked += e.body.length;
-    if (!this.inflight) setImmediate(() => this.pump());
+    if (this.pendingBytes >= this.maxBatchBytes || this.lingerMs <= 0) this.pump();
+    else this.linger ??= setTimeout(() => this.pump(), this.lingerMs);
     return e;
   }
 
@@ -78,7 +105,7 @@ export class SessionRecorder extends EventEmitter {
     if (seq <= this.acked) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiters.push({ seq, resolve, reject });
-      if (!this.inflight) this.pump();
+      this.pump();
     });
   }
 
@@ -89,13 +116,23 @@ export class SessionRecorder extends EventEmitter {
       bytes += this.pending[n]!.body.length;
       n++;
     }
+    this.pendingBytes -= bytes;
     return this.pending.splice(0, n);
   }
 
   private pump(): void {
-    if (this.inflight || this.failure || this.pending.length === 0) return;
-    this.inflight = true;
-    const batch = this.takeBatch();
+    if (this.linger) {
+      clearTimeout(this.linger);
+      this.linger = undefined;
+    }
+    while (!this.failure && this.pending.length > 0 && this.inflight.length < this.maxInFlight) this.publish(this.takeBatch());
+    // Events left behind (too many publishes in flight) go out as soon as one is acknowledged.
+  }
+
+  private publish(batch: ChainedEvent[]): void {
+    const entry: InFlight = { lastSeq: batch[batch.length - 1]!.event.seq, bytes: 0, done: false };
+    for (const e of batch) entry.bytes += e.body.length;
+    this.inflight.push(entry);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -106,27 +143,42 @@ export class SessionRecorder extends EventEmitter {
     Promise.race([this.sink.publish(this.chain.sessionId, batch), timeout]).then(
       () => {
         clearTimeout(timer);
-        this.inflight = false;
-        this.acked = batch[batch.length - 1]!.event.seq;
-        for (const e of batch) this.unacked -= e.body.length;
-        this.waiters = this.waiters.filter((w) => (w.seq <= this.acked ? (w.resolve(), false) : true));
-        this.emit('drain');
-        this.pump();
+        entry.done = true;
+        this.settle();
       },
       (err: unknown) => {
         clearTimeout(timer);
-        this.inflight = false;
         this.fail(err instanceof RecordingError ? err : new RecordingError('PUBLISH_FAILED', `publishing to the event log failed: ${(err as Error).message}`));
       },
     );
   }
 
+  /** Advances the acknowledged prefix: a batch counts only once every batch before it did. */
+  private settle(): void {
+    if (this.failure) return;
+    let advanced = false;
+    while (this.inflight.length > 0 && this.inflight[0]!.done) {
+      const head = this.inflight.shift()!;
+      this.acked = head.lastSeq;
+      this.unacked -= head.bytes;
+      advanced = true;
+    }
+    if (!advanced) return;
+    this.waiters = this.waiters.filter((w) => (w.seq <= this.acked ? (w.resolve(), false) : true));
+    this.emit('drain');
+    // Events held back by maxInFlight (no linger timer runs for them) go out now.
+    if (this.pending.length > 0 && !this.linger) this.pump();
+  }
+
   private fail(err: RecordingError): void {
     if (this.failure) return;
     this.failure = err;
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = undefined;
     for (const w of this.waiters) w.reject(err);
     this.waiters = [];
     this.pending = [];
+    this.pendingBytes = 0;
     this.emit('failed', err);
   }
 }

@@ -172,7 +172,7 @@ export class HttpListener {
     if (existing && !existing.isEnded) return existing;
     const { config, log, metrics } = this.deps;
     const sessionId = randomUUID();
-    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs });
+    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs });
     const session = new HttpSession({ sessionId, nodeId: config.nodeId, clientAddress: st.clientAddress, identity, connection: conn }, recorder, { nodeKey: this.deps.nodeKey, log, metrics });
     recorder.on('failed', (err: RecordingError) => {
       log.warn({ session: sessionId, err: err.message }, 'recording failed; closing the client connection');

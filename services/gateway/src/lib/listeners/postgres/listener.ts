@@ -131,7 +131,7 @@ export class PgListener {
   ): Promise<void> {
     const { config, log, metrics } = this.deps;
     const sessionId = randomUUID();
-    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs });
+    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs });
     recorder.append({
       type: 'SessionStarted',
       identity: { subject: identity.subject, issuer: identity.issuer, groups: identity.groups, tokenId: identity.tokenId, claimsJson: JSON.stringify(identity.claims) },

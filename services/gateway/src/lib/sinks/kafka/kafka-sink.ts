@@ -1,6 +1,6 @@
 import { connect as netConnect } from 'node:net';
 import { Kafka, logLevel, type ISocketFactory, type Message, type Producer } from 'kafkajs';
-import type { Logger } from '@chaperone/observability';
+import { Counter, Histogram, type Logger, type Registry } from '@chaperone/observability';
 import { frameBody, type ChainedEvent } from '@chaperone/events';
 import type { EventSink } from '../../recording/sink.js';
 import { GroupCommit } from './group-commit.js';
@@ -10,6 +10,41 @@ export interface KafkaSinkOptions {
   clientId: string;
   topic: string;
   log: Logger;
+  /**
+   * Producers (each its own broker connection and idempotent producer id). kafkajs sends one
+   * produce request per broker at a time for an idempotent producer, so a node's publishes
+   * queue behind one round trip; several producers keep several requests in flight. A session
+   * always uses the same producer, which keeps its events in order. @default 2
+   */
+  producers?: number;
+  /** Where the sink's metrics go (chaperone_kafka_*). */
+  registry?: Registry;
+}
+
+interface SinkMetrics {
+  requests: Counter;
+  failures: Counter;
+  messages: Counter;
+  publishes: Counter;
+  bytes: Counter;
+  seconds: Histogram;
+}
+
+function createSinkMetrics(registry: Registry): SinkMetrics {
+  const registers = [registry];
+  return {
+    requests: new Counter({ name: 'chaperone_kafka_produce_requests_total', help: 'Produce requests sent (each merges the publishes of many sessions)', registers }),
+    failures: new Counter({ name: 'chaperone_kafka_produce_failures_total', help: 'Produce requests that failed after kafkajs retries', registers }),
+    messages: new Counter({ name: 'chaperone_kafka_produce_messages_total', help: 'Events published (one Kafka message each)', registers }),
+    publishes: new Counter({ name: 'chaperone_kafka_session_publishes_total', help: 'Session batches published (merged into produce requests)', registers }),
+    bytes: new Counter({ name: 'chaperone_kafka_produce_bytes_total', help: 'Event bytes published', registers }),
+    seconds: new Histogram({
+      name: 'chaperone_kafka_produce_seconds',
+      help: 'Produce request duration until acks=all, including the wait for the producer connection',
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+  };
 }
 
 /**
@@ -22,16 +57,26 @@ const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
   return socket;
 };
 
+interface Lane {
+  producer: Producer;
+  group: GroupCommit<Message>;
+  connected: boolean;
+}
+
 /**
  * Publishes a session's events with key = session id, so one partition holds the session
- * in order. Idempotent producer with acks=all (DESIGN.md "Record-before-forward"); retries
+ * in order. Idempotent producers with acks=all (DESIGN.md "Record-before-forward"); retries
  * are bounded because the session's own ack timeout decides when to give up, and duplicates
  * that a retry might create collapse in ClickHouse on (session_id, seq).
+ *
+ * Each producer ("lane") has a group commit with one request in flight: publishes that arrive
+ * meanwhile are merged into the next request, in arrival order, so a session's batches (always
+ * on the same lane) reach the partition in the order they were published even when the session
+ * pipelines several of them.
  */
 export class KafkaSink implements EventSink {
-  private readonly producer: Producer;
-  private connected = false;
-  private readonly group: GroupCommit<Message>;
+  private readonly lanes: Lane[];
+  private readonly metrics: SinkMetrics | undefined;
 
   constructor(private readonly opts: KafkaSinkOptions) {
     const kafka = new Kafka({
@@ -42,24 +87,33 @@ export class KafkaSink implements EventSink {
       logCreator: () => (entry) => opts.log.warn({ kafka: entry.log }, 'kafka'),
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     });
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
-    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
-    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
-    this.group = new GroupCommit((messages) => this.producer.send({ topic: opts.topic, acks: -1, messages }).then(() => undefined));
+    this.metrics = opts.registry ? createSinkMetrics(opts.registry) : undefined;
+    this.lanes = Array.from({ length: Math.max(1, opts.producers ?? 2) }, () => {
+      // maxInFlightRequests: 1 — this producer's requests must reach the broker in order.
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
+      const lane: Lane = { producer, connected: false, group: new GroupCommit((messages) => this.send(producer, messages), { maxInFlight: 1 }) };
+      producer.on(producer.events.DISCONNECT, () => (lane.connected = false));
+      producer.on(producer.events.CONNECT, () => (lane.connected = true));
+      return lane;
+    });
   }
 
-  /** Produce requests sent and session publishes merged into them. */
+  /** Produce requests sent and session publishes merged into them, over all producers. */
   get groupStats(): { requests: number; publishes: number } {
-    return this.group.stats;
+    return this.lanes.reduce((a, l) => ({ requests: a.requests + l.group.stats.requests, publishes: a.publishes + l.group.stats.publishes }), { requests: 0, publishes: 0 });
   }
 
   get healthy(): boolean {
-    return this.connected;
+    return this.lanes.every((l) => l.connected);
   }
 
   async start(): Promise<void> {
-    await this.producer.connect();
-    this.connected = true;
+    await Promise.all(
+      this.lanes.map(async (l) => {
+        await l.producer.connect();
+        l.connected = true;
+      }),
+    );
   }
 
   publish(sessionId: string, events: ChainedEvent[]): Promise<void> {
@@ -68,10 +122,38 @@ export class KafkaSink implements EventSink {
       bytes += e.body.length + 64;
       return { key: sessionId, value: frameBody(e.body), headers: { seq: String(e.event.seq), type: e.event.body.type } };
     });
-    return this.group.publish(messages, bytes);
+    this.metrics?.publishes.inc();
+    return this.laneOf(sessionId).group.publish(messages, bytes);
   }
 
   async stop(): Promise<void> {
-    await this.producer.disconnect();
+    await Promise.all(this.lanes.map((l) => l.producer.disconnect()));
+  }
+
+  private laneOf(sessionId: string): Lane {
+    if (this.lanes.length === 1) return this.lanes[0]!;
+    let h = 0;
+    for (let i = 0; i < sessionId.length; i++) h = (Math.imul(h, 31) + sessionId.charCodeAt(i)) >>> 0;
+    return this.lanes[h % this.lanes.length]!;
+  }
+
+  private async send(producer: Producer, messages: Message[]): Promise<void> {
+    const m = this.metrics;
+    const end = m?.seconds.startTimer();
+    try {
+      await producer.send({ topic: this.opts.topic, acks: -1, messages });
+    } catch (err) {
+      m?.failures.inc();
+      throw err;
+    } finally {
+      end?.();
+    }
+    if (m) {
+      m.requests.inc();
+      m.messages.inc(messages.length);
+      let bytes = 0;
+      for (const msg of messages) bytes += (msg.value as Buffer).length;
+      m.bytes.inc(bytes);
+    }
   }
 }
