@@ -1,3 +1,4 @@
+import { hash as oneShotHash } from 'node:crypto';
 import type { EventBody, SessionEvent } from '@chaperone/events';
 
 /** Column types the store writes; the subset every ClickHouse since 18.16 and chdb share. */
@@ -137,6 +138,18 @@ export const SESSION_COLUMNS: readonly ColumnSpec[] = [
 
 const EMPTY = Buffer.alloc(0);
 
+/** Hex of bytes without copying them (decoded Avro fields are Buffers already). */
+const hex = (b: Uint8Array): string => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('hex');
+
+/**
+ * The event's chain link as hex, `SHA-256(prev_hash ‖ avro)` (DESIGN.md): the same value as
+ * `chainHash` of @chaperone/events, computed in one call because the materializer does it for
+ * every event (a one-shot hash costs about a third of a Hash object).
+ */
+export function chainHashHex(prevHash: Uint8Array, avro: Buffer): string {
+  return oneShotHash('sha256', Buffer.concat([prevHash, avro]), 'hex');
+}
+
 export const commandKey = (sessionId: string, commandId: number): string => `${sessionId}\u0000${commandId}`;
 
 /** The time columns of an event: seconds, day number (for Date) and the exact microseconds. */
@@ -145,8 +158,11 @@ function times(tsMicros: number): { ts: number; ts_micros: number; event_date: n
   return { ts, ts_micros: tsMicros, event_date: Math.floor(ts / 86400) };
 }
 
-/** The `events` row of an event; verify recomputes it from the stored Avro to compare columns. */
-export function toEventRow(event: SessionEvent, avro: Buffer, hash: Buffer): EventRow {
+/**
+ * The `events` row of an event; verify recomputes it from the stored Avro to compare columns.
+ * `hash` is the event's chain hash (bytes or hex). Frame bytes are referenced, not copied.
+ */
+export function toEventRow(event: SessionEvent, avro: Buffer, hash: Buffer | string): EventRow {
   const b = event.body;
   return {
     session_id: event.sessionId,
@@ -157,11 +173,11 @@ export function toEventRow(event: SessionEvent, avro: Buffer, hash: Buffer): Eve
     direction: b.type === 'Frame' ? b.direction : '',
     message_type: b.type === 'Frame' ? b.messageType : '',
     command_id: 'commandId' in b ? b.commandId : 0,
-    payload: b.type === 'Frame' ? Buffer.from(b.bytes) : EMPTY,
+    payload: b.type === 'Frame' ? b.bytes : EMPTY,
     redacted: b.type === 'Frame' && b.redacted ? 1 : 0,
     avro,
-    hash: hash.toString('hex'),
-    prev_hash: Buffer.from(event.prevHash).toString('hex'),
+    hash: typeof hash === 'string' ? hash : hex(hash),
+    prev_hash: hex(event.prevHash),
     mask_detectors: b.type === 'Frame' ? b.masks.map((m) => m.detector) : [],
     mask_locations: b.type === 'Frame' ? b.masks.map((m) => m.location) : [],
     masked: b.type === 'Frame' ? b.masks.reduce((n, m) => n + m.count, 0) : 0,
@@ -228,7 +244,7 @@ function sessionUpdate(event: SessionEvent, body: EventBody): RowUpdate<SessionR
  * What one decoded event writes: its `events` row, and the fields it contributes to its command's
  * and its session's row. Pure: the store merges the updates onto the current rows.
  */
-export function toRows(event: SessionEvent, avro: Buffer, hash: Buffer): ProjectedRows {
+export function toRows(event: SessionEvent, avro: Buffer, hash: Buffer | string = chainHashHex(event.prevHash, avro)): ProjectedRows {
   const rows: ProjectedRows = { event: toEventRow(event, avro, hash) };
   const command = commandUpdate(event, event.body);
   if (command) rows.command = command;

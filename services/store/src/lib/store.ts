@@ -1,4 +1,3 @@
-import { chainHash } from '@chaperone/events';
 import { createHttpExecutor, type ClickHouseConfig } from './clickhouse.js';
 import { parseRow, selectList } from './columns.js';
 import { SessionNotFoundError, StoreError } from './errors.js';
@@ -118,12 +117,19 @@ class ClickHouseStore implements Store {
 
   async insertEvents(events: readonly DecodedEvent[]): Promise<InsertReport> {
     if (events.length === 0) return { events: 0, commands: 0, sessions: 0 };
-    const projected = events.map((d) => toRows(d.event, d.body, chainHash(Buffer.from(d.event.prevHash), d.body)));
+    const projected = events.map((d) => toRows(d.event, d.body));
     const p = await this.projector.project(projected);
-    // Events first: a crash between the inserts leaves rows that the redelivered batch rewrites.
-    await this.exec.insert('events', EVENT_COLUMNS, projected.map((r) => r.event));
-    await this.exec.insert('commands', COMMAND_COLUMNS, p.commands);
-    await this.exec.insert('sessions', SESSION_COLUMNS, p.sessions);
+    // The three inserts run side by side: none reads another, and whatever subset a failure or a
+    // crash leaves written, the caller's retry (or the redelivered batch) writes again, and the
+    // ReplacingMergeTrees collapse the copies. `allSettled` so a retry never overlaps an insert
+    // of this attempt that is still running.
+    const results = await Promise.allSettled([
+      this.exec.insert('events', EVENT_COLUMNS, projected.map((r) => r.event)),
+      this.exec.insert('commands', COMMAND_COLUMNS, p.commands),
+      this.exec.insert('sessions', SESSION_COLUMNS, p.sessions),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     this.projector.written(p);
     return { events: projected.length, commands: p.commands.length, sessions: p.sessions.length };
   }
