@@ -6,6 +6,7 @@ import { EventDecodeError, decodeEvent, loadPrivateKey } from '@chaperone/events
 import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
 import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
 import { MaterializerError } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { kafkaLogCreator } from './kafka-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { IdleSealer } from './sealer.js';
@@ -23,7 +24,16 @@ export interface MaterializerOptions {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/**
+ * The broker holds a fetch until it has this much for us or materializer.flushInterval passed:
+ * under load a fetch (and so an insert) carries a few thousand events instead of a few hundred,
+ * and light traffic still leaves within flushInterval.
+ */
+const FETCH_MIN_BYTES = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The consumer is stopping (or rebalancing): the batch is left uncommitted for the next owner. */
+class NoLongerOurs extends Error {}
 
 /**
  * Consumes `chaperone.sessions.v1` in a consumer group and writes every event into ClickHouse.
@@ -38,6 +48,7 @@ export class Materializer {
   private readonly store: Store;
   private readonly consumer: Consumer;
   private readonly admin: Admin;
+  private readonly group: GroupCommit<DecodedEvent, EachBatchPayload>;
   private assigned: number[] = [];
   private sealer: IdleSealer | undefined;
   private ops: Server | undefined;
@@ -60,10 +71,14 @@ export class Materializer {
     });
     this.consumer = kafka.consumer({
       groupId: c.materializer.groupId,
-      // The broker holds a fetch until it has this much or flushInterval passed: batches fill up
-      // under load and still leave within flushInterval when traffic is light.
-      minBytes: 64 * 1024,
+      minBytes: FETCH_MIN_BYTES,
       maxWaitTimeInMs: c.materializer.flushIntervalMs,
+    });
+    this.group = new GroupCommit({
+      maxItems: c.materializer.batchSize,
+      write: (events, payloads) => this.insertWithRetry(events, payloads),
+      // Every payload commits the consumer's resolved offsets, of all partitions.
+      commit: (payloads) => payloads[0]!.commitOffsetsIfNecessary(payloads[0]!.uncommittedOffsets()),
     });
     this.admin = kafka.admin();
     const { CONNECT, DISCONNECT, CRASH, GROUP_JOIN } = this.consumer.events;
@@ -102,6 +117,8 @@ export class Materializer {
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
+        // Every partition of a fetch is handled at once, so GroupCommit can make one insert of them.
+        partitionsConsumedConcurrently: Math.max(1, c.kafka.partitions),
         eachBatch: (p) => this.eachBatch(p),
       });
       await this.startSealer();
@@ -192,28 +209,32 @@ export class Materializer {
       if (!p.isRunning() || p.isStale()) return;
       const chunk = batch.messages.slice(i, i + size);
       const events = chunk.map((m) => this.decode(m, batch.partition)).filter((e): e is DecodedEvent => e !== undefined);
-      if (!(await this.insertWithRetry(events, p))) return;
-      // Only now is this chunk safe in ClickHouse: mark it consumed and commit. With autoCommit
-      // off, kafkajs commits only offsets passed explicitly.
-      p.resolveOffset(chunk[chunk.length - 1]!.offset);
-      await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
+      const last = chunk[chunk.length - 1]!.offset;
+      try {
+        // Resolves once ClickHouse accepted this chunk (with other partitions' chunks) and the
+        // offsets were committed. With autoCommit off, kafkajs commits only offsets resolved here.
+        await this.group.submit({ items: events, context: p, accepted: () => (p.isStale() ? undefined : p.resolveOffset(last)) });
+      } catch (err) {
+        if (err instanceof NoLongerOurs) return;
+        throw err;
+      }
       await p.heartbeat();
-      const lag = Number(batch.highWatermark) - Number(chunk[chunk.length - 1]!.offset) - 1;
+      const lag = Number(batch.highWatermark) - Number(last) - 1;
       this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
     }
   }
 
-  /** Retries until ClickHouse accepts, or the batch is no longer ours (stop, rebalance). */
-  private async insertWithRetry(events: DecodedEvent[], p: EachBatchPayload): Promise<boolean> {
+  /** Retries until ClickHouse accepts, or the consumer stops (offsets then stay uncommitted). */
+  private async insertWithRetry(events: DecodedEvent[], payloads: EachBatchPayload[]): Promise<void> {
+    const running = () => payloads.some((p) => p.isRunning() && !p.isStale());
     for (let attempt = 0; ; attempt++) {
       const end = this.metrics.insertSeconds.startTimer();
       try {
         await this.store.insertEvents(events);
         end();
-        this.metrics.events.inc(events.length);
-        this.metrics.batches.inc();
+        this.accepted(events);
         this.clickhouseOk = true;
-        return true;
+        return;
       } catch (err) {
         this.metrics.insertFailures.inc();
         this.clickhouseOk = false;
@@ -221,9 +242,18 @@ export class Materializer {
         const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
         this.log.warn({ err, attempt, retryInMs: delay, events: events.length }, 'ClickHouse insert failed; retrying (offsets stay uncommitted)');
         await sleep(delay);
-        if (!p.isRunning() || p.isStale()) return false;
-        await p.heartbeat().catch(() => undefined);
+        if (!running()) throw new NoLongerOurs();
+        await payloads[0]!.heartbeat().catch(() => undefined);
       }
     }
+  }
+
+  private accepted(events: DecodedEvent[]): void {
+    this.metrics.events.inc(events.length);
+    this.metrics.batches.inc();
+    this.metrics.batchEvents.observe(events.length);
+    let oldest = Infinity;
+    for (const e of events) if (e.event.tsMicros < oldest) oldest = e.event.tsMicros;
+    if (oldest !== Infinity) this.metrics.eventLag.observe(Math.max(0, Date.now() / 1000 - oldest / 1e6));
   }
 }

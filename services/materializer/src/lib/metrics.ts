@@ -12,6 +12,18 @@ export function createMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
+    batchEvents: new Histogram({
+      name: 'chaperone_materializer_batch_events',
+      help: 'Events per ClickHouse insert (the batches of all partitions a fetch returned, up to materializer.batchSize)',
+      buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000],
+      registers,
+    }),
+    eventLag: new Histogram({
+      name: 'chaperone_materializer_event_lag_seconds',
+      help: 'Age of the oldest event of each batch when ClickHouse accepted it (event time on the gateway to visible in ClickHouse)',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    }),
     insertFailures: new Counter({ name: 'chaperone_materializer_insert_failures_total', help: 'Failed insert attempts (retried)', registers }),
     decodeErrors: new Counter({
       name: 'chaperone_materializer_decode_errors_total',
