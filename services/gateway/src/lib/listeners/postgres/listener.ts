@@ -8,7 +8,7 @@ import { SessionChain } from '@chaperone/events';
 import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
 import { MessageReader, PgProtocolError, encodeAuthentication, encodeCancelRequest, encodeErrorResponse, messageName, type PgMessage, type PgNotice } from '../../protocols/postgres/index.js';
-import { AuthError, UpstreamError } from '../../errors.js';
+import { AuthError, RecordingError, UpstreamError } from '../../errors.js';
 import { SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import { acceptStartup, readToken } from './client-handshake.js';
@@ -50,6 +50,11 @@ function noticeFor(err: unknown): { notice: PgNotice; code: string } {
   if (err instanceof IdentityError) return { code: err.code, notice: { severity: 'FATAL', code: '28P01', message: `chaperone: ${err.message}` } };
   if (err instanceof UpstreamError) return { code: `UPSTREAM_${err.code}`, notice: { severity: 'FATAL', code: '08006', message: `chaperone: ${err.message}` } };
   if (err instanceof PgProtocolError) return { code: err.code, notice: { severity: 'FATAL', code: err.sqlState, message: `chaperone: ${err.message}` } };
+  if (err instanceof RecordingError)
+    return {
+      code: `RECORDING_${err.code}`,
+      notice: { severity: 'FATAL', code: '58000', message: `chaperone: recording is unavailable (${err.message}); the session was not opened and nothing was forwarded`, hint: 'retry shortly; if this persists, the gateway operators should check the Kafka cluster' },
+    };
   return { code: 'INTERNAL', notice: { severity: 'FATAL', code: 'XX000', message: `chaperone: ${(err as Error).message}` } };
 }
 
