@@ -65,6 +65,8 @@ export interface HttpProxyListener {
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
   idleTimeoutMs: number;
+  /** HTTP/2 over TLS (ALPN h2); `enabled` is false on a plaintext listener. */
+  h2: { enabled: boolean; maxConcurrentStreams: number; maxHeaderListSize: number };
 }
 
 /** The validated configuration with defaults filled, durations in ms, sizes in bytes, paths absolute. */
@@ -264,6 +266,7 @@ function compileHttpProxy(
     headersTimeoutMs: parseDuration(p.headersTimeout, 'gateway.httpProxy.headersTimeout'),
     keepAliveTimeoutMs: parseDuration(p.keepAliveTimeout, 'gateway.httpProxy.keepAliveTimeout'),
     idleTimeoutMs: parseDuration(p.idleTimeout, 'gateway.httpProxy.idleTimeout'),
+    h2: { enabled: p.h2.enabled && !p.plaintext, maxConcurrentStreams: p.h2.maxConcurrentStreams, maxHeaderListSize: parseSize(p.h2.maxHeaderListSize, 'gateway.httpProxy.h2.maxHeaderListSize') },
   };
 }
 

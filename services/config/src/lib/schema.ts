@@ -120,6 +120,21 @@ export const httpProxyListenerSchema = z
     keepAliveTimeout: duration.default('60s'),
     /** A connection with no bytes either way for this long is closed. @default 10m */
     idleTimeout: duration.default('10m'),
+    /**
+     * HTTP/2 (RFC 9113) over TLS for clients that offer `h2` in ALPN (curl, kubectl, Go and
+     * registry clients); the others keep HTTP/1.1. Upstreams are always spoken to in HTTP/1.1.
+     */
+    h2: z
+      .object({
+        /** Offer `h2` in ALPN. @default true */
+        enabled: z.boolean().default(true),
+        /** SETTINGS_MAX_CONCURRENT_STREAMS: requests in flight on one connection (RFC 9113 §6.5.2). @default 100 */
+        maxConcurrentStreams: z.number().int().min(1).max(2 ** 31 - 1).default(100),
+        /** SETTINGS_MAX_HEADER_LIST_SIZE, advertised and enforced (431 beyond): names + values + 32 bytes a field. @default 16KiB */
+        maxHeaderListSize: size.default('16KiB'),
+      })
+      .strict()
+      .default({ enabled: true, maxConcurrentStreams: 100, maxHeaderListSize: '16KiB' }),
   })
   .strict();
 

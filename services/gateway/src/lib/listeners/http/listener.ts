@@ -1,6 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Config } from '@chaperone/config';
@@ -14,6 +15,7 @@ import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import { analyze } from './analyze.js';
 import { credentialSource, type CredentialSource } from './credentials.js';
 import { runExchange, type ExchangeDeps } from './exchange.js';
+import { H2Request, asIncomingMessage, asServerResponse, checkH2Head, clientConnection, h2ServerOptions, type ClientConnection, type H2Response } from './h2.js';
 import type { HttpMetrics } from './metrics.js';
 import { policyRefusal, refusal, sendRefusal, type Kind } from './refuse.js';
 import { HttpSession } from './session.js';
@@ -31,14 +33,18 @@ export interface HttpListenerDeps {
   metrics: HttpMetrics;
 }
 
-/** Per client connection: its sessions (one per connection × identity) and verified tokens. */
+/** Per client connection (a socket, or an HTTP/2 session): its sessions (one per connection × identity) and verified tokens. */
 interface SocketState {
   sessions: Map<string, HttpSession>;
   tokens: Map<string, AgentIdentity>;
   clientAddress: string;
   clientIp: string;
   tls: boolean;
+  conn: ClientConnection;
 }
+
+/** A request as the handlers take it: HTTP/1.1 from Node's parser, or HTTP/2 through the compatibility API. */
+type AgentRequest = IncomingMessage | H2Request;
 
 const MAX_TOKENS_PER_SOCKET = 16;
 
@@ -48,12 +54,14 @@ const MAX_TOKENS_PER_SOCKET = 16;
  * OCI, Kubernetes), policy decision, credential injection and a recorded, streamed exchange.
  */
 export class HttpListener {
-  private server: Server | undefined;
+  private server: Server | Http2SecureServer | undefined;
+  /** Open HTTP/2 sessions, told to go away (GOAWAY) when the listener closes. */
+  private readonly h2Sessions = new Set<ServerHttp2Session>();
   private draining = false;
   private readonly pool = new UpstreamPool();
   private readonly creds = new Map<string, CredentialSource>();
   private readonly routes: Route<HttpConnection>[];
-  private readonly sockets = new Map<Duplex, SocketState>();
+  private readonly sockets = new Map<object, SocketState>();
   readonly sessions = new Set<HttpSession>();
   private readonly exchangeDeps: ExchangeDeps;
 
@@ -95,14 +103,13 @@ export class HttpListener {
       requestTimeout: 0,
       noDelay: true,
     };
-    this.server = s.tls
-      ? createHttpsServer({ ...options, cert: readFileSync(s.tls.certFile), key: readFileSync(s.tls.keyFile), minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] })
-      : createHttpServer(options);
-    this.server.timeout = s.idleTimeoutMs;
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res, false));
+    this.server = !s.tls ? createHttpServer(options) : s.h2.enabled ? this.createH2Server(s, options) : createHttpsServer({ ...options, ...tlsOptions(s.tls), ALPNProtocols: ['http/1.1'] });
+    this.server.setTimeout(s.idleTimeoutMs);
+    this.server.on('request', (req: AgentRequest, res: ServerResponse | H2Response) => void this.handle(req, res, false));
     // Registering checkContinue stops Node from answering 100 itself: the gateway first
-    // authenticates and routes, so a refused upload is never sent (RFC 9110 §10.1.1).
-    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res, true));
+    // authenticates and routes, so a refused upload is never sent (RFC 9110 §10.1.1). HTTP/2
+    // clients (curl) send Expect too; the compatibility API routes it here the same way.
+    this.server.on('checkContinue', (req: AgentRequest, res: ServerResponse | H2Response) => void this.handle(req, res, true));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
     await new Promise<void>((resolve, reject) => {
@@ -115,11 +122,33 @@ export class HttpListener {
     return (this.server.address() as { port: number }).port;
   }
 
+  /**
+   * TLS with ALPN `h2` and `http/1.1`: HTTP/2 for the clients that offer it, HTTP/1.1 (and
+   * upgrades, which HTTP/2 clients make over a separate HTTP/1.1 connection as RFC 8441 is not
+   * offered) for the rest, served by the same handlers as the plain HTTP/1.1 server.
+   */
+  private createH2Server(s: NonNullable<Config['gateway']['httpProxy']>, options: ServerOptions): Http2SecureServer {
+    const server = createSecureServer({ ...h2ServerOptions(s), ...tlsOptions(s.tls!) }) as unknown as Http2SecureServer;
+    // The HTTP/1.1 connections of this server run Node's HTTP/1.1 connection handling, which
+    // reads these options from the server object (http.Server sets them in its constructor).
+    Object.assign(server, { maxHeaderSize: options.maxHeaderSize, requireHostHeader: true, insecureHTTPParser: false, keepAliveTimeout: options.keepAliveTimeout, headersTimeout: options.headersTimeout, requestTimeout: 0 });
+    server.on('session', (session: ServerHttp2Session) => {
+      this.h2Sessions.add(session);
+      session.once('close', () => this.h2Sessions.delete(session));
+      if (this.draining) session.close();
+    });
+    server.on('sessionError', (err: Error) => this.deps.log.info({ err: err.message }, 'http/2 session error'));
+    return server;
+  }
+
   /** Stops accepting and closes idle keep-alive connections; busy ones finish their exchange. */
   async close(): Promise<void> {
     this.draining = true;
     const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeIdleConnections();
+    // Http2SecureServer has it too (for its HTTP/1.1 connections), its typings notwithstanding.
+    (this.server as Server | undefined)?.closeIdleConnections();
+    // GOAWAY: HTTP/2 clients open no new streams here; the open ones finish (RFC 9113 §6.8).
+    for (const session of this.h2Sessions) session.close();
     // close() resolves only when every connection is gone; the node's drain loop watches `sessions`.
     void closed;
     return Promise.resolve();
@@ -127,21 +156,22 @@ export class HttpListener {
 
   async endAll(reason: string): Promise<void> {
     const ends = [...this.sessions].map((s) => s.end(reason, '', 1000));
-    for (const socket of this.sockets.keys()) socket.destroy();
+    for (const st of this.sockets.values()) st.conn.destroy();
+    for (const session of this.h2Sessions) session.destroy();
     await Promise.all(ends);
     this.pool.destroy();
   }
 
-  private stateFor(req: IncomingMessage): SocketState {
-    const socket = req.socket;
-    let st = this.sockets.get(socket);
+  private stateFor(req: AgentRequest): SocketState {
+    const conn = clientConnection(req);
+    let st = this.sockets.get(conn.key);
     if (!st) {
-      const ip = socket.remoteAddress ?? '?';
-      st = { sessions: new Map(), tokens: new Map(), clientAddress: `${ip}:${socket.remotePort ?? 0}`, clientIp: ip, tls: 'encrypted' in socket };
-      this.sockets.set(socket, st);
+      const ip = conn.remoteAddress;
+      st = { sessions: new Map(), tokens: new Map(), clientAddress: `${ip}:${conn.remotePort}`, clientIp: ip, tls: conn.tls, conn };
+      this.sockets.set(conn.key, st);
       const state = st;
-      socket.once('close', () => {
-        this.sockets.delete(socket);
+      conn.onClose(() => {
+        this.sockets.delete(conn.key);
         for (const session of state.sessions.values()) void this.endSession(session, 'client-closed');
       });
     }
@@ -166,7 +196,7 @@ export class HttpListener {
     return identity;
   }
 
-  private sessionFor(st: SocketState, req: IncomingMessage, conn: HttpConnection, identity: AgentIdentity): HttpSession {
+  private sessionFor(st: SocketState, req: AgentRequest, conn: HttpConnection, identity: AgentIdentity): HttpSession {
     const key = `${conn.name}\0${identity.subject}`;
     const existing = st.sessions.get(key);
     if (existing && !existing.isEnded) return existing;
@@ -176,7 +206,7 @@ export class HttpListener {
     const session = new HttpSession({ sessionId, nodeId: config.nodeId, clientAddress: st.clientAddress, identity, connection: conn }, recorder, { nodeKey: this.deps.nodeKey, log, metrics });
     recorder.on('failed', (err: RecordingError) => {
       log.warn({ session: sessionId, err: err.message }, 'recording failed; closing the client connection');
-      req.socket.destroy();
+      st.conn.destroy();
     });
     recorder.append({
       type: 'SessionStarted',
@@ -185,7 +215,7 @@ export class HttpListener {
       protocol: conn.http.kind === 'rest' ? 'http' : conn.http.kind,
       clientAddress: st.clientAddress,
       tls: st.tls,
-      attributesJson: JSON.stringify({ kind: conn.http.kind, upstream: conn.http.url.host, host: req.headers.host ?? '', userAgent: req.headers['user-agent'] ?? '', labels: conn.labels }),
+      attributesJson: JSON.stringify({ kind: conn.http.kind, upstream: conn.http.url.host, host: req.headers.host ?? '', userAgent: req.headers['user-agent'] ?? '', labels: conn.labels, httpVersion: req.httpVersion }),
     });
     // Injected upstream credentials are never recorded: a marker says that they were used.
     if (conn.http.credentials.type !== 'none')
@@ -198,7 +228,8 @@ export class HttpListener {
   }
 
   /** Checks, authenticates and routes a request head; the exchange itself runs in the session. */
-  private async admit(req: IncomingMessage): Promise<{ session: HttpSession; conn: HttpConnection; st: SocketState; target: ReturnType<typeof parseTarget>; routedPath: string; prefix: string | undefined }> {
+  private async admit(req: AgentRequest): Promise<{ session: HttpSession; conn: HttpConnection; st: SocketState; target: ReturnType<typeof parseTarget>; routedPath: string; prefix: string | undefined }> {
+    if (req instanceof H2Request) checkH2Head(req, this.settings.h2.maxHeaderListSize);
     checkRequestHead(req.rawHeaders, this.settings.maxBodyBytes);
     const target = parseTarget(req.url ?? '', req.method ?? '');
     const creds = parseAgentAuthorization(req.headers.authorization);
@@ -209,12 +240,15 @@ export class HttpListener {
     return { session: this.sessionFor(st, req, match.value, identity), conn: match.value, st, target, routedPath: apiPath(match.value, match.rest, target.path), prefix: match.prefix };
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
+  private async handle(agentReq: AgentRequest, agentRes: ServerResponse | H2Response, expectContinue: boolean): Promise<void> {
+    // The exchange is written against Node's HTTP/1.1 objects; the HTTP/2 ones present the same surface (h2.ts).
+    const req = agentReq instanceof H2Request ? asIncomingMessage(agentReq) : agentReq;
+    const res = agentReq instanceof H2Request ? asServerResponse(agentRes as H2Response) : (agentRes as ServerResponse);
     if (this.draining) res.shouldKeepAlive = false;
     let kind: Kind = 'rest';
     let session: HttpSession | undefined;
     try {
-      const a = await this.admit(req);
+      const a = await this.admit(agentReq);
       session = a.session;
       kind = a.conn.http.kind;
       const analysis = analyze(kind, { method: req.method ?? 'GET', target: a.target, routedPath: a.routedPath, headers: req.headers });
@@ -265,7 +299,9 @@ export class HttpListener {
   /** Requests Node's parser rejects (bad chunking, oversized or malformed heads) end here. */
   private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     const code = err.code ?? 'HPE_ERROR';
-    if (code === 'ECONNRESET' || code === 'EPIPE') return void socket.destroy();
+    // Only an HTTP/1.1 parser error or timeout gets an HTTP answer; the HTTP/2 server also
+    // reports failed TLS handshakes here (tlsClientError), where nothing can be said.
+    if (!code.startsWith('HPE_') && !code.startsWith('ERR_HTTP_')) return void socket.destroy();
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     this.deps.metrics.refused.inc({ code });
     this.deps.log.info({ code, err: err.message, client: (socket as { remoteAddress?: string }).remoteAddress }, 'malformed request refused');
@@ -273,6 +309,10 @@ export class HttpListener {
     if (socket.writable && !busy) socket.end(rawResponse(status, `chaperone: malformed request (${code}): ${err.message}`, false));
     else socket.destroy();
   }
+}
+
+function tlsOptions(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' } {
+  return { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), minVersion: 'TLSv1.2' };
 }
 
 function rawResponse(status: number, text: string, challenge: boolean): string {

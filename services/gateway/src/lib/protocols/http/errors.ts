@@ -14,6 +14,8 @@ export type HttpProtocolErrorCode =
   | 'BAD_TRANSFER_ENCODING'
   /** A header name or value with characters RFC 9110 §5 does not allow, or a repeated Host. */
   | 'BAD_HEADER'
+  /** An HTTP/2 header list beyond the SETTINGS_MAX_HEADER_LIST_SIZE the gateway advertised. */
+  | 'HEADERS_TOO_LARGE'
   | 'BODY_TOO_LARGE'
   /** No Authorization header, or one the gateway cannot read a token from. */
   | 'MISSING_CREDENTIALS'
@@ -34,6 +36,7 @@ const STATUS: Record<HttpProtocolErrorCode, number> = {
   BAD_CONTENT_LENGTH: 400,
   BAD_TRANSFER_ENCODING: 501,
   BAD_HEADER: 400,
+  HEADERS_TOO_LARGE: 431,
   BODY_TOO_LARGE: 413,
   MISSING_CREDENTIALS: 401,
   BAD_AUTHORIZATION: 401,
