@@ -91,6 +91,20 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
       assert.deepEqual(n.rows, [[String(a.events.length)]]);
     });
 
+    it('reads a bounded seq range once each, knows the last stored seq, and pages over a gap', async () => {
+      assert.deepEqual((await t.store.eventRange(a.sessionId, 2, 5)).map((e) => e.seq), [2, 3, 4]);
+      assert.deepEqual(await t.store.eventRange(a.sessionId, 5, 5), []);
+      assert.equal(await t.store.lastStoredSeq(a.sessionId), a.events.length - 1);
+      assert.equal(await t.store.lastStoredSeq('no-such-session'), -1);
+      // A session whose seq 3 is missing (lost, or deleted by someone): paging goes on past it.
+      // Written to `events` only, so the other cases' session listings do not see it.
+      const g = fixtureSession({ subject: 'agent:gap', connection: 'pg-gap', startMicros: t0 + 120e6 });
+      await t.exec.insert('events', EVENT_COLUMNS, g.events.filter((e) => e.event.seq !== 3).map((e) => toEventRow(e.event, e.body, e.hash)));
+      const paged: number[] = [];
+      for await (const e of t.store.iterateSessionEvents(g.sessionId, 2)) paged.push(e.seq);
+      assert.deepEqual(paged, g.events.map((_, i) => i).filter((i) => i !== 3));
+    });
+
     it('joins commands with their decisions and the session identity', async () => {
       for (const f of [a, b]) {
         const r = await t.store.query(

@@ -32,7 +32,15 @@ export interface Store {
   getSession(id: string): Promise<SessionSummary>;
   /** A page of a session's events, each once, in seq order. */
   sessionEvents(id: string, page?: { fromSeq?: number; limit?: number }): Promise<StoredEvent[]>;
-  /** Every event of a session, each once, in seq order, read page by page. */
+  /**
+   * A session's events with fromSeq ≤ seq < toSeq, each once, in seq order. A bounded range
+   * reads only its part of the session, however long the session is (prefer it to
+   * sessionEvents for paging through a long one).
+   */
+  eventRange(id: string, fromSeq: number, toSeq: number): Promise<StoredEvent[]>;
+  /** The highest seq stored for a session, -1 when none is. */
+  lastStoredSeq(id: string): Promise<number>;
+  /** Every event of a session, each once, in seq order, read range by range. */
   iterateSessionEvents(id: string, pageSize?: number): AsyncIterable<StoredEvent>;
   /** SOC SQL, always read-only. */
   query(sql: string, opts: QueryOptions): Promise<QueryResult>;
@@ -183,13 +191,27 @@ class ClickHouseStore implements Store {
     return rows.filter((r, i) => i === 0 || rows[i - 1]!.seq !== r.seq).map(toStored);
   }
 
+  async eventRange(id: string, fromSeq: number, toSeq: number): Promise<StoredEvent[]> {
+    if (toSeq <= fromSeq) return [];
+    const rows = await this.eventRows(id, `seq >= ${uint(fromSeq)} AND seq < ${uint(toSeq)}`, true);
+    return rows.filter((r, i) => i === 0 || rows[i - 1]!.seq !== r.seq).map(toStored);
+  }
+
+  async lastStoredSeq(id: string): Promise<number> {
+    const [row] = await this.exec.select<{ n: string; last: string }>(
+      `SELECT count() AS n, max(seq) AS last FROM ${this.database}.events WHERE session_id = ${str(id)}`,
+    );
+    return row && Number(row.n) > 0 ? Number(row.last) : -1;
+  }
+
   async *iterateSessionEvents(id: string, pageSize = DEFAULT_PAGE): AsyncIterable<StoredEvent> {
-    let from = 0;
-    for (;;) {
-      const page = await this.sessionEvents(id, { fromSeq: from, limit: pageSize });
-      yield* page;
-      if (page.length < pageSize) return;
-      from = page[page.length - 1]!.seq + 1;
+    // Ranges up to the last stored seq (read again at the end, for a session still being
+    // written), so a gap in the seqs does not end the iteration early.
+    let last = await this.lastStoredSeq(id);
+    for (let from = 0; from <= last; ) {
+      yield* await this.eventRange(id, from, from + pageSize);
+      from += pageSize;
+      if (from > last) last = await this.lastStoredSeq(id);
     }
   }
 
