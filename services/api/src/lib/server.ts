@@ -11,6 +11,7 @@ import { Counter, Histogram, Lifecycle, createLogger, createRegistry, startOpsSe
 import { createStore, StoreError, type SessionFilter, type Store } from '@chaperone/store';
 import { Authenticator, CallRefused } from './auth.js';
 import { followSession } from './follow.js';
+import { storedPages } from './stored.js';
 import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
 import { chaperoneService, type ListSessionsRequest, type QueryRequest, type ReplayRequest } from './proto.js';
 
@@ -32,7 +33,6 @@ export interface ApiServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-const REPLAY_PAGE = 1000;
 /**
  * Live follow reads the session's partition from this long ago, so nothing falls between what the
  * materializer stored and what Kafka still holds (as long as the materializer lags less).
@@ -138,20 +138,17 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
         const firstLive = live?.next();
         firstLive?.catch(() => undefined);
         try {
-          let from = call.request.fromSeq || 0;
+          const from = call.request.fromSeq || 0;
           let last: { seq: number; type: string } | undefined;
-          for (let first = true; !call.cancelled; first = false) {
-            const page = await store.sessionEvents(id, { fromSeq: from, limit: REPLAY_PAGE });
-            // NOT_FOUND when unknown, unless the caller waits for a session that has not reached the store yet.
-            if (first && page.length === 0 && from === 0 && !live) await store.getSession(id);
+          for await (const page of storedPages(store, id, from)) {
             for (const e of page) {
               await send(eventMsg(e));
               if (call.cancelled) return;
             }
-            last = page.at(-1) ?? last;
-            if (page.length < REPLAY_PAGE) break;
-            from = page[page.length - 1]!.seq + 1;
+            last = page.at(-1);
           }
+          // NOT_FOUND when unknown, unless the caller waits for a session that has not reached the store yet.
+          if (!last && from === 0 && !live) await store.getSession(id);
           if (!live || !firstLive || call.cancelled || last?.type === 'SessionEnded') return;
           const after = last ? last.seq : from - 1;
           const head = await firstLive;
