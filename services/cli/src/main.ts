@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { reportError } from './lib/context.js';
-import { commands } from './lib/commands/index.js';
+import { commandsFor } from './lib/commands/index.js';
 
 const program = new Command('chaperone')
   .description('Chaperone: the access gateway for AI agents and CI/CD jobs')
@@ -13,6 +13,6 @@ const program = new Command('chaperone')
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ outputError: (str, write) => write(`chaperone: ${str.replace(/^error: /, '')}`) });
 
-for (const register of commands) register(program);
+for (const command of await commandsFor(process.argv.slice(2))) command.register(program);
 
 program.parseAsync(process.argv).catch(reportError);

@@ -1,8 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError, parseDuration, type Config } from '@chaperone/config';
-import { ApiError, createApiClient, type ApiClient } from '@chaperone/api';
-import { TokenIssuer } from '@chaperone/identity';
+import { ApiError, createApiClient, type ApiClient } from '@chaperone/api/client';
 import { UserError, configFrom, withConfig } from './context.js';
 
 export interface ApiOptions {
@@ -44,6 +43,8 @@ async function tokenFor(opts: ApiOptions, config: Config | undefined): Promise<s
   if (!config) return undefined;
   if (config.api.token) return config.api.token;
   try {
+    // Loaded only when a token is minted: a command given --token starts sooner without it.
+    const { TokenIssuer } = await import('@chaperone/identity');
     const issuer = await TokenIssuer.fromConfig(config.identity);
     let user = 'operator';
     try {

@@ -1,27 +1,33 @@
 import type { Command } from 'commander';
-import { register as gateway } from './gateway.js';
-import { register as token } from './token.js';
-import { register as materializer } from './materializer.js';
-import { register as api } from './api.js';
-import { register as sessions } from './sessions.js';
-import { register as replay } from './replay.js';
-import { register as sql } from './sql.js';
-import { register as verify } from './verify.js';
-import { register as policy } from './policy.js';
-import { register as approvalsWorker } from './approvals-worker.js';
-import { register as approvals } from './approvals.js';
 
-/** Every subcommand, in the order `chaperone --help` lists them. */
-export const commands: ((program: Command) => void)[] = [
-  gateway,
-  materializer,
-  api,
-  approvalsWorker,
-  approvals,
-  token,
-  sessions,
-  replay,
-  sql,
-  verify,
-  policy,
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+/**
+ * Every subcommand, in the order `chaperone --help` lists them, loaded on demand: a command
+ * imports only its own dependencies, so `chaperone replay` does not pay for loading the gateway,
+ * the Temporal worker and the policy engine (about 0.7 s of a 1.1 s start).
+ */
+export const commands: { name: string; load: () => Promise<CommandModule> }[] = [
+  { name: 'gateway', load: () => import('./gateway.js') },
+  { name: 'materializer', load: () => import('./materializer.js') },
+  { name: 'api', load: () => import('./api.js') },
+  { name: 'approvals-worker', load: () => import('./approvals-worker.js') },
+  { name: 'approvals', load: () => import('./approvals.js') },
+  { name: 'token', load: () => import('./token.js') },
+  { name: 'sessions', load: () => import('./sessions.js') },
+  { name: 'replay', load: () => import('./replay.js') },
+  { name: 'sql', load: () => import('./sql.js') },
+  { name: 'verify', load: () => import('./verify.js') },
+  { name: 'policy', load: () => import('./policy.js') },
 ];
+
+/**
+ * The commands to register for these arguments: only the one named first (`chaperone replay …`),
+ * else all of them (`chaperone --help`, `chaperone help replay`, an unknown name's suggestions).
+ */
+export async function commandsFor(argv: readonly string[]): Promise<CommandModule[]> {
+  const named = commands.find((c) => c.name === argv[0]);
+  return Promise.all((named ? [named] : commands).map((c) => c.load()));
+}

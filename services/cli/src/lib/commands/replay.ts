@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '@chaperone/config';
-import { LiveTranscript, buildTranscript, eventBody, type ReplayEvent } from '@chaperone/api';
+import { LiveTranscript, buildTranscript, eventBody, type ReplayEvent } from '@chaperone/api/client';
 import { printJson } from '../context.js';
 import { positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 

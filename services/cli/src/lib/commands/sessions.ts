@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatMicros, type SessionMsg } from '@chaperone/api';
+import { formatMicros, type SessionMsg } from '@chaperone/api/client';
 import type { SessionFilter } from '@chaperone/store';
 import { printJson, printTable } from '../context.js';
 import { parseSince, positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
