@@ -90,6 +90,17 @@ connections:
       database: sandbox
       user: chaperone_upstream
       password: { file: secrets/postgres-upstream.password }
+  # the sandbox database with a short statement_timeout (e2e: postgres-limits)
+  - name: sandbox-short
+    protocol: postgres
+    labels: { env: dev }
+    postgres:
+      host: 127.0.0.1
+      port: $CHAPERONE_PG_UPSTREAM_PORT
+      database: sandbox
+      user: chaperone_upstream
+      password: { file: secrets/postgres-upstream.password }
+      statementTimeout: 2s
 $(http_connections_yaml)
 recording:
   nodeKeyFile: keys/node.pem

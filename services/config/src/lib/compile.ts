@@ -19,6 +19,8 @@ export interface PostgresUpstream {
   /** Resolved secret; never logged or recorded. */
   password: string | undefined;
   tls: boolean;
+  /** statement_timeout set at login: this connection's, else gateway.postgres.statementTimeout; undefined: not set (0: off). */
+  statementTimeoutMs: number | undefined;
 }
 
 /** Upstream credentials with secrets resolved; never logged or recorded. */
@@ -82,15 +84,19 @@ export interface Config {
       maxMessageBytes: number;
       maxStartupBytes: number;
       idleTimeoutMs: number;
+      /** undefined: the upstream's own statement_timeout applies. */
+      statementTimeoutMs: number | undefined;
     };
     http: HostPort;
     /** The HTTP reverse proxy; undefined when neither gateway.httpProxy nor an http connection is configured. */
     httpProxy: HttpProxyListener | undefined;
     drainTimeoutMs: number;
+    /** Never more than drainTimeoutMs. */
+    drainDelayMs: number;
   };
   connections: Connection[];
   recording: { nodeKeyFile: string; trustedNodeKeys: Record<string, string> };
-  kafka: { brokers: string[]; clientId: string; topic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number; lingerMs: number; producers: number };
+  kafka: { brokers: string[]; clientId: string; topic: string; cancelTopic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number; lingerMs: number; producers: number };
   clickhouse: ParsedConfig['clickhouse'];
   materializer: { groupId: string; http: HostPort; batchSize: number; flushIntervalMs: number; idleTimeoutMs: number; sealKeyFile: string };
   temporal: { address: string; namespace: string; taskQueue: string; http: HostPort };
@@ -132,6 +138,8 @@ export interface LoadOptions {
   /** Overrides applied after parsing the file (e.g. from command-line flags). */
   nodeId?: string;
 }
+
+const optionalDuration = (value: string | number | undefined, field: string): number | undefined => (value === undefined ? undefined : parseDuration(value, field));
 
 function hostPort(value: string): HostPort {
   const i = value.lastIndexOf(':');
@@ -331,6 +339,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
         user: pg.user,
         password: resolveSecret(pg.password, baseDir, env, `connections[${i}].postgres.password`),
         tls: pg.tls,
+        statementTimeoutMs: optionalDuration(pg.statementTimeout ?? c.gateway.postgres.statementTimeout, `connections[${i}].postgres.statementTimeout`),
       },
       http: conn.http && compileHttpUpstream(conn.http, `connections[${i}] (${conn.name}).http`, path, (s, f) => resolveSecret(s, baseDir, env, f)),
     };
@@ -355,10 +364,12 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
         maxMessageBytes: parseSize(pgl.maxMessageBytes, 'gateway.postgres.maxMessageBytes'),
         maxStartupBytes: parseSize(pgl.maxStartupBytes, 'gateway.postgres.maxStartupBytes'),
         idleTimeoutMs: parseDuration(pgl.idleTimeout, 'gateway.postgres.idleTimeout'),
+        statementTimeoutMs: optionalDuration(pgl.statementTimeout, 'gateway.postgres.statementTimeout'),
       },
       http: hostPort(c.gateway.http),
       httpProxy: wantsProxy ? compileHttpProxy(c.gateway.httpProxy ?? httpProxyListenerSchema.parse({}), nodeId, pgTls, path) : undefined,
       drainTimeoutMs: parseDuration(c.gateway.drainTimeout, 'gateway.drainTimeout'),
+      drainDelayMs: Math.min(parseDuration(c.gateway.drainDelay, 'gateway.drainDelay'), parseDuration(c.gateway.drainTimeout, 'gateway.drainTimeout')),
     },
     connections,
     recording: {
@@ -369,6 +380,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
       brokers: c.kafka.brokers,
       clientId: c.kafka.clientId,
       topic: c.kafka.topic,
+      cancelTopic: c.kafka.cancelTopic,
       partitions: c.kafka.partitions,
       ackTimeoutMs: parseDuration(c.kafka.ackTimeout, 'kafka.ackTimeout'),
       maxInFlightBytes: parseSize(c.kafka.maxInFlightBytes, 'kafka.maxInFlightBytes'),

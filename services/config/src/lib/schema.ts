@@ -20,6 +20,8 @@ export const postgresUpstreamSchema = z
     password: secret.optional(),
     /** Connect to the upstream over TLS. @default false */
     tls: z.boolean().default(false),
+    /** statement_timeout of this upstream's sessions; overrides gateway.postgres.statementTimeout (`0` turns it off). */
+    statementTimeout: duration.optional(),
   })
   .strict();
 
@@ -206,6 +208,12 @@ export const configSchema = z
             /** Largest StartupMessage accepted. @default 10000 */
             maxStartupBytes: size.default(10000),
             idleTimeout: duration.default('30m'),
+            /**
+             * statement_timeout set on every upstream session at login (a StartupMessage
+             * parameter), so PostgreSQL cancels a runaway statement with 57014. Absent: the
+             * upstream's own setting applies. A connection's postgres.statementTimeout overrides it.
+             */
+            statementTimeout: duration.optional(),
           })
           .strict()
           .default({ listen: '127.0.0.1:6432', maxMessageBytes: '16MiB', maxStartupBytes: 10000, idleTimeout: '30m' }),
@@ -214,9 +222,15 @@ export const configSchema = z
         /** The HTTP reverse proxy; on when this block or an http connection is configured. */
         httpProxy: httpProxyListenerSchema.optional(),
         drainTimeout: duration.default('30s'),
+        /**
+         * How long a draining node keeps accepting after /healthz turns 503, so the load
+         * balancer's health checks take it out of rotation first (haproxy in deploy/local: every
+         * 2 s, out after 2 failures). Part of drainTimeout, which counts from SIGTERM. @default 5s
+         */
+        drainDelay: duration.default('5s'),
       })
       .strict()
-      .default({ postgres: { listen: '127.0.0.1:6432', maxMessageBytes: '16MiB', maxStartupBytes: 10000, idleTimeout: '30m' }, http: '127.0.0.1:9101', drainTimeout: '30s' }),
+      .default({ postgres: { listen: '127.0.0.1:6432', maxMessageBytes: '16MiB', maxStartupBytes: 10000, idleTimeout: '30m' }, http: '127.0.0.1:9101', drainTimeout: '30s', drainDelay: '5s' }),
     connections: z.array(connectionSchema).default([]),
     recording: z
       .object({
@@ -231,6 +245,12 @@ export const configSchema = z
         brokers: z.array(hostPort).min(1).default(['127.0.0.1:9092']),
         clientId: z.string().default('chaperone'),
         topic: z.string().default('chaperone.sessions.v1'),
+        /**
+         * Where a gateway node that receives a PostgreSQL CancelRequest tells the others, so the
+         * node holding a statement for approval ends the wait. One partition is plenty.
+         * @default chaperone.cancels.v1
+         */
+        cancelTopic: z.string().default('chaperone.cancels.v1'),
         partitions: z.number().int().min(1).default(6),
         /** How long a command may wait for Kafka's acknowledgement before its session ends. @default 10s */
         ackTimeout: duration.default('10s'),
@@ -246,7 +266,7 @@ export const configSchema = z
         producers: z.number().int().min(1).max(16).default(2),
       })
       .strict()
-      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 2 }),
+      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', cancelTopic: 'chaperone.cancels.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 2 }),
     clickhouse: z
       .object({
         url: z.string().url().default('http://127.0.0.1:8123'),

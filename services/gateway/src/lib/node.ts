@@ -5,17 +5,10 @@ import { TokenVerifier } from '@chaperone/identity';
 import { Lifecycle, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
 import { TemporalApprovalGate, TemporalApprovalWorkflows } from './approvals/index.js';
 import { initSqlParser } from './commands/index.js';
-import { PgListener, createPgMetrics } from './listeners/postgres/index.js';
+import { KafkaCancelBus, PgListener, createPgMetrics } from './listeners/postgres/index.js';
 import { HttpListener, createHttpMetrics } from './listeners/http/index.js';
 import { PolicyEngine } from './policy/index.js';
 import { KafkaSink } from './sinks/kafka/index.js';
-
-/**
- * How long a draining node keeps accepting after /healthz turns 503: a load balancer polling
- * the health check takes it out of rotation in that time (haproxy in deploy/local: every 2 s,
- * out after 2 failures). Part of gateway.drainTimeout, which counts from SIGTERM.
- */
-const LB_DEREGISTER_MS = 5000;
 
 export interface GatewayNodeOptions {
   config: Config;
@@ -37,6 +30,8 @@ export class GatewayNode {
   private ops: Server | undefined;
   /** Connects to Temporal only when a statement is first held for approval. */
   private approvals: TemporalApprovalGate | undefined;
+  /** Brings CancelRequests that reached another node to the sessions of this one. */
+  private cancels: KafkaCancelBus | undefined;
   pgPort = 0;
   httpProxyPort = 0;
 
@@ -64,6 +59,8 @@ export class GatewayNode {
       this.policy.startWatching(config.policy.reloadIntervalMs);
       this.sink = new KafkaSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.topic, log, producers: config.kafka.producers, registry: this.registry });
       await this.sink.start();
+      this.cancels = new KafkaCancelBus({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.cancelTopic, nodeId: config.nodeId, log });
+      await this.cancels.start();
       const verifier = await TokenVerifier.fromConfig(config.identity);
       const policy = this.policy;
       this.pg = new PgListener({
@@ -75,6 +72,7 @@ export class GatewayNode {
         nodeKey: loadPrivateKey(config.recording.nodeKeyFile),
         metrics: createPgMetrics(this.registry),
         approvals: (this.approvals = new TemporalApprovalGate(new TemporalApprovalWorkflows(config.temporal, log), config.approvals, log)),
+        cancels: this.cancels,
       });
       this.pgPort = await this.pg.listen(config.gateway.postgres.listen.host, config.gateway.postgres.listen.port);
       const hp = config.gateway.httpProxy;
@@ -99,8 +97,8 @@ export class GatewayNode {
     this.lifecycle.to('draining');
     const deadline = Date.now() + config.gateway.drainTimeoutMs;
     // /healthz answers 503 now; keep accepting until the load balancer has noticed, or the
-    // connections it still routes here would be refused.
-    await new Promise((r) => setTimeout(r, Math.min(LB_DEREGISTER_MS, config.gateway.drainTimeoutMs)));
+    // connections it still routes here would be refused (gateway.drainDelay).
+    await new Promise((r) => setTimeout(r, config.gateway.drainDelayMs));
     // PgListener.close() resolves only once every connection is gone: awaiting it would never
     // reach the deadline below while a client keeps its session open.
     void this.pg?.close();
@@ -118,6 +116,7 @@ export class GatewayNode {
   private async shutdown(): Promise<void> {
     this.policy?.stop();
     await this.approvals?.close();
+    await this.cancels?.stop();
     await this.sink?.stop().catch(() => {});
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
   }

@@ -1,2 +1,3 @@
 export { PgListener, type PgListenerDeps } from './listener.js';
 export { createPgMetrics, type PgMetrics } from './metrics.js';
+export { KafkaCancelBus, type CancelBus } from './cancel-bus.js';

@@ -7,13 +7,25 @@ import type { Config, Connection } from '@chaperone/config';
 import { SessionChain } from '@chaperone/events';
 import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
-import { MessageReader, PgProtocolError, encodeAuthentication, encodeCancelRequest, encodeErrorResponse, messageName, type PgMessage, type PgNotice } from '../../protocols/postgres/index.js';
+import {
+  Backend,
+  MessageReader,
+  PgProtocolError,
+  decodeBackendKeyData,
+  encodeAuthentication,
+  encodeCancelRequest,
+  encodeErrorResponse,
+  messageName,
+  type PgMessage,
+  type PgNotice,
+} from '../../protocols/postgres/index.js';
 import { AuthError, RecordingError, UpstreamError } from '../../errors.js';
 import { SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import { acceptStartup, readToken } from './client-handshake.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import { PgProxySession } from './session.js';
+import { cancelKey, type CancelBus } from './cancel-bus.js';
 import { loginUpstream } from './upstream.js';
 import type { PgMetrics } from './metrics.js';
 
@@ -27,6 +39,8 @@ export interface PgListenerDeps {
   metrics: PgMetrics;
   /** Holds statements the policy sends to approval; without it they are refused. */
   approvals?: ApprovalGate;
+  /** Carries CancelRequests to the node holding the session; without it a cancel reaches held statements of this node only. */
+  cancels?: CancelBus;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -66,10 +80,13 @@ export class PgListener {
   private server: Server | undefined;
   private readonly secureContext: SecureContext | undefined;
   readonly sessions = new Set<PgProxySession>();
+  /** Sessions by the cancel key of their upstream backend (the BackendKeyData the client got). */
+  private readonly byCancelKey = new Map<string, PgProxySession>();
 
   constructor(private readonly deps: PgListenerDeps) {
     const tls = deps.config.gateway.postgres.tls;
     this.secureContext = tls && createSecureContext({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), minVersion: 'TLSv1.2' });
+    deps.cancels?.onCancel((key) => this.cancelHeld(key, 'another node'));
   }
 
   async listen(host: string, port: number): Promise<number> {
@@ -169,6 +186,10 @@ export class PgListener {
       { client: clientReader, server: upstream.conn.reader },
     );
     this.sessions.add(session);
+    const keyData = upstream.greeting.find((m) => m.code === Backend.BackendKeyData);
+    const kd = keyData && decodeBackendKeyData(keyData.payload);
+    const key = kd && cancelKey(kd.processId, kd.secretKey);
+    if (key) this.byCancelKey.set(key, session);
     metrics.sessionsActive.inc();
     log.info({ session: sessionId, subject: identity.subject, connection: connection.name, client: clientAddress }, 'session started');
     client.write(Buffer.concat(greeting));
@@ -181,17 +202,32 @@ export class PgListener {
     session.start(pending);
     const reason = await session.done;
     this.sessions.delete(session);
+    if (key) this.byCancelKey.delete(key);
     metrics.sessionsActive.dec();
     metrics.sessions.inc({ result: reason });
     log.info({ session: sessionId, reason, ...session.counters }, 'session ended');
   }
 
+  /** Ends the wait for approval of the session with this cancel key, if it is on this node and waiting. */
+  private cancelHeld(key: string, via: string): boolean {
+    const session = this.byCancelKey.get(key);
+    if (!session?.cancelHeld()) return false;
+    this.deps.log.info({ via }, 'cancel request ended a wait for approval');
+    return true;
+  }
+
   /**
    * A CancelRequest carries only the backend pid and key (protocol 3.0, no session identity)
-   * and may arrive at any node behind the load balancer, so it goes to every PostgreSQL
-   * upstream; the one that owns the pid checks the key, the others ignore it.
+   * and may arrive at any node behind the load balancer. A statement waiting for approval is
+   * cancelled on the node holding it (this one, or another told through the cancel bus); a
+   * running one upstream: the request goes to every PostgreSQL upstream, and the one that owns
+   * the pid checks the key, the others ignore it (as does an idle backend).
    */
   private forwardCancel(processId: number, secretKey: number): void {
+    const key = cancelKey(processId, secretKey);
+    if (!this.byCancelKey.has(key) && this.deps.cancels)
+      this.deps.cancels.publish(key).catch((e: Error) => this.deps.log.warn({ err: e.message }, 'publishing a cancel request to the other nodes failed'));
+    else this.cancelHeld(key, 'this node');
     const seen = new Set<string>();
     for (const c of this.deps.config.connections) {
       const up = c.postgres;

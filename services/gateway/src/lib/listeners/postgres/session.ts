@@ -21,11 +21,13 @@ import {
   type PgNotice,
   type TransactionStatus,
 } from '../../protocols/postgres/index.js';
-import { approvalRefusal, approvedNotice, mergeRequirements, waitingNotice, type ApprovalGate, type HoldOutcome } from '../../approvals/index.js';
+import type { ApprovalGate } from '../../approvals/index.js';
 import { RecordingError } from '../../errors.js';
 import type { SessionRecorder } from '../../recording/index.js';
 import { decideFunctionCall, decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
 import type { PgMetrics } from './metrics.js';
+import { AnswerQueue, type Injected } from './answers.js';
+import { ApprovalWaits, approvalCommandIds, type HeldExecution, type WaitResult } from './approval-wait.js';
 
 export interface ProxyOptions {
   nodeKey: KeyObject;
@@ -38,11 +40,15 @@ export interface ProxyOptions {
   approvals?: ApprovalGate;
 }
 
-interface Injection {
-  /** Number of ReadyForQuery the upstream must have sent before these frames go out. */
-  afterRfq: number;
+/** An extended batch waiting for approval: none of it goes upstream before its end and the approvers' answer. */
+interface HeldBatch {
   frames: Buffer[];
+  bytes: number;
+  executions: HeldExecution[];
 }
+
+/** A held batch growing past this many maximum-size messages is settled without waiting for its end (bounded memory). */
+const HELD_BATCH_MESSAGES = 4;
 
 /**
  * The proxy phase of one PostgreSQL session. Client messages are recorded (Frame, Command,
@@ -56,13 +62,16 @@ export class PgProxySession {
   private readonly serverReader: MessageReader;
   private clientQueue: Promise<void> = Promise.resolve();
   private commandSeq = 0;
-  /** Prepared statements by name ('' = unnamed), with the decision taken at Parse. */
-  private readonly prepared = new Map<string, Verdict>();
-  private rfqExpected = 0;
-  private rfqSeen = 0;
+  /** Prepared statements by name ('' = unnamed): the decision taken at Parse and the SQL an approval binds. */
+  private readonly prepared = new Map<string, { verdict: Verdict; sql: string }>();
+  private readonly answers = new AnswerQueue();
   private txStatus: TransactionStatus = 'I';
-  private discardUntilSync: Verdict | undefined;
-  private injections: Injection[] = [];
+  /** Part of the current extended batch (since the last Sync) went upstream. */
+  private batchForwarded = false;
+  private held: HeldBatch | undefined;
+  /** The rest of a refused extended batch is discarded up to its Sync; `error` is the refusal not sent yet. */
+  private discarding: { error: PgNotice | undefined } | undefined;
+  private readonly waits: ApprovalWaits | undefined;
   private readonly pauses = new Set<'recording' | 'client'>();
   private terminating = false;
   private ended = false;
@@ -85,6 +94,15 @@ export class PgProxySession {
     this.clientReader = readers.client;
     this.serverReader = readers.server;
     this.done = new Promise((r) => (this.resolveDone = r));
+    if (opts.approvals) this.waits = new ApprovalWaits(opts.approvals, recorder, ctx, (message) => this.notice(message), opts.log);
+  }
+
+  /**
+   * A CancelRequest for this session: ends a wait for approval (57014, the statement is not
+   * run). True when a statement was waiting; a running one is cancelled by the upstream.
+   */
+  cancelHeld(): boolean {
+    return this.waits?.cancel() ?? false;
   }
 
   /** Starts relaying; `pendingClient` are messages the client already sent during the handshake. */
@@ -132,90 +150,167 @@ export class PgProxySession {
     if (this.ended) return;
     const out: Buffer[] = [];
     for (const m of messages) {
+      // A wait for approval may have outlived the session.
+      if (this.ended) return;
       this.record('CLIENT_TO_SERVER', m);
       this.counters.framesIn++;
       this.counters.bytesIn += m.frame.length;
-      if (this.discardUntilSync) {
-        if (m.code === Frontend.Sync) {
-          this.deny(this.discardUntilSync);
-          this.discardUntilSync = undefined;
-        }
+      // A simple Query or a FunctionCall ends an extended batch as a Sync would.
+      if (this.held && (m.code === Frontend.Query || m.code === Frontend.FunctionCall)) await this.settleHeld(out, undefined);
+      if (this.ended) return;
+      if (this.discarding) {
+        // PostgreSQL reads and ignores everything up to the Sync after an error (postgres.c ignore_till_sync).
+        if (m.code === Frontend.Sync) this.endDiscarding(m, out);
         continue;
       }
       switch (m.code) {
-        case Frontend.Query: {
-          const sql = decodeQuery(m.payload);
-          const v = this.decide(sql);
-          this.execute(v, []);
-          if (v.result === 'approval' && this.opts.approvals) {
-            // What came before goes first; then this statement (and, the loop being sequential,
-            // everything the client sends after it) waits for the approvers.
-            await this.forward(out.splice(0));
-            if (await this.awaitApproval(v, sql)) {
-              out.push(m.frame);
-              this.rfqExpected++;
-            }
-          } else if (v.result !== 'allow') this.deny(v);
-          else {
-            out.push(m.frame);
-            this.rfqExpected++;
-          }
+        case Frontend.Query:
+          await this.onQuery(m, out);
           break;
-        }
         case Frontend.Parse: {
           const p = decodeParse(m.payload);
           const v = this.decide(p.sql);
-          if (v.result !== 'allow') {
-            this.execute(v, []);
-            this.discardUntilSync = v;
+          if (v.result === 'allow' || (v.result === 'approval' && this.waits)) {
+            this.prepared.set(p.name, { verdict: v, sql: p.sql });
+            // Parse analysis takes the statement's table locks until the implicit transaction
+            // ends: a statement awaiting approval is not even parsed upstream before then.
+            if (v.result === 'approval') this.held ??= { frames: [], bytes: 0, executions: [] };
+            this.pass(m.frame, out);
           } else {
-            this.prepared.set(p.name, v);
-            out.push(m.frame);
+            this.execute(v, []);
+            if (p.name === '') this.prepared.delete('');
+            this.refuseBatch(this.denial(v));
           }
           break;
         }
         case Frontend.Bind: {
           // One execution of a prepared statement: its Command carries the bound values.
           const b = decodeBind(m.payload);
-          const v = this.prepared.get(b.statement);
-          if (v) this.execute(v, paramsForRecord(b.params, b.paramFormats));
-          out.push(m.frame);
+          const p = this.prepared.get(b.statement);
+          if (p) {
+            const first = this.commandSeq + 1;
+            this.execute(p.verdict, paramsForRecord(b.params, b.paramFormats));
+            if (p.verdict.result === 'approval') (this.held ??= { frames: [], bytes: 0, executions: [] }).executions.push({ verdict: p.verdict, sql: p.sql, commandIds: approvalCommandIds(p.verdict, first) });
+          }
+          this.pass(m.frame, out);
           break;
         }
         case Frontend.Close: {
           const c = decodeClose(m.payload);
           if (c.kind === 'S') this.prepared.delete(c.name);
-          out.push(m.frame);
+          this.pass(m.frame, out);
           break;
         }
         case Frontend.FunctionCall: {
           const fc = decodeFunctionCall(m.payload);
           const v = decideFunctionCall(fc.oid, fc.args.length, this.ctx);
           this.execute(v, paramsForRecord(fc.args, fc.argFormats));
-          if (v.result !== 'allow') this.deny(v);
+          if (v.result !== 'allow') this.refuse(this.denial(v));
           else {
             out.push(m.frame);
-            this.rfqExpected++;
+            this.answers.expected++;
           }
           break;
         }
         case Frontend.Sync:
-          out.push(m.frame);
-          this.rfqExpected++;
+        case Frontend.Flush:
+          if (this.held) await this.settleHeld(out, m);
+          else this.passEnd(m, out);
           break;
         case Frontend.Terminate:
+          this.held = undefined;
           this.terminating = true;
           out.push(m.frame);
           break;
         default:
-          out.push(m.frame);
+          this.pass(m.frame, out);
       }
+      if (this.held && this.held.bytes > HELD_BATCH_MESSAGES * this.opts.maxMessageBytes) await this.settleHeld(out, undefined);
     }
     const t0 = process.hrtime.bigint();
     await this.recorder.flush();
     this.opts.metrics.recordWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
     if (out.length > 0 && !this.ended) this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
     this.flushInjections();
+  }
+
+  private async onQuery(m: PgMessage, out: Buffer[]): Promise<void> {
+    const sql = decodeQuery(m.payload);
+    const v = this.decide(sql);
+    const first = this.commandSeq + 1;
+    this.execute(v, []);
+    if (v.result === 'allow') {
+      out.push(m.frame);
+      this.answers.expected++;
+    } else if (v.result === 'approval' && this.waits) {
+      // What came before goes first; then this statement (and, the loop being sequential,
+      // everything the client sends after it) waits for the approvers.
+      await this.forward(out.splice(0));
+      const r = await this.awaitApproval({ verdict: v, sql, commandIds: approvalCommandIds(v, first) });
+      if (r.run) {
+        out.push(m.frame);
+        this.answers.expected++;
+      } else if (r.error) this.refuse(r.error);
+    } else this.refuse(this.denial(v));
+  }
+
+  /** A message of an extended batch: held with its batch, or on its way upstream. */
+  private pass(frame: Buffer, out: Buffer[]): void {
+    if (this.held) {
+      this.held.frames.push(frame);
+      this.held.bytes += frame.length;
+    } else {
+      out.push(frame);
+      this.batchForwarded = true;
+    }
+  }
+
+  /** A Sync (the upstream answers it with ReadyForQuery, closing the batch) or a Flush, going upstream. */
+  private passEnd(m: PgMessage, out: Buffer[]): void {
+    out.push(m.frame);
+    if (m.code !== Frontend.Sync) return void (this.batchForwarded = true);
+    this.answers.expected++;
+    this.batchForwarded = false;
+  }
+
+  /**
+   * The end (Sync, Flush, or a simple Query) of an extended batch that holds executions the
+   * policy sent to approval: waits for each statement's approval, then forwards the whole
+   * batch, or refuses it (error, rest of the batch discarded up to its Sync). A batch that only
+   * prepares such a statement (Parse/Describe, no Bind) goes on at once: it runs nothing.
+   */
+  private async settleHeld(out: Buffer[], end: PgMessage | undefined): Promise<void> {
+    const held = this.held!;
+    this.held = undefined;
+    let refusal: PgNotice | undefined;
+    if (held.executions.length > 0) {
+      await this.forward(out.splice(0));
+      const asked = new Set<string>();
+      for (const x of held.executions) {
+        if (asked.has(x.sql)) continue;
+        asked.add(x.sql);
+        const r = await this.awaitApproval(x);
+        if (r.run) continue;
+        if (!r.error) return; // the session ended while waiting
+        refusal = r.error;
+        break;
+      }
+    }
+    if (!refusal) {
+      for (const f of held.frames) this.pass(f, out);
+      if (end) this.passEnd(end, out);
+      return;
+    }
+    this.counters.denied++;
+    this.refuseBatch(refusal);
+    if (end?.code === Frontend.Sync) this.endDiscarding(end, out);
+  }
+
+  private awaitApproval(x: HeldExecution): Promise<WaitResult> {
+    // Reading on while held lets a client that goes away end the session (and the wait); what
+    // it sends is queued behind the held statement.
+    this.client.resume();
+    return this.waits!.wait(x);
   }
 
   private decide(sql: string): Verdict {
@@ -238,72 +333,53 @@ export class PgProxySession {
 
   /** Sends a NOTICE to the client after the answers to what was forwarded before it. */
   private notice(message: string): void {
-    this.injections.push({ afterRfq: this.rfqExpected, frames: [encodeNoticeResponse({ severity: 'NOTICE', code: '00000', message })] });
+    this.answers.after([encodeNoticeResponse({ severity: 'NOTICE', code: '00000', message })]);
     this.flushInjections();
   }
 
-  /**
-   * Holds a statement the policy sent to approval (DESIGN.md "Approvals are bound"): records
-   * ApprovalRequested, tells the agent what it waits for, waits for the approval workflow and
-   * records ApprovalResolved (acknowledged before anything is forwarded). True: forward it;
-   * otherwise it has been answered with an error (or the session ended while waiting).
-   */
-  private async awaitApproval(v: Verdict, sql: string): Promise<boolean> {
-    const idx = v.statements.findIndex((st) => st.decision.result === 'approval');
-    const commandId = this.commandSeq - v.statements.length + 1 + Math.max(0, idx);
-    const requirement = mergeRequirements(v.statements.map((st) => st.decision));
-    if (!requirement) {
-      this.deny(v, `chaperone: this statement needs approval, but no approver group may approve all of its statements (${v.reasons.join('; ')}); send them one at a time`);
-      return false;
-    }
-    const ended = new AbortController();
-    void this.done.then(() => ended.abort());
-    // Reading on while held lets a client that goes away end the session (and the wait); what
-    // it sends is queued behind this statement.
-    this.client.resume();
-    const out: HoldOutcome = await this.opts.approvals!.hold(
-      { sessionId: this.ctx.sessionId, commandId, subject: this.ctx.identity.subject, connection: this.ctx.connection.name, commandText: sql, requirement, reasons: v.reasons },
-      {
-        signal: ended.signal,
-        onTicket: async (t) => {
-          const r = t.request;
-          this.recorder.append({ type: 'ApprovalRequested', commandId, approvalId: t.approvalId, bindingSha256: t.bindingSha256, approverGroups: r.approverGroups, quorum: r.quorum, ttlMs: r.ttlMs });
-          if (!t.reused) this.notice(waitingNotice(t, v.reasons));
-          // Durable before the wait: a node that dies while holding still leaves the request on record.
-          await this.recorder.flush();
-        },
-      },
-    );
-    if (out.outcome === 'ABANDONED' || this.ended) return false;
-    if (out.outcome !== 'PENDING' && out.outcome !== 'UNAVAILABLE')
-      this.recorder.append({ type: 'ApprovalResolved', commandId, approvalId: out.approvalId, outcome: out.outcome, approvers: out.approvers, reason: out.reason });
-    const approved = out.outcome === 'APPROVED' || out.outcome === 'REUSED';
-    if (approved) this.notice(approvedNotice(out));
-    else this.deny(v, approvalRefusal(out));
-    await this.recorder.flush();
-    return approved;
+  private denial(v: Verdict): PgNotice {
+    const message =
+      v.result === 'approval'
+        ? `chaperone: this statement needs approval: ${v.reasons.join('; ') || 'policy requires approval'}`
+        : `chaperone: denied by policy: ${v.reasons.join('; ') || 'not allowed'}`;
+    return { severity: 'ERROR', code: '42501', message };
   }
 
-  /** Answers a refused statement in the place the upstream's answer would have come. */
-  private deny(v: Verdict, why?: string): void {
+  /** Answers a refused simple Query or FunctionCall in the place the upstream's answer would have come. */
+  private refuse(error: PgNotice): void {
     this.counters.denied++;
-    const message =
-      why ??
-      (v.result === 'approval'
-        ? `chaperone: this statement needs approval: ${v.reasons.join('; ') || 'policy requires approval'}`
-        : `chaperone: denied by policy: ${v.reasons.join('; ') || 'not allowed'}`);
-    this.injections.push({
-      afterRfq: this.rfqExpected,
-      frames: [encodeErrorResponse({ severity: 'ERROR', code: '42501', message }), encodeReadyForQuery(this.txStatus)],
-    });
+    this.answers.after([encodeErrorResponse(error), 'rfq']);
+  }
+
+  /**
+   * Refuses the rest of an extended batch, up to its Sync. The error goes out now unless part
+   * of the batch went upstream: then it follows the answers to that part (see endDiscarding).
+   */
+  private refuseBatch(error: PgNotice): void {
+    if (this.batchForwarded) this.discarding = { error };
+    else {
+      this.answers.after([encodeErrorResponse(error)]);
+      this.discarding = { error: undefined };
+    }
+  }
+
+  /** The Sync ending a refused batch: ReadyForQuery in its place (the upstream's, when it has part of the batch). */
+  private endDiscarding(sync: PgMessage, out: Buffer[]): void {
+    const error = this.discarding?.error;
+    this.discarding = undefined;
+    if (this.batchForwarded) {
+      this.passEnd(sync, out);
+      this.answers.beforeLastReady(error ? [encodeErrorResponse(error)] : []);
+    } else this.answers.after(error ? [encodeErrorResponse(error), 'rfq'] : ['rfq']);
+  }
+
+  private injected(f: Injected): Buffer {
+    return this.recordSynthetic(f === 'rfq' ? encodeReadyForQuery(this.txStatus) : f);
   }
 
   private flushInjections(): void {
-    const out: Buffer[] = [];
-    while (this.injections.length > 0 && this.injections[0]!.afterRfq <= this.rfqSeen) {
-      for (const frame of this.injections.shift()!.frames) out.push(this.recordSynthetic(frame));
-    }
-    if (out.length > 0) this.writeClient(Buffer.concat(out));
+    const due = this.answers.due();
+    if (due.length > 0) this.writeClient(Buffer.concat(due.map((f) => this.injected(f))));
   }
 
   private onServerChunk(chunk: Buffer): void {
@@ -316,15 +392,15 @@ export class PgProxySession {
         // the agent saw plus which detector fired where (masking/session.ts).
         const masked = this.ctx.masking?.mask(raw) ?? { frame: raw.frame, notes: [] };
         const m = masked.frame === raw.frame ? raw : { ...raw, frame: masked.frame };
+        const ready = m.code === Backend.ReadyForQuery;
+        if (ready) for (const f of this.answers.onReady()) out.push(this.injected(f));
         this.recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: messageName('server', m.code), bytes: m.frame, redacted: false, masks: masked.notes });
         this.counters.framesOut++;
         this.counters.bytesOut += m.frame.length;
         out.push(m.frame);
-        if (m.code === Backend.ReadyForQuery) {
-          this.rfqSeen++;
+        if (ready) {
           this.txStatus = decodeReadyForQuery(m.payload);
-          while (this.injections.length > 0 && this.injections[0]!.afterRfq <= this.rfqSeen)
-            for (const frame of this.injections.shift()!.frames) out.push(this.recordSynthetic(frame));
+          for (const f of this.answers.due()) out.push(this.injected(f));
         }
       }
     } catch (err) {
@@ -393,6 +469,7 @@ export class PgProxySession {
   async end(reason: string, error = '', notice?: PgNotice): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.waits?.abortAll();
     this.upstream.pause();
     if (notice && !this.client.destroyed) this.client.write(encodeErrorResponse(notice));
     if (!this.recorder.failed) {

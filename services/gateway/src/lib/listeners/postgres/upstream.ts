@@ -66,6 +66,9 @@ export async function loginUpstream(up: PostgresUpstream, clientParams: Record<s
   try {
     const params: Record<string, string> = { user: up.user, database: up.database };
     for (const k of PASSTHROUGH) if (clientParams[k] !== undefined) params[k] = clientParams[k];
+    // Any GUC may be set in the StartupMessage; in ms, so no unit parsing upstream. A client
+    // may still SET it in its session: the policy decides whether it may (SET statement_timeout).
+    if (up.statementTimeoutMs !== undefined) params.statement_timeout = String(up.statementTimeoutMs);
     socket.write(encodeStartupMessage(params));
     await authenticate(conn, up);
     const greeting: PgMessage[] = [];

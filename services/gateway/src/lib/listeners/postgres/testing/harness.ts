@@ -3,7 +3,9 @@ import { loadPrivateKey } from '@chaperone/events';
 import { TokenIssuer, TokenVerifier } from '@chaperone/identity';
 import { Registry, createLogger, type Logger } from '@chaperone/observability';
 import { initSqlParser } from '../../../commands/index.js';
-import type { PolicyDecision } from '../../../policy/index.js';
+import type { ApprovalGate } from '../../../approvals/index.js';
+import type { PolicyDecision, PolicyInput } from '../../../policy/index.js';
+import type { CancelBus } from '../cancel-bus.js';
 import { PgListener } from '../listener.js';
 import { createPgMetrics } from '../metrics.js';
 import { FakeUpstream } from './fake-upstream.js';
@@ -30,6 +32,12 @@ export interface HarnessOptions {
   idleTimeout: string;
   /** gateway.postgres.maxMessageBytes. */
   maxMessageBytes: string;
+  /** The policy; default: allow everything. */
+  policy?: (input: PolicyInput) => PolicyDecision;
+  approvals?: ApprovalGate;
+  cancels?: CancelBus;
+  /** Keep every recorded event (sink.kept). */
+  keepEvents?: boolean;
 }
 
 const ALLOW: PolicyDecision = { result: 'allow', reasons: [], revision: 'test', evalMicros: 0, output: {} };
@@ -50,7 +58,7 @@ function countingLogger(logged: Map<string, number>): Logger {
 
 export async function startPgHarness(opts: HarnessOptions): Promise<PgHarness> {
   const pki: TestPki = createTestPki();
-  const sink = new MemorySink();
+  const sink = new MemorySink({ keepEvents: opts.keepEvents ?? false });
   const upstream = new FakeUpstream((frame) => sink.takeRecordedClientFrame(frame));
   const upstreamPort = await upstream.listen();
   const config = compileOptions(
@@ -79,9 +87,11 @@ export async function startPgHarness(opts: HarnessOptions): Promise<PgHarness> {
     log: countingLogger(logged),
     verifier: await TokenVerifier.fromConfig(config.identity),
     sink,
-    policy: { evaluate: () => ALLOW },
+    policy: { evaluate: opts.policy ?? (() => ALLOW) },
     nodeKey: loadPrivateKey(config.recording.nodeKeyFile),
     metrics: createPgMetrics(new Registry()),
+    ...(opts.approvals ? { approvals: opts.approvals } : {}),
+    ...(opts.cancels ? { cancels: opts.cancels } : {}),
   });
   const port = await listener.listen('127.0.0.1', 0);
   return {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChainedEvent } from '@chaperone/events';
+import type { ChainedEvent, EventBody } from '@chaperone/events';
 import type { EventSink } from '../../../recording/index.js';
 
 interface SessionState {
@@ -27,6 +27,12 @@ export class MemorySink implements EventSink {
   private readonly sessions = new Map<string, SessionState>();
   private readonly recordedClientFrames = new Map<string, number>();
   private readonly byApp = new Map<string, [number, number]>();
+  /** Every event body, by session, when asked for (tests that read the record; never the fuzz suite). */
+  readonly kept: Map<string, EventBody[]> | undefined;
+
+  constructor(opts: { keepEvents?: boolean } = {}) {
+    if (opts.keepEvents) this.kept = new Map();
+  }
 
   /** [client, server] frames recorded for sessions whose application_name is `app` or `app-<n>`. */
   framesOf(app: string): [number, number] {
@@ -49,6 +55,7 @@ export class MemorySink implements EventSink {
       if (s.ended) this.violation(`session ${sessionId}: ${event.body.type} after SessionEnded`);
       s.nextSeq = event.seq + 1;
       const body = event.body;
+      if (this.kept) this.kept.set(sessionId, [...(this.kept.get(sessionId) ?? []), body]);
       switch (body.type) {
         case 'SessionStarted':
           this.counts.started++;
