@@ -13,6 +13,10 @@ export interface BenchCase extends PgbenchResult {
   recordWaitUs?: number;
   /** Chaperone only: CPU time of the gateway nodes per transaction, µs (gateway metrics). */
   gatewayCpuUs?: number;
+  /** Chaperone only: mean duration of the gateways' Kafka produce requests, µs. */
+  produceUs?: number;
+  /** Chaperone only: Kafka produce requests the gateways sent per transaction. */
+  producesPerStatement?: number;
 }
 
 /** The three targets side by side for one mode and client count. */
@@ -25,6 +29,8 @@ export interface Comparison {
   addedLatencyUs: { pgbouncer: number; chaperone: number };
   recordWaitUs: number | undefined;
   gatewayCpuUs: number | undefined;
+  produceUs: number | undefined;
+  producesPerStatement: number | undefined;
 }
 
 export function compare(cases: BenchCase[]): Comparison[] {
@@ -41,6 +47,8 @@ export function compare(cases: BenchCase[]): Comparison[] {
       addedLatencyUs: { pgbouncer: (bouncer.latencyMs - direct.latencyMs) * 1000, chaperone: (c.latencyMs - direct.latencyMs) * 1000 },
       recordWaitUs: c.recordWaitUs,
       gatewayCpuUs: c.gatewayCpuUs,
+      produceUs: c.produceUs,
+      producesPerStatement: c.producesPerStatement,
     });
   }
   return out;
@@ -68,9 +76,10 @@ export function formatTable(cases: BenchCase[], comparisons: Comparison[]): stri
   const get = (t: Target, mode: QueryMode, clients: number) => cases.find((x) => x.target === t && x.mode === mode && x.clients === clients);
   const cell = (c: BenchCase | undefined) => (c ? `${pad(c.tps.toFixed(0), 8)} ${pad(c.latencyMs.toFixed(3), 8)}` : pad('-', 17));
   const head1 = `${'mode'.padEnd(9)}${pad('clients', 7)} | ${'direct'.padEnd(17)} | ${'pgbouncer'.padEnd(17)} | ${'chaperone'.padEnd(17)} | chap/pgb | added µs/stmt vs direct`;
-  const head2 = `${''.padEnd(16)} | ${pad('tps', 8)} ${pad('lat ms', 8)} | ${pad('tps', 8)} ${pad('lat ms', 8)} | ${pad('tps', 8)} ${pad('lat ms', 8)} | ${pad('tps', 8)} | pgbouncer chaperone (ack wait, cpu)`;
+  const head2 = `${''.padEnd(16)} | ${pad('tps', 8)} ${pad('lat ms', 8)} | ${pad('tps', 8)} ${pad('lat ms', 8)} | ${pad('tps', 8)} ${pad('lat ms', 8)} | ${pad('tps', 8)} | pgbouncer chaperone (ack wait, cpu, produce µs × requests/stmt)`;
   const rows = comparisons.map((c) => {
-    const wait = c.recordWaitUs === undefined ? '' : ` (${c.recordWaitUs.toFixed(0)}, ${c.gatewayCpuUs?.toFixed(0) ?? '?'})`;
+    const produce = c.produceUs === undefined ? '' : `, ${c.produceUs.toFixed(0)} × ${c.producesPerStatement?.toFixed(2) ?? '?'}`;
+    const wait = c.recordWaitUs === undefined ? '' : ` (${c.recordWaitUs.toFixed(0)}, ${c.gatewayCpuUs?.toFixed(0) ?? '?'}${produce})`;
     return (
       `${c.mode.padEnd(9)}${pad(String(c.clients), 7)} | ${cell(get('direct', c.mode, c.clients))} | ${cell(get('pgbouncer', c.mode, c.clients))} | ` +
       `${cell(get('chaperone', c.mode, c.clients))} | ${pad(c.chaperoneOverPgbouncerTps.toFixed(2), 8)} | ${pad(c.addedLatencyUs.pgbouncer.toFixed(0), 9)} ${pad(c.addedLatencyUs.chaperone.toFixed(0), 9)}${wait}`

@@ -134,17 +134,22 @@ interface GatewayCounters {
   waitSum: number;
   waitCount: number;
   cpuSeconds: number;
+  /** The Kafka sink's produce requests: their total duration and count (chaperone_kafka_produce_seconds). */
+  produceSum: number;
+  produceCount: number;
 }
 
 async function gatewayCounters(stack: Stack): Promise<GatewayCounters | undefined> {
-  const c: GatewayCounters = { waitSum: 0, waitCount: 0, cpuSeconds: 0 };
+  const c: GatewayCounters = { waitSum: 0, waitCount: 0, cpuSeconds: 0, produceSum: 0, produceCount: 0 };
   try {
     for (const addr of (stack.GATEWAY_HTTP_ADDRESSES ?? '').split(',').filter(Boolean)) {
       const text = await (await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-      const metric = /^chaperone_(pg_record_wait_seconds_sum|pg_record_wait_seconds_count|process_cpu_seconds_total)(?:\{[^}]*\})? ([\d.e+-]+)$/gm;
+      const metric = /^chaperone_(pg_record_wait_seconds_sum|pg_record_wait_seconds_count|process_cpu_seconds_total|kafka_produce_seconds_sum|kafka_produce_seconds_count)(?:\{[^}]*\})? ([\d.e+-]+)$/gm;
       for (const [, name, value] of text.matchAll(metric)) {
         if (name === 'pg_record_wait_seconds_sum') c.waitSum += Number(value);
         else if (name === 'pg_record_wait_seconds_count') c.waitCount += Number(value);
+        else if (name === 'kafka_produce_seconds_sum') c.produceSum += Number(value);
+        else if (name === 'kafka_produce_seconds_count') c.produceCount += Number(value);
         else c.cpuSeconds += Number(value);
       }
     }
@@ -185,14 +190,24 @@ async function main(o: Options): Promise<void> {
           const before = target === 'chaperone' ? await gatewayCounters(stack) : undefined;
           const r = await pgbench(target, endpoints[target], mode, clients, o.seconds);
           const after = before && (await gatewayCounters(stack));
-          const gw =
+          const gw: Pick<BenchCase, 'recordWaitUs' | 'gatewayCpuUs' | 'produceUs' | 'producesPerStatement'> =
             before && after && after.waitCount > before.waitCount
-              ? { recordWaitUs: ((after.waitSum - before.waitSum) / (after.waitCount - before.waitCount)) * 1e6, gatewayCpuUs: ((after.cpuSeconds - before.cpuSeconds) / r.transactions) * 1e6 }
+              ? {
+                  recordWaitUs: ((after.waitSum - before.waitSum) / (after.waitCount - before.waitCount)) * 1e6,
+                  gatewayCpuUs: ((after.cpuSeconds - before.cpuSeconds) / r.transactions) * 1e6,
+                  ...(after.produceCount > before.produceCount
+                    ? {
+                        produceUs: ((after.produceSum - before.produceSum) / (after.produceCount - before.produceCount)) * 1e6,
+                        producesPerStatement: (after.produceCount - before.produceCount) / r.transactions,
+                      }
+                    : {}),
+                }
               : {};
           cases.push({ target, mode, clients, ...r, ...gw });
           progress(
             `[${++n}/${runs}] ${target.padEnd(9)} ${mode.padEnd(8)} ${String(clients).padStart(3)} clients: ${r.tps.toFixed(0).padStart(6)} tps, ${r.latencyMs.toFixed(3)} ms` +
-              `${gw.recordWaitUs !== undefined ? `, ack wait ${gw.recordWaitUs.toFixed(0)} µs, gateway CPU ${gw.gatewayCpuUs.toFixed(0)} µs/stmt` : ''}` +
+              `${gw.recordWaitUs !== undefined ? `, ack wait ${gw.recordWaitUs.toFixed(0)} µs, gateway CPU ${gw.gatewayCpuUs?.toFixed(0) ?? '?'} µs/stmt` : ''}` +
+              `${gw.produceUs !== undefined ? `, produce request ${gw.produceUs.toFixed(0)} µs, ${gw.producesPerStatement?.toFixed(2)} requests/stmt` : ''}` +
               `${r.failed ? `, ${r.failed} FAILED transactions` : ''}`,
           );
         }
@@ -211,8 +226,9 @@ async function main(o: Options): Promise<void> {
   }
   const floor =
     `Kafka acknowledgement round trip (what record-before-forward waits for): p50 ${kafkaAck.p50Us.toFixed(0)} µs, mean ${kafkaAck.meanUs.toFixed(0)} µs; ` +
-    '"ack wait" is the gateways\' mean wait per client message for it (chaperone_pg_record_wait_seconds), "cpu" their CPU time per statement ' +
-    '(both from the nodes\' /metrics, so other traffic on them counts too).';
+    '"ack wait" is the gateways\' mean wait per client message for it (chaperone_pg_record_wait_seconds), "cpu" their CPU time per statement, ' +
+    '"produce" the mean duration of their produce requests and how many they sent per statement (chaperone_kafka_produce_seconds; sessions\' ' +
+    'publishes are merged into shared requests) — all from the nodes\' /metrics, so other traffic on them counts too.';
   process.stdout.write(`pgbench -S, ${o.seconds} s per case, scale ${o.scale}; ${date}; ${machine}\n\n${formatTable(cases, comparisons)}\n\n${floor}\n${verdicts(comparisons).join('\n')}\n`);
 }
 
