@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, ServiceError, WorkflowFailedError, WorkflowNotFoundError, isGrpcServiceError, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
 import { APPROVAL_WORKFLOW, type WireApprovalMemo, type WireApprovalRequest, type WireApprovalResult } from './contract.js';
@@ -18,6 +18,40 @@ export interface ApprovalWorkflows {
 }
 
 /**
+ * How the gateway's Temporal connection recovers from an outage. grpc-js backs reconnects off
+ * exponentially up to 120 s and the SDK's default call retries wait up to 5 s apart, so a held
+ * statement approved just after Temporal came back used to wait many seconds for the channel's
+ * next attempt (gRPC connection backoff: initial 1 s, ×1.6). Capped at 1 s, reconnects against
+ * one cluster endpoint stay cheap and an approval is seen within about a second.
+ * @see https://github.com/grpc/grpc/blob/master/doc/connection-backoff.md
+ */
+const RECONNECT = { initialMs: 100, maxMs: 1000 };
+/**
+ * Call retries (describe, start): 100 ms doubling to 1 s apart, for about 20 s in all (as long
+ * as the SDK's default) before the held command is refused (fail closed).
+ */
+const CALL_RETRY = { attempts: 24, initialMs: 100, maxMs: 1000 };
+/** Between long polls for a result while Temporal is unreachable: the wait itself is bounded by the gate. */
+const RESULT_RETRY_MS = 250;
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+
+/** Temporal (or the path to it) is down or restarting: worth asking again. */
+function transient(err: unknown): boolean {
+  const grpc = err instanceof ServiceError ? err.cause : err;
+  return isGrpcServiceError(grpc) && isRetryableError(grpc);
+}
+
+/**
  * The Temporal client, connected lazily: a gateway whose policy never asks for approval never
  * connects. A failed connection is not remembered, so the next held command tries again.
  */
@@ -34,7 +68,17 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
     this.connecting ??= (async () => {
       const { address, namespace } = this.temporal;
       this.log.info({ address, namespace }, 'connecting to Temporal for approvals');
-      const connection = await Connection.connect({ address, connectTimeout: this.connectTimeoutMs });
+      const connection = await Connection.connect({
+        address,
+        connectTimeout: this.connectTimeoutMs,
+        channelArgs: { 'grpc.initial_reconnect_backoff_ms': RECONNECT.initialMs, 'grpc.max_reconnect_backoff_ms': RECONNECT.maxMs },
+        interceptors: [
+          makeGrpcRetryInterceptor({
+            delayFunction: (attempt) => Math.min(CALL_RETRY.maxMs, CALL_RETRY.initialMs * 2 ** attempt) * (0.8 + Math.random() * 0.4),
+            retryableDecider: (attempt, status) => attempt < CALL_RETRY.attempts && isRetryableError(status),
+          }),
+        ],
+      });
       return { connection, client: new Client({ connection, namespace }) };
     })();
     try {
@@ -82,15 +126,29 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
     });
   }
 
+  /**
+   * Long-polls for the run's result. While Temporal is unreachable it keeps asking (the run
+   * goes on in Temporal, and the caller's signal bounds the wait), so a statement approved
+   * during or right after an outage runs as soon as the poll gets through.
+   */
   async result(workflowId: string, runId: string, signal: AbortSignal): Promise<WireApprovalResult> {
-    return await this.call(signal, async (client) => {
+    let outage = 0;
+    for (;;) {
       try {
-        return (await client.workflow.getHandle(workflowId, runId).result()) as WireApprovalResult;
+        const r = await this.call(signal, async (client) => (await client.workflow.getHandle(workflowId, runId).result()) as WireApprovalResult);
+        if (outage > 0) this.log.info({ approval: workflowId, outageMs: Date.now() - outage }, 'Temporal reachable again; approval result received');
+        return r;
       } catch (err) {
         if (err instanceof WorkflowFailedError) throw new ApprovalUnavailableError(`approval ${workflowId} failed: ${err.cause?.message ?? err.message}`, { cause: err });
-        throw err;
+        if (signal.aborted || !transient(err)) throw err;
+        if (outage === 0) {
+          outage = Date.now();
+          this.log.warn({ approval: workflowId, err: (err as Error).message }, 'Temporal unreachable while waiting for an approval; polling again');
+        }
+        await sleep(RESULT_RETRY_MS, signal);
+        signal.throwIfAborted();
       }
-    });
+    }
   }
 
   async close(): Promise<void> {
