@@ -28,6 +28,7 @@ import { decideFunctionCall, decideSql, paramsForRecord, recordVerdict, type Dec
 import type { PgMetrics } from './metrics.js';
 import { AnswerQueue, type Injected } from './answers.js';
 import { ApprovalWaits, approvalCommandIds, type HeldExecution, type WaitResult } from './approval-wait.js';
+import { ExtendedBatch } from './batch.js';
 
 export interface ProxyOptions {
   nodeKey: KeyObject;
@@ -38,13 +39,6 @@ export interface ProxyOptions {
   metrics: PgMetrics;
   /** Holds statements whose decision is `approval` until approvers answer; without it they are refused. */
   approvals?: ApprovalGate;
-}
-
-/** An extended batch waiting for approval: none of it goes upstream before its end and the approvers' answer. */
-interface HeldBatch {
-  frames: Buffer[];
-  bytes: number;
-  executions: HeldExecution[];
 }
 
 /** A held batch growing past this many maximum-size messages is settled without waiting for its end (bounded memory). */
@@ -66,11 +60,7 @@ export class PgProxySession {
   private readonly prepared = new Map<string, { verdict: Verdict; sql: string }>();
   private readonly answers = new AnswerQueue();
   private txStatus: TransactionStatus = 'I';
-  /** Part of the current extended batch (since the last Sync) went upstream. */
-  private batchForwarded = false;
-  private held: HeldBatch | undefined;
-  /** The rest of a refused extended batch is discarded up to its Sync; `error` is the refusal not sent yet. */
-  private discarding: { error: PgNotice | undefined } | undefined;
+  private readonly batch: ExtendedBatch;
   private readonly waits: ApprovalWaits | undefined;
   private readonly pauses = new Set<'recording' | 'client'>();
   private terminating = false;
@@ -94,6 +84,7 @@ export class PgProxySession {
     this.clientReader = readers.client;
     this.serverReader = readers.server;
     this.done = new Promise((r) => (this.resolveDone = r));
+    this.batch = new ExtendedBatch(this.answers, HELD_BATCH_MESSAGES * opts.maxMessageBytes);
     if (opts.approvals) this.waits = new ApprovalWaits(opts.approvals, recorder, ctx, (message) => this.notice(message), opts.log);
   }
 
@@ -156,11 +147,10 @@ export class PgProxySession {
       this.counters.framesIn++;
       this.counters.bytesIn += m.frame.length;
       // A simple Query or a FunctionCall ends an extended batch as a Sync would.
-      if (this.held && (m.code === Frontend.Query || m.code === Frontend.FunctionCall)) await this.settleHeld(out, undefined);
+      if (this.batch.held && (m.code === Frontend.Query || m.code === Frontend.FunctionCall)) await this.settleHeld(out, undefined);
       if (this.ended) return;
-      if (this.discarding) {
-        // PostgreSQL reads and ignores everything up to the Sync after an error (postgres.c ignore_till_sync).
-        if (m.code === Frontend.Sync) this.endDiscarding(m, out);
+      if (this.batch.isDiscarding) {
+        if (m.code === Frontend.Sync) this.batch.endDiscarding(m, out);
         continue;
       }
       switch (m.code) {
@@ -174,12 +164,12 @@ export class PgProxySession {
             this.prepared.set(p.name, { verdict: v, sql: p.sql });
             // Parse analysis takes the statement's table locks until the implicit transaction
             // ends: a statement awaiting approval is not even parsed upstream before then.
-            if (v.result === 'approval') this.held ??= { frames: [], bytes: 0, executions: [] };
-            this.pass(m.frame, out);
+            if (v.result === 'approval') this.batch.hold();
+            this.batch.pass(m.frame, out);
           } else {
             this.execute(v, []);
             if (p.name === '') this.prepared.delete('');
-            this.refuseBatch(this.denial(v));
+            this.batch.refuse(this.denial(v));
           }
           break;
         }
@@ -190,15 +180,15 @@ export class PgProxySession {
           if (p) {
             const first = this.commandSeq + 1;
             this.execute(p.verdict, paramsForRecord(b.params, b.paramFormats));
-            if (p.verdict.result === 'approval') (this.held ??= { frames: [], bytes: 0, executions: [] }).executions.push({ verdict: p.verdict, sql: p.sql, commandIds: approvalCommandIds(p.verdict, first) });
+            if (p.verdict.result === 'approval') this.batch.hold().executions.push({ verdict: p.verdict, sql: p.sql, commandIds: approvalCommandIds(p.verdict, first) });
           }
-          this.pass(m.frame, out);
+          this.batch.pass(m.frame, out);
           break;
         }
         case Frontend.Close: {
           const c = decodeClose(m.payload);
           if (c.kind === 'S') this.prepared.delete(c.name);
-          this.pass(m.frame, out);
+          this.batch.pass(m.frame, out);
           break;
         }
         case Frontend.FunctionCall: {
@@ -214,18 +204,18 @@ export class PgProxySession {
         }
         case Frontend.Sync:
         case Frontend.Flush:
-          if (this.held) await this.settleHeld(out, m);
-          else this.passEnd(m, out);
+          if (this.batch.held) await this.settleHeld(out, m);
+          else this.batch.passEnd(m, out);
           break;
         case Frontend.Terminate:
-          this.held = undefined;
+          if (this.batch.held) this.batch.release();
           this.terminating = true;
           out.push(m.frame);
           break;
         default:
-          this.pass(m.frame, out);
+          this.batch.pass(m.frame, out);
       }
-      if (this.held && this.held.bytes > HELD_BATCH_MESSAGES * this.opts.maxMessageBytes) await this.settleHeld(out, undefined);
+      if (this.batch.overfull) await this.settleHeld(out, undefined);
     }
     const t0 = process.hrtime.bigint();
     await this.recorder.flush();
@@ -254,25 +244,6 @@ export class PgProxySession {
     } else this.refuse(this.denial(v));
   }
 
-  /** A message of an extended batch: held with its batch, or on its way upstream. */
-  private pass(frame: Buffer, out: Buffer[]): void {
-    if (this.held) {
-      this.held.frames.push(frame);
-      this.held.bytes += frame.length;
-    } else {
-      out.push(frame);
-      this.batchForwarded = true;
-    }
-  }
-
-  /** A Sync (the upstream answers it with ReadyForQuery, closing the batch) or a Flush, going upstream. */
-  private passEnd(m: PgMessage, out: Buffer[]): void {
-    out.push(m.frame);
-    if (m.code !== Frontend.Sync) return void (this.batchForwarded = true);
-    this.answers.expected++;
-    this.batchForwarded = false;
-  }
-
   /**
    * The end (Sync, Flush, or a simple Query) of an extended batch that holds executions the
    * policy sent to approval: waits for each statement's approval, then forwards the whole
@@ -280,8 +251,7 @@ export class PgProxySession {
    * prepares such a statement (Parse/Describe, no Bind) goes on at once: it runs nothing.
    */
   private async settleHeld(out: Buffer[], end: PgMessage | undefined): Promise<void> {
-    const held = this.held!;
-    this.held = undefined;
+    const held = this.batch.release();
     let refusal: PgNotice | undefined;
     if (held.executions.length > 0) {
       await this.forward(out.splice(0));
@@ -297,13 +267,13 @@ export class PgProxySession {
       }
     }
     if (!refusal) {
-      for (const f of held.frames) this.pass(f, out);
-      if (end) this.passEnd(end, out);
+      for (const f of held.frames) this.batch.pass(f, out);
+      if (end) this.batch.passEnd(end, out);
       return;
     }
     this.counters.denied++;
-    this.refuseBatch(refusal);
-    if (end?.code === Frontend.Sync) this.endDiscarding(end, out);
+    this.batch.refuse(refusal);
+    if (end?.code === Frontend.Sync) this.batch.endDiscarding(end, out);
   }
 
   private awaitApproval(x: HeldExecution): Promise<WaitResult> {
@@ -349,28 +319,6 @@ export class PgProxySession {
   private refuse(error: PgNotice): void {
     this.counters.denied++;
     this.answers.after([encodeErrorResponse(error), 'rfq']);
-  }
-
-  /**
-   * Refuses the rest of an extended batch, up to its Sync. The error goes out now unless part
-   * of the batch went upstream: then it follows the answers to that part (see endDiscarding).
-   */
-  private refuseBatch(error: PgNotice): void {
-    if (this.batchForwarded) this.discarding = { error };
-    else {
-      this.answers.after([encodeErrorResponse(error)]);
-      this.discarding = { error: undefined };
-    }
-  }
-
-  /** The Sync ending a refused batch: ReadyForQuery in its place (the upstream's, when it has part of the batch). */
-  private endDiscarding(sync: PgMessage, out: Buffer[]): void {
-    const error = this.discarding?.error;
-    this.discarding = undefined;
-    if (this.batchForwarded) {
-      this.passEnd(sync, out);
-      this.answers.beforeLastReady(error ? [encodeErrorResponse(error)] : []);
-    } else this.answers.after(error ? [encodeErrorResponse(error), 'rfq'] : ['rfq']);
   }
 
   private injected(f: Injected): Buffer {
