@@ -6,9 +6,10 @@
 // discovery (/api, /apis, /api/v1, /apis/apps/v1, /version), namespaced and cluster-scoped
 // CRUD with resourceVersions, Status errors, list/get/create/update/patch (merge, strategic
 // merge for maps, JSON patch)/delete/deletecollection for namespaces, configmaps, secrets,
-// pods, services and deployments, and `pods/exec` over WebSocket (v4/v5.channel.k8s.io) that
-// runs nothing: it answers `echo ...` and otherwise prints what it would have run. It is not a
-// real cluster: no controllers, no scheduling, no admission, no watch streaming.
+// pods, services and deployments, and `pods/exec` over WebSocket (v4/v5.channel.k8s.io) or
+// SPDY/3.1 (v4.channel.k8s.io, spdy.mjs) that runs nothing: it answers `echo ...`, copies stdin
+// back for `cat`, and otherwise prints what it would have run. It is not a real cluster: no
+// controllers, no scheduling, no admission, no watch streaming.
 //
 //   usage: node server.mjs --listen 127.0.0.1:16443 --token-file <file>
 //
@@ -17,6 +18,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { serveSpdyExec } from './spdy.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 if (!args.listen) {
@@ -265,17 +267,19 @@ function wsFrame(opcode, payload) {
 }
 
 // pods/exec over WebSocket (the channel protocol kubectl >= 1.30 speaks): channel 1 stdout,
-// channel 3 the final Status. Nothing is executed.
-server.on('upgrade', (req, socket) => {
+// channel 3 the final Status; or over SPDY/3.1 (older clients, or WebSocket turned off).
+// Nothing is executed.
+server.on('upgrade', (req, socket, head) => {
   const url = new URL(req.url, 'http://x');
   const r = route(url.pathname);
-  const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-  const proto = ['v5.channel.k8s.io', 'v4.channel.k8s.io'].find((p) => protocols.includes(p));
   const reject = (code, text) => {
     socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
     log(req, code);
   };
   if (!authorized(req)) return reject(401, 'Unauthorized');
+  if (String(req.headers.upgrade ?? '').toLowerCase() === 'spdy/3.1') return spdyExec(req, socket, head, url, r, reject);
+  const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  const proto = ['v5.channel.k8s.io', 'v4.channel.k8s.io'].find((p) => protocols.includes(p));
   if (!r || r.def.name !== 'pods' || r.sub !== 'exec' || !proto) return reject(400, 'only pods/exec over v4/v5.channel.k8s.io is served');
   if (!store.has(key('v1', 'pods', r.ns, r.name))) return reject(404, `pods "${r.name}" not found`);
   const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
@@ -289,6 +293,19 @@ server.on('upgrade', (req, socket) => {
   socket.on('data', () => {});
   socket.on('error', () => {});
 });
+
+/** pods/exec over SPDY/3.1 with the v4 remote command protocol (X-Stream-Protocol-Version). */
+function spdyExec(req, socket, head, url, r, reject) {
+  const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((s) => s.trim());
+  if (!r || r.def.name !== 'pods' || r.sub !== 'exec' || req.method !== 'POST' || !offered.includes('v4.channel.k8s.io'))
+    return reject(400, 'only POST pods/exec over SPDY/3.1 with v4.channel.k8s.io is served');
+  if (!store.has(key('v1', 'pods', r.ns, r.name))) return reject(404, `pods "${r.name}" not found`);
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n');
+  log(req, 101);
+  const flag = (n) => url.searchParams.get(n) === 'true' || url.searchParams.get(n) === '1';
+  const want = { stdin: flag('stdin'), stdout: flag('stdout'), stderr: flag('stderr'), tty: flag('tty') };
+  serveSpdyExec(socket, head, { want, command: url.searchParams.getAll('command'), log: (m) => process.stdout.write(`${new Date().toISOString()} ${m}\n`) });
+}
 
 server.listen(port, host, () => console.error(`k8s stand-in: listening on ${host}:${port} (NOT a real apiserver)`));
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)));

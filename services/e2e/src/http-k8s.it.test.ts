@@ -2,8 +2,8 @@
  * kubectl through the load-balanced TLS endpoint to a Kubernetes API. No real apiserver can run
  * on our machines (no container runtime, no etcd): the upstream is deploy/local's STAND-IN
  * (deploy/local/k8s-standin/server.mjs), which serves discovery, OpenAPI v3 stubs and the objects
- * this test uses, and `pods/exec` over WebSocket. The gateway injects a service-account token;
- * the agent's kubeconfig holds only its Chaperone token.
+ * this test uses, and `pods/exec` over WebSocket and over SPDY/3.1 (running nothing). The gateway
+ * injects a service-account token; the agent's kubeconfig holds only its Chaperone token.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandsOf, httpBase, issueToken, replayOf, sql, uniqueSubject } from './lib/http.js';
-import { loadStack, run, type Stack } from './lib/stack.js';
+import { eventually, loadStack, run, type Stack } from './lib/stack.js';
 
 describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
   let stack: Stack;
@@ -21,6 +21,9 @@ describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
   const kubeconfig = join(dir, 'kubeconfig');
   const name = `e2e-${randomBytes(3).toString('hex')}`;
   const kubectl = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir } });
+  /** kubectl >= 1.30 speaks WebSocket; this turns it off, so it falls back to SPDY/3.1 like older clients. */
+  const kubectlSpdy = (input: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }, input });
 
   before(async () => {
     stack = loadStack();
@@ -65,6 +68,35 @@ describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), `hello-${name}`);
     assert.equal((await kubectl('delete', 'pod', `${name}-pod`)).code, 0);
+  });
+
+  it('runs kubectl exec over SPDY/3.1, recorded frame by frame with each stream\'s channel', async () => {
+    const pod = join(dir, 'spdy-pod.yaml');
+    writeFileSync(pod, `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}-spdy}\nspec: {containers: [{name: main, image: busybox}]}\n`);
+    assert.equal((await kubectl('apply', '-f', pod)).code, 0);
+    const echo = await kubectlSpdy('', 'exec', `${name}-spdy`, '--', 'echo', `spdy-${name}`);
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.equal(echo.stdout, `spdy-${name}\n`);
+    const cat = await kubectlSpdy(`stdin-${name}\n`, 'exec', '-i', `${name}-spdy`, '--', 'cat');
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, `stdin-${name}\n`);
+    assert.equal((await kubectl('delete', 'pod', `${name}-spdy`)).code, 0);
+
+    const execs = await commandsOf(stack, subject, 2, `action = 'k8s.exec' AND position(text, '${name}-spdy') > 0`);
+    assert.deepEqual((JSON.parse(execs[0]!.details) as { command: string[] }).command, ['echo', `spdy-${name}`]);
+    // Payloads are binary SPDY frames: look for the text in ClickHouse rather than in JSON output.
+    const frames = async (sessionId: string, text: string): Promise<{ direction: string; message_type: string; has: number | string }[]> =>
+      eventually('the SPDY frames in ClickHouse', async () => {
+        const rows = await sql<{ direction: string; message_type: string; has: number | string }>(stack, `SELECT direction, message_type, position(payload, '${text}') > 0 AS has FROM events FINAL WHERE session_id = '${sessionId}' AND startsWith(message_type, 'spdy.frame.') ORDER BY seq`);
+        return rows.some((r) => r.message_type.endsWith('channel=error') && r.message_type.startsWith('spdy.frame.data')) ? rows : undefined;
+      }, 60_000);
+    const first = await frames(execs[0]!.session_id, `spdy-${name}`);
+    const types = first.map((r) => r.message_type);
+    for (const ch of ['error', 'stdout', 'stderr']) assert.ok(types.some((t) => new RegExp(`^spdy\\.frame\\.syn_stream;stream=\\d+;channel=${ch}$`).test(t)), `a ${ch} stream in ${types.join(', ')}`);
+    const out = first.find((r) => r.direction === 'SERVER_TO_CLIENT' && /^spdy\.frame\.data;stream=\d+;channel=stdout$/.test(r.message_type) && Number(r.has) === 1);
+    assert.ok(out, 'the output is recorded on the stdout channel');
+    const second = await frames(execs[1]!.session_id, `stdin-${name}`);
+    assert.ok(second.some((r) => r.direction === 'CLIENT_TO_SERVER' && r.message_type.endsWith('channel=stdin') && Number(r.has) === 1), 'what the agent typed is recorded on the stdin channel');
   });
 
   it('records verb, group/version/resource, namespace, name and subresource', async () => {

@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Direction } from '@chaperone/events';
-import { WsFrameReader, endToEndHeaders, formatRequestHead, formatResponseHead, headerValue, wsOpcodeName, type RequestTarget } from '../../protocols/http/index.js';
+import { HttpProtocolError, WsFrameReader, endToEndHeaders, formatRequestHead, formatResponseHead, headerValue, wsOpcodeName, type RequestTarget } from '../../protocols/http/index.js';
 import { analyze } from './analyze.js';
 import { DROP_REQUEST, decide, makeProbe, type ExchangeDeps } from './exchange.js';
 import { policyRefusal, refusal } from './refuse.js';
 import type { HttpSession } from './session.js';
 import type { HttpConnection } from './types.js';
+import { SpdyTunnelSplitter, type TunnelUnit } from './spdy.js';
 import { upstreamPath } from './upstream.js';
 
 export interface UpgradeContext {
@@ -22,23 +23,34 @@ export interface UpgradeContext {
   tls: boolean;
 }
 
-/** A WebSocket frame may carry a whole file (kubectl cp); beyond this the tunnel is closed. */
-const MAX_WS_FRAME_BYTES = 16 * 1024 * 1024;
+/** A WebSocket or SPDY frame may carry a whole file (kubectl cp); beyond this the tunnel is closed. */
+const MAX_TUNNEL_FRAME_BYTES = 16 * 1024 * 1024;
+/** How long an ended tunnel's sockets may take to flush what was written to them. */
+const TUNNEL_LINGER_MS = 5000;
 
 function raw(status: number, headers: [string, string][], body: Buffer): Buffer {
   const flat = [...headers, ['Content-Length', String(body.length)], ['Connection', 'close']].flat();
   return Buffer.concat([formatResponseHead(status, status === 403 ? 'Forbidden' : 'Bad Gateway', '1.1', flat), body]);
 }
 
+/** What the upgraded connection speaks, from the protocol the upstream switched to (RFC 9110 §7.8). */
+function tunnelMode(reqHeaders: readonly string[], resHeaders: readonly string[]): 'websocket' | 'spdy' | 'opaque' {
+  const proto = (headerValue(resHeaders, 'upgrade') ?? headerValue(reqHeaders, 'upgrade') ?? '').trim().toLowerCase();
+  return proto === 'websocket' ? 'websocket' : proto === 'spdy/3.1' ? 'spdy' : 'opaque';
+}
+
 /**
  * An Upgrade (WebSocket, SPDY for `kubectl exec`): decided like any request, then a recorded
- * tunnel. WebSocket traffic is recorded frame by frame (`ws.frame`), anything else as the chunks
- * that pass (`upgrade.data`). Client-to-upstream bytes are acknowledged before they are
- * forwarded; upstream-to-client bytes are recorded and relayed with backpressure.
+ * tunnel. WebSocket traffic is recorded frame by frame (`ws.frame.<opcode>`), SPDY/3.1 frame by
+ * frame with the stream and its channel (`spdy.frame.<type>;stream=<id>;channel=<name>`), anything
+ * else as the chunks that pass (`upgrade.data`). Client-to-upstream bytes are acknowledged before
+ * they are forwarded; upstream-to-client bytes are recorded and relayed with backpressure.
  */
 export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Promise<void> {
   const { session, req, socket, conn } = u;
   const kind = conn.http.kind;
+  // Bytes after the head belong to the tunnel; a body announced too could not be told apart.
+  if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') throw new HttpProtocolError('BAD_CONTENT_LENGTH', 'an upgrade request carries no body');
   const analysis = analyze(kind, { method: req.method ?? 'GET', target: u.target, routedPath: u.routedPath, headers: req.headers });
   const cmd = await analysis.command(true, makeProbe(conn, deps));
   session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.head', bytes: formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders), redacted: false, masks: [] });
@@ -60,8 +72,10 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   for (const [k, v] of endToEndHeaders(req.rawHeaders, { drop: DROP_REQUEST, upgrade: true })) flat.push(k, v);
   for (const [k, v] of auth) flat.push(k, v);
   flat.push('X-Forwarded-For', u.clientIp, 'X-Forwarded-Proto', u.tls ? 'https' : 'http');
+  // A POST upgrade (SPDY exec) says it has no body; without a length Node would send it chunked,
+  // and the upstream would read the chunked terminator as the first tunnel bytes.
+  if (req.method !== 'GET' && req.method !== 'HEAD') flat.push('Content-Length', '0');
   const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, u.routedPath, u.target.query), headers: flat });
-  const websocket = (headerValue(req.rawHeaders, 'upgrade') ?? '').toLowerCase() === 'websocket';
   await new Promise<void>((resolve) => {
     upReq.on('error', (err) => {
       const r = refusal(kind, 502, `upstream ${conn.name} failed: ${err.message}`);
@@ -89,71 +103,112 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
       const head = formatResponseHead(101, res.statusMessage ?? 'Switching Protocols', '1.1', headers);
       session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: head, redacted: false, masks: [] });
       socket.write(head);
-      tunnel(session, deps, socket, upSocket, websocket, u.head, upHead, resolve);
+      tunnel(session, deps, socket, upSocket, tunnelMode(req.rawHeaders, res.rawHeaders), u.head, upHead, resolve);
     });
     upReq.end();
   });
   deps.metrics.requests.inc({ kind, result: 'allow' });
 }
 
-function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstream: Duplex, websocket: boolean, clientHead: Buffer, upHead: Buffer, done: () => void): void {
+type Split = (dir: Direction, chunk: Buffer) => TunnelUnit[] | Error | Promise<TunnelUnit[] | Error>;
+
+/** How a tunnel is cut into recorded frames: WebSocket frames, SPDY frames, or the chunks as they come. */
+function splitterFor(mode: 'websocket' | 'spdy' | 'opaque'): { split: Split; close(): void } {
+  if (mode === 'spdy') {
+    const spdy = new SpdyTunnelSplitter({ maxFrameBytes: MAX_TUNNEL_FRAME_BYTES });
+    return { split: (dir, chunk) => spdy.split(dir, chunk), close: () => spdy.close() };
+  }
+  if (mode === 'opaque') return { split: (_dir, chunk) => [{ bytes: chunk, type: 'upgrade.data' }], close: () => {} };
+  const readers = { CLIENT_TO_SERVER: new WsFrameReader(MAX_TUNNEL_FRAME_BYTES), SERVER_TO_CLIENT: new WsFrameReader(MAX_TUNNEL_FRAME_BYTES) };
+  return {
+    split: (dir, chunk) => {
+      const r = readers[dir].push(chunk);
+      return r.error ?? r.frames.map((f) => ({ bytes: f.raw, type: `ws.frame.${wsOpcodeName(f.opcode)}` }));
+    },
+    close: () => {},
+  };
+}
+
+/**
+ * Relays an upgraded connection, recording it unit by unit. Each direction is processed in order
+ * (splitting may wait for a SPDY header block to inflate): client units are acknowledged before
+ * they are forwarded; upstream units are relayed while their records are in flight, reading
+ * paused beyond maxInFlightBytes or while the client is slow. A side that closes has its
+ * pending units relayed before the other side is ended; an error or a malformed frame ends
+ * both at once.
+ */
+function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstream: Duplex, mode: 'websocket' | 'spdy' | 'opaque', clientHead: Buffer, upHead: Buffer, done: () => void): void {
   const { recorder } = session;
-  const readers = { c: new WsFrameReader(MAX_WS_FRAME_BYTES), s: new WsFrameReader(MAX_WS_FRAME_BYTES) };
+  const splitter = splitterFor(mode);
   let closed = false;
-  const close = (): void => {
+  const close = (graceful: boolean): void => {
     if (closed) return;
     closed = true;
-    client.destroy();
-    upstream.destroy();
+    splitter.close();
+    recorder.off('drain', resumeUpstream);
+    // Graceful: what was written still goes out (end), then the socket is gone either way; a
+    // peer that keeps its half open, or stops reading, does not keep the tunnel.
+    for (const s of [client, upstream]) {
+      if (graceful && !s.destroyed) {
+        s.end(() => s.destroy());
+        setTimeout(() => s.destroy(), TUNNEL_LINGER_MS).unref();
+      } else s.destroy();
+    }
     done();
   };
-  /** Splits into recordable units: whole WebSocket frames, or the chunk as it came. */
-  const units = (dir: Direction, chunk: Buffer): { bytes: Buffer; type: string }[] | undefined => {
-    if (!websocket) return [{ bytes: chunk, type: 'upgrade.data' }];
-    const r = (dir === 'CLIENT_TO_SERVER' ? readers.c : readers.s).push(chunk);
-    if (r.error) {
-      deps.log.info({ session: session.info.sessionId, err: r.error.message }, 'websocket tunnel closed on a malformed frame');
-      return undefined;
-    }
-    return r.frames.map((f) => ({ bytes: f.raw, type: `ws.frame.${wsOpcodeName(f.opcode)}` }));
+  const malformed = (err: Error): void => {
+    deps.log.info({ session: session.info.sessionId, mode, err: err.message }, 'upgraded tunnel closed on a malformed frame');
+    close(false);
   };
-  let chain: Promise<void> = Promise.resolve();
+  const record = (direction: Direction, us: TunnelUnit[]): void => {
+    for (const x of us) session.append({ type: 'Frame', direction, messageType: x.type, bytes: x.bytes, redacted: false, masks: [] });
+  };
+  let fromClientDone: Promise<void> = Promise.resolve();
+  let fromUpstreamDone: Promise<void> = Promise.resolve();
   const fromClient = (chunk: Buffer): void => {
-    const us = units('CLIENT_TO_SERVER', chunk);
-    if (!us) return close();
-    for (const x of us) session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: x.type, bytes: x.bytes, redacted: false, masks: [] });
-    if (us.length === 0) return;
     client.pause();
-    chain = chain
+    fromClientDone = fromClientDone
       .then(async () => {
-        await recorder.flush();
-        for (const x of us) upstream.write(x.bytes);
-        if (!closed) client.resume();
+        const us = await splitter.split('CLIENT_TO_SERVER', chunk);
+        if (closed) return;
+        if (us instanceof Error) return malformed(us);
+        record('CLIENT_TO_SERVER', us);
+        if (us.length > 0) {
+          await recorder.flush();
+          if (closed) return;
+          for (const x of us) upstream.write(x.bytes);
+        }
+        if (upstream.writableNeedDrain) upstream.once('drain', () => !closed && client.resume());
+        else client.resume();
       })
-      .catch(close);
-  };
-  const fromUpstream = (chunk: Buffer): void => {
-    const us = units('SERVER_TO_CLIENT', chunk);
-    if (!us) return close();
-    for (const x of us) {
-      session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: x.type, bytes: x.bytes, redacted: false, masks: [] });
-      if (!client.write(x.bytes) || recorder.unackedBytes > deps.maxInFlightBytes) upstream.pause();
-    }
+      .catch(() => close(false));
   };
   const resumeUpstream = (): void => {
     if (recorder.unackedBytes <= deps.maxInFlightBytes && !client.writableNeedDrain && !closed) upstream.resume();
+  };
+  const fromUpstream = (chunk: Buffer): void => {
+    upstream.pause();
+    fromUpstreamDone = fromUpstreamDone
+      .then(async () => {
+        const us = await splitter.split('SERVER_TO_CLIENT', chunk);
+        if (closed) return;
+        if (us instanceof Error) return malformed(us);
+        record('SERVER_TO_CLIENT', us);
+        for (const x of us) client.write(x.bytes);
+        resumeUpstream();
+      })
+      .catch(() => close(false));
   };
   client.on('drain', resumeUpstream);
   recorder.on('drain', resumeUpstream);
   client.on('data', fromClient);
   upstream.on('data', fromUpstream);
-  for (const s of [client, upstream]) {
-    s.on('error', close);
-    s.on('close', () => {
-      recorder.off('drain', resumeUpstream);
-      close();
-    });
-  }
+  // A half-close (the agent's server socket allows it) passes on once the side's units are relayed.
+  client.on('end', () => void fromClientDone.then(() => !closed && upstream.end()));
+  upstream.on('end', () => void fromUpstreamDone.then(() => !closed && client.end()));
+  client.on('close', () => void fromClientDone.then(() => close(true)));
+  upstream.on('close', () => void fromUpstreamDone.then(() => close(true)));
+  for (const s of [client, upstream]) s.on('error', () => close(false));
   if (upHead.length > 0) fromUpstream(upHead);
   if (clientHead.length > 0) fromClient(clientHead);
 }
