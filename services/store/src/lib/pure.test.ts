@@ -40,6 +40,24 @@ describe('store helpers', () => {
     assert.deepEqual([...buf], [1, 0xff, 44, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0x78, 1]);
   });
 
+  it('encodes RowBinary 64-bit integers past 2^32, UTF-8 strings and long lengths as ClickHouse reads them', () => {
+    const cols = [
+      { name: 'n', type: 'UInt64' },
+      { name: 's', type: 'String' },
+      { name: 'b', type: 'String' },
+    ] as const;
+    const long = Buffer.alloc(300, 0x61);
+    const buf = encodeRowBinary(cols, [{ n: 2 ** 40 + 5, s: 'é€', b: long }], 1);
+    const expected = Buffer.alloc(8);
+    expected.writeBigUInt64LE(2n ** 40n + 5n);
+    assert.deepEqual(buf.subarray(0, 8), expected);
+    assert.deepEqual([...buf.subarray(8, 14)], [5, 0xc3, 0xa9, 0xe2, 0x82, 0xac]);
+    // 300 as a LEB128 varint: 0xac 0x02
+    assert.deepEqual([...buf.subarray(14, 16)], [0xac, 0x02]);
+    assert.ok(buf.subarray(16).equals(long));
+    assert.throws(() => encodeRowBinary(cols, [{ n: -1, s: '', b: '' }]), /column n: expected an unsigned integer/);
+  });
+
   it('quotes string literals', () => {
     assert.equal(str("it's a \\ test"), "'it\\'s a \\\\ test'");
   });
