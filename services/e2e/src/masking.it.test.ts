@@ -1,7 +1,8 @@
 /**
  * Inline policy and masking end to end (issue #5), with real parts: psql through haproxy and
- * the gateway nodes to PostgreSQL, the recording in ClickHouse read back with `chaperone sql`,
- * the upstream's statement log, and the policy bundle built by policies/build.sh with OPA.
+ * the gateway nodes to PostgreSQL, curl through the HTTP gateway to deploy/local's JSON API, the
+ * recording in ClickHouse read back with `chaperone sql`, the upstream's statement log, and the
+ * policy bundle built by policies/build.sh with OPA.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
 import { initSqlParser, PolicyEngine, sqlCommand, type PolicyInput } from '@chaperone/gateway';
+import { httpBase } from './lib/http.js';
 import { agentPsql, chaperone, eventually, loadStack, repoRoot, run, statementLogOffset, statementLogSince, type Stack } from './lib/stack.js';
 
 const exec = promisify(execFile);
@@ -121,6 +123,79 @@ describe('inline policy and masking through the load-balanced endpoint', () => {
     assert.match(update.stderr, /UPDATE is a write; production connections are read-only except for the groups .* \(policy: read-only-prod\)/);
     await new Promise((res) => setTimeout(res, 500));
     assert.ok(!statementLogSince(stack, logStart).includes(table), 'a refused statement must not appear in the upstream statement log');
+  });
+
+  describe('JSON path rules on HTTP response bodies (the JSON API through the HTTP gateway)', () => {
+    // The default pack masks $..ssn, $..password and $..client_secret in every HTTP-borne
+    // response (masking.json_paths in policies/data.json); the secret detectors run as well.
+    const run1 = randomBytes(4).toString('hex');
+    const ssn = `078-05-${run1.slice(0, 4)}`;
+    const password = `pw-${run1}-correct-horse`;
+    const clientSecret = `cs-${run1}-battery-staple`;
+    const aws = 'AKIAIOSFODNN7EXAMPLE';
+    const curl = (...args: string[]) => run('curl', ['-sS', '--fail-with-body', '--cacert', stack.TLS_CA_FILE!, '-H', `Authorization: Bearer ${token}`, ...args], { timeout: 300_000 });
+
+    it('replaces the values at the paths, records the paths (never the values), and keeps the JSON valid', async () => {
+      const item = { name: `mask-${run1}`, owner: { ssn, login: { password, note: `key ${aws}` } }, oauth: [{ client_secret: clientSecret }], qty: 3 };
+      const created = await curl('-H', 'Content-Type: application/json', '-d', JSON.stringify(item), `${httpBase(stack)}/api/items`);
+      assert.equal(created.code, 0, created.stderr + created.stdout);
+      const id = (JSON.parse(created.stdout) as { id: string }).id;
+      const read = await curl(`${httpBase(stack)}/api/items/${id}`);
+      assert.equal(read.code, 0, read.stderr);
+      for (const leak of [ssn, password, clientSecret, aws]) assert.ok(!read.stdout.includes(leak), `${leak} leaked: ${read.stdout}`);
+      const doc = JSON.parse(read.stdout) as typeof item;
+      assert.deepEqual(doc.owner, { ssn: '[MASKED:json-path]', login: { password: '[MASKED:json-path]', note: 'key [MASKED:aws-access-key-id]' } });
+      assert.equal(doc.oauth[0]!.client_secret, '[MASKED:json-path]');
+      assert.equal(doc.qty, 3);
+
+      // The agent's HTTP sessions (its token serves both protocols).
+      const inSessions = async () => {
+        const ls = await chaperone(stack, ['sessions', 'ls', '--subject', subject, '--json']);
+        if (ls.code !== 0) throw new Error(ls.stderr);
+        const ids = (JSON.parse(ls.stdout) as { sessionId: string; protocol?: string }[]).map((x) => `'${x.sessionId}'`);
+        return ids.length === 0 ? undefined : `session_id IN (${ids.join(',')})`;
+      };
+      const rows = await eventually('the masked response body frame in ClickHouse', async () => {
+        const where = await inSessions();
+        if (!where) return undefined;
+        const r = await sql<{ n: string | number }>(
+          stack,
+          `SELECT count() AS n FROM events WHERE ${where} AND message_type = 'http.response.body' AND position(payload, ${hexLiteral(`"name":"mask-${run1}"`)}) > 0 AND has(mask_locations, '$.owner.ssn') AND has(mask_locations, '$.owner.login.password') AND has(mask_locations, '$.oauth[0].client_secret') AND has(mask_detectors, 'aws-access-key-id')`,
+        );
+        return Number(r[0]?.n) >= 2 ? Number(r[0]!.n) : undefined;
+      }, 60_000);
+      assert.ok(rows >= 2, 'the create and the read answers, each with its notes');
+      const where = (await inSessions())!;
+      for (const leak of [ssn, password, clientSecret]) {
+        const [row] = await sql<{ n: string | number }>(stack, `SELECT count() AS n FROM events WHERE ${where} AND message_type LIKE 'http.response%' AND (position(payload, ${hexLiteral(leak)}) > 0 OR position(avro, ${hexLiteral(leak)}) > 0)`);
+        assert.equal(Number(row!.n), 0, `the recording holds ${leak}`);
+      }
+    });
+
+    it('masks a 10 MB JSON response as it streams, secrets straddling chunk boundaries included', async () => {
+      // /echo answers with the request as JSON: the body comes back inside it, ~10 MB.
+      const records = [];
+      let size = 0;
+      for (let i = 0; size < 10 * 1024 * 1024; i++) {
+        const r = { i, ssn: `078-05-${String(i % 10000).padStart(4, '0')}`, note: `deploy ${aws} #${i}`, auth: { password: `p-${run1}-${i}` }, pad: 'x'.repeat(i % 977) };
+        records.push(r);
+        size += JSON.stringify(r).length + 1;
+      }
+      const file = join(await mkdtemp(join(tmpdir(), 'chaperone-mask-json-')), 'body.json');
+      await writeFile(file, JSON.stringify({ records }));
+      try {
+        const r = await curl('-H', 'Content-Type: application/json', '--data-binary', `@${file}`, `${httpBase(stack)}/api/echo`);
+        assert.equal(r.code, 0, r.stderr.slice(0, 500));
+        assert.ok(r.stdout.length > 10 * 1024 * 1024, `${r.stdout.length} bytes`);
+        const doc = JSON.parse(r.stdout) as { body: { records: { ssn: string; note: string; auth: { password: string } }[] } };
+        const got = doc.body.records;
+        assert.equal(got.length, records.length);
+        assert.ok(got.every((x) => x.ssn === '[MASKED:json-path]' && x.auth.password === '[MASKED:json-path]' && x.note.startsWith('deploy [MASKED:aws-access-key-id] #')));
+        assert.ok(!r.stdout.includes(aws) && !r.stdout.includes(`p-${run1}-`));
+      } finally {
+        await rm(join(file, '..'), { recursive: true, force: true });
+      }
+    });
   });
 
   describe('policy bundle reload (a copy of the bundle, in-process engine)', () => {

@@ -8,7 +8,7 @@
  */
 import { MaskRulesError } from './errors.js';
 
-type Step = { descend: boolean } & ({ kind: 'key'; name: string } | { kind: 'index'; n: number } | { kind: 'any' });
+export type Step = { descend: boolean } & ({ kind: 'key'; name: string } | { kind: 'index'; n: number } | { kind: 'any' });
 
 export interface JsonPath {
   source: string;
@@ -41,11 +41,90 @@ export function compileJsonPath(source: string): JsonPath {
 
 export const compileJsonPaths = (paths: readonly string[]): JsonPath[] => paths.map(compileJsonPath);
 
-type Key = string | number;
+/** A member name or an array index; null: a member name not kept (too long to equal any rule's name). */
+export type PathKey = string | number | null;
+type Key = PathKey;
 
-const stepMatches = (s: Step, k: Key): boolean => (s.kind === 'any' ? true : s.kind === 'key' ? s.name === k : s.n === k);
+const stepMatches = (s: Step, k: Key): boolean => (s.kind === 'any' ? true : k !== null && (s.kind === 'key' ? s.name === k : s.n === k));
 
-function matches(steps: Step[], si: number, path: Key[], pi: number): boolean {
+/** Whether a value at `path` (keys and indexes from the root) is selected by these steps. */
+export const pathMatches = (steps: readonly Step[], path: readonly PathKey[]): boolean => matches(steps, 0, path, 0);
+
+/**
+ * The rules as one automaton over keys, for streams: a state set says, for every rule, how many
+ * of its steps the path so far has matched (a `..` step may also stay put). Stepping a set by
+ * the next key costs O(rules), whatever the depth; an empty set means nothing below can match.
+ * Sets live in caller-owned Int32Arrays of `width` entries, so stepping allocates nothing.
+ */
+export class PathAutomaton {
+  private readonly stride: number;
+  /** Most states a set can hold. */
+  readonly width: number;
+  /** A rule matched the value of the last `step`. */
+  final = false;
+  /** The names key steps compare with, by UTF-8 length, with their bytes. */
+  private readonly names: { bytes: Buffer; name: string }[][] = [];
+
+  constructor(private readonly rules: readonly JsonPath[]) {
+    this.stride = Math.max(1, ...rules.map((r) => r.steps.length)) + 1;
+    this.width = rules.length * this.stride;
+    for (const r of rules)
+      for (const s of r.steps) {
+        if (s.kind !== 'key') continue;
+        const bytes = Buffer.from(s.name);
+        const same = (this.names[bytes.length] ??= []);
+        if (!same.some((x) => x.name === s.name)) same.push({ bytes, name: s.name });
+      }
+  }
+
+  /** The set of the document root; returns its size. */
+  root(into: Int32Array): number {
+    for (let r = 0; r < this.rules.length; r++) into[r] = r * this.stride;
+    return this.rules.length;
+  }
+
+  /**
+   * A member name as the rules see it, from its raw (unescaped) bytes: the rule's own string when
+   * one names it, else null (any other name: only wildcards match it). Nothing is decoded.
+   */
+  nameFor(buf: Buffer, start: number, end: number): string | null {
+    const same = this.names[end - start];
+    if (!same) return null;
+    // Names are short: a byte loop beats Buffer.compare's call overhead.
+    next: for (const x of same) {
+      for (let k = 0; k < x.bytes.length; k++) if (buf[start + k] !== x.bytes[k]) continue next;
+      return x.name;
+    }
+    return null;
+  }
+
+  /** Fills `into` with the set after `key` from `from[0, n)`; returns its size and sets `final`. */
+  step(from: Int32Array, n: number, key: PathKey, into: Int32Array): number {
+    let m = 0;
+    this.final = false;
+    for (let k = 0; k < n; k++) {
+      const st = from[k]!;
+      const r = (st / this.stride) | 0;
+      const si = st - r * this.stride;
+      const steps = this.rules[r]!.steps;
+      const s = steps[si]!;
+      if (s.descend) m = addState(into, m, st);
+      if (stepMatches(s, key)) {
+        if (si + 1 === steps.length) this.final = true;
+        else m = addState(into, m, st + 1);
+      }
+    }
+    return m;
+  }
+}
+
+function addState(into: Int32Array, m: number, st: number): number {
+  for (let j = 0; j < m; j++) if (into[j] === st) return m;
+  into[m] = st;
+  return m + 1;
+}
+
+function matches(steps: readonly Step[], si: number, path: readonly Key[], pi: number): boolean {
   if (si === steps.length) return pi === path.length;
   const s = steps[si]!;
   if (!s.descend) return pi < path.length && stepMatches(s, path[pi]!) && matches(steps, si + 1, path, pi + 1);
@@ -54,7 +133,7 @@ function matches(steps: Step[], si: number, path: Key[], pi: number): boolean {
 }
 
 export function formatPath(path: readonly Key[]): string {
-  return `$${path.map((k) => (typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$-]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`)).join('')}`;
+  return `$${path.map((k) => (k === null ? '[?]' : typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$-]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`)).join('')}`;
 }
 
 export class JsonSyntaxError extends Error {

@@ -183,6 +183,11 @@ export class NoteSink {
     return this.byKey.size + this.overflow.size;
   }
 
+  /** Further places are folded into one count per detector. */
+  get full(): boolean {
+    return this.byKey.size >= MAX_NOTES;
+  }
+
   notes(): MaskNote[] {
     const out = [...this.byKey.values()];
     for (const [detector, o] of this.overflow) out.push({ detector, location: o.first >= 0 ? `bytes ${o.first}-${o.last} (and others)` : 'more places', count: o.count });

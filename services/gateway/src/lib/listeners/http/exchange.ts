@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { MaskNote } from '@chaperone/events';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@chaperone/observability';
-import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, formatResponseHead, type HttpCommand } from '../../protocols/http/index.js';
+import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, type HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import { decisionEvent } from '../../policy/index.js';
-import { UpstreamError } from '../../errors.js';
-import { StreamMasker, effectiveRules, maskerFor } from '../../masking/index.js';
 import type { Analysis, UpstreamProbe } from './analysis.js';
 import type { CredentialSource } from './credentials.js';
 import type { HttpMetrics } from './metrics.js';
 import { refusal, sendRefusal, type Kind, type Refusal } from './refuse.js';
+import { bodyEndFrame, relayResponse } from './response.js';
 import type { HttpSession } from './session.js';
 import type { HttpConnection } from './types.js';
 import { upstreamPath, type UpstreamPool } from './upstream.js';
@@ -149,11 +147,6 @@ export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): 
   session.append(decisionEvent(commandId, d));
   session.counters.commands++;
   return d;
-}
-
-function bodyEndFrame(direction: 'CLIENT_TO_SERVER' | 'SERVER_TO_CLIENT', cap: BodyCapture, messageType: string): Parameters<HttpSession['append']>[0] {
-  const s = cap.summary();
-  return { type: 'Frame', direction, messageType, bytes: Buffer.from(JSON.stringify(s)), redacted: s.storedBytes < s.bytes, masks: [] };
 }
 
 /**
@@ -297,119 +290,6 @@ function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest
       if (!req.readableEnded) fail(new ClientGone('client closed the connection before the request body ended'));
     });
     req.resume();
-  });
-}
-
-/** Rewrites upstream redirects (e.g. registry upload locations) to the gateway's address. */
-function rewriteLocation(x: Exchange, value: string): string {
-  const u = x.conn.http.url;
-  const prefix = x.conn.http.stripPrefix && x.routePrefix ? x.routePrefix.slice(0, -1) : '';
-  let path: string | undefined;
-  if (value.startsWith('/')) path = value;
-  else {
-    // Either scheme: upstreams build absolute URLs from X-Forwarded-Proto (e.g. distribution).
-    for (const origin of [`http://${u.host}`, `https://${u.host}`, `http://${u.hostname}:${u.port}`, `https://${u.hostname}:${u.port}`]) {
-      if (value.startsWith(`${origin}/`)) path = value.slice(origin.length);
-    }
-    if (path === undefined) return value;
-  }
-  if (u.basePath && path.startsWith(u.basePath)) path = path.slice(u.basePath.length) || '/';
-  return value.startsWith('/') ? `${prefix}${path}` : `${x.publicBase}${prefix}${path}`;
-}
-
-/**
- * Response bodies that are text (JSON, text/*, XML, YAML, form data) and not compressed are
- * masked as they stream; packs, layers and other binary bodies pass untouched.
- */
-function masksBody(headers: IncomingHttpHeaders): boolean {
-  const enc = (headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (enc !== 'identity') return false;
-  const type = (headers['content-type'] ?? '').toLowerCase();
-  return /^(text\/|application\/(json|[\w.+-]+\+json|xml|[\w.+-]+\+xml|x-yaml|yaml|javascript|x-www-form-urlencoded|problem\+json))/.test(type);
-}
-
-function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision): Promise<void> {
-  const { res, session, conn } = x;
-  const { recorder } = session;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => upReq.destroy(new UpstreamError('CONNECT_FAILED', `the upstream sent no response within ${conn.http.responseTimeoutMs} ms`)), conn.http.responseTimeoutMs);
-    upReq.on('error', (err) => {
-      clearTimeout(timer);
-      if (!res.headersSent) {
-        const timeout = err instanceof UpstreamError;
-        deps.log.warn({ connection: conn.name, err: err.message }, 'upstream request failed');
-        sendRefusal(res, refusal(x.kind, timeout ? 504 : 502, `upstream ${conn.name} failed: ${err.message}`), { session, close: true });
-      } else res.destroy();
-      resolve();
-    });
-    upReq.on('response', (upRes) => {
-      clearTimeout(timer);
-      deps.metrics.upstreamLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      if (upRes.statusCode === 401) deps.credentials(conn).invalidate();
-      const headers = endToEndHeaders(upRes.rawHeaders);
-      const flat: string[] = [];
-      for (const [k, v] of headers) {
-        const lower = k.toLowerCase();
-        flat.push(k, lower === 'location' || lower === 'content-location' ? rewriteLocation(x, v) : v);
-      }
-      const status = upRes.statusCode ?? 502;
-      // Masking changes the body's length: the agent gets it chunked instead.
-      const masker = masksBody(upRes.headers) ? new StreamMasker(maskerFor(effectiveRules(decision.mask))) : undefined;
-      if (masker) {
-        for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i]!.toLowerCase() === 'content-length') flat.splice(i, 2);
-      }
-      session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(status, upRes.statusMessage ?? '', '1.1', flat), redacted: false, masks: [] });
-      res.writeHead(status, upRes.statusMessage, flat);
-      const cap = new BodyCapture(bodyStoreFor(upRes.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
-      let paused = false;
-      const resume = (): void => {
-        if (paused && recorder.unackedBytes <= deps.maxInFlightBytes && !res.writableNeedDrain) {
-          paused = false;
-          upRes.resume();
-        }
-      };
-      recorder.on('drain', resume);
-      res.on('drain', resume);
-      const relay = (chunk: Buffer, masks: MaskNote[]): boolean => {
-        const stored = cap.take(chunk);
-        if (stored.length > 0 || masks.length > 0) session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.body', bytes: stored, redacted: false, masks });
-        return chunk.length === 0 || res.write(chunk);
-      };
-      upRes.on('data', (raw: Buffer) => {
-        const { out: chunk, notes } = masker ? masker.push(raw) : { out: raw, notes: [] };
-        const ok = relay(chunk, notes);
-        if (!ok || recorder.unackedBytes > deps.maxInFlightBytes) {
-          paused = true;
-          upRes.pause();
-        }
-      });
-      const done = (): void => {
-        recorder.off('drain', resume);
-        res.off('drain', resume);
-        resolve();
-      };
-      upRes.on('end', () => {
-        if (masker) {
-          const tail = masker.end();
-          relay(tail.out, tail.notes);
-        }
-        if (cap.size > 0 && cap.storedBytes < cap.size) session.append(bodyEndFrame('SERVER_TO_CLIENT', cap, 'http.response.body.end'));
-        res.end();
-        done();
-      });
-      upRes.on('error', () => {
-        res.destroy();
-        done();
-      });
-      upRes.on('aborted', () => {
-        res.destroy();
-        done();
-      });
-      res.on('close', () => {
-        if (!upRes.complete) upRes.destroy();
-        done();
-      });
-    });
   });
 }
 

@@ -75,12 +75,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export type PolicyFn = (input: PolicyInput) => Pick<PolicyDecision, 'result' | 'reasons'>;
+export type PolicyFn = (input: PolicyInput) => Pick<PolicyDecision, 'result' | 'reasons'> & Partial<Pick<PolicyDecision, 'approval' | 'mask'>>;
 
 const allowAll: PolicyFn = () => ({ result: 'allow', reasons: [] });
 
 /** Starts a listener for `connections` (raw config entries): plaintext, or TLS with a self-signed certificate. */
-export async function startHarness(connections: RawConfig['connections'], policy: PolicyFn = allowAll, extra: Partial<NonNullable<RawConfig['gateway']>['httpProxy']> = {}, opts: { tls?: boolean } = {}): Promise<Harness> {
+export async function startHarness(connections: RawConfig['connections'], policy: PolicyFn = allowAll, extra: Partial<NonNullable<RawConfig['gateway']>['httpProxy']> = {}, opts: { tls?: boolean; raw?: Partial<RawConfig> } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-http-'));
   if (opts.tls) {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
@@ -97,6 +97,7 @@ export async function startHarness(connections: RawConfig['connections'], policy
       gateway: { httpProxy: { listen: '127.0.0.1:0', ...(opts.tls ? { tls: { certFile: 'cert.pem', keyFile: 'key.pem' } } : { plaintext: true }), ...extra } },
       kafka: { ackTimeout: '5s', maxInFlightBytes: '1MiB' },
       connections,
+      ...opts.raw,
     },
     dir,
     { env: {}, nodeId: 'gw-test' },
