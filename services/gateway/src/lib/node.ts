@@ -77,7 +77,7 @@ export class GatewayNode {
       this.pgPort = await this.pg.listen(config.gateway.postgres.listen.host, config.gateway.postgres.listen.port);
       const hp = config.gateway.httpProxy;
       if (hp) {
-        this.httpProxy = new HttpListener({ config, log, verifier, sink: this.sink, policy: { evaluate: (input) => policy.evaluate(input) }, nodeKey: loadPrivateKey(config.recording.nodeKeyFile), metrics: createHttpMetrics(this.registry) });
+        this.httpProxy = new HttpListener({ config, log, verifier, sink: this.sink, policy: { evaluate: (input) => policy.evaluate(input) }, nodeKey: loadPrivateKey(config.recording.nodeKeyFile), metrics: createHttpMetrics(this.registry), approvals: this.approvals });
         this.httpProxyPort = await this.httpProxy.listen(hp.listen.host, hp.listen.port);
         log.info({ httpProxy: `${hp.listen.host}:${this.httpProxyPort}`, tls: hp.tls !== undefined }, 'http proxy listening');
       }

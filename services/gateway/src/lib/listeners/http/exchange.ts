@@ -4,10 +4,12 @@ import type { Logger } from '@chaperone/observability';
 import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, type HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import { decisionEvent } from '../../policy/index.js';
+import type { ApprovalGate } from '../../approvals/index.js';
 import type { Analysis, UpstreamProbe } from './analysis.js';
+import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_UNHELD_S } from './approval.js';
 import type { CredentialSource } from './credentials.js';
 import type { HttpMetrics } from './metrics.js';
-import { refusal, sendRefusal, type Kind, type Refusal } from './refuse.js';
+import { approvalRefusal, refusal, sendRefusal, type Kind, type Refusal } from './refuse.js';
 import { bodyEndFrame, relayResponse } from './response.js';
 import type { HttpSession } from './session.js';
 import type { HttpConnection } from './types.js';
@@ -24,6 +26,10 @@ export interface ExchangeDeps {
   credentials(conn: HttpConnection): CredentialSource;
   maxBodyBytes: number;
   maxInFlightBytes: number;
+  /** Holds requests the policy sends to approval; without it they are refused. */
+  approvals?: ApprovalGate;
+  /** approvals.httpHold: the longest a request waits for its approval before 403 + Retry-After. */
+  httpHoldMs: number;
 }
 
 /** One routed, authenticated request on its way through the session. */
@@ -138,15 +144,18 @@ function policyInput(x: DecideContext, cmd: HttpCommand): PolicyInput {
   };
 }
 
+/** A decision and the id of the Command event it decided. */
+export type Decided = PolicyDecision & { commandId: number };
+
 /** Records Command + Decision; returns the decision. */
-export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): PolicyDecision {
+export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): Decided {
   const { session } = x;
   const commandId = session.nextCommandId();
   session.append({ type: 'Command', commandId, protocol: cmd.protocol, action: cmd.action, targets: cmd.targets, text: cmd.text, textSha256: sha256hex(cmd.text), detailsJson: JSON.stringify(cmd.details), params: [] });
   const d = deps.policy.evaluate(policyInput(x, cmd));
   session.append(decisionEvent(commandId, d));
   session.counters.commands++;
-  return d;
+  return { ...d, commandId };
 }
 
 /**
@@ -181,15 +190,17 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
     if (stored.length > 0) session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.body', bytes: stored, redacted: false, masks: [] });
   }
   const d = decide(x, deps, cmd);
-  if (d.result !== 'allow') {
-    session.counters.denied++;
-    deps.metrics.requests.inc({ ...kindLabel, result: d.result });
-    if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end'));
-    sendRefusal(res, refuse(x, cmd, d), { session, close: !pre.ended });
-    await recorder.flush().catch(() => {});
-    return;
-  }
   if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end'));
+  const refused = async (r: Refusal, result: string): Promise<void> => {
+    session.counters.denied++;
+    deps.metrics.requests.inc({ ...kindLabel, result });
+    sendRefusal(res, r, { session, close: !pre.ended });
+    await recorder.flush().catch(() => {});
+  };
+  if (d.result === 'approval' && deps.approvals) {
+    const v = await awaitApproval(x, deps, deps.approvals, cmd, d, pre);
+    if (v !== 'forward') return v === 'gone' ? void deps.metrics.requests.inc({ ...kindLabel, result: 'client-gone' }) : refused(v.refusal, v.result);
+  } else if (d.result !== 'allow') return refused(refuse(x, cmd, d), d.result);
   const t0 = process.hrtime.bigint();
   await recorder.flush();
   deps.metrics.recordWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -231,6 +242,34 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   }
   await response;
   deps.metrics.requests.inc({ ...kindLabel, result: 'allow' });
+}
+
+/**
+ * Holds a request the policy sends to approval (approval.ts): 'forward' when approved (now or
+ * earlier, within the approval's validity), 'gone' when the agent left while waiting, otherwise
+ * the answer to send. Only a request whose body is wholly in memory waits; a larger, streaming
+ * one cannot be replayed after the wait, so its approval is requested and it is answered at once.
+ */
+async function awaitApproval(x: Exchange, deps: ExchangeDeps, gate: ApprovalGate, cmd: HttpCommand, d: Decided, pre: { chunks: Buffer[]; bytes: number; ended: boolean }): Promise<'forward' | 'gone' | { refusal: Refusal; result: string }> {
+  const gone = new AbortController();
+  const onClose = (): void => gone.abort(new Error('client closed the connection'));
+  x.res.once('close', onClose);
+  try {
+    const v = await holdForApproval(
+      { session: x.session, commandId: d.commandId, decision: d, commandText: approvalCommandText(cmd, pre, x.req.headers['content-length']), canHold: pre.ended, signal: gone.signal },
+      gate,
+      deps.httpHoldMs,
+      deps.log,
+    );
+    deps.metrics.approvals.inc({ outcome: gone.signal.aborted ? 'abandoned' : v.outcome.outcome.toLowerCase() });
+    if (v.forward) return 'forward';
+    if (gone.signal.aborted || x.res.destroyed) return 'gone';
+    const retryAfterS = v.held ? RETRY_AFTER_HELD_S : RETRY_AFTER_UNHELD_S;
+    const answer = { outcome: v.outcome, ticket: v.ticket, held: v.held, holdMs: deps.httpHoldMs, retryAfterS, reasons: d.reasons };
+    return { refusal: approvalRefusal(x, answer), result: `approval-${v.outcome.outcome.toLowerCase()}` };
+  } finally {
+    x.res.off('close', onClose);
+  }
 }
 
 /** The agent's Authorization is never forwarded; Expect is answered by the gateway itself. */

@@ -12,6 +12,7 @@ import { HttpProtocolError, checkRequestHead, hostName, parseAgentAuthorization,
 import { RecordingError, UpstreamError } from '../../errors.js';
 import { SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
+import type { ApprovalGate } from '../../approvals/index.js';
 import { analyze } from './analyze.js';
 import { credentialSource, type CredentialSource } from './credentials.js';
 import { runExchange, type ExchangeDeps } from './exchange.js';
@@ -31,6 +32,8 @@ export interface HttpListenerDeps {
   policy: { evaluate(input: PolicyInput): PolicyDecision };
   nodeKey: KeyObject;
   metrics: HttpMetrics;
+  /** Holds requests the policy sends to approval (approval.ts); without it they are refused. */
+  approvals?: ApprovalGate;
 }
 
 /** Per client connection (a socket, or an HTTP/2 session): its sessions (one per connection × identity) and verified tokens. */
@@ -76,6 +79,8 @@ export class HttpListener {
       credentials: (c) => this.credentialsFor(c),
       maxBodyBytes: this.settings.maxBodyBytes,
       maxInFlightBytes: deps.config.kafka.maxInFlightBytes,
+      ...(deps.approvals ? { approvals: deps.approvals } : {}),
+      httpHoldMs: deps.config.approvals.httpHoldMs,
     };
   }
 

@@ -6,6 +6,8 @@ export interface HttpMetrics {
   /** Requests by connection kind and outcome (allow, deny, refused:<code>, upstream-error, ...). */
   requests: Counter<'kind' | 'result'>;
   refused: Counter<'code'>;
+  /** Requests held for approval, by outcome (approved, reused, pending, denied, expired, unavailable, abandoned). */
+  approvals: Counter<'outcome'>;
   /** JSON response bodies under JSON path rules: applied throughout, or not applied from some point (not JSON, too deep). */
   jsonBodies: Counter<'result'>;
   /** Values replaced by JSON path rules. */
@@ -20,6 +22,7 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
     sessions: new Counter({ name: 'chaperone_http_sessions_total', help: 'HTTP sessions by how they ended', labelNames: ['result'], registers: [registry] }),
     requests: new Counter({ name: 'chaperone_http_requests_total', help: 'HTTP requests by connection kind and outcome', labelNames: ['kind', 'result'], registers: [registry] }),
     refused: new Counter({ name: 'chaperone_http_refused_total', help: 'Requests refused before any upstream contact, by reason', labelNames: ['code'], registers: [registry] }),
+    approvals: new Counter({ name: 'chaperone_http_approvals_total', help: 'HTTP requests the policy sent to approval, by outcome', labelNames: ['outcome'], registers: [registry] }),
     jsonBodies: new Counter({ name: 'chaperone_http_json_masked_bodies_total', help: 'JSON response bodies under JSON path mask rules, by whether the rules applied to the whole body', labelNames: ['result'], registers: [registry] }),
     jsonPathMasked: new Counter({ name: 'chaperone_http_json_path_masked_total', help: 'Values replaced in JSON response bodies by JSON path mask rules', registers: [registry] }),
     recordWait: new Histogram({

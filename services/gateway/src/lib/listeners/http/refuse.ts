@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { HoldOutcome, HoldTicket } from '../../approvals/index.js';
 import { formatResponseHead } from '../../protocols/http/index.js';
 import type { HttpSession } from './session.js';
 
@@ -61,9 +62,77 @@ function statusText(status: number): string {
   return REASON[status]?.replace(/([a-z])([A-Z])/g, '$1 $2') ?? '';
 }
 
-/** The answer to a command the policy did not allow (approval is not wired for HTTP yet: it refuses too). */
+/** The answer to a command the policy did not allow (an `approval` without an approval gate refuses too). */
 export function policyRefusal(x: { kind: Kind; analysis: { refusal?(status: number, message: string): Refusal | undefined } }, _cmd: unknown, d: { result: string; reasons: string[] }): Refusal {
   const why = d.reasons.join('; ') || (d.result === 'approval' ? 'policy requires approval' : 'not allowed');
   const message = d.result === 'approval' ? `chaperone: this request needs approval: ${why}` : `chaperone: denied by policy: ${why}`;
   return x.analysis.refusal?.(403, message) ?? refusal(x.kind, 403, message);
+}
+
+/** A held request's outcome as the agent is told it (see approval.ts). */
+export interface ApprovalAnswer {
+  outcome: HoldOutcome;
+  ticket: HoldTicket | undefined;
+  /** The request waited on the gateway (false: its body could not be held). */
+  held: boolean;
+  holdMs: number;
+  retryAfterS: number;
+  reasons: string[];
+}
+
+function approvalMessage(a: ApprovalAnswer): string {
+  const o = a.outcome;
+  const id = o.approvalId ?? 'approval';
+  const r = a.ticket?.request;
+  const who = r ? ` from ${r.approverGroups.join(' or ')}${r.quorum > 1 ? ` (${r.quorum} approvers)` : ''}` : '';
+  const why = a.reasons.join('; ') || 'policy requires approval';
+  switch (o.outcome) {
+    case 'PENDING':
+      return a.held
+        ? `chaperone: this request needs approval (${why}); approval ${id}${who} is still pending after ${Math.round(a.holdMs / 1000)} s, so the request was not forwarded. Send the same request again (Retry-After: ${a.retryAfterS}): it waits again, and once approved it goes through without a new prompt`
+        : `chaperone: this request needs approval (${why}); approval ${id}${who} was requested, but the request body is too large to be held while approvers answer, so it was not forwarded. Send the same request again once it is approved`;
+    case 'DENIED':
+      return `chaperone: approval ${id} was denied by ${o.approvers.join(', ') || 'an approver'}${o.reason ? `: ${o.reason}` : ''}; the request was not forwarded`;
+    case 'EXPIRED':
+      return `chaperone: approval ${id} expired (${o.reason}); the request was not forwarded. Send it again to ask again`;
+    default:
+      return `chaperone: this request needs approval (${why}), but approvals are unavailable (${o.reason}); it was not forwarded`;
+  }
+}
+
+/**
+ * The answer to a request held for approval that may not go through (yet): 403 (503 when the
+ * approval service is unavailable) in the client's error format, carrying the approval id, whom
+ * it waits for and, while pending, a `Retry-After` (RFC 9110 §10.2.3). A git push gets its
+ * report-status, which git prints per ref.
+ */
+export function approvalRefusal(x: { kind: Kind; analysis: { refusal?(status: number, message: string): Refusal | undefined } }, a: ApprovalAnswer): Refusal {
+  const o = a.outcome;
+  const unavailable = o.outcome === 'UNAVAILABLE' || o.outcome === 'ABANDONED';
+  const status = unavailable ? 503 : 403;
+  const message = approvalMessage(a);
+  const retry = o.outcome === 'PENDING' || unavailable;
+  const extra: [string, string][] = retry ? [['Retry-After', String(a.retryAfterS)]] : [];
+  const native = x.analysis.refusal?.(status, message);
+  if (native) return { ...native, headers: [...native.headers, ...extra] };
+  const r = a.ticket?.request;
+  const approval = {
+    id: o.approvalId ?? null,
+    status: o.outcome.toLowerCase(),
+    approverGroups: r?.approverGroups ?? [],
+    quorum: r?.quorum ?? null,
+    reasons: a.reasons,
+    ...(o.approvers.length > 0 ? { approvers: o.approvers } : {}),
+    ...(o.reason ? { reason: o.reason } : {}),
+    ...(retry ? { retryAfterSeconds: a.retryAfterS } : {}),
+  };
+  let base: Refusal;
+  if (x.kind === 'k8s') {
+    // kubectl prints `message`; details.retryAfterSeconds is the Status field for exactly this.
+    const details = { name: o.approvalId ?? '', kind: 'approvals', ...(retry ? { retryAfterSeconds: a.retryAfterS } : {}), causes: [{ reason: `Approval${o.outcome[0]}${o.outcome.slice(1).toLowerCase()}`, message: o.reason || message }] };
+    base = json(status, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: REASON[status] ?? 'Forbidden', details, code: status });
+  } else if (x.kind === 'oci') base = json(status, { errors: [{ code: unavailable ? 'UNAVAILABLE' : 'DENIED', message, detail: { approval } }] });
+  else if (x.kind === 'git') base = refusal('git', status, message);
+  else base = json(status, { error: `approval_${approval.status}`, message, approval });
+  return { ...base, headers: [...base.headers, ...extra] };
 }

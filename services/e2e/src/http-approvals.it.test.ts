@@ -1,0 +1,175 @@
+/**
+ * Just-in-time approval of HTTP requests end to end (issue #6, HTTP side), with real parts:
+ * curl and kubectl → haproxy → gateway node → the approval workflow on the Temporal dev server
+ * (the stack's approvals worker) → answered with `chaperone approvals approve|deny` or a click
+ * signed exactly as Slack signs it, sent to the worker's interactivity endpoint → the held
+ * request reaches the Kubernetes API stand-in (its access log), or not.
+ *
+ * The default policy pack sends a Kubernetes `delete` in a production namespace (`*-prod`) to
+ * approval (k8s-prod-change); the namespace is this run's own.
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buttonClick, sendInteraction } from '@chaperone/approvals/testing';
+import { loadConfig, type Config } from '@chaperone/config';
+import { httpBase, issueToken, logSince, logSize, uniqueSubject } from './lib/http.js';
+import { chaperone, eventually, loadStack, run, type RunResult, type Stack } from './lib/stack.js';
+
+const ALICE_SLACK = 'U0LOCALALICE';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One curl response printed with -i: status line, headers, body (HTTP/1.1 or HTTP/2). */
+function parseReply(r: RunResult): Reply {
+  assert.equal(r.code, 0, r.stderr);
+  const sep = r.stdout.indexOf('\r\n\r\n');
+  const [statusLine, ...lines] = r.stdout.slice(0, sep).split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(/^HTTP\/[\d.]+ (\d{3})/.exec(statusLine!)![1]), headers, body: r.stdout.slice(sep + 4) };
+}
+
+interface Pending {
+  approvalId: string;
+  subject: string;
+  connection: string;
+  command: string;
+}
+
+describe('HTTP requests held for approval (Kubernetes delete in a production namespace)', () => {
+  let stack: Stack;
+  let config: Config;
+  let token: string;
+  let endpoint: string;
+  let signingSecret: string;
+  const subject = uniqueSubject('http-appr');
+  const ns = `e2e-${randomBytes(3).toString('hex')}-prod`;
+  const dir = mkdtempSync(join(tmpdir(), 'e2e-http-appr-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const kubectl = (...args: string[]): Promise<RunResult> => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir } });
+  const curl = async (method: string, path: string): Promise<Reply> =>
+    parseReply(await run('curl', ['-sS', '-i', '--cacert', stack.TLS_CA_FILE!, '-H', `Authorization: Bearer ${token}`, '-X', method, `${httpBase(stack)}${path}`], { timeout: 120_000 }));
+  const cmPath = (name: string) => `/k8s/api/v1/namespaces/${ns}/configmaps/${name}`;
+  /** The approval id the gateway derives: the binding of subject, connection and the exact command text (approval.ts). */
+  const approvalIdFor = (text: string) => `approval-${createHash('sha256').update(JSON.stringify(['chaperone-approval-v1', subject, 'cluster', text])).digest('hex')}`;
+  const pendingFor = (needle: string): Promise<Pending> =>
+    eventually(`a pending approval for ${needle}`, async () => {
+      const ls = await chaperone(stack, ['approvals', 'ls', '--json']);
+      if (ls.code !== 0) throw new Error(ls.stderr);
+      return (JSON.parse(ls.stdout) as Pending[]).find((p) => p.subject === subject && p.command.includes(needle));
+    });
+  const deletesSince = (from: number, name: string) =>
+    logSince(stack.K8S_API_ACCESS_LOG!, from)
+      .split('\n')
+      .filter((l) => l.includes(`"DELETE /api/v1/namespaces/${ns}/configmaps/${name}`));
+
+  before(async () => {
+    stack = loadStack();
+    config = loadConfig(stack.CHAPERONE_CONFIG);
+    const s = config.approvals.slack;
+    assert.ok(s, 'the stack configuration has no approvals.slack block: rerun deploy/local/up');
+    signingSecret = s.signingSecret;
+    endpoint = `http://${s.interactivity.host}:${s.interactivity.port}`;
+    token = await issueToken(stack, subject);
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: chaperone, cluster: {server: "${httpBase(stack)}/k8s", certificate-authority: "${stack.TLS_CA_FILE}"}}]`,
+        `users: [{name: agent, user: {token: "${token}"}}]`,
+        `contexts: [{name: chaperone, context: {cluster: chaperone, user: agent, namespace: ${ns}}}]`,
+        'current-context: chaperone',
+        '',
+      ].join('\n'),
+    );
+    // Creating needs no approval; deleting in a production namespace does. (apply: the stand-in
+    // speaks JSON, not the protobuf that imperative `kubectl create` sends.)
+    const manifest = join(dir, 'objects.yaml');
+    const objects = [`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}`, ...['a', 'b', 'c'].map((n) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${n}, namespace: ${ns}}\ndata: {k: ${n}}`)];
+    writeFileSync(manifest, `${objects.join('\n---\n')}\n`);
+    const created = await kubectl('apply', '-f', manifest);
+    assert.equal(created.code, 0, created.stderr);
+  });
+
+  it('holds the delete, then answers 403 with the approval id and Retry-After; approved, the retry goes through', { timeout: 180_000 }, async () => {
+    const from = logSize(stack.K8S_API_ACCESS_LOG!);
+    const t0 = Date.now();
+    const held = await curl('DELETE', cmPath('a'));
+    const waited = Date.now() - t0;
+    assert.equal(held.status, 403, held.body);
+    assert.ok(waited >= config.approvals.httpHoldMs - 1000, `held ${waited} ms, approvals.httpHold is ${config.approvals.httpHoldMs} ms`);
+    assert.equal(held.headers['retry-after'], '5');
+    const status = JSON.parse(held.body) as { kind: string; code: number; reason: string; message: string; details: { name: string; kind: string; retryAfterSeconds: number } };
+    const id = approvalIdFor(`DELETE ${cmPath('a')}\nbody: none`);
+    assert.deepEqual([status.kind, status.code, status.reason, status.details.name, status.details.retryAfterSeconds], ['Status', 403, 'Forbidden', id, 5]);
+    assert.match(status.message, new RegExp(`needs approval \\(delete of configmaps/a in production namespace ${ns} needs approval \\(policy: k8s-prod-change\\)\\); approval ${id} from dba or sre-oncall is still pending`));
+    assert.deepEqual(deletesSince(from, 'a'), [], 'nothing reaches the upstream before the approval');
+
+    // The approval waits in Temporal; a signed Slack click from an approver decides it (fast:
+    // approvals.timeout is short on the local stack).
+    assert.equal((await sendInteraction(endpoint, signingSecret, buttonClick({ slackUserId: ALICE_SLACK, approvalId: id, action: 'approve' }))).status, 200);
+    const retried = await eventually('the approved retry', async () => {
+      const r = await curl('DELETE', cmPath('a'));
+      return r.status === 403 && /still pending/.test(r.body) ? undefined : r;
+    });
+    assert.equal(retried.status, 200, retried.body);
+    assert.equal(deletesSince(from, 'a').length, 1, 'the retry reached the upstream once');
+    assert.match(deletesSince(from, 'a')[0]!, /" 200$/);
+    assert.match((await kubectl('get', 'configmap', 'a')).stderr, /NotFound|not found/);
+  });
+
+  it('forwards a kubectl delete approved with the CLI while it is held', async () => {
+    const from = logSize(stack.K8S_API_ACCESS_LOG!);
+    const held = kubectl('delete', 'configmap', 'b');
+    const p = await pendingFor(`configmaps/b`);
+    assert.match(p.command, new RegExp(`^DELETE ${cmPath('b')}\\nbody: sha256:[0-9a-f]{64} \\(\\d+ bytes\\)$`), 'kubectl sends DeleteOptions: the body is bound too');
+    assert.equal(p.connection, 'cluster');
+    assert.deepEqual(deletesSince(from, 'b'), []);
+    const ok = await chaperone(stack, ['approvals', 'approve', p.approvalId, '--as', 'user:alice', '--reason', 'e2e']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const r = await held;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /configmap "b" deleted/);
+    assert.equal(deletesSince(from, 'b').length, 1);
+  });
+
+  it('gives 403 with the reason of a denial; a different request asked again', async () => {
+    const from = logSize(stack.K8S_API_ACCESS_LOG!);
+    const reply = curl('DELETE', cmPath('c'));
+    const p = await pendingFor(`configmaps/c`);
+    assert.equal(p.approvalId, approvalIdFor(`DELETE ${cmPath('c')}\nbody: none`));
+    assert.notEqual(p.approvalId, approvalIdFor(`DELETE ${cmPath('a')}\nbody: none`), 'another request, another approval');
+    const denied = await chaperone(stack, ['approvals', 'deny', p.approvalId, '--as', 'user:alice', '--reason', 'not during the freeze']);
+    assert.equal(denied.code, 0, denied.stderr);
+    const r = await reply;
+    assert.equal(r.status, 403);
+    assert.equal(r.headers['retry-after'], undefined);
+    const status = JSON.parse(r.body) as { message: string; details: { name: string } };
+    assert.equal(status.details.name, p.approvalId);
+    assert.match(status.message, new RegExp(`approval ${p.approvalId} was denied by user:alice \\(cli\\): not during the freeze; the request was not forwarded`));
+    assert.deepEqual(deletesSince(from, 'c'), []);
+    assert.equal((await kubectl('get', 'configmap', 'c', '-o', 'jsonpath={.data.k}')).stdout, 'c', 'still there');
+  });
+
+  it("records ApprovalRequested and ApprovalResolved in the agent's sessions", async () => {
+    const byType = await eventually('approval events in ClickHouse', async () => {
+      const ls = await chaperone(stack, ['sessions', 'ls', '--subject', subject, '--json']);
+      const ids = (JSON.parse(ls.stdout) as { sessionId: string }[]).map((x) => `'${x.sessionId}'`);
+      if (ids.length === 0) return undefined;
+      const q = await chaperone(stack, ['sql', `SELECT type, count() AS n FROM events WHERE session_id IN (${ids.join(',')}) AND type LIKE 'Approval%' GROUP BY type ORDER BY type`, '--format', 'json']);
+      const rows = (JSON.parse(q.stdout) as { rows: { type: string; n: string }[] }).rows;
+      const counts = Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
+      // a: requested (pending) + requested, reused-or-approved; b: requested + approved; c: requested + denied.
+      return (counts.ApprovalRequested ?? 0) >= 4 && (counts.ApprovalResolved ?? 0) >= 3 ? counts : undefined;
+    }, 60_000);
+    assert.ok(byType.ApprovalRequested! >= 4);
+  });
+});
