@@ -113,6 +113,7 @@ describe('HTTP listener over HTTP/2 (ALPN h2)', () => {
     assert.match(head, /^GET \/api\/items\?q=1 HTTP\/2\.0\r\nhost: [\w.]+:\d+\r\n/);
     assert.match(head, /authorization: Bearer \[redacted\]/);
     assert.doesNotMatch(head, /\r\n:/);
+    assert.match(frames(events, 'http.response.head')[0]!.bytes.toString(), /^HTTP\/2\.0 200 \r\n/, 'the response head as the HTTP/2 agent got it');
     const cmd = events.find((e): e is Command => e.type === 'Command')!;
     assert.equal(cmd.text, 'GET /api/items?q=1');
     const started = events.find((e): e is SessionStarted => e.type === 'SessionStarted')!;

@@ -87,7 +87,9 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       if (masker) {
         for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i]!.toLowerCase() === 'content-length') flat.splice(i, 2);
       }
-      session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(status, upRes.statusMessage ?? '', '1.1', flat), redacted: false, masks: [] });
+      // Recorded as the agent got it: an HTTP/2 agent gets an HTTP/2 head, which has no reason phrase (RFC 9113 §8.3.2).
+      const h2 = x.req.httpVersionMajor === 2;
+      session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(status, h2 ? '' : (upRes.statusMessage ?? ''), h2 ? '2.0' : '1.1', flat), redacted: false, masks: [] });
       res.writeHead(status, upRes.statusMessage, flat);
       const cap = new BodyCapture(bodyStoreFor(upRes.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
       let paused = false;
