@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '@chaperone/config';
 import type { EventBody } from '@chaperone/events';
 import { createLogger } from '@chaperone/observability';
 import { approvalBinding, approvalWorkflowId, TemporalApprovalGate, type ApprovalWorkflows, type LatestRun } from '../../approvals/index.js';
 import type { WireApprovalRequest, WireApprovalResult } from '../../approvals/contract.js';
-import { approvalCommandText } from './approval.js';
+import { approvalCommandText, upgradeCommandText } from './approval.js';
 import { startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
 /** Temporal as the gate sees it, scripted: runs by workflow id, decided by the test. */
@@ -86,6 +87,7 @@ describe('HTTP requests held for approval', () => {
   let h: Harness;
   let t: ScriptedTemporal;
   let token: string;
+  const upgrades: string[] = [];
   const subject = 'agent:held';
   const idFor = (text: string) => approvalWorkflowId(approvalBinding(subject, 'api', text));
 
@@ -99,12 +101,17 @@ describe('HTTP requests held for approval', () => {
     h = await startHarness(
       [{ name: 'api', protocol: 'http', labels: { env: 'prod' }, http: { upstream: up.url, pathPrefix: '/api' } }],
       (input) =>
-        input.command.action === 'DELETE' || input.command.action === 'POST'
+        input.command.action === 'DELETE' || input.command.action === 'POST' || input.command.text.includes(' /api/shell')
           ? { result: 'approval', reasons: ['writes need approval (policy: test)'], approval: { approverGroups: ['dba'], quorum: 1, ttlMs: 600_000 } }
           : { result: 'allow', reasons: [] },
       {},
       { approvals: gate, raw: { approvals: { httpHold: `${HOLD}ms` } } },
     );
+    up.server.on('upgrade', (req, socket) => {
+      upgrades.push(`${req.method} ${req.url}`);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('data', (c: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), c])));
+    });
     token = await h.token(subject);
   });
   after(async () => {
@@ -239,5 +246,85 @@ describe('HTTP requests held for approval', () => {
     const recorded = sessionOf('DELETE /api/orders/3').map((e) => e.type);
     assert.ok(recorded.includes('ApprovalRequested'));
     assert.ok(!recorded.includes('ApprovalResolved'));
+  });
+  /** Sends an upgrade request on a raw connection; `text()` is all the gateway sent back so far. */
+  const openUpgrade = (method: string, path: string): { sock: Socket; text(): string; closed: Promise<void> } => {
+    const sock = connect(h.port, '127.0.0.1');
+    let got = '';
+    sock.on('data', (c: Buffer) => (got += c.toString('latin1')));
+    sock.on('error', () => {});
+    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    sock.write(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n${method === 'POST' ? 'Content-Length: 0\r\n' : ''}\r\n`);
+    return { sock, text: () => got, closed };
+  };
+  const bodyOf = (reply: string): string => reply.slice(reply.indexOf('\r\n\r\n') + 4);
+
+  it('binds an upgrade’s approval to its target without the method', () => {
+    const cmd = { protocol: 'k8s' as const, action: 'k8s.exec', targets: [], text: 'GET /k8s/api/v1/namespaces/a-prod/pods/web/exec?command=echo&stdout=true', details: {} };
+    assert.equal(upgradeCommandText(cmd), 'UPGRADE /k8s/api/v1/namespaces/a-prod/pods/web/exec?command=echo&stdout=true\nbody: none');
+    assert.equal(upgradeCommandText({ ...cmd, text: cmd.text.replace(/^GET/, 'POST') }), upgradeCommandText(cmd));
+  });
+
+  it('holds an upgrade: approved while held, the tunnel opens; the same upgrade with another method reuses the approval', async () => {
+    const before = upgrades.length;
+    const c = openUpgrade('GET', '/api/shell?cmd=ls');
+    const text = 'UPGRADE /api/shell?cmd=ls\nbody: none';
+    const id = idFor(text);
+    await until('the approval to start', () => t.runs.has(id));
+    assert.equal(t.started.at(-1)!.commandText, text);
+    // Sent before the 101 (a client should not): kept for the tunnel, not lost.
+    c.sock.write('early');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(upgrades.length, before, 'nothing reaches the upstream while held');
+    assert.equal(c.text(), '');
+    t.approve(id);
+    await until('the 101 and the echo', () => c.text().includes('echo:early'));
+    assert.match(c.text(), /^HTTP\/1\.1 101 /);
+    c.sock.write('more');
+    await until('the tunnel to relay', () => c.text().includes('echo:more'));
+    c.sock.destroy();
+    assert.deepEqual(upgrades.slice(before), ['GET /shell?cmd=ls']);
+    const types = sessionOf('GET /api/shell?cmd=ls').map((e) => (e.type === 'Frame' ? e.messageType : e.type));
+    assert.deepEqual(types.slice(types.indexOf('Command'), types.indexOf('http.response.head')), ['Command', 'Decision', 'ApprovalRequested', 'ApprovalResolved']);
+
+    // kubectl's SPDY fallback: POST, same target — the same command, approved already.
+    const starts = t.started.length;
+    const p = openUpgrade('POST', '/api/shell?cmd=ls');
+    await until('the reused approval to open the tunnel', () => /^HTTP\/1\.1 101 /.test(p.text()));
+    p.sock.destroy();
+    assert.equal(t.started.length, starts, 'no new approval');
+    assert.ok(events('ApprovalResolved').some((e) => e.outcome === 'REUSED' && e.approvalId === id));
+  });
+
+  it('answers a still-pending upgrade with 403, the approval id and Retry-After; a denied one with the reason', async () => {
+    const before = upgrades.length;
+    const started = Date.now();
+    const c = openUpgrade('GET', '/api/shell?cmd=rm');
+    await c.closed;
+    assert.ok(Date.now() - started >= HOLD - 20, 'held for approvals.httpHold');
+    const reply = c.text();
+    assert.match(reply, /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.match(reply, /\r\nRetry-After: 5\r\n/);
+    const doc = JSON.parse(bodyOf(reply)) as { error: string; message: string; approval: { id: string; status: string } };
+    const id = idFor('UPGRADE /api/shell?cmd=rm\nbody: none');
+    assert.deepEqual([doc.error, doc.approval.id, doc.approval.status], ['approval_pending', id, 'pending']);
+    assert.match(doc.message, /still pending after/);
+
+    const d = openUpgrade('GET', '/api/shell?cmd=rm');
+    await new Promise((r) => setTimeout(r, 50));
+    t.decide(id, { outcome: 'DENIED', approver: 'user:bob', reason: 'no shells in prod' });
+    await d.closed;
+    assert.match(d.text(), /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.doesNotMatch(d.text(), /Retry-After/i);
+    assert.match((JSON.parse(bodyOf(d.text())) as { message: string }).message, /was denied by user:bob \(api\): no shells in prod; the request was not forwarded/);
+    assert.equal(upgrades.length, before, 'never forwarded');
+  });
+
+  it('stops holding an upgrade whose client goes away', async () => {
+    const before = t.abandoned;
+    const c = openUpgrade('GET', '/api/shell?cmd=top');
+    await until('the approval to start', () => t.runs.has(idFor('UPGRADE /api/shell?cmd=top\nbody: none')));
+    c.sock.end();
+    await until('the wait to end', () => t.abandoned > before);
   });
 });

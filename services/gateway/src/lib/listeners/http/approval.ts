@@ -119,3 +119,16 @@ export async function holdForApproval(a: ApprovalHold, gate: ApprovalGate, holdM
     a.signal.removeEventListener('abort', gone);
   }
 }
+
+/**
+ * The exact command text an upgrade's approval is bound to (it has no body): the request line
+ * without its method, as `UPGRADE /path?query`, then `body: none`. The method is left out
+ * because kubectl (>= 1.30) tries `exec` over WebSocket (GET, RFC 6455 §4.1) and, when that
+ * upgrade is refused, the very same URL over SPDY (POST): both attempts are one command, held on
+ * one approval, and an approved `kubectl exec` opens whichever tunnel comes.
+ */
+export function upgradeCommandText(cmd: HttpCommand): string {
+  const [line = '', ...rest] = cmd.text.split('\n');
+  const target = line.slice(line.indexOf(' ') + 1);
+  return [`UPGRADE ${target}`, ...rest, 'body: none'].join('\n');
+}

@@ -2,9 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Direction } from '@chaperone/events';
 import { HttpProtocolError, WsFrameReader, endToEndHeaders, formatRequestHead, formatResponseHead, headerValue, wsOpcodeName, type RequestTarget } from '../../protocols/http/index.js';
+import type { ApprovalGate } from '../../approvals/index.js';
+import type { Analysis } from './analysis.js';
 import { analyze } from './analyze.js';
-import { DROP_REQUEST, decide, makeProbe, type ExchangeDeps } from './exchange.js';
-import { policyRefusal, refusal } from './refuse.js';
+import { holdForApproval, RETRY_AFTER_HELD_S, upgradeCommandText } from './approval.js';
+import { DROP_REQUEST, decide, makeProbe, type Decided, type ExchangeDeps } from './exchange.js';
+import { approvalRefusal, policyRefusal, refusal, type Refusal } from './refuse.js';
 import type { HttpSession } from './session.js';
 import type { HttpConnection } from './types.js';
 import { SpdyTunnelSplitter, type TunnelUnit } from './spdy.js';
@@ -27,10 +30,14 @@ export interface UpgradeContext {
 const MAX_TUNNEL_FRAME_BYTES = 16 * 1024 * 1024;
 /** How long an ended tunnel's sockets may take to flush what was written to them. */
 const TUNNEL_LINGER_MS = 5000;
+/** What a client may send before its upgrade is answered (while held for approval); beyond this it is dropped. */
+const MAX_EARLY_BYTES = 1024 * 1024;
+
+const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
 function raw(status: number, headers: [string, string][], body: Buffer): Buffer {
   const flat = [...headers, ['Content-Length', String(body.length)], ['Connection', 'close']].flat();
-  return Buffer.concat([formatResponseHead(status, status === 403 ? 'Forbidden' : 'Bad Gateway', '1.1', flat), body]);
+  return Buffer.concat([formatResponseHead(status, STATUS_TEXT[status] ?? 'Bad Gateway', '1.1', flat), body]);
 }
 
 /** What the upgraded connection speaks, from the protocol the upstream switched to (RFC 9110 §7.8). */
@@ -40,8 +47,8 @@ function tunnelMode(reqHeaders: readonly string[], resHeaders: readonly string[]
 }
 
 /**
- * An Upgrade (WebSocket, SPDY for `kubectl exec`): decided like any request, then a recorded
- * tunnel. WebSocket traffic is recorded frame by frame (`ws.frame.<opcode>`), SPDY/3.1 frame by
+ * An Upgrade (WebSocket, SPDY for `kubectl exec`): decided like any request (one sent to
+ * approval is held, see holdUpgrade), then a recorded tunnel. WebSocket traffic is recorded frame by frame (`ws.frame.<opcode>`), SPDY/3.1 frame by
  * frame with the stream and its channel (`spdy.frame.<type>;stream=<id>;channel=<name>`), anything
  * else as the chunks that pass (`upgrade.data`). Client-to-upstream bytes are acknowledged before
  * they are forwarded; upstream-to-client bytes are recorded and relayed with backpressure.
@@ -56,16 +63,25 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.head', bytes: formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders), redacted: false, masks: [] });
   const d = decide({ session, conn, req, path: u.target.path, routedPath: u.routedPath, query: u.target.query }, deps, cmd);
   const x = { kind, analysis };
-  if (d.result !== 'allow') {
+  const refuse = async (r: Refusal, result: string): Promise<void> => {
     session.counters.denied++;
-    deps.metrics.requests.inc({ kind, result: d.result });
-    const r = policyRefusal(x, cmd, d);
+    deps.metrics.requests.inc({ kind, result });
     const bytes = raw(r.status, r.headers, r.body);
     session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes, redacted: false, masks: [] });
     socket.end(bytes);
     await session.recorder.flush().catch(() => {});
-    return;
-  }
+  };
+  let clientHead = u.head;
+  if (d.result === 'approval' && deps.approvals) {
+    const v = await holdUpgrade(u, deps, deps.approvals, analysis, upgradeCommandText(cmd), d);
+    if (v === 'gone') {
+      deps.metrics.requests.inc({ kind, result: 'client-gone' });
+      socket.destroy();
+      return;
+    }
+    if ('refusal' in v) return refuse(v.refusal, v.result);
+    clientHead = v.head;
+  } else if (d.result !== 'allow') return refuse(policyRefusal(x, cmd, d), d.result);
   await session.recorder.flush();
   const auth = await deps.credentials(conn).headers(analysis.scope);
   const flat: string[] = ['Host', conn.http.preserveHost ? (req.headers.host ?? conn.http.url.host) : conn.http.url.host];
@@ -103,11 +119,49 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
       const head = formatResponseHead(101, res.statusMessage ?? 'Switching Protocols', '1.1', headers);
       session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: head, redacted: false, masks: [] });
       socket.write(head);
-      tunnel(session, deps, socket, upSocket, tunnelMode(req.rawHeaders, res.rawHeaders), u.head, upHead, resolve);
+      tunnel(session, deps, socket, upSocket, tunnelMode(req.rawHeaders, res.rawHeaders), clientHead, upHead, resolve);
     });
     upReq.end();
   });
   deps.metrics.requests.inc({ kind, result: 'allow' });
+}
+
+/**
+ * Holds an upgrade the policy sends to approval, like any request (approval.ts); it has no body,
+ * so it can always wait. The client is read meanwhile, so that one that goes away ends the wait;
+ * what it sends early (a client should wait for the 101) is kept for the tunnel. Returns the
+ * bytes the tunnel starts with once approved, 'gone', or the answer to send.
+ */
+async function holdUpgrade(u: UpgradeContext, deps: ExchangeDeps, gate: ApprovalGate, analysis: Analysis, commandText: string, d: Decided): Promise<'gone' | { head: Buffer } | { refusal: Refusal; result: string }> {
+  const { socket, session } = u;
+  const gone = new AbortController();
+  const early: Buffer[] = [u.head];
+  let bytes = u.head.length;
+  const onGone = (): void => gone.abort(new Error('client closed the connection'));
+  const onData = (c: Buffer): void => {
+    bytes += c.length;
+    if (bytes > MAX_EARLY_BYTES) gone.abort(new Error(`client sent more than ${MAX_EARLY_BYTES} bytes before its upgrade was answered`));
+    else early.push(c);
+  };
+  socket.on('data', onData);
+  socket.on('end', onGone);
+  socket.on('close', onGone);
+  socket.on('error', onGone);
+  try {
+    const v = await holdForApproval({ session, commandId: d.commandId, decision: d, commandText, canHold: true, signal: gone.signal }, gate, deps.httpHoldMs, deps.log);
+    deps.metrics.approvals.inc({ outcome: gone.signal.aborted ? 'abandoned' : v.outcome.outcome.toLowerCase() });
+    if (gone.signal.aborted || socket.destroyed) return 'gone';
+    if (v.forward) return { head: Buffer.concat(early) };
+    const answer = { outcome: v.outcome, ticket: v.ticket, held: true, holdMs: deps.httpHoldMs, retryAfterS: RETRY_AFTER_HELD_S, reasons: d.reasons };
+    return { refusal: approvalRefusal({ kind: u.conn.http.kind, analysis }, answer), result: `approval-${v.outcome.outcome.toLowerCase()}` };
+  } finally {
+    socket.off('data', onData);
+    socket.off('end', onGone);
+    socket.off('close', onGone);
+    socket.off('error', onGone);
+    // Read again by the tunnel (which resumes it), or not at all.
+    socket.pause();
+  }
 }
 
 type Split = (dir: Direction, chunk: Buffer) => TunnelUnit[] | Error | Promise<TunnelUnit[] | Error>;
@@ -211,4 +265,6 @@ function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstre
   for (const s of [client, upstream]) s.on('error', () => close(false));
   if (upHead.length > 0) fromUpstream(upHead);
   if (clientHead.length > 0) fromClient(clientHead);
+  // A client read while its upgrade was held was paused afterwards.
+  else client.resume();
 }
