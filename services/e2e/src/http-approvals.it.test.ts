@@ -5,8 +5,8 @@
  * signed exactly as Slack signs it, sent to the worker's interactivity endpoint → the held
  * request reaches the Kubernetes API stand-in (its access log), or not.
  *
- * The default policy pack sends a Kubernetes `delete` in a production namespace (`*-prod`) to
- * approval (k8s-prod-change); the namespace is this run's own.
+ * The default policy pack sends a Kubernetes `delete`, and an `exec` into a pod, in a production
+ * namespace (`*-prod`) to approval (k8s-prod-change); the namespace is this run's own.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,7 +93,11 @@ describe('HTTP requests held for approval (Kubernetes delete in a production nam
     // Creating needs no approval; deleting in a production namespace does. (apply: the stand-in
     // speaks JSON, not the protobuf that imperative `kubectl create` sends.)
     const manifest = join(dir, 'objects.yaml');
-    const objects = [`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}`, ...['a', 'b', 'c'].map((n) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${n}, namespace: ${ns}}\ndata: {k: ${n}}`)];
+    const objects = [
+      `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}`,
+      ...['a', 'b', 'c'].map((n) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${n}, namespace: ${ns}}\ndata: {k: ${n}}`),
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: ${ns}}\nspec: {containers: [{name: web, image: nginx}]}`,
+    ];
     writeFileSync(manifest, `${objects.join('\n---\n')}\n`);
     const created = await kubectl('apply', '-f', manifest);
     assert.equal(created.code, 0, created.stderr);
@@ -157,6 +161,35 @@ describe('HTTP requests held for approval (Kubernetes delete in a production nam
     assert.match(status.message, new RegExp(`approval ${p.approvalId} was denied by user:alice \\(cli\\): not during the freeze; the request was not forwarded`));
     assert.deepEqual(deletesSince(from, 'c'), []);
     assert.equal((await kubectl('get', 'configmap', 'c', '-o', 'jsonpath={.data.k}')).stdout, 'c', 'still there');
+  });
+
+  it('holds kubectl exec into a production pod: pending, then approved, the retried exec runs', { timeout: 180_000 }, async () => {
+    // SPDY first (one attempt, one hold): kubectl's default WebSocket attempt falls back to SPDY
+    // when refused, which would hold it twice, past the local stack's short approvals.timeout.
+    const spdy = { ...process.env, HOME: dir, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
+    const exec = ['--kubeconfig', kubeconfig, 'exec', 'web', '--', 'echo', 'hi'];
+    const t0 = Date.now();
+    const held = await run('kubectl', exec, { env: spdy, timeout: 120_000 });
+    assert.notEqual(held.code, 0, held.stdout);
+    assert.ok(Date.now() - t0 >= config.approvals.httpHoldMs - 1000, 'held for approvals.httpHold');
+    // kubectl prints the Kubernetes Status the gateway answered.
+    assert.match(held.stderr, new RegExp(`Error from server \\(Forbidden\\): chaperone: this request needs approval \\(exec into pods/web in production namespace ${ns} needs approval \\(policy: k8s-prod-change\\)\\); approval approval-[0-9a-f]{64} from dba or sre-oncall is still pending`));
+    const id = /approval (approval-[0-9a-f]{64})/.exec(held.stderr)![1]!;
+    const p = await pendingFor('/pods/web/exec?');
+    assert.equal(p.approvalId, id);
+    assert.match(p.command, new RegExp(`^UPGRADE /k8s/api/v1/namespaces/${ns}/pods/web/exec\\?\\S*command=echo&command=hi\\S*\\nbody: none$`), 'bound without the method');
+
+    assert.equal((await sendInteraction(endpoint, signingSecret, buttonClick({ slackUserId: ALICE_SLACK, approvalId: id, action: 'approve' }))).status, 200);
+    await eventually('the approval to be decided', async () => {
+      const ls = await chaperone(stack, ['approvals', 'ls', '--json']);
+      return (JSON.parse(ls.stdout) as Pending[]).some((x) => x.approvalId === id) ? undefined : true;
+    });
+    // The retry with kubectl's defaults (WebSocket) is the same command: the approval is reused.
+    const t1 = Date.now();
+    const ok = await kubectl('exec', 'web', '--', 'echo', 'hi');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, 'hi\n');
+    assert.ok(Date.now() - t1 < config.approvals.httpHoldMs, 'not held again');
   });
 
   it("records ApprovalRequested and ApprovalResolved in the agent's sessions", async () => {
