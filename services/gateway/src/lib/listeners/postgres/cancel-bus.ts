@@ -47,6 +47,7 @@ export interface KafkaCancelBusOptions {
  * session timeout. A cancel costs one produce and one fetch answer (tens of milliseconds).
  */
 export class KafkaCancelBus implements CancelBus {
+  private readonly kafka: Kafka;
   private readonly producer: Producer;
   private readonly consumer: Consumer;
   private handler: (key: string) => void = () => {};
@@ -59,6 +60,7 @@ export class KafkaCancelBus implements CancelBus {
       logCreator: () => (entry) => opts.log.warn({ kafka: entry.log }, 'kafka (cancel bus)'),
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
     });
+    this.kafka = kafka;
     this.producer = kafka.producer({ allowAutoTopicCreation: true });
     this.consumer = kafka.consumer({ groupId: `${opts.clientId}-cancel-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 3000, maxWaitTimeInMs: 1000 });
   }
@@ -68,6 +70,7 @@ export class KafkaCancelBus implements CancelBus {
   }
 
   async start(): Promise<void> {
+    await this.ensureTopic();
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: false });
@@ -85,6 +88,29 @@ export class KafkaCancelBus implements CancelBus {
         return Promise.resolve();
       },
     });
+  }
+
+  /**
+   * Creates the topic (one partition) unless it exists, and waits until it has a leader: nodes
+   * starting together on a fresh broker would otherwise subscribe while an auto-created topic
+   * has no leader yet ("This server does not host this topic-partition") and fail to start.
+   */
+  private async ensureTopic(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1 }], waitForLeaders: true }).catch((err: Error & { type?: string }) => {
+        if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
+      });
+      for (let attempt = 0; ; attempt++) {
+        const meta = await admin.fetchTopicMetadata({ topics: [this.opts.topic] }).catch(() => undefined);
+        if (meta?.topics[0]?.partitions.every((p) => p.leader >= 0)) return;
+        if (attempt >= 50) throw new Error(`the cancel topic ${this.opts.topic} has no partition leader after 10 s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   async publish(key: string): Promise<void> {
