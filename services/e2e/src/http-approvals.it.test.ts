@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buttonClick, sendInteraction } from '@chaperone/approvals/testing';
 import { loadConfig, type Config } from '@chaperone/config';
-import { httpBase, issueToken, logSince, logSize, uniqueSubject } from './lib/http.js';
+import { httpBase, issueToken, logSince, logSize, uniqueSubject, writeKubeconfig } from './lib/http.js';
 import { chaperone, eventually, loadStack, run, type RunResult, type Stack } from './lib/stack.js';
 
 const ALICE_SLACK = 'U0LOCALALICE';
@@ -78,18 +78,7 @@ describe('HTTP requests held for approval (Kubernetes delete in a production nam
     signingSecret = s.signingSecret;
     endpoint = `http://${s.interactivity.host}:${s.interactivity.port}`;
     token = await issueToken(stack, subject);
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: chaperone, cluster: {server: "${httpBase(stack)}/k8s", certificate-authority: "${stack.TLS_CA_FILE}"}}]`,
-        `users: [{name: agent, user: {token: "${token}"}}]`,
-        `contexts: [{name: chaperone, context: {cluster: chaperone, user: agent, namespace: ${ns}}}]`,
-        'current-context: chaperone',
-        '',
-      ].join('\n'),
-    );
+    writeKubeconfig(kubeconfig, stack, token, ns);
     // Creating needs no approval; deleting in a production namespace does. (apply: the stand-in
     // speaks JSON, not the protobuf that imperative `kubectl create` sends.)
     const manifest = join(dir, 'objects.yaml');

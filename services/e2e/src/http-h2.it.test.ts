@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandsOf, httpBase, issueToken, logSince, logSize, replayOf, sql, uniqueSubject } from './lib/http.js';
+import { commandsOf, httpBase, issueToken, logSince, logSize, replayOf, sql, uniqueSubject, writeKubeconfig } from './lib/http.js';
 import { loadStack, run, type Stack } from './lib/stack.js';
 
 /** The recorded request heads of a session, oldest first. */
@@ -101,18 +101,7 @@ describe('HTTP gateway over HTTP/2', () => {
 
     before(async () => {
       const ktoken = await issueToken(stack, ksubject);
-      writeFileSync(
-        kubeconfig,
-        [
-          'apiVersion: v1',
-          'kind: Config',
-          `clusters: [{name: chaperone, cluster: {server: "${httpBase(stack)}/k8s", certificate-authority: "${stack.TLS_CA_FILE}"}}]`,
-          `users: [{name: agent, user: {token: "${ktoken}"}}]`,
-          'contexts: [{name: chaperone, context: {cluster: chaperone, user: agent, namespace: demo}}]',
-          'current-context: chaperone',
-          '',
-        ].join('\n'),
-      );
+      writeKubeconfig(kubeconfig, stack, ktoken, 'demo');
     });
 
     it('gets and creates over HTTP/2 and still execs over a WebSocket on HTTP/1.1', async () => {

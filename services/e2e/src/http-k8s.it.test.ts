@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandsOf, httpBase, issueToken, replayOf, sql, uniqueSubject } from './lib/http.js';
+import { commandsOf, issueToken, replayOf, sql, uniqueSubject, writeKubeconfig } from './lib/http.js';
 import { eventually, loadStack, run, type Stack } from './lib/stack.js';
 
 describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
@@ -28,18 +28,7 @@ describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
   before(async () => {
     stack = loadStack();
     const token = await issueToken(stack, subject);
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: chaperone, cluster: {server: "${httpBase(stack)}/k8s", certificate-authority: "${stack.TLS_CA_FILE}"}}]`,
-        `users: [{name: agent, user: {token: "${token}"}}]`,
-        'contexts: [{name: chaperone, context: {cluster: chaperone, user: agent, namespace: demo}}]',
-        'current-context: chaperone',
-        '',
-      ].join('\n'),
-    );
+    writeKubeconfig(kubeconfig, stack, token, 'demo');
   });
 
   it('gets, applies and deletes objects', async () => {

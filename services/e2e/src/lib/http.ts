@@ -3,7 +3,7 @@
  * load-balanced TLS endpoint, and reading recorded commands back with `chaperone sql`.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { loadConfig } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
@@ -23,6 +23,25 @@ export async function issueToken(stack: Stack, subject: string, groups = ['agent
 export function httpBase(stack: Stack): string {
   if (!stack.AGENT_HTTP_BASE) throw new Error('stack.json has no AGENT_HTTP_BASE: restart the stack with a deploy/local that has the HTTP upstreams (deploy/local/up)');
   return stack.AGENT_HTTP_BASE;
+}
+
+/**
+ * Writes a kubeconfig whose only cluster is the Kubernetes connection behind the agents'
+ * endpoint (`<AGENT_HTTP_BASE>/k8s`, the stack's CA) and whose user holds `token`.
+ */
+export function writeKubeconfig(file: string, stack: Stack, token: string, namespace: string): void {
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: chaperone, cluster: {server: "${httpBase(stack)}/k8s", certificate-authority: "${stack.TLS_CA_FILE}"}}]`,
+      `users: [{name: agent, user: {token: "${token}"}}]`,
+      `contexts: [{name: chaperone, context: {cluster: chaperone, user: agent, namespace: ${namespace}}}]`,
+      'current-context: chaperone',
+      '',
+    ].join('\n'),
+  );
 }
 
 /**

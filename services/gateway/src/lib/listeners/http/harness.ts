@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { compileOptions, type RawConfig } from '@chaperone/config';
 import type { ChainedEvent, EventBody } from '@chaperone/events';
 import { TokenIssuer, TokenVerifier } from '@chaperone/identity';
@@ -18,6 +19,19 @@ import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import type { EventSink } from '../../recording/index.js';
 import { HttpListener } from './listener.js';
 import { createHttpMetrics } from './metrics.js';
+
+/** The Kubernetes API stand-in of deploy/local, run by the kubectl tests on a port of their own. */
+export const K8S_STANDIN = fileURLToPath(new URL('../../../../../../deploy/local/k8s-standin/server.mjs', import.meta.url));
+
+/** kubectl and openssl are on PATH (deploy/local/install puts them there). */
+export function hasKubectl(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v kubectl && command -v openssl'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export class MemorySink implements EventSink {
   healthy = true;

@@ -4,25 +4,14 @@
  * gateway injecting a service-account token read from a file.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Command, Frame } from '@chaperone/events';
-import { startHarness, type Harness } from './harness.js';
+import { hasKubectl, K8S_STANDIN, startHarness, type Harness } from './harness.js';
 
-const STANDIN = fileURLToPath(new URL('../../../../../../deploy/local/k8s-standin/server.mjs', import.meta.url));
-
-function hasKubectl(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v kubectl && command -v openssl'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('kubectl through the listener (Kubernetes API stand-in)', { skip: !hasKubectl() }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-k8s-'));
@@ -36,7 +25,7 @@ describe('kubectl through the listener (Kubernetes API stand-in)', { skip: !hasK
   before(async () => {
     writeFileSync(join(dir, 'sa-token'), 'sa-token-for-the-upstream\n');
     const port = 20000 + Math.floor(Math.random() * 20000);
-    standin = spawn('node', [STANDIN, '--listen', `127.0.0.1:${port}`, '--token-file', join(dir, 'sa-token')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    standin = spawn('node', [K8S_STANDIN, '--listen', `127.0.0.1:${port}`, '--token-file', join(dir, 'sa-token')], { stdio: ['ignore', 'ignore', 'pipe'] });
     await new Promise<void>((resolve) => standin.stderr!.once('data', () => resolve()));
     h = await startHarness(
       [{ name: 'cluster', protocol: 'http', http: { upstream: `http://127.0.0.1:${port}`, kind: 'k8s', pathPrefix: '/k8s/', credentials: { type: 'kubernetesServiceAccount', tokenFile: join(dir, 'sa-token') } } }],

@@ -5,19 +5,17 @@
  * kubectl never sends.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Command, EventBody, Frame } from '@chaperone/events';
 import { controlFrame, dataFrame, SpdyWriter } from '../../protocols/spdy/fixtures.js';
 import { SPDY_FLAG_FIN } from '../../protocols/spdy/index.js';
-import { startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
+import { hasKubectl, K8S_STANDIN, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
-const STANDIN = fileURLToPath(new URL('../../../../../../deploy/local/k8s-standin/server.mjs', import.meta.url));
 
 const spdyFrames = (events: EventBody[]): Frame[] => events.filter((e): e is Frame => e.type === 'Frame' && e.messageType.startsWith('spdy.frame.'));
 
@@ -25,15 +23,6 @@ async function settle(h: Harness, pred: (e: EventBody[]) => boolean, ms = 3000):
   const until = Date.now() + ms;
   while (Date.now() < until && !pred(h.sink.bodies())) await new Promise((r) => setTimeout(r, 20));
   return h.sink.bodies();
-}
-
-function hasKubectl(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v kubectl && command -v openssl'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('kubectl exec over SPDY/3.1 through the listener (Kubernetes API stand-in)', { skip: !hasKubectl() }, () => {
@@ -50,7 +39,7 @@ describe('kubectl exec over SPDY/3.1 through the listener (Kubernetes API stand-
   before(async () => {
     writeFileSync(join(dir, 'sa-token'), 'sa-token-for-the-upstream\n');
     const port = 20000 + Math.floor(Math.random() * 20000);
-    standin = spawn('node', [STANDIN, '--listen', `127.0.0.1:${port}`, '--token-file', join(dir, 'sa-token')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    standin = spawn('node', [K8S_STANDIN, '--listen', `127.0.0.1:${port}`, '--token-file', join(dir, 'sa-token')], { stdio: ['ignore', 'ignore', 'pipe'] });
     await new Promise<void>((resolve) => standin.stderr!.once('data', () => resolve()));
     h = await startHarness(
       [{ name: 'cluster', protocol: 'http', http: { upstream: `http://127.0.0.1:${port}`, kind: 'k8s', pathPrefix: '/k8s/', credentials: { type: 'kubernetesServiceAccount', tokenFile: join(dir, 'sa-token') } } }],
