@@ -203,6 +203,8 @@ describe('HTTP listener over HTTP/2 (ALPN h2)', () => {
     assert.equal((await h2request(s, { ':path': '/api/after', authorization: `Bearer ${token}` })).status, 200, 'the connection still serves');
     s.close();
     assert.equal(up.seen.length, n + 1, 'only the last request reached the upstream');
+    const events = await settle(h, (e) => frames(e, 'http.response.head').some((f) => f.bytes.toString().startsWith('HTTP/2.0 403')));
+    assert.ok(frames(events, 'http.response.head').some((f) => f.bytes.toString().startsWith('HTTP/2.0 403 \r\n')), 'a refusal is recorded as the HTTP/2 agent got it');
   });
 
   it('refuses a stream beyond the concurrency limit without breaking the others', async () => {

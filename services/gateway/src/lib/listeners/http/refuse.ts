@@ -50,7 +50,10 @@ export function sendRefusal(res: ServerResponse, r: Refusal, opts: { session?: H
   if (opts.close) headers.push(['Connection', 'close']);
   const flat = headers.flat();
   if (opts.session) {
-    opts.session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(r.status, res.req.method === 'HEAD' ? '' : statusText(r.status), '1.1', flat), redacted: false, masks: [] });
+    // As the agent sees it: HTTP/2 has no reason phrase (RFC 9113 §8.3.2).
+    const h2 = res.req.httpVersionMajor === 2;
+    const reason = h2 || res.req.method === 'HEAD' ? '' : statusText(r.status);
+    opts.session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(r.status, reason, h2 ? '2.0' : '1.1', flat), redacted: false, masks: [] });
     if (r.body.length > 0) opts.session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.body', bytes: r.body, redacted: false, masks: [] });
   }
   if (opts.close) res.shouldKeepAlive = false;
