@@ -4,23 +4,10 @@ import { readFileSync } from 'node:fs';
 import { connect as h2connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import type { Command, EventBody, Frame, SessionEnded, SessionStarted } from '@chaperone/events';
-import { startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
+import type { Command, SessionEnded, SessionStarted } from '@chaperone/events';
+import { frames, settle, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
 const SECRET = 'upstream-secret-h2-0123456789';
-
-function frames(events: EventBody[], type?: string): Frame[] {
-  return events.filter((e): e is Frame => e.type === 'Frame' && (type === undefined || e.messageType === type));
-}
-
-async function settle(h: Harness, pred: (e: EventBody[]) => boolean, ms = 3000): Promise<EventBody[]> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (pred(h.sink.bodies())) return h.sink.bodies();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return h.sink.bodies();
-}
 
 interface H2Reply {
   status: number;

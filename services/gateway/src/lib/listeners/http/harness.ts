@@ -2,16 +2,16 @@
  * Test harness for the HTTP listener (used by *.test.ts only): a real listener on loopback, real
  * upstream HTTP servers, a real token issuer/verifier, and an in-memory event sink.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileOptions, type RawConfig } from '@chaperone/config';
-import type { ChainedEvent, EventBody } from '@chaperone/events';
+import type { ChainedEvent, EventBody, Frame } from '@chaperone/events';
 import { TokenIssuer, TokenVerifier } from '@chaperone/identity';
 import { createLogger, createRegistry } from '@chaperone/observability';
 import type { ApprovalGate } from '../../approvals/index.js';
@@ -31,6 +31,44 @@ export function hasKubectl(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Starts the Kubernetes API stand-in on a random loopback port with a service-account token in
+ * `dir`, and the k8s connection that reaches it with that token (for startHarness).
+ */
+export async function startK8sStandin(dir: string): Promise<{ process: ChildProcess; connection: NonNullable<RawConfig['connections']>[number] }> {
+  const tokenFile = join(dir, 'sa-token');
+  writeFileSync(tokenFile, 'sa-token-for-the-upstream\n');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn('node', [K8S_STANDIN, '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve) => child.stderr.once('data', () => resolve()));
+  return { process: child, connection: { name: 'cluster', protocol: 'http', http: { upstream: `http://127.0.0.1:${port}`, kind: 'k8s', pathPrefix: '/k8s/', credentials: { type: 'kubernetesServiceAccount', tokenFile } } } };
+}
+
+/** The recorded frames, of one message type when given. */
+export function frames(events: EventBody[], type?: string): Frame[] {
+  return events.filter((e): e is Frame => e.type === 'Frame' && (type === undefined || e.messageType === type));
+}
+
+/** The events recorded so far, once `pred` holds for them or `ms` passed. */
+export async function settle(h: Harness, pred: (e: EventBody[]) => boolean, ms = 3000): Promise<EventBody[]> {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !pred(h.sink.bodies())) await new Promise((r) => setTimeout(r, 20));
+  return h.sink.bodies();
+}
+
+/** A plain HTTP GET without keep-alive: status, headers and body as text. */
+export function get(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = request(url, { headers, agent: false }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => (b += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
 }
 
 export class MemorySink implements EventSink {

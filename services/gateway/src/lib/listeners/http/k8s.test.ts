@@ -4,13 +4,13 @@
  * gateway injecting a service-account token read from a file.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Command, Frame } from '@chaperone/events';
-import { hasKubectl, K8S_STANDIN, startHarness, type Harness } from './harness.js';
+import { hasKubectl, startHarness, startK8sStandin, type Harness } from './harness.js';
 
 
 describe('kubectl through the listener (Kubernetes API stand-in)', { skip: !hasKubectl() }, () => {
@@ -23,12 +23,10 @@ describe('kubectl through the listener (Kubernetes API stand-in)', { skip: !hasK
     new Promise((resolve) => execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000, env: { ...process.env, HOME: dir } }, (err, so, se) => resolve({ code: err ? 1 : 0, out: `${so}${se}` })));
 
   before(async () => {
-    writeFileSync(join(dir, 'sa-token'), 'sa-token-for-the-upstream\n');
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    standin = spawn('node', [K8S_STANDIN, '--listen', `127.0.0.1:${port}`, '--token-file', join(dir, 'sa-token')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await new Promise<void>((resolve) => standin.stderr!.once('data', () => resolve()));
+    const k8s = await startK8sStandin(dir);
+    standin = k8s.process;
     h = await startHarness(
-      [{ name: 'cluster', protocol: 'http', http: { upstream: `http://127.0.0.1:${port}`, kind: 'k8s', pathPrefix: '/k8s/', credentials: { type: 'kubernetesServiceAccount', tokenFile: join(dir, 'sa-token') } } }],
+      [k8s.connection],
       (input) => {
         const k = input.command.k8s as { verb?: string; namespace?: string } | undefined;
         return k?.verb === 'delete' && k.namespace === 'kube-system' ? { result: 'deny', reasons: ['kube-system is protected (policy: test)'] } : { result: 'allow', reasons: [] };

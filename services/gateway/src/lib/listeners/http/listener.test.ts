@@ -2,35 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { Command, Decision, EventBody, Frame, SessionEnded } from '@chaperone/events';
-import { rawRequest, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
+import type { Command, Decision, SessionEnded } from '@chaperone/events';
+import { frames, get, rawRequest, settle, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
 const SECRET = 'upstream-secret-0123456789';
-
-function frames(events: EventBody[], type?: string): Frame[] {
-  return events.filter((e): e is Frame => e.type === 'Frame' && (type === undefined || e.messageType === type));
-}
-
-function get(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const r = request(url, { headers, agent: false }, (res) => {
-      let b = '';
-      res.on('data', (c: Buffer) => (b += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
-    });
-    r.on('error', reject);
-    r.end();
-  });
-}
-
-async function settle(h: Harness, pred: (e: EventBody[]) => boolean, ms = 3000): Promise<EventBody[]> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (pred(h.sink.bodies())) return h.sink.bodies();
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return h.sink.bodies();
-}
 
 describe('HTTP listener (REST)', () => {
   let up: Upstream;

@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from '@chaperone/events';
-import { startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
-
-function get(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const r = request(url, { headers, agent: false }, (res) => {
-      let b = '';
-      res.on('data', (c: Buffer) => (b += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b }));
-    });
-    r.on('error', reject);
-    r.end();
-  });
-}
+import { get, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
 const USERS = JSON.stringify({ users: [{ name: 'Ada', ssn: '078-05-1120', contact: { email: 'ada@example.com' } }, { name: 'Grace', ssn: 123456789 }], total: 2 });
 

@@ -5,7 +5,7 @@
  * kubectl never sends.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,16 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Command, EventBody, Frame } from '@chaperone/events';
 import { controlFrame, dataFrame, SpdyWriter } from '../../protocols/spdy/fixtures.js';
 import { SPDY_FLAG_FIN } from '../../protocols/spdy/index.js';
-import { hasKubectl, K8S_STANDIN, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
+import { hasKubectl, settle, startHarness, startK8sStandin, startUpstream, type Harness, type Upstream } from './harness.js';
 
 
 const spdyFrames = (events: EventBody[]): Frame[] => events.filter((e): e is Frame => e.type === 'Frame' && e.messageType.startsWith('spdy.frame.'));
-
-async function settle(h: Harness, pred: (e: EventBody[]) => boolean, ms = 3000): Promise<EventBody[]> {
-  const until = Date.now() + ms;
-  while (Date.now() < until && !pred(h.sink.bodies())) await new Promise((r) => setTimeout(r, 20));
-  return h.sink.bodies();
-}
 
 describe('kubectl exec over SPDY/3.1 through the listener (Kubernetes API stand-in)', { skip: !hasKubectl() }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-spdy-'));
@@ -37,12 +31,10 @@ describe('kubectl exec over SPDY/3.1 through the listener (Kubernetes API stand-
     });
 
   before(async () => {
-    writeFileSync(join(dir, 'sa-token'), 'sa-token-for-the-upstream\n');
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    standin = spawn('node', [K8S_STANDIN, '--listen', `127.0.0.1:${port}`, '--token-file', join(dir, 'sa-token')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await new Promise<void>((resolve) => standin.stderr!.once('data', () => resolve()));
+    const k8s = await startK8sStandin(dir);
+    standin = k8s.process;
     h = await startHarness(
-      [{ name: 'cluster', protocol: 'http', http: { upstream: `http://127.0.0.1:${port}`, kind: 'k8s', pathPrefix: '/k8s/', credentials: { type: 'kubernetesServiceAccount', tokenFile: join(dir, 'sa-token') } } }],
+      [k8s.connection],
       undefined,
       {},
       { tls: true },
