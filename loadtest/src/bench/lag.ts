@@ -50,7 +50,7 @@ options:
   --config FILE       stack configuration (default deploy/local/.run/chaperone.yaml)
   -h, --help          this help`;
 
-const { values: args } = parseArgs({
+const ARGS = {
   options: {
     rate: { type: 'string', default: '20000' },
     seconds: { type: 'string', default: '15' },
@@ -68,7 +68,16 @@ const { values: args } = parseArgs({
     database: { type: 'string' },
     index: { type: 'string' },
   },
-});
+} as const;
+
+// An unknown or malformed option gets a message and the usage (exit 2), not a stack trace.
+let args: ReturnType<typeof parseArgs<typeof ARGS>>['values'];
+try {
+  args = parseArgs(ARGS).values;
+} catch (err) {
+  process.stderr.write(`lag.ts: ${(err as Error).message}\n${HELP}\n`);
+  process.exit(2);
+}
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const stackConfig = `${repo}deploy/local/.run/chaperone.yaml`;
