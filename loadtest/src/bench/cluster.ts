@@ -219,7 +219,13 @@ function bottleneck(runs: ThroughputRun[]): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { duration: { type: 'string' }, clients: { type: 'string' }, 'skip-cluster': { type: 'boolean' }, 'skip-micro': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const spec = { options: { duration: { type: 'string' }, clients: { type: 'string' }, 'skip-cluster': { type: 'boolean' }, 'skip-micro': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } } as const;
+  let values: ReturnType<typeof parseArgs<typeof spec>>['values'];
+  try {
+    values = parseArgs(spec).values;
+  } catch (err) {
+    throw new FleetError('BAD_ARGS', `${(err as Error).message} (see --help)`);
+  }
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
