@@ -25,29 +25,58 @@ import { blocksText, buttonClick, sendInteraction, startSlackStandIn } from '@ch
 import { loadConfig } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
 
-const { values: args } = parseArgs({
+const HELP = `usage: node --conditions=development --import tsx loadtest/src/bench/approvals.ts [options]
+
+Just-in-time approval latency through the running local stack (deploy/local/up): blocked statement
+→ Slack post, signed click → statement forwarded upstream, click → result at the agent (p50/p99/max).
+
+options:
+  --rounds N     measured rounds (default 30)
+  --warmup N     rounds before measuring (default 3)
+  --stack FILE   the stack description (default deploy/local/.run/stack.json)
+  --json         the figures as JSON on stdout
+  -h, --help     this help`;
+
+/** A usage or setup problem: one line saying what to do, no stack trace (exit 2). */
+function fail(message: string): never {
+  process.stderr.write(`approvals bench: ${message}\n`);
+  process.exit(2);
+}
+
+const ARGS = {
   options: {
     rounds: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '3' },
     stack: { type: 'string', default: fileURLToPath(new URL('../../../deploy/local/.run/stack.json', import.meta.url)) },
     json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
-});
+} as const;
+let args: ReturnType<typeof parseArgs<typeof ARGS>>['values'];
+try {
+  args = parseArgs(ARGS).values;
+} catch (err) {
+  fail(`${(err as Error).message} (see --help)`);
+}
+if (args.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
 const rounds = Number(args.rounds);
 const warmup = Number(args.warmup);
-if (!(rounds > 0) || !(warmup >= 0)) throw new Error('--rounds must be > 0 and --warmup >= 0');
+if (!(rounds > 0) || !(warmup >= 0)) fail('--rounds must be > 0 and --warmup >= 0 (see --help)');
 
 let stack: Record<string, string>;
 try {
   stack = JSON.parse(readFileSync(args.stack, 'utf8')) as Record<string, string>;
 } catch (err) {
-  throw new Error(`cannot read ${args.stack} (${(err as Error).message}): start the stack with deploy/local/up`);
+  fail(`cannot read ${args.stack} (${(err as Error).message}): start the stack with deploy/local/up`);
 }
 const config = loadConfig(stack.CHAPERONE_CONFIG);
 const s = config.approvals.slack;
-if (!s) throw new Error(`${stack.CHAPERONE_CONFIG} has no approvals.slack block: rerun deploy/local/up`);
+if (!s) fail(`${stack.CHAPERONE_CONFIG} has no approvals.slack block: rerun deploy/local/up`);
 const approver = config.approvals.approvers.find((a) => a.slackUserId && a.groups.includes('dba'));
-if (!approver) throw new Error('no approver of group dba with a Slack user in approvals.approvers');
+if (!approver) fail('no approver of group dba with a Slack user in approvals.approvers (deploy/local/up writes one)');
 
 const signingSecret = s.signingSecret;
 const approverSlackUser = approver.slackUserId!;
