@@ -47,6 +47,22 @@ ensure_tls() {
 }
 
 # ---------------------------------------------------------------- chaperone.yaml
+# One PostgreSQL connection of chaperone.yaml to the local upstream: NAME ENV DATABASE [EXTRA postgres: LINE]
+pg_connection_yaml() {
+  cat <<YAML
+  - name: $1
+    protocol: postgres
+    labels: { env: $2 }
+    postgres:
+      host: 127.0.0.1
+      port: $CHAPERONE_PG_UPSTREAM_PORT
+      database: $3
+      user: chaperone_upstream
+      password: { file: secrets/postgres-upstream.password }${4:+
+      $4}
+YAML
+}
+
 write_config() {
   local ro_pw i trusted="" tmp
   ro_pw=$(secret_file clickhouse-readonly.password)
@@ -72,35 +88,10 @@ gateway:
   http: 127.0.0.1:$(gateway_http_port 1)
 $(http_proxy_yaml)
 connections:
-  - name: demo
-    protocol: postgres
-    labels: { env: prod }
-    postgres:
-      host: 127.0.0.1
-      port: $CHAPERONE_PG_UPSTREAM_PORT
-      database: demo
-      user: chaperone_upstream
-      password: { file: secrets/postgres-upstream.password }
-  - name: sandbox
-    protocol: postgres
-    labels: { env: dev }
-    postgres:
-      host: 127.0.0.1
-      port: $CHAPERONE_PG_UPSTREAM_PORT
-      database: sandbox
-      user: chaperone_upstream
-      password: { file: secrets/postgres-upstream.password }
+$(pg_connection_yaml demo prod demo)
+$(pg_connection_yaml sandbox dev sandbox)
   # the sandbox database with a short statement_timeout (e2e: postgres-limits)
-  - name: sandbox-short
-    protocol: postgres
-    labels: { env: dev }
-    postgres:
-      host: 127.0.0.1
-      port: $CHAPERONE_PG_UPSTREAM_PORT
-      database: sandbox
-      user: chaperone_upstream
-      password: { file: secrets/postgres-upstream.password }
-      statementTimeout: 2s
+$(pg_connection_yaml sandbox-short dev sandbox 'statementTimeout: 2s')
 $(http_connections_yaml)
 recording:
   nodeKeyFile: keys/node.pem
