@@ -4,3 +4,4 @@ export { approvalBinding, approvalWorkflowId } from './binding.js';
 export { ApprovalUnavailableError } from './errors.js';
 export { mergeRequirements } from './requirement.js';
 export { approvalRefusal, approvedNotice, waitingNotice } from './messages.js';
+export { approvalRequested, approvalResolved } from './events.js';

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '@chaperone/observability';
-import type { ApprovalGate, HoldOutcome, HoldTicket } from '../../approvals/index.js';
+import { approvalRequested, approvalResolved, type ApprovalGate, type HoldOutcome, type HoldTicket } from '../../approvals/index.js';
 import type { HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import type { HttpSession } from './session.js';
@@ -96,8 +96,7 @@ export async function holdForApproval(a: ApprovalHold, gate: ApprovalGate, holdM
         maxWaitMs: a.canHold ? holdMs : START_BOUND_MS,
         onTicket: async (t) => {
           ticket = t;
-          const r = t.request;
-          session.append({ type: 'ApprovalRequested', commandId, approvalId: t.approvalId, bindingSha256: t.bindingSha256, approverGroups: r.approverGroups, quorum: r.quorum, ttlMs: r.ttlMs });
+          session.append(approvalRequested(commandId, t));
           await session.recorder.flush();
           // Started or joined: a request whose body cannot be replayed does not wait for the answer.
           if (!a.canHold && !t.reused) stop.abort(new Error('not held'));
@@ -109,9 +108,8 @@ export async function holdForApproval(a: ApprovalHold, gate: ApprovalGate, holdM
       const pending: HoldOutcome = { outcome: 'PENDING', approvalId: ticket.approvalId, approvers: [], reason: 'the request body is too large to be held while approvers answer' };
       return { forward: false, outcome: pending, ticket, held: false };
     }
-    if (out.outcome === 'APPROVED' || out.outcome === 'REUSED' || out.outcome === 'DENIED' || out.outcome === 'EXPIRED') {
-      session.append({ type: 'ApprovalResolved', commandId, approvalId: out.approvalId, outcome: out.outcome, approvers: out.approvers, reason: out.reason });
-    }
+    const resolved = approvalResolved(commandId, out);
+    if (resolved) session.append(resolved);
     log.info({ session: info.sessionId, command: commandId, approval: out.approvalId, outcome: out.outcome, held: a.canHold }, 'http request approval');
     if (out.outcome === 'APPROVED' || out.outcome === 'REUSED') return { forward: true, outcome: out, ticket };
     return { forward: false, outcome: out, ticket, held: a.canHold };

@@ -1,6 +1,6 @@
 import type { Logger } from '@chaperone/observability';
 import type { PgNotice } from '../../protocols/postgres/index.js';
-import { approvalRefusal, approvedNotice, mergeRequirements, waitingNotice, type ApprovalGate, type HoldOutcome } from '../../approvals/index.js';
+import { approvalRefusal, approvalRequested, approvalResolved, approvedNotice, mergeRequirements, waitingNotice, type ApprovalGate, type HoldOutcome } from '../../approvals/index.js';
 import type { SessionRecorder } from '../../recording/index.js';
 import type { DecisionContext, Verdict } from './commands.js';
 
@@ -75,8 +75,7 @@ export class ApprovalWaits {
         {
           signal: ac.signal,
           onTicket: async (t) => {
-            const r = t.request;
-            this.recorder.append({ type: 'ApprovalRequested', commandId, approvalId: t.approvalId, bindingSha256: t.bindingSha256, approverGroups: r.approverGroups, quorum: r.quorum, ttlMs: r.ttlMs });
+            this.recorder.append(approvalRequested(commandId, t));
             if (!t.reused) this.notice(waitingNotice(t, v.reasons));
             // Durable before the wait: a node that dies while holding still leaves the request on record.
             await this.recorder.flush();
@@ -87,8 +86,8 @@ export class ApprovalWaits {
       this.waiting.delete(ac);
     }
     if (out.outcome === 'ABANDONED') return ac.signal.reason === CANCELLED ? await this.cancelled(h, out.approvalId) : { run: false, error: undefined };
-    if (out.outcome !== 'PENDING' && out.outcome !== 'UNAVAILABLE')
-      this.recorder.append({ type: 'ApprovalResolved', commandId, approvalId: out.approvalId, outcome: out.outcome, approvers: out.approvers, reason: out.reason });
+    const resolved = approvalResolved(commandId, out);
+    if (resolved) this.recorder.append(resolved);
     const approved = out.outcome === 'APPROVED' || out.outcome === 'REUSED';
     if (approved) this.notice(approvedNotice(out));
     await this.recorder.flush();
