@@ -48,7 +48,7 @@ deny contains msg if {
 	production
 	not writer
 	protocol_write
-	msg := sprintf("%s is a write; production connections are read-only except for the groups %s (policy: read-only-prod)", [input.command.action, concat(", ", settings.production.writer_groups)])
+	msg := concat("", [as_text(input.command.action), " is a write; production connections are read-only except for the groups ", concat(", ", settings.production.writer_groups), " (policy: read-only-prod)"])
 }
 
 # --- git -------------------------------------------------------------------------------------
@@ -60,14 +60,14 @@ deny contains msg if {
 	protected_branch(u)
 	u.force != false
 	not u.delete
-	msg := sprintf("force-pushing %s (protected branch) is not allowed (policy: git-force-push)", [u.ref])
+	msg := concat("", ["force-pushing ", as_text(u.ref), " (protected branch) is not allowed (policy: git-force-push)"])
 }
 
 deny contains msg if {
 	some u in git_updates
 	protected_branch(u)
 	u.delete
-	msg := sprintf("deleting %s (protected branch) is not allowed (policy: git-protected-delete)", [u.ref])
+	msg := concat("", ["deleting ", as_text(u.ref), " (protected branch) is not allowed (policy: git-protected-delete)"])
 }
 
 needs_approval contains msg if {
@@ -75,7 +75,7 @@ needs_approval contains msg if {
 	protected_branch(u)
 	u.force == false
 	not u.delete
-	msg := sprintf("pushing to %s (protected branch) needs approval (policy: git-protected-push)", [u.ref])
+	msg := concat("", ["pushing to ", as_text(u.ref), " (protected branch) needs approval (policy: git-protected-push)"])
 }
 
 # --- OCI registries --------------------------------------------------------------------------
@@ -90,7 +90,7 @@ oci_tag_push if {
 deny contains msg if {
 	oci_tag_push
 	input.command.oci.overwrite == true
-	msg := sprintf("overwriting the existing tag %s:%s is not allowed; push a new tag (policy: oci-tag-overwrite)", [input.command.oci.repository, input.command.oci.tag])
+	msg := concat("", ["overwriting the existing tag ", as_text(input.command.oci.repository), ":", as_text(input.command.oci.tag), " is not allowed; push a new tag (policy: oci-tag-overwrite)"])
 }
 
 # The gateway asks the registry what the tag points to; when the registry would not say, a
@@ -98,7 +98,7 @@ deny contains msg if {
 needs_approval contains msg if {
 	oci_tag_push
 	input.command.oci.overwrite == null
-	msg := sprintf("could not tell whether %s:%s already exists; pushing it needs approval (policy: oci-tag-overwrite)", [input.command.oci.repository, input.command.oci.tag])
+	msg := concat("", ["could not tell whether ", as_text(input.command.oci.repository), ":", as_text(input.command.oci.tag), " already exists; pushing it needs approval (policy: oci-tag-overwrite)"])
 }
 
 # --- Kubernetes ------------------------------------------------------------------------------
@@ -119,13 +119,13 @@ production_namespace if {
 needs_approval contains msg if {
 	production_namespace
 	input.command.k8s.verb in settings.k8s.approval_verbs
-	msg := sprintf("%s of %s in production namespace %s needs approval (policy: k8s-prod-change)", [input.command.k8s.verb, k8s_object, input.command.k8s.namespace])
+	msg := concat("", [as_text(input.command.k8s.verb), " of ", as_text(k8s_object), " in production namespace ", as_text(input.command.k8s.namespace), " needs approval (policy: k8s-prod-change)"])
 }
 
 needs_approval contains msg if {
 	production_namespace
 	input.command.k8s.subresource in settings.k8s.approval_subresources
-	msg := sprintf("%s into %s in production namespace %s needs approval (policy: k8s-prod-change)", [input.command.k8s.subresource, k8s_object, input.command.k8s.namespace])
+	msg := concat("", [as_text(input.command.k8s.subresource), " into ", as_text(k8s_object), " in production namespace ", as_text(input.command.k8s.namespace), " needs approval (policy: k8s-prod-change)"])
 }
 
 k8s_object := concat("/", [r, n]) if {

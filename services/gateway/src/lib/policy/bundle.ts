@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { PolicyBundleError } from './errors.js';
 import { readTarGz } from './tar.js';
+import { evaluator, type Evaluator } from './wasm-eval.js';
 
 /** Bundles are a few hundred KiB; the cap keeps a hostile or broken file from exhausting memory. */
 const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
@@ -17,6 +18,8 @@ export interface FileVersion {
 /** One loaded bundle; never mutated after creation, swapped as a whole. */
 export interface BundleSnapshot {
   readonly policy: LoadedPolicy;
+  /** Evaluates the default entrypoint (chaperone/authz/decision) for one input. */
+  readonly evaluate: Evaluator;
   readonly revision: string;
   readonly file: string;
   readonly version: FileVersion;
@@ -73,5 +76,5 @@ export async function loadBundle(file: string): Promise<BundleSnapshot> {
   }
   // Without a manifest revision, the bundle's own hash still pins which policy decided.
   revision ??= `sha256:${createHash('sha256').update(gz).digest('hex').slice(0, 16)}`;
-  return Object.freeze({ policy, revision, file, version, loadedAt: Date.now() });
+  return Object.freeze({ policy, evaluate: evaluator(policy), revision, file, version, loadedAt: Date.now() });
 }

@@ -7,19 +7,29 @@ const RESULTS: ReadonlySet<string> = new Set(['allow', 'deny', 'approval']);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
+/** A policy output checked by {@link parseDecision}. */
+export interface ParsedDecision {
+  result: DecisionResult;
+  reasons: string[];
+  approval?: ApprovalRequirement;
+  mask?: MaskRules;
+}
+
 /**
  * Checks the policy output is a decision the gateway can act on. Anything else is an error the
  * engine turns into deny: an approval nobody can give, or a result we do not know, must not
  * let a command through.
  */
-export function parseDecision(output: unknown): { result: DecisionResult; reasons: string[]; approval?: ApprovalRequirement; mask?: MaskRules } {
+export function parseDecision(output: unknown): ParsedDecision {
   if (output === undefined) throw new InvalidDecisionError('the policy produced no decision (is chaperone/authz/decision defined for every input?)');
   if (!isObj(output)) throw new InvalidDecisionError(`the decision is not an object: ${JSON.stringify(output)}`);
   const { result, reasons } = output;
   if (typeof result !== 'string' || !RESULTS.has(result)) throw new InvalidDecisionError(`unknown decision result ${JSON.stringify(result)}`);
   if (!isStrings(reasons)) throw new InvalidDecisionError('decision "reasons" must be a list of strings');
-  const mask = output.mask === undefined ? undefined : parseMask(output.mask);
-  if (result !== 'approval') return { result: result as DecisionResult, reasons, ...(mask ? { mask } : {}) };
+  // Built without object spread, which costs microseconds on this per-command path.
+  const decision: ParsedDecision = { result: result as DecisionResult, reasons };
+  if (output.mask !== undefined) decision.mask = parseMask(output.mask);
+  if (result !== 'approval') return decision;
   const a = output.approval;
   if (!isObj(a) || !isStrings(a.approverGroups) || a.approverGroups.length === 0) {
     throw new InvalidDecisionError('an approval decision needs approval.approverGroups (non-empty list of groups)');
@@ -27,7 +37,8 @@ export function parseDecision(output: unknown): { result: DecisionResult; reason
   const quorum = a.quorum ?? 1;
   if (typeof quorum !== 'number' || !Number.isInteger(quorum) || quorum < 1) throw new InvalidDecisionError('approval.quorum must be a positive integer');
   if (typeof a.ttlMs !== 'number' || !(a.ttlMs > 0)) throw new InvalidDecisionError('approval.ttlMs must be a positive number of milliseconds');
-  return { result: 'approval', reasons, approval: { approverGroups: a.approverGroups, quorum, ttlMs: a.ttlMs }, ...(mask ? { mask } : {}) };
+  decision.approval = { approverGroups: a.approverGroups, quorum, ttlMs: a.ttlMs };
+  return decision;
 }
 
 /**

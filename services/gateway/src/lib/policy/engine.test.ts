@@ -211,4 +211,23 @@ describe('PolicyEngine with the default policy pack', () => {
     assert.equal(engine.revision, 'repacked-1');
     assert.equal(engine.evaluate(input(prod, 'TRUNCATE orders')).result, 'deny');
   });
+
+  it('passes inputs and results through Wasm memory intact: multi-byte text, inputs that grow the memory, JavaScript builtins', async () => {
+    // sprintf is one of the builtins the SDK implements in JavaScript (a call out of Wasm).
+    const echo = await buildPack('echo', 'decision := {"result": "allow", "reasons": [input.command.text, sprintf("%d bytes", [count(input.command.text)])]}');
+    const engine = await PolicyEngine.load(echo);
+    const texts = [
+      "SELECT 'żółć 東京 🚀' AS \"naïve\"",
+      'x'.repeat(3 * 1024 * 1024) + '€', // larger than the module's memory at load: it must grow
+      'SELECT 1',
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const text of texts) {
+        const d = engine.evaluate(input(dev, text));
+        assert.equal(d.result, 'allow', d.reasons.join('; ').slice(0, 200));
+        assert.equal(d.reasons[0], text);
+        assert.equal(d.reasons[1], `${[...text].length} bytes`);
+      }
+    }
+  });
 });

@@ -8,7 +8,7 @@ import type { PolicyDecision, PolicyInput } from './types.js';
 function selfCheck(snapshot: BundleSnapshot): void {
   for (const probe of PROBE_INPUTS) {
     try {
-      const rs = snapshot.policy.evaluate(probe) as { result?: unknown }[] | undefined;
+      const rs = snapshot.evaluate(probe) as { result?: unknown }[] | undefined;
       parseDecision(rs?.[0]?.result);
     } catch (err) {
       throw new PolicyBundleError('SELF_CHECK_FAILED', `${snapshot.file} (revision ${snapshot.revision}) fails its self-check on "${probe.command.text}": ${(err as Error).message}`, { cause: err });
@@ -109,10 +109,15 @@ export class PolicyEngine {
     let output: unknown;
     try {
       if (!snapshot) throw new Error(`no policy bundle loaded (${this.unavailable})`);
-      const rs = snapshot.policy.evaluate(input) as { result?: unknown }[] | undefined;
+      const rs = snapshot.evaluate(input) as { result?: unknown }[] | undefined;
       output = rs?.[0]?.result;
       const d = parseDecision(output);
-      return { ...d, revision: snapshot.revision, evalMicros: micros(), output };
+      // Built field by field: spreading `d` costs ~2 µs per decision in V8.
+      const decision: PolicyDecision = { result: d.result, reasons: d.reasons, revision: snapshot.revision, evalMicros: 0, output };
+      if (d.approval) decision.approval = d.approval;
+      if (d.mask) decision.mask = d.mask;
+      decision.evalMicros = micros();
+      return decision;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.metrics?.evalFailures.inc();
