@@ -45,6 +45,7 @@ protocol_write if oci_write
 protocol_write if k8s_write
 
 deny contains msg if {
+	not is_postgres # SQL writes have their own rule; checked first, it is the cheapest test
 	production
 	not writer
 	protocol_write

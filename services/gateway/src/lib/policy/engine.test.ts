@@ -230,4 +230,18 @@ describe('PolicyEngine with the default policy pack', () => {
       }
     }
   });
+
+  it('parses a repeated decision once and hands out frozen copies of it', async () => {
+    const engine = await PolicyEngine.load(bundle);
+    const a = engine.evaluate(input(prod, 'SELECT phone FROM customers WHERE id = 1'));
+    const b = engine.evaluate(input(prod, 'SELECT phone FROM customers WHERE id = 2'));
+    assert.equal(a.result, 'allow');
+    assert.deepEqual(b, { ...a, evalMicros: b.evalMicros });
+    assert.equal(a.mask, b.mask, 'the same parsed mask rules');
+    assert.ok(Object.isFrozen(a.reasons) && Object.isFrozen(a.mask) && Object.isFrozen(a.mask?.columns) && Object.isFrozen(a.output));
+    // A different output is its own decision.
+    const c = engine.evaluate(input(prod, 'DROP TABLE customers'));
+    assert.equal(c.result, 'deny');
+    assert.match(c.reasons[0]!, /DROP TABLE is not allowed on production connections \(policy: ddl-in-prod\)/);
+  });
 });

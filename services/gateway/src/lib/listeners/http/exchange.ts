@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@chaperone/observability';
 import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, type HttpCommand } from '../../protocols/http/index.js';
-import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
-import { decisionEvent } from '../../policy/index.js';
+import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/index.js';
+import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import type { Analysis, UpstreamProbe } from './analysis.js';
 import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_UNHELD_S } from './approval.js';
@@ -127,12 +127,28 @@ export function makeProbe(conn: HttpConnection, deps: ExchangeDeps): UpstreamPro
   };
 }
 
-function policyInput(x: DecideContext, cmd: HttpCommand): PolicyInput {
+/** Per session, the policy-input part of its last connection (frozen: the engine serializes it once). */
+const inputBases = new WeakMap<HttpSession, { conn: HttpConnection; base: PolicyInputBase }>();
+
+function inputBase(x: DecideContext): PolicyInputBase {
+  const hit = inputBases.get(x.session);
+  if (hit?.conn === x.conn) return hit.base;
   const { info } = x.session;
-  return {
+  const base = policyInputBase({
     identity: { subject: info.identity.subject, issuer: info.identity.issuer, groups: info.identity.groups, claims: info.identity.claims },
     connection: { name: x.conn.name, protocol: 'http', labels: x.conn.labels },
     session: { id: info.sessionId, clientAddress: info.clientAddress, node: info.nodeId },
+  });
+  inputBases.set(x.session, { conn: x.conn, base });
+  return base;
+}
+
+function policyInput(x: DecideContext, cmd: HttpCommand): PolicyInput {
+  const { identity, connection, session } = inputBase(x);
+  return {
+    identity,
+    connection,
+    session,
     command: {
       protocol: cmd.protocol,
       action: cmd.action,

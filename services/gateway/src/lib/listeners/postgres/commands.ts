@@ -3,8 +3,8 @@ import type { Connection } from '@chaperone/config';
 import type { AgentIdentity } from '@chaperone/identity';
 import { parseSql, type SqlStatement } from '../../commands/index.js';
 import { effectiveRules, PgSessionMasking, unionRules, type MaskRules } from '../../masking/index.js';
-import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
-import { decisionEvent } from '../../policy/index.js';
+import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/index.js';
+import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { SessionRecorder } from '../../recording/index.js';
 
 /** What the policy evaluation needs besides the command itself. */
@@ -17,6 +17,17 @@ export interface DecisionContext {
   policy: { evaluate(input: PolicyInput): PolicyDecision };
   /** Masks what the upstream returns; created by the first decideSql, told of every execution by recordVerdict. */
   masking?: PgSessionMasking;
+  /** The session's part of every policy input, built (and frozen) by the first decision. */
+  inputBase?: PolicyInputBase;
+}
+
+/** The identity, connection and session parts of the session's policy inputs. */
+function inputBase(ctx: DecisionContext): PolicyInputBase {
+  return (ctx.inputBase ??= policyInputBase({
+    identity: { subject: ctx.identity.subject, issuer: ctx.identity.issuer, groups: ctx.identity.groups, claims: ctx.identity.claims },
+    connection: { name: ctx.connection.name, protocol: ctx.connection.protocol, labels: ctx.connection.labels },
+    session: { id: ctx.sessionId, clientAddress: ctx.clientAddress, node: ctx.nodeId },
+  }));
 }
 
 /** One statement of a SQL string with the policy's decision on it. */
@@ -60,10 +71,11 @@ export function decideSql(sql: string, ctx: DecisionContext): Verdict {
     const text = stmt?.text ?? sql;
     const action = stmt?.type ?? 'UNPARSEABLE';
     const targets = stmt?.tables ?? [];
+    const { identity, connection, session } = inputBase(ctx);
     const decision = ctx.policy.evaluate({
-      identity: { subject: ctx.identity.subject, issuer: ctx.identity.issuer, groups: ctx.identity.groups, claims: ctx.identity.claims },
-      connection: { name: ctx.connection.name, protocol: ctx.connection.protocol, labels: ctx.connection.labels },
-      session: { id: ctx.sessionId, clientAddress: ctx.clientAddress, node: ctx.nodeId },
+      identity,
+      connection,
+      session,
       command: { protocol: 'postgres', action, text, targets, sql: { statements: stmt ? [stmt] : [], ...(parsed.error !== undefined ? { error: parsed.error } : {}) } },
     });
     verdict.statements.push({ text, action, targets, details: stmt ?? { error: parsed.error ?? 'unparseable' }, decision });
@@ -87,10 +99,11 @@ export function decideFunctionCall(oid: number, argCount: number, ctx: DecisionC
   const text = `FUNCTION CALL ${oid}`;
   const action = 'FUNCTION CALL';
   ctx.masking ??= new PgSessionMasking();
+  const { identity, connection, session } = inputBase(ctx);
   const decision = ctx.policy.evaluate({
-    identity: { subject: ctx.identity.subject, issuer: ctx.identity.issuer, groups: ctx.identity.groups, claims: ctx.identity.claims },
-    connection: { name: ctx.connection.name, protocol: ctx.connection.protocol, labels: ctx.connection.labels },
-    session: { id: ctx.sessionId, clientAddress: ctx.clientAddress, node: ctx.nodeId },
+    identity,
+    connection,
+    session,
     command: { protocol: 'postgres', action, text, targets: [], sql: { statements: [] }, functionCall: { oid, argCount } },
   });
   return {
