@@ -16,6 +16,14 @@ export function formatMicros(micros: number): string {
 const oneLine = (v: string) => v.replace(/\r?\n/g, '⏎').replace(/\t/g, ' ');
 
 /** An aligned text table, cells clipped to maxWidth. */
+/** "1 event", "2 events". */
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** The counts line under a session's header, in the full transcript and when a live one ends. */
+export function countsLine(events: number, commands: number, frames: { in: number; out: number }): string {
+  return `  ${count(events, 'event')}, ${count(commands, 'command')}, ${count(frames.in, 'frame')} in, ${count(frames.out, 'frame')} out`;
+}
+
 export function formatTable(columns: readonly string[], rows: readonly (readonly (string | null)[])[], maxWidth = 60): string[] {
   const cell = (v: string | null | undefined) => (v === null || v === undefined ? 'NULL' : oneLine(v));
   const widths = columns.map((c, i) => Math.min(maxWidth, Math.max(c.length, ...rows.map((r) => cell(r[i]).length))));
@@ -66,7 +74,7 @@ export function formatTranscript(t: Transcript, opts: FormatOptions = {}): strin
     const seal = e.sealed ? `sealed by ${e.sealedBy}` : 'not sealed';
     lines.push(`  ended     ${formatMicros(e.tsMicros)}  (${e.reason}${e.error ? `: ${e.error}` : ''}; ${seal}${e.complete ? '' : '; INCOMPLETE'})`);
   } else lines.push('  ended     (still open, or its end is not recorded yet)');
-  lines.push(`  ${t.events} events, ${t.commands.length} commands, ${t.frames.in} frames in, ${t.frames.out} frames out`, '');
+  lines.push(countsLine(t.events, t.commands.length, t.frames), '');
   for (const c of t.commands) lines.push(...commandLines(c, o));
   return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -1,6 +1,6 @@
 import { decodeEventBody, type EventBody } from '@chaperone/events';
 import type { EventMsg } from '../proto.js';
-import { formatMicros, formatTable, type FormatOptions } from './format.js';
+import { countsLine, formatMicros, formatTable, type FormatOptions } from './format.js';
 import { commandComplete, dataRow, errorResponse, query, rowDescription, type PgField } from './pgwire.js';
 
 interface Pending {
@@ -92,7 +92,7 @@ export class LiveTranscript {
         out.push(...this.flushResult());
         out.push(
           `ended     ${formatMicros(e.tsMicros)}  (${body.reason}${body.error ? `: ${body.error}` : ''}; ${body.signature.length ? `sealed by ${body.sealedBy}` : 'not sealed'}${body.complete ? '' : '; INCOMPLETE'})`,
-          `  ${this.events} events, ${this.commands} commands, ${this.frames.in} frames in, ${this.frames.out} frames out`,
+          countsLine(this.events, this.commands, this.frames),
         );
         break;
     }

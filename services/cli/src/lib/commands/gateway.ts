@@ -14,7 +14,7 @@ function hostPort(v: string): { host: string; port: number } {
 /** Registers `chaperone gateway`. */
 export function register(program: Command): void {
   withConfig(program.command('gateway'))
-    .description('run a gateway node: the PostgreSQL listener that authenticates agents, records every frame to Kafka and applies policy')
+    .description('run a gateway node: the PostgreSQL listener and the HTTP proxy (git, OCI, Kubernetes, REST; gateway.httpProxy) that authenticate agents, apply policy and record every frame to Kafka before forwarding it')
     .option('--node-id <id>', 'this node\'s id in recordings and seals (default: config node.id or host-pid)')
     .option('--listen <host:port>', 'PostgreSQL listener address (default: config gateway.postgres.listen)', hostPort)
     .option('--http <host:port>', 'health and metrics address (default: config gateway.http)', hostPort)
