@@ -12,6 +12,6 @@ export function decisionEvent(commandId: number, d: PolicyDecision): Decision {
     reasons: d.reasons,
     policyRevision: d.revision,
     evalMicros: Math.round(d.evalMicros),
-    outputJson: JSON.stringify(d.output ?? {}),
+    outputJson: d.outputJson ?? JSON.stringify(d.output ?? {}),
   };
 }

@@ -48,4 +48,6 @@ export interface PolicyDecision {
   mask?: MaskRules;
   /** The policy's raw output, recorded as Decision.outputJson. */
   output: unknown;
+  /** `output` as JSON, when the engine already has it (it serializes each distinct output once). */
+  outputJson?: string;
 }
