@@ -149,7 +149,7 @@ export function scanNumbers(s: Scan): void {
   if (s.cfg.card || s.cfg.iban || s.cfg.phone) forEachRun(s, NUMERIC, 1, MIN_NUMBER, onNumber);
 }
 
-function onNumber(s: Scan, start: number, end: number): number | void {
+function onNumber(s: Scan, start: number, end: number): void {
   const { buf, from, to, out } = s;
   const { card, iban, phone } = s.cfg;
   {

@@ -44,11 +44,11 @@ export function forEachByte(s: Scan, byte: number, fn: (s: Scan, pos: number) =>
 
 /**
  * Finds every maximal run of bytes whose CLASS has `bits`, at least `minLen` long, and calls
- * fn(start, end); fn may return where to continue. Probes every minLen-th byte only: a run
+ * fn(start, end). Probes every minLen-th byte only: a run
  * that long must cover a probe, so text without such runs (prose, short JSON values) is
  * skipped minLen bytes at a time.
  */
-export function forEachRun(s: Scan, cls: Uint8Array, bits: number, minLen: number, fn: (s: Scan, start: number, end: number) => number | void): void {
+export function forEachRun(s: Scan, cls: Uint8Array, bits: number, minLen: number, fn: (s: Scan, start: number, end: number) => void): void {
   const { buf, from, to } = s;
   let i = from + minLen - 1;
   while (i < to) {
@@ -65,7 +65,7 @@ export function forEachRun(s: Scan, cls: Uint8Array, bits: number, minLen: numbe
     while (start > from && (cls[buf[start - 1]!]! & bits) !== 0) start--;
     let end = i + 1;
     while (end < to && (cls[buf[end]!]! & bits) !== 0) end++;
-    const r = fn(s, start, end);
-    i = (typeof r === 'number' && r > end ? r : end) + minLen;
+    fn(s, start, end);
+    i = end + minLen;
   }
 }

@@ -34,19 +34,35 @@ const TOKEN_RULES: TokenRule[] = [
 ];
 
 /** Cheap first test on a long token: does any TOKEN_RULES pattern have a chance? */
-const TOKEN_HINT = /A(?:KIA|SIA|BIA|CCA|3T|Iza)|ya29\.|gh[pousr]_|github_pat_|gl(?:pat|dt|ptt|rt|cbt|ft|imt|soat|oas|agent)-|GR1348941|xox[abposre]-|xapp-|hooks\.slack|AccountKey=|SharedAccessKey=|Q~|eyJ|k_live_|whsec_|npm_|sk-/;
+export const TOKEN_HINT = /A(?:KIA|SIA|BIA|CCA|3T|Iza)|ya29\.|gh[pousr]_|github_pat_|gl(?:pat|dt|ptt|rt|cbt|ft|imt|soat|oas|agent)-|GR1348941|xox[abposre]-|xapp-|hooks\.slack|AccountKey=|SharedAccessKey=|Q~|eyJ|k_live_|whsec_|npm_|sk-/;
 const TOKEN_RULE_IDS = new Set(TOKEN_RULES.map((r) => r.id));
-/** First two bytes of every TOKEN_HINT alternative: a table lookup per byte decides whether the regexes run at all. */
-const HINT_PAIRS = new Uint8Array(65536);
-for (const p of ['AK', 'AS', 'AB', 'AC', 'A3', 'AI', 'Ac', 'ya', 'gh', 'gi', 'gl', 'GR', 'xo', 'xa', 'ho', 'Sh', 'Q~', 'ey', 'k_', 'wh', 'np', 'sk']) HINT_PAIRS[(p.charCodeAt(0) << 8) | p.charCodeAt(1)] = 1;
-
-function mayHaveToken(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i + 1 < end; i++) if (HINT_PAIRS[(buf[i]! << 8) | buf[i + 1]!] === 1) return true;
-  return false;
+/**
+ * The first three bytes of every TOKEN_HINT alternative ('Q~' has two), as two tables: a pair
+ * of bytes gives a row, the row says which third bytes follow. Looking them up at every byte of
+ * a token, with no branch, decides whether the regexes run at all. Token bytes are ASCII, so
+ * seven bits of each byte index the tables.
+ */
+const HINT_PAIR = new Uint8Array(1 << 14);
+const HINT_THIRD = new Uint8Array(64 << 7);
+{
+  const starts: [string, string][] = [
+    ['AK', 'I'], ['AS', 'I'], ['AB', 'I'], ['AC', 'C'], ['A3', 'T'], ['AI', 'z'], ['Ac', 'c'], ['ya', '2'], ['gh', 'pousr'], ['gi', 't'],
+    ['gl', 'pdrcfisoa'], ['GR', '1'], ['xo', 'x'], ['xa', 'p'], ['ho', 'o'], ['Sh', 'a'], ['ey', 'J'], ['k_', 'l'], ['wh', 's'], ['np', 'm'], ['sk', '-'],
+  ];
+  let row = 0;
+  for (const [pair, thirds] of starts) {
+    HINT_PAIR[(pair.charCodeAt(0) << 7) | pair.charCodeAt(1)] = ++row;
+    for (const t of thirds) HINT_THIRD[(row << 7) | t.charCodeAt(0)] = 1;
+  }
+  // 'Q~' needs no third byte (it may end the token: the byte after the last pair reads as 0).
+  HINT_PAIR[('Q'.charCodeAt(0) << 7) | '~'.charCodeAt(0)] = ++row;
+  HINT_THIRD.fill(1, row << 7, (row + 1) << 7);
 }
 
 /** Shortest token any token rule can match (an AWS key id is 20). */
 const MIN_TOKEN = 20;
+/** Length of an AWS secret access key. */
+const AWS_SECRET = 40;
 
 /**
  * AWS secret access keys have no prefix: 40 base64 characters standing alone. A git SHA-1 or
@@ -68,10 +84,33 @@ function awsSecretAt(buf: Buffer, start: number, end: number): boolean {
 
 export const tokenRulesFor = (enabled: ReadonlySet<string>): TokenRule[] => TOKEN_RULES.filter((r) => enabled.has(r.id));
 
+/**
+ * One look at each byte of a token (≥ 2 bytes, all ASCII) answers the two cheap questions:
+ * may TOKEN_HINT match it (bit 0: the start of one of its alternatives is there; when 0 the
+ * regexes need not run), and how many upper case letters does it hold (the rest: an AWS secret
+ * needs two)?
+ */
+export function screenToken(buf: Buffer, start: number, end: number): number {
+  let a = buf[start]!;
+  let b = buf[start + 1]!;
+  let upper = ((CLASS[a]! & UPPER) + (CLASS[b]! & UPPER)) >> 2;
+  let hint = 0;
+  for (let i = start + 2; i < end; i++) {
+    const c = buf[i]!;
+    hint |= HINT_THIRD[(HINT_PAIR[(a << 7) | b]! << 7) | c]!;
+    upper += (CLASS[c]! & UPPER) >> 2;
+    a = b;
+    b = c;
+  }
+  hint |= HINT_THIRD[HINT_PAIR[(a << 7) | b]! << 7]!;
+  return (upper << 1) | hint;
+}
+
 function onToken(s: Scan, start: number, end: number): void {
   const { buf, out } = s;
   const rules = s.cfg.tokenRules;
-  if (rules.length > 0 && mayHaveToken(buf, start, end)) {
+  const screen = screenToken(buf, start, end);
+  if (rules.length > 0 && (screen & 1) !== 0) {
     const text = latin1(buf, start, end);
     if (TOKEN_HINT.test(text)) {
       for (const rule of rules) {
@@ -84,7 +123,7 @@ function onToken(s: Scan, start: number, end: number): void {
       }
     }
   }
-  if (s.cfg.awsSecret && end - start >= 40) {
+  if (s.cfg.awsSecret && end - start >= AWS_SECRET && screen >> 1 >= 2) {
     // Runs of exactly 40 base64 characters inside the token, not followed by '=' padding.
     let i = start;
     while (i < end) {
@@ -94,7 +133,7 @@ function onToken(s: Scan, start: number, end: number): void {
       }
       let j = i;
       while (j < end && (CLASS[buf[j]!]! & B64) !== 0) j++;
-      if (j - i === 40 && buf[j] !== 0x3d && awsSecretAt(buf, i, j)) out.push({ start: i, end: j, detector: 'aws-secret-access-key' });
+      if (j - i === AWS_SECRET && buf[j] !== 0x3d && awsSecretAt(buf, i, j)) out.push({ start: i, end: j, detector: 'aws-secret-access-key' });
       i = j;
     }
   }
