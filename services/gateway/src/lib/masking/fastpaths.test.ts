@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CLASS, UPPER } from './bytes.js';
-import { screenToken, TOKEN_HINT } from './secrets.js';
+import { mayHaveHint, TOKEN_HINT } from './secrets.js';
 
 /** Token bytes, weighted towards the letters that start TOKEN_HINT's alternatives. */
 const TOKEN_CHARS = 'AKISBCT3zcy29.ghpousr_itldfaGR1xQ~eJkwhnm-+/=0Z'.split('');
@@ -17,17 +16,13 @@ const token = fc
   .filter((t) => t.length >= 2);
 
 describe('masking fast paths', () => {
-  it('screenToken: never says no hint when TOKEN_HINT matches, and counts upper case letters', () => {
+  it('mayHaveHint: never says no when TOKEN_HINT matches', () => {
     fc.assert(
       fc.property(token, fc.nat(4), (t, pad) => {
         // The token sits inside other bytes: the screen must read only [start, end).
         const buf = Buffer.from(`${'Q~AKIA'.slice(0, pad)} ${t}\n${'sk-'.slice(0, pad)}`, 'latin1');
         const start = pad + 1;
-        const screen = screenToken(buf, start, start + t.length);
-        if (TOKEN_HINT.test(t)) assert.equal(screen & 1, 1, `missed the hint in ${JSON.stringify(t)}`);
-        let upper = 0;
-        for (const c of Buffer.from(t, 'latin1')) if ((CLASS[c]! & UPPER) !== 0) upper++;
-        assert.equal(screen >> 1, upper);
+        if (TOKEN_HINT.test(t)) assert.ok(mayHaveHint(buf, start, start + t.length), `missed the hint in ${JSON.stringify(t)}`);
       }),
       { numRuns: 20000 },
     );

@@ -117,21 +117,37 @@ export class Masker {
 
   /** buf[from, to) with every match replaced by its marker; `each` sees the marker's output offset. */
   apply(buf: Buffer, matches: readonly Match[], from: number, to: number, each?: (m: Match, outOffset: number) => void): Buffer {
-    const parts: Buffer[] = [];
+    // One output buffer of the exact size, filled in order: no part Buffers, no concat.
+    const markers = new Array<Buffer>(matches.length);
+    let size = to - from;
+    for (let i = 0; i < matches.length; i++) {
+      const m = matches[i]!;
+      const marker = (markers[i] = this.marker(m.detector));
+      size += marker.length - (m.end - m.start);
+    }
+    const out = Buffer.allocUnsafe(size);
     let pos = from;
-    let outLen = 0;
-    for (const m of matches) {
-      if (m.start > pos) parts.push(buf.subarray(pos, m.start));
-      outLen += m.start - pos;
-      each?.(m, outLen);
-      const marker = this.marker(m.detector);
-      parts.push(marker);
-      outLen += marker.length;
+    let at = 0;
+    for (let i = 0; i < matches.length; i++) {
+      const m = matches[i]!;
+      at += copyInto(buf, pos, m.start, out, at);
+      each?.(m, at);
+      const marker = markers[i]!;
+      at += copyInto(marker, 0, marker.length, out, at);
       pos = m.end;
     }
-    if (pos < to) parts.push(buf.subarray(pos, to));
-    return Buffer.concat(parts);
+    copyInto(buf, pos, to, out, at);
+    return out;
   }
+}
+
+/** Copies src[start, end) to dst at `at`; returns the bytes copied. Short spans by hand: a native copy costs a call. */
+export function copyInto(src: Buffer, start: number, end: number, dst: Buffer, at: number): number {
+  const n = end - start;
+  if (n <= 0) return 0;
+  if (n < 32) for (let k = 0; k < n; k++) dst[at + k] = src[start + k]!;
+  else src.copy(dst, at, start, end);
+  return n;
 }
 
 /** Sorts by start and merges overlapping matches (the earlier, or longer, one names the span). */

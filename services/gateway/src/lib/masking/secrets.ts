@@ -8,7 +8,7 @@
  * memchr-speed scans and only those spots are checked with the (compiled once) patterns.
  */
 import { B64, CLASS, TOKEN, UPPER, LOWER, WORD, entropy, latin1 } from './bytes.js';
-import { forEachByte, forEachRun, type Scan } from './scan.js';
+import { forEachRun, type Scan } from './scan.js';
 
 interface TokenRule {
   id: string;
@@ -85,32 +85,34 @@ function awsSecretAt(buf: Buffer, start: number, end: number): boolean {
 export const tokenRulesFor = (enabled: ReadonlySet<string>): TokenRule[] => TOKEN_RULES.filter((r) => enabled.has(r.id));
 
 /**
- * One look at each byte of a token (≥ 2 bytes, all ASCII) answers the two cheap questions:
- * may TOKEN_HINT match it (bit 0: the start of one of its alternatives is there; when 0 the
- * regexes need not run), and how many upper case letters does it hold (the rest: an AWS secret
- * needs two)?
+ * Whether TOKEN_HINT may match the token buf[start, end) (≥ 2 bytes, all ASCII): the start of
+ * one of its alternatives is there. A pair look-up per byte; the third byte only for a pair
+ * that starts an alternative (rare in ids, digests and words).
  */
-export function screenToken(buf: Buffer, start: number, end: number): number {
+export function mayHaveHint(buf: Buffer, start: number, end: number): boolean {
   let a = buf[start]!;
   let b = buf[start + 1]!;
-  let upper = ((CLASS[a]! & UPPER) + (CLASS[b]! & UPPER)) >> 2;
-  let hint = 0;
   for (let i = start + 2; i < end; i++) {
     const c = buf[i]!;
-    hint |= HINT_THIRD[(HINT_PAIR[(a << 7) | b]! << 7) | c]!;
-    upper += (CLASS[c]! & UPPER) >> 2;
+    const row = HINT_PAIR[(a << 7) | b]!;
+    if (row !== 0 && HINT_THIRD[(row << 7) | c] === 1) return true;
     a = b;
     b = c;
   }
-  hint |= HINT_THIRD[HINT_PAIR[(a << 7) | b]! << 7]!;
-  return (upper << 1) | hint;
+  return HINT_THIRD[HINT_PAIR[(a << 7) | b]! << 7] === 1;
+}
+
+/** Upper case letters in buf[start, end): an AWS secret has two at least (see awsSecretAt). */
+function upperCount(buf: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) n += CLASS[buf[i]!]! & UPPER;
+  return n / UPPER;
 }
 
 function onToken(s: Scan, start: number, end: number): void {
   const { buf, out } = s;
   const rules = s.cfg.tokenRules;
-  const screen = screenToken(buf, start, end);
-  if (rules.length > 0 && (screen & 1) !== 0) {
+  if (rules.length > 0 && mayHaveHint(buf, start, end)) {
     const text = latin1(buf, start, end);
     if (TOKEN_HINT.test(text)) {
       for (const rule of rules) {
@@ -123,7 +125,7 @@ function onToken(s: Scan, start: number, end: number): void {
       }
     }
   }
-  if (s.cfg.awsSecret && end - start >= AWS_SECRET && screen >> 1 >= 2) {
+  if (s.cfg.awsSecret && end - start >= AWS_SECRET && upperCount(buf, start, end) >= 2) {
     // Runs of exactly 40 base64 characters inside the token, not followed by '=' padding.
     let i = start;
     while (i < end) {
@@ -218,6 +220,12 @@ export function urlPasswordAt(buf: Buffer, from: number, at: number): { start: n
 
 /** Last three letters (lower-cased) of the key words we look for; rejects most keys quickly. */
 const KEY_ENDINGS = new Set(['ord', 'swd', 'pwd', 'ase', 'ass', 'ret', 'ken', 'key', 'ial', 'als'].map((e) => (e.charCodeAt(0) << 16) | (e.charCodeAt(1) << 8) | e.charCodeAt(2)));
+/**
+ * The same endings by the low five bits of each byte (a-z and A-Z alike, and some punctuation
+ * too): one table look-up turns away nearly every key before the exact set is asked.
+ */
+const KEY_ENDING_BITS = new Uint8Array(1 << 15);
+for (const code of KEY_ENDINGS) KEY_ENDING_BITS[(((code >> 16) & 31) << 10) | (((code >> 8) & 31) << 5) | (code & 31)] = 1;
 const KEY_QUALIFIERS = new Set(['api', 'access', 'secret', 'private', 'signing', 'encryption', 'master', 'account', 'storage', 'client', 'auth', 'session', 'webhook']);
 /** Tokens that are cursors, not credentials: masking them would only break pagination. */
 const NOT_SECRET_TOKEN = new Set(['page', 'next', 'continuation', 'pagination', 'cursor', 'sync', 'max', 'total', 'num', 'input', 'output', 'prompt', 'completion']);
@@ -260,7 +268,7 @@ function assignmentAt(buf: Buffer, from: number, to: number, op: number): { star
   while (k >= from && isSpace(buf[k])) k--;
   if (k >= from && (buf[k] === 0x22 || buf[k] === 0x27)) k--;
   const keyEnd = k + 1;
-  if (keyEnd - from < 3) return undefined;
+  if (keyEnd - from < 3 || KEY_ENDING_BITS[((buf[k - 2]! & 31) << 10) | ((buf[k - 1]! & 31) << 5) | (buf[k]! & 31)] === 0) return undefined;
   const code = ((buf[k - 2]! | 0x20) << 16) | ((buf[k - 1]! | 0x20) << 8) | (buf[k]! | 0x20);
   if (!KEY_ENDINGS.has(code)) return undefined;
   let keyStart = keyEnd;
@@ -292,15 +300,18 @@ function assignmentAt(buf: Buffer, from: number, to: number, op: number): { star
   return { start, end };
 }
 
-function onOperator(s: Scan, op: number): void {
-  const m = assignmentAt(s.buf, s.from, s.to, op);
-  if (m) s.out.push({ start: m.start, end: m.end, detector: 'secret-assignment' });
+function assignments(s: Scan, operator: number): void {
+  const { buf, from, to, out } = s;
+  for (let op = buf.indexOf(operator, from); op !== -1 && op < to; op = buf.indexOf(operator, op + 1)) {
+    const m = assignmentAt(buf, from, to, op);
+    if (m) out.push({ start: m.start, end: m.end, detector: 'secret-assignment' });
+  }
 }
 
 export function scanAssignments(s: Scan): void {
   if (!s.cfg.assignment) return;
-  forEachByte(s, 0x3a, onOperator); // ':'
-  forEachByte(s, 0x3d, onOperator); // '='
+  assignments(s, 0x3a); // ':'
+  assignments(s, 0x3d); // '='
 }
 
 /** Ids of every secret detector, the ones the gateway never turns off. */
