@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { mayHaveHint, TOKEN_HINT } from './secrets.js';
+import { encodeDataRow, encodeRowDescription, MessageReader } from '../protocols/postgres/index.js';
+import { Masker, NoteSink, PgResultMasker } from './index.js';
+import { hasNanpTail } from './pii.js';
+import { indexOfBegin, mayHaveHint, TOKEN_HINT } from './secrets.js';
+import type { MaskNote, Match } from './types.js';
 
 /** Token bytes, weighted towards the letters that start TOKEN_HINT's alternatives. */
 const TOKEN_CHARS = 'AKISBCT3zcy29.ghpousr_itldfaGR1xQ~eJkwhnm-+/=0Z'.split('');
@@ -27,4 +31,108 @@ describe('masking fast paths', () => {
       { numRuns: 20000 },
     );
   });
+
+  it('hasNanpTail: true exactly where ddd[.-]dddd occurs', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'0123456789.- ()+/x'.split('')), maxLength: 40 }), (t) => {
+        const buf = Buffer.from(`9${t}9`, 'latin1');
+        assert.equal(hasNanpTail(buf, 1, buf.length - 1), /\d{3}[.-]\d{4}/.test(t), JSON.stringify(t));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it("indexOfBegin: the same as indexOf('BEGIN')", () => {
+    const begin = Buffer.from('BEGIN');
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('B', 'E', 'G', 'I', 'N', '-', 'x', 'BEGIN', 'BEGI'), maxLength: 40 }), fc.nat(45), (t, from) => {
+        const buf = Buffer.from(t, 'latin1');
+        assert.equal(indexOfBegin(buf, from), buf.indexOf(begin, from));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('maskDataRow: the same frames and notes as decoding, masking each value and encoding the row', () => {
+    const reader = new MessageReader({ maxMessageBytes: 1 << 22 });
+    const value = fc.oneof(
+      { weight: 1, arbitrary: fc.constant(null) },
+      { weight: 6, arbitrary: fc.array(fc.oneof(fc.constantFrom(...PLANTED), fc.string({ unit: fc.constantFrom(...'ab1 .:=@-"é'.split('')), maxLength: 12 })), { maxLength: 5 }).map((p) => p.join(' ')) },
+    );
+    const column = fc.record({ name: fc.constantFrom('id', 'email', 'note', 'SSN', 'blob', 'x'), binary: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(column, value), { maxLength: 8 }), fc.subarray(['ssn', 'note']), fc.boolean(), fc.nat(300), (cols, wholeNames, described, pad) => {
+        const masker = new Masker({ columns: wholeNames });
+        const fields = cols.map(([c]) => ({ name: c.name, typeOid: c.binary ? 17 : 25, format: c.binary ? 1 : 0 }));
+        // Long rows too: the private key scan switches its search at 1 KiB.
+        const values = cols.map(([, v], i) => (v === null || i > 0 ? v : `${'z '.repeat(pad * 3)}${v}`));
+        const row = reader.push(encodeDataRow(values)).messages[0]!;
+        const pg = new PgResultMasker(masker);
+        if (described) pg.onRowDescription(encodeRowDescription(fields).subarray(5));
+        const got = pg.maskDataRow(row.frame, row.payload);
+        const want = referenceRow(masker, described ? fields.map((f) => ({ name: f.name, scan: f.format === 0 })) : [], row.payload);
+        if (want.frame === undefined) assert.equal(got.frame, row.frame);
+        else assert.deepEqual(got.frame, want.frame);
+        assert.deepEqual(got.notes, want.notes);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('maskDataRow: many masked columns fold their notes as a NoteSink does; odd NULL lengths are written -1', () => {
+    const masker = new Masker();
+    const names = Array.from({ length: 100 }, (_, i) => `c${i}`);
+    const pg = new PgResultMasker(masker);
+    pg.onRowDescription(encodeRowDescription(names.map((name) => ({ name }))).subarray(5));
+    const reader = new MessageReader({ maxMessageBytes: 1 << 22 });
+    const row = reader.push(encodeDataRow(names.map((n) => `${n}@example.com`))).messages[0]!;
+    const want = referenceRow(masker, names.map((name) => ({ name, scan: true })), row.payload);
+    assert.deepEqual(pg.maskDataRow(row.frame, row.payload), want);
+    assert.equal(want.notes.length, 65); // 64 places, then one for the rest
+
+    const odd = Buffer.from(encodeDataRow([null, 'mail ada@example.com', null]));
+    odd.writeInt32BE(-5, 7); // a NULL written as -5: the codec reads any negative length as NULL
+    const m = reader.push(odd).messages[0]!;
+    const r = new PgResultMasker(masker).maskDataRow(m.frame, m.payload);
+    assert.deepEqual(r, referenceRow(masker, [], m.payload));
+    assert.equal(r.frame.readInt32BE(7), -1);
+  });
 });
+
+const PLANTED = ['AKIAIOSFODNN7EXAMPLE', 'grace.hopper42@example.com', '4111111111111111', 'DE89370400440532013000', 'password=hunter2hunter2', '555-123-4567', '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIB1gdOVRo0pW2a5sSTr0TVuDBHzUdEY4yLuq\n-----END PRIVATE KEY-----'];
+
+/**
+ * The straightforward DataRow masking the fast path must equal: values copied to a scan buffer of
+ * their own with NUL length fields, one find, then every value rebuilt and the row encoded anew.
+ * The frame is undefined when the row goes out as it came.
+ */
+function referenceRow(masker: Masker, columns: { name: string; scan: boolean }[], payload: Buffer): { frame: Buffer | undefined; notes: MaskNote[] } {
+  const n = payload.readInt16BE(0);
+  const scan = Buffer.from(payload);
+  const spans: [number, number][] = [];
+  let pos = 2;
+  for (let i = 0; i < n; i++) {
+    const len = payload.readInt32BE(pos);
+    scan.fill(0, pos, pos + 4);
+    pos += 4;
+    spans.push([pos, len]);
+    if (len > 0) pos += len;
+  }
+  const matches = masker.find(scan, 2, pos);
+  const whole = spans.some(([, len], i) => len >= 0 && masker.masksColumn((columns[i] ?? { name: `column ${i + 1}` }).name));
+  if (matches.length === 0 && !whole) return { frame: undefined, notes: [] };
+  const notes = new NoteSink();
+  const out = spans.map(([start, len], i) => {
+    const col = columns[i] ?? { name: `column ${i + 1}`, scan: true };
+    const mine: Match[] = matches.filter((m) => m.start >= start && m.end <= start + Math.max(len, 0));
+    if (len < 0) return null;
+    if (masker.masksColumn(col.name)) {
+      notes.addAt('column', col.name);
+      return masker.marker('column');
+    }
+    if (mine.length === 0 || !col.scan) return payload.subarray(start, start + len);
+    for (const m of mine) notes.addAt(m.detector, col.name);
+    return masker.apply(payload, mine, start, start + len);
+  });
+  return { frame: encodeDataRow(out), notes: notes.notes() };
+}

@@ -6,6 +6,7 @@
  */
 import { CLASS, DIGIT, EMAIL_LOCAL, HOST, LOWER, UPPER, ibanValid, latin1, luhnValid } from './bytes.js';
 import { forEachByte, forEachRun, type Scan } from './scan.js';
+import type { Match } from './types.js';
 import { urlPasswordAt } from './secrets.js';
 
 // --- '@': e-mail addresses and URL passwords ---------------------------------------------
@@ -19,7 +20,9 @@ function emailAt(buf: Buffer, from: number, to: number, at: number): { start: nu
   let end = at + 1;
   while (end < to && end - at <= 253 && (CLASS[buf[end]!]! & HOST) !== 0) end++;
   while (end > at + 1 && (buf[end - 1] === 0x2e || buf[end - 1] === 0x2d)) end--; // "mail a@b.com."
-  const dot = buf.lastIndexOf(0x2e, end - 1);
+  // The last '.' of the domain (a short way back: the TLD); a native lastIndexOf costs more.
+  let dot = end - 1;
+  while (dot > at + 1 && buf[dot] !== 0x2e) dot--;
   if (dot <= at + 1 || end - dot < 3) return undefined;
   for (let i = dot + 1; i < end; i++) if ((buf[i]! | 0x20) < 0x61 || (buf[i]! | 0x20) > 0x7a) return undefined;
   if (buf[at + 1] === 0x2e || buf[at + 1] === 0x2d) return undefined;
@@ -173,18 +176,38 @@ function onNumber(s: Scan, start: number, end: number): void {
     }
     // Cards have 13+ digits, North American numbers 10, international ones a '+' and 8+.
     if (digits < 10 && !plus) return;
-    const text = latin1(buf, start, end);
     if (card && digits >= 13) cardsIn(s, start, end);
     if (phone) {
-      for (const re of plus ? [PHONE_INTL, PHONE_NANP] : [PHONE_NANP]) {
-        re.lastIndex = 0;
-        for (let m = re.exec(text); m; m = re.exec(text)) {
-          const n = m[0].replace(/\D/g, '').length;
-          if (n >= 8 && n <= 15) out.push({ start: start + m.index, end: start + m.index + m[0].length, detector: 'phone-number' });
-        }
-      }
+      // The regexes run on a string: only where they can match (a '+', or NANP's ddd-dddd).
+      const nanp = hasNanpTail(buf, start, end);
+      if (!plus && !nanp) return;
+      const text = latin1(buf, start, end);
+      if (plus) phones(out, PHONE_INTL, text, start);
+      if (nanp) phones(out, PHONE_NANP, text, start);
     }
   }
+}
+
+function phones(out: Match[], re: RegExp, text: string, start: number): void {
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const n = m[0].replace(/\D/g, '').length;
+    if (n >= 8 && n <= 15) out.push({ start: start + m.index, end: start + m.index + m[0].length, detector: 'phone-number' });
+  }
+}
+
+/** Whether buf[start, end) holds three digits, '.' or '-', four digits: the end of every PHONE_NANP match. */
+export function hasNanpTail(buf: Buffer, start: number, end: number): boolean {
+  let run = 0;
+  for (let i = start; i + 4 < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x30 && c <= 0x39) run++;
+    else {
+      if (run >= 3 && (c === 0x2e || c === 0x2d) && isDigit(buf[i + 1]) && isDigit(buf[i + 2]) && isDigit(buf[i + 3]) && isDigit(buf[i + 4])) return true;
+      run = 0;
+    }
+  }
+  return false;
 }
 
 export const PII_DETECTORS = ['email', 'card-number', 'iban', 'phone-number'];

@@ -12,13 +12,12 @@ import {
   decodeNotificationResponse,
   decodeRowDescription,
   encodeCopyData,
-  encodeDataRow,
   encodeErrorResponseFields,
   encodeNoticeResponseFields,
   encodeNotificationResponse,
   type PgMessage,
 } from '../protocols/postgres/index.js';
-import { NoteSink, type Masker } from './masker.js';
+import { copyInto, NoteSink, type Masker } from './masker.js';
 import type { MaskNote, Match } from './types.js';
 
 /**
@@ -41,6 +40,38 @@ interface Column {
 export type Masked = { frame: Buffer; notes: MaskNote[] };
 
 const SEPARATOR = 0; // between values in the scan buffer: no detector crosses a NUL
+/** Written after a row in the scan buffer: a NUL, then the bytes the detectors search for ('-----BEGIN', '@', ':', '='). */
+const SCAN_END = Buffer.from('\0-----BEGIN@:=', 'latin1');
+
+function writeInt32(out: Buffer, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = v >>> 16;
+  out[at + 2] = v >>> 8;
+  out[at + 3] = v;
+}
+
+/**
+ * A row's notes, one per detector and column with a count, as a NoteSink would give them; a
+ * short list searched in place, since a row has few. Past 16 places it hands over to a NoteSink
+ * (which folds places beyond 64).
+ */
+class PlaceNotes {
+  private readonly list: MaskNote[] = [];
+  private sink: NoteSink | undefined;
+
+  add(detector: string, location: string): void {
+    if (this.sink) return this.sink.addAt(detector, location);
+    for (const n of this.list) if (n.detector === detector && n.location === location) return void n.count++;
+    if (this.list.length < 16) return void this.list.push({ detector, location, count: 1 });
+    this.sink = new NoteSink();
+    for (const n of this.list) this.sink.addAt(n.detector, n.location, n.count);
+    this.sink.addAt(detector, location);
+  }
+
+  notes(): MaskNote[] {
+    return this.sink ? this.sink.notes() : this.list;
+  }
+}
 
 /**
  * Per session: remembers the last RowDescription (column names and formats) and the COPY
@@ -57,6 +88,8 @@ export class PgResultMasker {
   private whole: boolean[] = [];
   private starts = new Int32Array(64);
   private lens = new Int32Array(64);
+  private newLens = new Int32Array(64);
+  private changes = new Uint8Array(64);
 
   constructor(private masker: Masker) {}
 
@@ -115,61 +148,129 @@ export class PgResultMasker {
    * Masks the values of one DataRow: whole values of columns named by the rules, detected spans
    * of the others. The payload is copied once into a scan buffer where each value's length
    * field is overwritten with NULs, so values keep their offsets, no match can cross from one
-   * value into the next, and a row costs one detection pass however many columns it has.
+   * value into the next, and a row costs one detection pass however many columns it has. A row
+   * with nothing to mask is returned as it came; one with matches is written once, at its exact
+   * size, straight from the payload and the markers.
    */
   maskDataRow(frame: Buffer, payload: Buffer): Masked {
     const masker = this.masker;
-    const n = payload.length >= 2 ? payload.readInt16BE(0) : -1;
+    const size = payload.length;
+    const n = size >= 2 ? (((payload[0]! << 8) | payload[1]!) << 16) >> 16 : -1;
     if (n < 0) decodeDataRow(payload); // throws the codec's error for a malformed row
-    if (payload.length > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(payload.length, this.scratch.length * 2));
+    if (size + SCAN_END.length > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(size + SCAN_END.length, this.scratch.length * 2));
     if (n > this.starts.length) {
       this.starts = new Int32Array(n);
       this.lens = new Int32Array(n);
     }
     const { starts, lens } = this;
     const buf = this.scratch;
-    // Rows are mostly short: a loop beats the native copy's call overhead there.
-    if (payload.length < 256) for (let k = 0; k < payload.length; k++) buf[k] = payload[k]!;
-    else payload.copy(buf, 0, 0, payload.length);
+    buf.set(payload, 0);
     let wholeColumns = false;
     let pos = 2;
     for (let i = 0; i < n; i++) {
-      if (pos + 4 > payload.length) decodeDataRow(payload);
-      const len = payload.readInt32BE(pos);
+      if (pos + 4 > size) decodeDataRow(payload);
+      const len = (payload[pos]! << 24) | (payload[pos + 1]! << 16) | (payload[pos + 2]! << 8) | payload[pos + 3]!;
       buf[pos] = buf[pos + 1] = buf[pos + 2] = buf[pos + 3] = SEPARATOR;
       pos += 4;
       starts[i] = pos;
       lens[i] = len;
       if (len < 0) continue;
-      if (pos + len > payload.length) decodeDataRow(payload);
+      if (pos + len > size) decodeDataRow(payload);
       if (this.masksWhole(i)) wholeColumns = true;
       pos += len;
     }
-    if (pos !== payload.length) decodeDataRow(payload);
+    if (pos !== size) decodeDataRow(payload);
+    // What follows the row in the scan buffer is a NUL (no detector reads a stale byte after a
+    // value) and one of each byte the detectors search for natively: a search that finds
+    // nothing in the row stops there instead of running through the rest of the buffer.
+    for (let k = 0; k < SCAN_END.length; k++) buf[pos + k] = SCAN_END[k]!;
     const matches = masker.find(buf, 2, pos);
     if (matches.length === 0 && !wholeColumns) return { frame, notes: [] };
-    const notes = new NoteSink();
-    const out = new Array<Buffer | string | null>(n);
+    return this.rewriteRow(payload, n, matches);
+  }
+
+  /**
+   * The DataRow with whole columns and matches replaced, and its notes (see maskDataRow). The
+   * payload is copied in the fewest pieces: everything between two replaced spans (untouched
+   * values with their length fields included) in one copy; then the changed lengths are written.
+   */
+  private rewriteRow(payload: Buffer, n: number, matches: readonly Match[]): Masked {
+    const masker = this.masker;
+    const { starts, lens } = this;
+    const places = new PlaceNotes();
+    const column = masker.marker('column');
+    // First the size of each value once masked (kept in newLens when it changes), and the notes.
+    if (this.newLens.length < n) {
+      this.newLens = new Int32Array(n);
+      this.changes = new Uint8Array(n);
+    }
+    const { newLens, changes } = this;
+    let frameSize = payload.length + 5;
     let mi = 0;
+    for (let i = 0; i < n; i++) {
+      const len = lens[i]!;
+      const end = starts[i]! + Math.max(len, 0);
+      const first = mi;
+      // A match never spans a NUL separator, so each lies inside one value.
+      while (mi < matches.length && matches[mi]!.start < end) mi++;
+      let newLen = len;
+      let changed = true;
+      if (len < 0) {
+        // A NULL; the codec writes any negative length as -1.
+        newLen = -1;
+        changed = len !== -1;
+      } else if (this.masksWhole(i)) {
+        newLen = column.length;
+        places.add('column', this.column(i).name);
+      } else if (!(first < mi && this.column(i).scan)) changed = false;
+      else {
+        const name = this.column(i).name;
+        for (let j = first; j < mi; j++) {
+          const m = matches[j]!;
+          newLen += masker.marker(m.detector).length - (m.end - m.start);
+          places.add(m.detector, name);
+        }
+      }
+      newLens[i] = newLen;
+      changes[i] = changed ? 1 : 0;
+      if (len >= 0) frameSize += newLen - len;
+    }
+    const out = Buffer.allocUnsafe(frameSize);
+    out[0] = Backend.DataRow;
+    writeInt32(out, 1, frameSize - 1);
+    out[5] = payload[0]!;
+    out[6] = payload[1]!;
+    let p = 2; // payload bytes before p are in out, up to `at`
+    let at = 7;
+    mi = 0;
     for (let i = 0; i < n; i++) {
       const start = starts[i]!;
       const len = lens[i]!;
       const end = start + Math.max(len, 0);
-      const mine: Match[] = [];
-      // A match never spans a NUL separator, so each lies inside one value.
-      while (mi < matches.length && matches[mi]!.start < end) mine.push(matches[mi++]!);
-      const col = this.column(i);
-      if (len < 0) out[i] = null;
-      else if (this.masksWhole(i)) {
-        out[i] = masker.marker('column');
-        notes.addAt('column', col.name);
-      } else if (mine.length === 0 || !col.scan) out[i] = payload.subarray(start, end);
-      else {
-        for (const m of mine) notes.addAt(m.detector, col.name);
-        out[i] = masker.apply(payload, mine, start, end);
+      const first = mi;
+      while (mi < matches.length && matches[mi]!.start < end) mi++;
+      if (changes[i] === 0) continue; // copied with the next piece
+      const lenAt = at + (start - 4 - p);
+      if (len < 0) {
+        at += copyInto(payload, p, start, out, at);
+        p = start;
+      } else if (this.masksWhole(i)) {
+        at += copyInto(payload, p, start, out, at);
+        at += copyInto(column, 0, column.length, out, at);
+        p = end;
+      } else {
+        for (let j = first; j < mi; j++) {
+          const m = matches[j]!;
+          const marker = masker.marker(m.detector);
+          at += copyInto(payload, p, m.start, out, at);
+          at += copyInto(marker, 0, marker.length, out, at);
+          p = m.end;
+        }
       }
+      writeInt32(out, lenAt, newLens[i]!);
     }
-    return { frame: encodeDataRow(out), notes: notes.notes() };
+    copyInto(payload, p, payload.length, out, at);
+    return { frame: out, notes: places.notes() };
   }
 
   /** Masks the texts of an ErrorResponse or NoticeResponse (e.g. a unique-violation DETAIL quoting the row). */
