@@ -8,7 +8,9 @@ import fc from 'fast-check';
 import { encodeDataRow, encodeRowDescription, MessageReader } from '../protocols/postgres/index.js';
 import { Masker, NoteSink, PgResultMasker } from './index.js';
 import { hasNanpTail } from './pii.js';
-import { indexOfBegin, mayHaveHint, TOKEN_HINT } from './secrets.js';
+import { CLASS, UPPER } from './bytes.js';
+import { forEachRun, forEachSparseRun, type Scan } from './scan.js';
+import { indexOfBegin, mayHaveHint, screenLongToken, TOKEN_HINT } from './secrets.js';
 import type { MaskNote, Match } from './types.js';
 
 /** Token bytes, weighted towards the letters that start TOKEN_HINT's alternatives. */
@@ -20,13 +22,54 @@ const token = fc
   .filter((t) => t.length >= 2);
 
 describe('masking fast paths', () => {
-  it('mayHaveHint: never says no when TOKEN_HINT matches', () => {
+  it('forEachRun, forEachSparseRun: every maximal run of minLen or more within [from, to), as a byte-by-byte scan finds them', () => {
+    const cls = new Uint8Array(256);
+    for (const c of 'ab1-') cls[c.charCodeAt(0)] = 1;
+    // Runs of every length around minLen, apart by a byte or a few outside the class.
+    const run = fc.string({ unit: fc.constantFrom('a', 'b', '1', '-'), maxLength: 30 });
+    const gap = fc.string({ unit: fc.constantFrom(' ', 'x', 'é', '\n'), minLength: 1, maxLength: 3 });
+    const text = fc.array(fc.tuple(run, gap), { maxLength: 8 }).map((parts) => parts.map(([r, g]) => r + g).join(''));
+    fc.assert(
+      fc.property(text, fc.integer({ min: 8, max: 24 }), fc.nat(), fc.nat(), (t, minLen, f, e) => {
+        const buf = Buffer.from(t);
+        const from = f % (buf.length + 1);
+        const to = from + (e % (buf.length - from + 1));
+        const want: [number, number][] = [];
+        for (let i = from; i < to; ) {
+          if (cls[buf[i]!] !== 1) {
+            i++;
+            continue;
+          }
+          let j = i;
+          while (j < to && cls[buf[j]!] === 1) j++;
+          if (j - i >= minLen) want.push([i, j]);
+          i = j;
+        }
+        const scan: Scan = { buf, from, to, out: [], cfg: {} as Scan['cfg'] };
+        for (const find of [forEachRun, forEachSparseRun]) {
+          const got: [number, number][] = [];
+          find(scan, cls, minLen, (_, a, b) => void got.push([a, b]));
+          assert.deepEqual(got, want, `${find.name} ${JSON.stringify(t)} [${from}, ${to}) minLen ${minLen}`);
+        }
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('mayHaveHint, screenLongToken: never say no when TOKEN_HINT matches; the upper case count is exact', () => {
     fc.assert(
       fc.property(token, fc.nat(4), (t, pad) => {
         // The token sits inside other bytes: the screen must read only [start, end).
         const buf = Buffer.from(`${'Q~AKIA'.slice(0, pad)} ${t}\n${'sk-'.slice(0, pad)}`, 'latin1');
         const start = pad + 1;
-        if (TOKEN_HINT.test(t)) assert.ok(mayHaveHint(buf, start, start + t.length), `missed the hint in ${JSON.stringify(t)}`);
+        const hint = mayHaveHint(buf, start, start + t.length);
+        if (TOKEN_HINT.test(t)) assert.ok(hint, `missed the hint in ${JSON.stringify(t)}`);
+        // The long-token screen answers the same, and counts the upper case letters.
+        const screen = screenLongToken(buf, start, start + t.length);
+        assert.equal(screen & 1, hint ? 1 : 0);
+        let upper = 0;
+        for (const c of Buffer.from(t, 'latin1')) if ((CLASS[c]! & UPPER) !== 0) upper++;
+        assert.equal(screen >> 1, upper);
       }),
       { numRuns: 20000 },
     );

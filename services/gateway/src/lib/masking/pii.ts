@@ -5,7 +5,7 @@
  * digits in ids, amounts and timestamps cost a table lookup, not a regex.
  */
 import { CLASS, DIGIT, EMAIL_LOCAL, HOST, LOWER, UPPER, ibanValid, latin1, luhnValid } from './bytes.js';
-import { forEachByte, forEachRun, type Scan } from './scan.js';
+import { forEachByte, forEachSparseRun, type Scan } from './scan.js';
 import type { Match } from './types.js';
 import { urlPasswordAt } from './secrets.js';
 
@@ -149,7 +149,7 @@ const MIN_NUMBER = 9;
 
 export function scanNumbers(s: Scan): void {
   // Runs of digits and the separators printed numbers use; most runs are dates or spaces.
-  if (s.cfg.card || s.cfg.iban || s.cfg.phone) forEachRun(s, NUMERIC, 1, MIN_NUMBER, onNumber);
+  if (s.cfg.card || s.cfg.iban || s.cfg.phone) forEachSparseRun(s, NUMERIC, MIN_NUMBER, onNumber);
 }
 
 function onNumber(s: Scan, start: number, end: number): void {

@@ -61,6 +61,8 @@ const HINT_THIRD = new Uint8Array(64 << 7);
 
 /** Shortest token any token rule can match (an AWS key id is 20). */
 const MIN_TOKEN = 20;
+/** 1 for the bytes of tokens (TOKEN in CLASS). */
+const TOKEN_BYTES = CLASS.map((c) => (c & TOKEN) !== 0 ? 1 : 0);
 /** Length of an AWS secret access key. */
 const AWS_SECRET = 40;
 
@@ -102,17 +104,33 @@ export function mayHaveHint(buf: Buffer, start: number, end: number): boolean {
   return HINT_THIRD[HINT_PAIR[(a << 7) | b]! << 7] === 1;
 }
 
-/** Upper case letters in buf[start, end): an AWS secret has two at least (see awsSecretAt). */
-function upperCount(buf: Buffer, start: number, end: number): number {
-  let n = 0;
-  for (let i = start; i < end; i++) n += CLASS[buf[i]!]! & UPPER;
-  return n / UPPER;
+/**
+ * For a token long enough to hold an AWS secret, both cheap questions in one look at each byte:
+ * bit 0 is mayHaveHint's answer, the rest counts the upper case letters (a secret has two at
+ * least, see awsSecretAt).
+ */
+export function screenLongToken(buf: Buffer, start: number, end: number): number {
+  let a = buf[start]!;
+  let b = buf[start + 1]!;
+  let upper = (CLASS[a]! & UPPER) + (CLASS[b]! & UPPER);
+  let hint = 0;
+  for (let i = start + 2; i < end; i++) {
+    const c = buf[i]!;
+    hint |= HINT_THIRD[(HINT_PAIR[(a << 7) | b]! << 7) | c]!;
+    upper += CLASS[c]! & UPPER;
+    a = b;
+    b = c;
+  }
+  hint |= HINT_THIRD[HINT_PAIR[(a << 7) | b]! << 7]!;
+  return ((upper / UPPER) << 1) | hint;
 }
 
 function onToken(s: Scan, start: number, end: number): void {
   const { buf, out } = s;
   const rules = s.cfg.tokenRules;
-  if (rules.length > 0 && mayHaveHint(buf, start, end)) {
+  const aws = s.cfg.awsSecret && end - start >= AWS_SECRET;
+  const screen = aws ? screenLongToken(buf, start, end) : mayHaveHint(buf, start, end) ? 1 : 0;
+  if (rules.length > 0 && (screen & 1) !== 0) {
     const text = latin1(buf, start, end);
     if (TOKEN_HINT.test(text)) {
       for (const rule of rules) {
@@ -125,7 +143,7 @@ function onToken(s: Scan, start: number, end: number): void {
       }
     }
   }
-  if (s.cfg.awsSecret && end - start >= AWS_SECRET && upperCount(buf, start, end) >= 2) {
+  if (aws && screen >> 1 >= 2) {
     // Runs of exactly 40 base64 characters inside the token, not followed by '=' padding.
     let i = start;
     while (i < end) {
@@ -142,7 +160,7 @@ function onToken(s: Scan, start: number, end: number): void {
 }
 
 export function scanTokens(s: Scan): void {
-  if (s.cfg.tokenRules.length > 0 || s.cfg.awsSecret) forEachRun(s, CLASS, TOKEN, MIN_TOKEN, onToken);
+  if (s.cfg.tokenRules.length > 0 || s.cfg.awsSecret) forEachRun(s, TOKEN_BYTES, MIN_TOKEN, onToken);
 }
 
 export const TOKEN_DETECTORS = [...TOKEN_RULE_IDS, 'aws-secret-access-key'];
