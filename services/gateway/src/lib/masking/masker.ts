@@ -169,12 +169,14 @@ export function mergeMatches(out: Match[]): Match[] {
 
 /** Collects notes, aggregated by detector and location, bounded in number. */
 export class NoteSink {
-  private readonly byKey = new Map<string, MaskNote>();
+  /** Notes in the order their places came, and the same by detector and location. */
+  private readonly list: MaskNote[] = [];
+  private readonly byDetector = new Map<string, Map<string, MaskNote>>();
   private readonly overflow = new Map<string, { first: number; last: number; count: number }>();
 
   /** A match at output bytes [start, end). */
   add(detector: string, start: number, end: number): void {
-    if (this.byKey.size < MAX_NOTES) return this.addAt(detector, `bytes ${start}-${end}`);
+    if (this.list.length < MAX_NOTES) return this.addAt(detector, `bytes ${start}-${end}`);
     const o = this.overflow.get(detector);
     if (o) {
       o.last = end;
@@ -184,11 +186,15 @@ export class NoteSink {
 
   /** A match at a named place (a column, an error field, a JSON path). */
   addAt(detector: string, location: string, count = 1): void {
-    const key = `${detector}\0${location}`;
-    const n = this.byKey.get(key);
+    let places = this.byDetector.get(detector);
+    const n = places?.get(location);
     if (n) n.count += count;
-    else if (this.byKey.size < MAX_NOTES) this.byKey.set(key, { detector, location, count });
-    else {
+    else if (this.list.length < MAX_NOTES) {
+      const note = { detector, location, count };
+      if (!places) this.byDetector.set(detector, (places = new Map()));
+      places.set(location, note);
+      this.list.push(note);
+    } else {
       const o = this.overflow.get(detector) ?? { first: -1, last: -1, count: 0 };
       o.count += count;
       this.overflow.set(detector, o);
@@ -196,16 +202,16 @@ export class NoteSink {
   }
 
   get size(): number {
-    return this.byKey.size + this.overflow.size;
+    return this.list.length + this.overflow.size;
   }
 
   /** Further places are folded into one count per detector. */
   get full(): boolean {
-    return this.byKey.size >= MAX_NOTES;
+    return this.list.length >= MAX_NOTES;
   }
 
   notes(): MaskNote[] {
-    const out = [...this.byKey.values()];
+    const out = this.list.slice();
     for (const [detector, o] of this.overflow) out.push({ detector, location: o.first >= 0 ? `bytes ${o.first}-${o.last} (and others)` : 'more places', count: o.count });
     return out;
   }

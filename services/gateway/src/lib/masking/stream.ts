@@ -5,6 +5,8 @@ import type { MaskNote } from './types.js';
 const EMPTY = Buffer.alloc(0);
 /** Longer than every match but a private key block or a JWT. */
 const MIN_HOLD = 256;
+/** Room a stream keeps beyond what it holds (a larger chunk once does not pin its size). */
+const MAX_SPARE = 256 * 1024;
 
 export interface StreamMaskerOptions {
   /**
@@ -23,13 +25,20 @@ export interface StreamMaskerOptions {
  * keeps the rest. A match starting before the emitted cut is no longer than the hold window,
  * so it lies completely inside the scanned bytes: the output does not depend on where the
  * chunks were cut. A few hundred bytes already emitted are kept (unmasked, never re-emitted)
- * as look-behind context. Memory stays below context + hold + one chunk. Notes give byte
- * ranges in the masked output stream.
+ * as look-behind context. Memory stays below context + hold + one chunk (and 256 KiB of spare
+ * room in the scan buffer, which is reused from push to push). Notes give byte ranges in the
+ * masked output stream.
  */
 export class StreamMasker {
   private readonly hold: number;
-  private context: Buffer = EMPTY;
-  private carry: Buffer = EMPTY;
+  /**
+   * The scan buffer, kept from push to push: [0, context) is look-behind already emitted,
+   * [context, context + carry) the held-back bytes; each chunk is copied in after them, and what
+   * is kept moves to the front. No Buffer per push but the output.
+   */
+  private work: Buffer = EMPTY;
+  private context = 0;
+  private carry = 0;
   private emitted = 0;
   private ended = false;
 
@@ -42,39 +51,55 @@ export class StreamMasker {
 
   /** Bytes currently held back (bounded by the hold window plus the last chunk). */
   get buffered(): number {
-    return this.carry.length;
+    return this.carry;
   }
 
   push(chunk: Buffer): { out: Buffer; notes: MaskNote[] } {
     if (this.ended) throw new Error('StreamMasker.push after end()');
-    if (this.carry.length + chunk.length <= this.hold) {
-      this.carry = this.carry.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.carry, chunk]);
-      return { out: EMPTY, notes: [] };
-    }
-    return this.process(chunk, false);
+    this.append(chunk);
+    if (this.carry <= this.hold) return { out: EMPTY, notes: [] };
+    return this.process(false);
   }
 
   /** Flushes what is held back; the stream is finished. */
   end(): { out: Buffer; notes: MaskNote[] } {
     if (this.ended) return { out: EMPTY, notes: [] };
-    const r = this.process(EMPTY, true);
+    const r = this.process(true);
     this.ended = true;
+    this.work = EMPTY;
     return r;
   }
 
-  private process(chunk: Buffer, final: boolean): { out: Buffer; notes: MaskNote[] } {
-    const ctx = this.context.length;
-    const buf = Buffer.concat([this.context, this.carry, chunk]);
-    const matches = this.masker.find(buf).filter((m) => m.start >= ctx);
-    let cut = final ? buf.length : buf.length - this.hold;
-    if (!final) for (const m of matches) if (m.start < cut && m.end > cut) cut = m.start;
-    const mine = matches.filter((m) => m.end <= cut);
+  private append(chunk: Buffer): void {
+    const used = this.context + this.carry;
+    if (used + chunk.length > this.work.length) {
+      const grown = Buffer.allocUnsafe(Math.max(used + chunk.length, Math.min(this.work.length * 2, used + chunk.length + MAX_SPARE)));
+      this.work.copy(grown, 0, 0, used);
+      this.work = grown;
+    }
+    this.work.set(chunk, used);
+    this.carry += chunk.length;
+  }
+
+  private process(final: boolean): { out: Buffer; notes: MaskNote[] } {
+    const ctx = this.context;
+    const len = ctx + this.carry;
+    // A view of exactly the bytes held: detectors and native searches stop at its end.
+    const buf = this.work.subarray(0, len);
+    const found = this.masker.find(buf);
+    let cut = final ? len : len - this.hold;
+    if (!final) for (const m of found) if (m.start >= ctx && m.start < cut && m.end > cut) cut = m.start;
+    const mine = found.filter((m) => m.start >= ctx && m.end <= cut);
     const notes = new NoteSink();
     const base = this.emitted;
     const out = mine.length === 0 ? Buffer.from(buf.subarray(ctx, cut)) : this.masker.apply(buf, mine, ctx, cut, (m, at) => notes.add(m.detector, base + at, base + at + this.masker.marker(m.detector).length));
     this.emitted += out.length;
-    this.context = Buffer.from(buf.subarray(Math.max(0, cut - MAX_LOOKBEHIND_BYTES), cut));
-    this.carry = Buffer.from(buf.subarray(cut));
+    // Keep the last emitted bytes as look-behind, and the rest, at the front.
+    const keep = Math.max(0, cut - MAX_LOOKBEHIND_BYTES);
+    this.context = cut - keep;
+    this.carry = len - cut;
+    if (this.work.length > MAX_SPARE + len - keep) this.work = Buffer.from(this.work.subarray(keep, len));
+    else this.work.copyWithin(0, keep, len);
     return { out, notes: notes.notes() };
   }
 }
