@@ -191,7 +191,7 @@ export class NoteSink {
     if (n) n.count += count;
     else if (this.list.length < MAX_NOTES) {
       const note = { detector, location, count };
-      if (!places) this.byDetector.set(detector, (places = new Map()));
+      if (!places) this.byDetector.set(detector, (places = new Map<string, MaskNote>()));
       places.set(location, note);
       this.list.push(note);
     } else {
