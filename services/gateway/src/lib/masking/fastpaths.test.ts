@@ -122,6 +122,35 @@ describe('masking fast paths', () => {
     );
   });
 
+  it('NoteSink: the same notes as looking every place up by its key', () => {
+    const detector = fc.constantFrom('email', 'jwt', 'column');
+    const call = fc.oneof(
+      { weight: 6, arbitrary: fc.tuple(fc.constant('add' as const), detector, fc.nat(40), fc.nat(3)) },
+      { weight: 1, arbitrary: fc.tuple(fc.constant('addAt' as const), detector, fc.oneof(fc.constantFrom('note', 'email', ''), fc.tuple(fc.nat(40), fc.nat(3)).map(([a, b]) => `bytes ${a}-${a + b}`)), fc.nat(2)) },
+    );
+    fc.assert(
+      fc.property(fc.array(call, { maxLength: 160 }), fc.boolean(), (calls, increasing) => {
+        const got = new NoteSink();
+        const want = new ReferenceSink();
+        let at = 0;
+        for (const [kind, d, a, b] of calls) {
+          if (kind === 'add') {
+            // Mostly as apply() gives them (increasing), or anywhere.
+            const start = increasing ? (at += a) : a;
+            got.add(d, start, start + b);
+            want.add(d, start, start + b);
+          } else {
+            got.addAt(d, a, b);
+            want.addAt(d, a, b);
+          }
+          if (calls.length % 7 === 0) assert.deepEqual(got.notes(), want.notes()); // notes() in between changes nothing
+        }
+        assert.deepEqual(got.notes(), want.notes());
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('maskDataRow: many masked columns fold their notes as a NoteSink does; odd NULL lengths are written -1', () => {
     const masker = new Masker();
     const names = Array.from({ length: 100 }, (_, i) => `c${i}`);
@@ -141,6 +170,39 @@ describe('masking fast paths', () => {
     assert.equal(r.frame.readInt32BE(7), -1);
   });
 });
+
+/** The NoteSink as first written: every note looked up by a key string. */
+class ReferenceSink {
+  private readonly byKey = new Map<string, MaskNote>();
+  private readonly overflow = new Map<string, { first: number; last: number; count: number }>();
+
+  add(detector: string, start: number, end: number): void {
+    if (this.byKey.size < 64) return this.addAt(detector, `bytes ${start}-${end}`);
+    const o = this.overflow.get(detector);
+    if (o) {
+      o.last = end;
+      o.count++;
+    } else this.overflow.set(detector, { first: start, last: end, count: 1 });
+  }
+
+  addAt(detector: string, location: string, count = 1): void {
+    const key = `${detector}\0${location}`;
+    const n = this.byKey.get(key);
+    if (n) n.count += count;
+    else if (this.byKey.size < 64) this.byKey.set(key, { detector, location, count });
+    else {
+      const o = this.overflow.get(detector) ?? { first: -1, last: -1, count: 0 };
+      o.count += count;
+      this.overflow.set(detector, o);
+    }
+  }
+
+  notes(): MaskNote[] {
+    const out = [...this.byKey.values()];
+    for (const [detector, o] of this.overflow) out.push({ detector, location: o.first >= 0 ? `bytes ${o.first}-${o.last} (and others)` : 'more places', count: o.count });
+    return out;
+  }
+}
 
 const PLANTED = ['AKIAIOSFODNN7EXAMPLE', 'grace.hopper42@example.com', '4111111111111111', 'DE89370400440532013000', 'password=hunter2hunter2', '555-123-4567', '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIB1gdOVRo0pW2a5sSTr0TVuDBHzUdEY4yLuq\n-----END PRIVATE KEY-----'];
 

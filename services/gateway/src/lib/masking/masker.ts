@@ -70,7 +70,7 @@ export class Masker {
     const matches = this.find(buf);
     if (matches.length === 0) return { out: buf, notes: [] };
     const notes = new NoteSink();
-    const out = this.apply(buf, matches, 0, buf.length, (m, at) => notes.add(m.detector, at, at + this.marker(m.detector).length));
+    const out = this.apply(buf, matches, 0, buf.length, (m, at, end) => notes.add(m.detector, at, end));
     return { out, notes: notes.notes() };
   }
 
@@ -111,12 +111,12 @@ export class Masker {
       }
     }
     const matches = this.find(doc);
-    const out = matches.length === 0 ? doc : this.apply(doc, matches, 0, doc.length, (m, at) => notes.add(m.detector, at, at + this.marker(m.detector).length));
+    const out = matches.length === 0 ? doc : this.apply(doc, matches, 0, doc.length, (m, at, end) => notes.add(m.detector, at, end));
     return { out, notes: notes.notes(), ...(error !== undefined ? { error } : {}) };
   }
 
-  /** buf[from, to) with every match replaced by its marker; `each` sees the marker's output offset. */
-  apply(buf: Buffer, matches: readonly Match[], from: number, to: number, each?: (m: Match, outOffset: number) => void): Buffer {
+  /** buf[from, to) with every match replaced by its marker; `each` sees where the marker lies in the output. */
+  apply(buf: Buffer, matches: readonly Match[], from: number, to: number, each?: (m: Match, outOffset: number, outEnd: number) => void): Buffer {
     // One output buffer of the exact size, filled in order: no part Buffers, no concat.
     const markers = new Array<Buffer>(matches.length);
     let size = to - from;
@@ -131,8 +131,8 @@ export class Masker {
     for (let i = 0; i < matches.length; i++) {
       const m = matches[i]!;
       at += copyInto(buf, pos, m.start, out, at);
-      each?.(m, at);
       const marker = markers[i]!;
+      each?.(m, at, at + marker.length);
       at += copyInto(marker, 0, marker.length, out, at);
       pos = m.end;
     }
@@ -173,10 +173,29 @@ export class NoteSink {
   private readonly list: MaskNote[] = [];
   private readonly byDetector = new Map<string, Map<string, MaskNote>>();
   private readonly overflow = new Map<string, { first: number; last: number; count: number }>();
+  /**
+   * Notes add() made without a look-up: byte ranges coming in increasing order cannot repeat an
+   * earlier one, so their location text waits for notes() and the index for when it is needed.
+   */
+  private readonly spots: { note: MaskNote; start: number; end: number }[] = [];
+  /** Whether add() still skips the look-up (ranges in increasing order, no byte range named by addAt). */
+  private unindexed = true;
+  private lastStart = -1;
+  private lastEnd = -1;
 
   /** A match at output bytes [start, end). */
   add(detector: string, start: number, end: number): void {
-    if (this.list.length < MAX_NOTES) return this.addAt(detector, `bytes ${start}-${end}`);
+    if (this.list.length < MAX_NOTES) {
+      if (this.unindexed && (start > this.lastStart || (start === this.lastStart && end > this.lastEnd))) {
+        this.lastStart = start;
+        this.lastEnd = end;
+        const note = { detector, location: '', count: 1 };
+        this.list.push(note);
+        this.spots.push({ note, start, end });
+        return;
+      }
+      return this.addAt(detector, `bytes ${start}-${end}`);
+    }
     const o = this.overflow.get(detector);
     if (o) {
       o.last = end;
@@ -186,6 +205,8 @@ export class NoteSink {
 
   /** A match at a named place (a column, an error field, a JSON path). */
   addAt(detector: string, location: string, count = 1): void {
+    // A place named like a byte range may be one add() noted, or one add() will note.
+    if (this.unindexed && location.startsWith('bytes ')) this.indexSpots();
     let places = this.byDetector.get(detector);
     const n = places?.get(location);
     if (n) n.count += count;
@@ -201,6 +222,21 @@ export class NoteSink {
     }
   }
 
+  /** Writes the spots' locations and puts them in the index; add() looks up from now on. */
+  private indexSpots(): void {
+    this.writeSpots();
+    for (const { note } of this.spots) {
+      let places = this.byDetector.get(note.detector);
+      if (!places) this.byDetector.set(note.detector, (places = new Map<string, MaskNote>()));
+      places.set(note.location, note);
+    }
+    this.unindexed = false;
+  }
+
+  private writeSpots(): void {
+    for (const s of this.spots) if (s.note.location === '') s.note.location = `bytes ${s.start}-${s.end}`;
+  }
+
   get size(): number {
     return this.list.length + this.overflow.size;
   }
@@ -211,6 +247,7 @@ export class NoteSink {
   }
 
   notes(): MaskNote[] {
+    this.writeSpots();
     const out = this.list.slice();
     for (const [detector, o] of this.overflow) out.push({ detector, location: o.first >= 0 ? `bytes ${o.first}-${o.last} (and others)` : 'more places', count: o.count });
     return out;

@@ -92,7 +92,7 @@ export class StreamMasker {
     const mine = found.filter((m) => m.start >= ctx && m.end <= cut);
     const notes = new NoteSink();
     const base = this.emitted;
-    const out = mine.length === 0 ? Buffer.from(buf.subarray(ctx, cut)) : this.masker.apply(buf, mine, ctx, cut, (m, at) => notes.add(m.detector, base + at, base + at + this.masker.marker(m.detector).length));
+    const out = mine.length === 0 ? Buffer.from(buf.subarray(ctx, cut)) : this.masker.apply(buf, mine, ctx, cut, (m, at, end) => notes.add(m.detector, base + at, base + end));
     this.emitted += out.length;
     // Keep the last emitted bytes as look-behind, and the rest, at the front.
     const keep = Math.max(0, cut - MAX_LOOKBEHIND_BYTES);
