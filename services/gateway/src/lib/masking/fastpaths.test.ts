@@ -45,11 +45,17 @@ describe('masking fast paths', () => {
           if (j - i >= minLen) want.push([i, j]);
           i = j;
         }
-        const scan: Scan = { buf, from, to, out: [], cfg: {} as Scan['cfg'] };
+        const scan: Scan = { buf, from, to, out: [], cfg: {} as Scan['cfg'], until: to };
         for (const find of [forEachRun, forEachSparseRun]) {
           const got: [number, number][] = [];
           find(scan, cls, minLen, (_, a, b) => void got.push([a, b]));
           assert.deepEqual(got, want, `${find.name} ${JSON.stringify(t)} [${from}, ${to}) minLen ${minLen}`);
+          // With a limit: every run starting before it, in the same order (maybe a few more).
+          const limit = from + (f % (to - from + 1));
+          const some: [number, number][] = [];
+          find({ ...scan, until: limit }, cls, minLen, (_, a, b) => void some.push([a, b]));
+          assert.deepEqual(some, want.slice(0, some.length));
+          assert.deepEqual(some.filter(([a]) => a < limit), want.filter(([a]) => a < limit));
         }
       }),
       { numRuns: 20000 },
@@ -93,6 +99,27 @@ describe('masking fast paths', () => {
         assert.equal(indexOfBegin(buf, from), buf.indexOf(begin, from));
       }),
       { numRuns: 20000 },
+    );
+  });
+
+  it('Masker.find with `until`: the spans ending by then as a full scan gives them, and where the next one starts', () => {
+    const masker = new Masker();
+    const noise = fc.string({ unit: fc.constantFrom(...'abcXYZ019 _-./:=@+"\'\n{}[],é'.split('')), maxLength: 30 });
+    const text = fc.array(fc.tuple(noise, fc.constantFrom(...PLANTED, ...PLANTED.map((p) => p.slice(0, p.length >> 1)), 'user@example.com', 'postgres://u:pw@db/x', 'NO93 8601 1117 947', 'GB82WEST12345698765432', 'GB82 WEST 1234 5698 7654 32', 'MT84MALT011000012345MTLCAST001S', '+1 555 010 0199')), { maxLength: 8 });
+    fc.assert(
+      fc.property(text, fc.nat(), (parts, u) => {
+        const buf = Buffer.from(parts.map(([n, p]) => n + p).join(' '));
+        const until = u % (buf.length + 1);
+        const full = masker.find(buf);
+        const part = masker.find(buf, 0, buf.length, until);
+        assert.deepEqual(
+          part.filter((m) => m.end <= until),
+          full.filter((m) => m.end <= until),
+        );
+        const next = full.find((m) => m.end > until);
+        if (next && next.start < until) assert.equal(part.find((m) => m.end > until)?.start, next.start);
+      }),
+      { numRuns: 5000 },
     );
   });
 

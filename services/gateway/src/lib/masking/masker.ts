@@ -57,10 +57,15 @@ export class Masker {
     return this.columns.size > 0 && this.columns.has(name.toLowerCase());
   }
 
-  /** Sorted, non-overlapping matches in buf[from, to); overlapping finds merge into the first. */
-  find(buf: Buffer, from = 0, to = buf.length): Match[] {
+  /**
+   * Sorted, non-overlapping matches in buf[from, to); overlapping finds merge into the first.
+   * With `until`, the scan may stop early: every span that ends at or before `until` is as a
+   * full scan gives it, and one that reaches past it from before it starts where it would; later
+   * ones may be missing (a stream needs no more of its held-back tail).
+   */
+  find(buf: Buffer, from = 0, to = buf.length, until = to): Match[] {
     if (to - from < 6 || this.detectors.size === 0) return [];
-    const scan: Scan = { buf, from, to, out: [], cfg: this.cfg };
+    const scan: Scan = { buf, from, to, out: [], cfg: this.cfg, until };
     for (const pass of PASSES) pass(scan);
     return mergeMatches(scan.out);
   }

@@ -7,7 +7,7 @@
 import { CLASS, DIGIT, EMAIL_LOCAL, HOST, LOWER, UPPER, ibanValid, latin1, luhnValid } from './bytes.js';
 import { forEachByte, forEachSparseRun, type Scan } from './scan.js';
 import type { Match } from './types.js';
-import { urlPasswordAt } from './secrets.js';
+import { AT_REACH, urlPasswordAt } from './secrets.js';
 
 // --- '@': e-mail addresses and URL passwords ---------------------------------------------
 
@@ -40,7 +40,7 @@ function onAt(s: Scan, at: number): number | void {
 }
 
 export function scanAt(s: Scan): void {
-  if (s.cfg.email || s.cfg.urlPassword) forEachByte(s, 0x40, onAt);
+  if (s.cfg.email || s.cfg.urlPassword) forEachByte(s, 0x40, onAt, s.until + AT_REACH);
 }
 
 // --- numbers: cards, IBANs, phones --------------------------------------------------------
@@ -144,12 +144,14 @@ function cardsIn(s: Scan, start: number, end: number): void {
   }
 }
 
+/** How far before a run of digits an IBAN can start (its country code and check digits, see onNumber). */
+const IBAN_REACH = 30;
 /** Shortest number we look at: "+1 555 0100" and "555-123-4567" are longer, cards and IBANs too. */
 const MIN_NUMBER = 9;
 
 export function scanNumbers(s: Scan): void {
   // Runs of digits and the separators printed numbers use; most runs are dates or spaces.
-  if (s.cfg.card || s.cfg.iban || s.cfg.phone) forEachSparseRun(s, NUMERIC, MIN_NUMBER, onNumber);
+  if (s.cfg.card || s.cfg.iban || s.cfg.phone) forEachSparseRun(s, NUMERIC, MIN_NUMBER, onNumber, s.until + IBAN_REACH);
 }
 
 function onNumber(s: Scan, start: number, end: number): void {
@@ -167,7 +169,7 @@ function onNumber(s: Scan, start: number, end: number): void {
     if (iban) {
       // An IBAN's country code and check digits sit at most 30 characters before its digits.
       let w = start;
-      while (w > from && start - w < 30 && ALNUM_SPACE[buf[w - 1]!] === 1) w--;
+      while (w > from && start - w < IBAN_REACH && ALNUM_SPACE[buf[w - 1]!] === 1) w--;
       for (let j = ibanStart(buf, from, w, end); j !== -1; ) {
         const e = ibanAt(buf, j, to);
         if (e !== undefined) out.push({ start: j, end: e, detector: 'iban' });

@@ -21,6 +21,11 @@ export interface Scan {
   readonly to: number;
   readonly out: Match[];
   readonly cfg: DetectorConfig;
+  /**
+   * Matches starting here or later may be left out (see Masker.find): each pass stops looking
+   * where no match it could still find starts before this. `to` when all are wanted.
+   */
+  readonly until: number;
 }
 
 /*
@@ -29,14 +34,15 @@ export interface Scan {
  */
 
 /**
- * Yields every occurrence of `byte` in [from, to). Buffer#indexOf is memchr underneath, so
+ * Yields every occurrence of `byte` in [from, to), before `limit`. Buffer#indexOf is memchr underneath, so
  * finding rare anchor bytes ('@', '-', ':') costs far less than a regex over the whole text.
  */
-export function forEachByte(s: Scan, byte: number, fn: (s: Scan, pos: number) => number | void): void {
+export function forEachByte(s: Scan, byte: number, fn: (s: Scan, pos: number) => number | void, limit = s.to): void {
+  const end = Math.min(s.to, limit);
   let i = s.from;
-  while (i < s.to) {
+  while (i < end) {
     const at = s.buf.indexOf(byte, i);
-    if (at === -1 || at >= s.to) return;
+    if (at === -1 || at >= end) return;
     const next = fn(s, at);
     i = typeof next === 'number' && next > at ? next : at + 1;
   }
@@ -60,11 +66,13 @@ for (let m = 0; m < 256; m++) {
  * does a byte-by-byte walk decide. For classes most text is made of (letters): see
  * forEachSparseRun for the others.
  */
-export function forEachRun(s: Scan, cls: Uint8Array, minLen: number, fn: (s: Scan, start: number, end: number) => void): void {
+export function forEachRun(s: Scan, cls: Uint8Array, minLen: number, fn: (s: Scan, start: number, end: number) => void, limit = s.until): void {
   if (minLen < 8) throw new RangeError(`forEachRun looks 8 bytes back from a probe: minLen ${minLen} is too short`);
   const { buf, from, to } = s;
+  // At a probe i every run not yet reported starts after i - minLen.
+  const last = Math.min(to, limit + minLen - 1);
   let i = from + minLen - 1;
-  while (i < to) {
+  while (i < last) {
     const m = cls[buf[i]!]! | (cls[buf[i - 1]!]! << 1) | (cls[buf[i - 2]!]! << 2) | (cls[buf[i - 3]!]! << 3) | (cls[buf[i - 4]!]! << 4) | (cls[buf[i - 5]!]! << 5) | (cls[buf[i - 6]!]! << 6) | (cls[buf[i - 7]!]! << 7);
     const k = FIRST_OUT[m]!;
     i = k < 8 ? i - k + minLen : runAt(s, cls, minLen, i, 8, fn);
@@ -76,11 +84,12 @@ export function forEachRun(s: Scan, cls: Uint8Array, minLen: number, fn: (s: Sca
  * the byte before it decide most probes without a branch, since the class's bytes seldom come
  * in pairs outside the runs looked for.
  */
-export function forEachSparseRun(s: Scan, cls: Uint8Array, minLen: number, fn: (s: Scan, start: number, end: number) => void): void {
+export function forEachSparseRun(s: Scan, cls: Uint8Array, minLen: number, fn: (s: Scan, start: number, end: number) => void, limit = s.until): void {
   if (minLen < 2) throw new RangeError(`forEachSparseRun looks 1 byte back from a probe: minLen ${minLen} is too short`);
   const { buf, from, to } = s;
+  const last = Math.min(to, limit + minLen - 1);
   let i = from + minLen - 1;
-  while (i < to) {
+  while (i < last) {
     const c0 = cls[buf[i]!]!;
     i = (c0 & cls[buf[i - 1]!]!) === 0 ? i + minLen - c0 : runAt(s, cls, minLen, i, 2, fn);
   }

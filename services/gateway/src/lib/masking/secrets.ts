@@ -203,7 +203,7 @@ export function scanPrivateKeys(s: Scan): void {
   let i = s.from;
   for (;;) {
     const b = short ? indexOfBegin(buf, i + 5) : buf.indexOf(BEGIN, i + 5);
-    if (b === -1 || b >= to) return;
+    if (b === -1 || b >= to || b - 5 >= s.until) return;
     const at = b - 5;
     i = b;
     if (at < s.from || buf.compare(PEM_BEGIN, 0, 5, at, b) !== 0) continue;
@@ -228,6 +228,8 @@ for (const c of ' \t\r\n"\'<>`\0@') URL_STOP[c.charCodeAt(0)] = 1;
 const SCHEME_CHAR = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-') SCHEME_CHAR[c.charCodeAt(0)] = 1;
 const MAX_USERINFO = 256;
+/** How far before its '@' a match can start (a URL's user and password, an e-mail's local part). */
+export const AT_REACH = MAX_USERINFO;
 
 /** The password of `scheme://user:password@host` ending at the '@' at `at`, if any. */
 export function urlPasswordAt(buf: Buffer, from: number, at: number): { start: number; end: number } | undefined {
@@ -335,7 +337,9 @@ function assignmentAt(buf: Buffer, from: number, to: number, op: number): { star
 
 function assignments(s: Scan, operator: number): void {
   const { buf, from, to, out } = s;
-  for (let op = buf.indexOf(operator, from); op !== -1 && op < to; op = buf.indexOf(operator, op + 1)) {
+  // A value starts after its operator.
+  const end = Math.min(to, s.until);
+  for (let op = buf.indexOf(operator, from); op !== -1 && op < end; op = buf.indexOf(operator, op + 1)) {
     const m = assignmentAt(buf, from, to, op);
     if (m) out.push({ start: m.start, end: m.end, detector: 'secret-assignment' });
   }

@@ -86,8 +86,9 @@ export class StreamMasker {
     const len = ctx + this.carry;
     // A view of exactly the bytes held: detectors and native searches stop at its end.
     const buf = this.work.subarray(0, len);
-    const found = this.masker.find(buf);
     let cut = final ? len : len - this.hold;
+    // Matches starting in the held-back tail are found again next time: no need to look for them.
+    const found = this.masker.find(buf, 0, len, cut);
     if (!final) for (const m of found) if (m.start >= ctx && m.start < cut && m.end > cut) cut = m.start;
     const mine = found.filter((m) => m.start >= ctx && m.end <= cut);
     const notes = new NoteSink();
