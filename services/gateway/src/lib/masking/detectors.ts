@@ -1,5 +1,6 @@
 import { scanAt, scanNumbers, PII_DETECTORS } from './pii.js';
-import { MAX_PEM_BYTES, scanAssignments, scanPrivateKeys, scanTokens, SECRET_DETECTORS } from './secrets.js';
+import { MAX_PEM_BYTES, scanAssignments, scanPrivateKeys, SECRET_DETECTORS } from './secrets.js';
+import { scanTokens } from './tokens.js';
 import type { Scan } from './scan.js';
 import type { DetectorInfo } from './types.js';
 

@@ -10,14 +10,23 @@ import { Masker, NoteSink, PgResultMasker } from './index.js';
 import { hasNanpTail } from './pii.js';
 import { CLASS, UPPER } from './bytes.js';
 import { forEachRun, forEachSparseRun, type Scan } from './scan.js';
-import { indexOfBegin, mayHaveHint, screenLongToken, TOKEN_HINT } from './secrets.js';
+import { indexOfBegin } from './secrets.js';
+import { screenLongToken, tokenHints, TOKEN_RULES } from './tokens.js';
 import type { MaskNote, Match } from './types.js';
 
-/** Token bytes, weighted towards the letters that start TOKEN_HINT's alternatives. */
+/** Token bytes, weighted towards the letters the rules' prefixes are made of. */
 const TOKEN_CHARS = 'AKISBCT3zcy29.ghpousr_itldfaGR1xQ~eJkwhnm-+/=0Z'.split('');
-const HINT_PARTS = ['AKIA', 'ASIA', 'A3T', 'AIza', 'AccountKey=', 'SharedAccessKey=', 'ya29.', 'ghp_', 'github_pat_', 'glpat-', 'gldt-', 'glagent-', 'GR1348941', 'xoxb-', 'xapp-', 'hooks.slack', 'Q~', 'eyJ', 'k_live_', 'whsec_', 'npm_', 'sk-'];
+/** A match of each token rule, and the prefixes they begin with. */
+const TOKENS = [
+  'AKIAIOSFODNN7EXAMPLE', 'A3TX1234567890ABCDEF', 'AIza' + 'b'.repeat(35), 'ya29.' + 'a'.repeat(30), 'ghp_' + 'a1'.repeat(18), 'github_pat_' + 'a'.repeat(30),
+  'glpat-' + 'x'.repeat(24), 'glagent-' + 'y'.repeat(24), 'GR1348941' + 'e'.repeat(20), 'xoxb-123456789012-abcdefghijklmno', 'xapp-1-' + 'A'.repeat(20),
+  'hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX', 'AccountKey=' + 'aB3'.repeat(14), 'SharedAccessKey=' + 'cD4'.repeat(14),
+  'abc1Q~' + 'x'.repeat(32), 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N', 'sk_live_' + 'c'.repeat(24), 'rk_live_' + 'c'.repeat(24),
+  'whsec_' + 'd'.repeat(30), 'npm_' + 'a1'.repeat(18), 'sk-ant-api03-' + 'a'.repeat(85), 'sk-proj-' + 'a'.repeat(20) + 'T3BlbkFJ' + 'b'.repeat(20),
+];
+const PREFIXES = TOKENS.map((t) => t.slice(0, 12));
 const token = fc
-  .array(fc.oneof(fc.constantFrom(...TOKEN_CHARS), fc.constantFrom(...HINT_PARTS).map((h) => h.slice(0, 1 + (h.length >> 1))), fc.constantFrom(...HINT_PARTS)), { minLength: 1, maxLength: 30 })
+  .array(fc.oneof(fc.constantFrom(...TOKEN_CHARS), fc.constantFrom(...PREFIXES).map((h) => h.slice(0, 1 + (h.length >> 1))), fc.constantFrom(...PREFIXES), fc.constantFrom(...TOKENS)), { minLength: 1, maxLength: 20 })
   .map((parts) => parts.join(''))
   .filter((t) => t.length >= 2);
 
@@ -62,23 +71,24 @@ describe('masking fast paths', () => {
     );
   });
 
-  it('mayHaveHint, screenLongToken: never say no when TOKEN_HINT matches; the upper case count is exact', () => {
+  it('tokenHints, screenLongToken: name every token rule that matches the token; the upper case count is exact (up to 2)', () => {
+    const matchers = TOKEN_RULES.map((r) => ({ bit: r.bit, re: new RegExp(r.re.source) }));
     fc.assert(
       fc.property(token, fc.nat(4), (t, pad) => {
-        // The token sits inside other bytes: the screen must read only [start, end).
+        // The token sits inside other bytes: the screens must read only [start, end).
         const buf = Buffer.from(`${'Q~AKIA'.slice(0, pad)} ${t}\n${'sk-'.slice(0, pad)}`, 'latin1');
         const start = pad + 1;
-        const hint = mayHaveHint(buf, start, start + t.length);
-        if (TOKEN_HINT.test(t)) assert.ok(hint, `missed the hint in ${JSON.stringify(t)}`);
-        // The long-token screen answers the same, and counts the upper case letters.
-        const screen = screenLongToken(buf, start, start + t.length);
-        assert.equal(screen & 1, hint ? 1 : 0);
+        const hints = tokenHints(buf, start, start + t.length);
+        for (const { bit, re } of matchers) if (re.test(t)) assert.notEqual(hints & bit, 0, `${re.source} matches ${JSON.stringify(t)}`);
         let upper = 0;
         for (const c of Buffer.from(t, 'latin1')) if ((CLASS[c]! & UPPER) !== 0) upper++;
-        assert.equal(screen >> 1, upper);
+        // The long-token screen: the same bits, and the count up to 2.
+        assert.equal(screenLongToken(buf, start, start + t.length), hints | (Math.min(2, upper) << 16));
       }),
       { numRuns: 20000 },
     );
+    // Each sample matches its rule (the property above is not empty).
+    for (const t of TOKENS) assert.ok(matchers.some(({ re }) => re.test(t)), t);
   });
 
   it('hasNanpTail: true exactly where ddd[.-]dddd occurs', () => {

@@ -2,7 +2,7 @@ import { DETECTOR_IDS, PASSES } from './detectors.js';
 import { MaskRulesError } from './errors.js';
 import { compileJsonPaths, findJsonPaths, JsonSyntaxError, type JsonPath } from './json-path.js';
 import type { DetectorConfig, Scan } from './scan.js';
-import { tokenRulesFor } from './secrets.js';
+import { tokenRulesFor } from './tokens.js';
 import type { MaskNote, MaskRules, Match } from './types.js';
 
 /** Marker replacing a masked span: says what was there (for the agent and the SOC), never how long. */

@@ -170,7 +170,8 @@ function onNumber(s: Scan, start: number, end: number): void {
       // An IBAN's country code and check digits sit at most 30 characters before its digits.
       let w = start;
       while (w > from && start - w < IBAN_REACH && ALNUM_SPACE[buf[w - 1]!] === 1) w--;
-      for (let j = ibanStart(buf, from, w, end); j !== -1; ) {
+      // The run holds no letter: a country code needs two bytes before it.
+      for (let j = start - w >= 2 ? ibanStart(buf, from, w, end) : -1; j !== -1; ) {
         const e = ibanAt(buf, j, to);
         if (e !== undefined) out.push({ start: j, end: e, detector: 'iban' });
         j = ibanStart(buf, from, e ?? j + 1, end);

@@ -3,7 +3,7 @@ import type { Match } from './types.js';
 /** Which detectors run, resolved once per Masker so that a scan does no set look-ups. */
 export interface DetectorConfig {
   readonly enabled: ReadonlySet<string>;
-  readonly tokenRules: readonly { id: string; re: RegExp; group?: number }[];
+  readonly tokenRules: readonly { id: string; re: RegExp; group?: number; bit: number }[];
   readonly awsSecret: boolean;
   readonly privateKey: boolean;
   readonly email: boolean;
