@@ -37,13 +37,18 @@ export const CLASS = new Uint8Array(256);
 
 export const is = (b: Buffer, i: number, bits: number): boolean => (CLASS[b[i]!]! & bits) !== 0;
 
+const COUNTS = new Uint32Array(256);
+
 /** Shannon entropy in bits per character of buf[start, end). */
 export function entropy(buf: Buffer, start: number, end: number): number {
-  const counts = new Map<number, number>();
-  for (let i = start; i < end; i++) counts.set(buf[i]!, (counts.get(buf[i]!) ?? 0) + 1);
+  for (let i = start; i < end; i++) COUNTS[buf[i]!]!++;
   const n = end - start;
   let h = 0;
-  for (const c of counts.values()) {
+  // Each distinct byte once, in the order first seen (as a Map would give them: the same sum).
+  for (let i = start; i < end; i++) {
+    const c = COUNTS[buf[i]!]!;
+    if (c === 0) continue;
+    COUNTS[buf[i]!] = 0;
     const p = c / n;
     h -= p * Math.log2(p);
   }

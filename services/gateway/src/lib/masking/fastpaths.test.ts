@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { encodeDataRow, encodeRowDescription, MessageReader } from '../protocols/postgres/index.js';
 import { Masker, NoteSink, PgResultMasker } from './index.js';
 import { hasNanpTail } from './pii.js';
-import { CLASS, UPPER } from './bytes.js';
+import { CLASS, entropy, UPPER } from './bytes.js';
 import { forEachRun, forEachSparseRun, type Scan } from './scan.js';
 import { indexOfBegin } from './secrets.js';
 import { screenLongToken, tokenHints, TOKEN_RULES } from './tokens.js';
@@ -89,6 +89,22 @@ describe('masking fast paths', () => {
     );
     // Each sample matches its rule (the property above is not empty).
     for (const t of TOKENS) assert.ok(matchers.some(({ re }) => re.test(t)), t);
+  });
+
+  it('entropy: the same number as counting with a Map', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat(), (bytes, f) => {
+        const buf = Buffer.from(bytes);
+        const start = f % (buf.length + 1);
+        const counts = new Map<number, number>();
+        for (let i = start; i < buf.length; i++) counts.set(buf[i]!, (counts.get(buf[i]!) ?? 0) + 1);
+        let h = 0;
+        for (const c of counts.values()) h -= (c / (buf.length - start)) * Math.log2(c / (buf.length - start));
+        assert.equal(entropy(buf, start, buf.length), h);
+        assert.equal(entropy(buf, start, buf.length), h, 'again: the counts were reset');
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('hasNanpTail: true exactly where ddd[.-]dddd occurs', () => {

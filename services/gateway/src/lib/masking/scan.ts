@@ -82,16 +82,22 @@ export function forEachRun(s: Scan, cls: Uint8Array, minLen: number, fn: (s: Sca
 /**
  * forEachRun for classes most text is not made of (digits and their separators): the probe and
  * the byte before it decide most probes without a branch, since the class's bytes seldom come
- * in pairs outside the runs looked for.
+ * in pairs outside the runs looked for; when they do, the 8 bytes ending at the probe.
  */
 export function forEachSparseRun(s: Scan, cls: Uint8Array, minLen: number, fn: (s: Scan, start: number, end: number) => void, limit = s.until): void {
-  if (minLen < 2) throw new RangeError(`forEachSparseRun looks 1 byte back from a probe: minLen ${minLen} is too short`);
+  if (minLen < 8) throw new RangeError(`forEachSparseRun looks 8 bytes back from a probe: minLen ${minLen} is too short`);
   const { buf, from, to } = s;
   const last = Math.min(to, limit + minLen - 1);
   let i = from + minLen - 1;
   while (i < last) {
     const c0 = cls[buf[i]!]!;
-    i = (c0 & cls[buf[i - 1]!]!) === 0 ? i + minLen - c0 : runAt(s, cls, minLen, i, 2, fn);
+    if ((c0 & cls[buf[i - 1]!]!) === 0) {
+      i += minLen - c0;
+      continue;
+    }
+    const m = c0 | 2 | (cls[buf[i - 2]!]! << 2) | (cls[buf[i - 3]!]! << 3) | (cls[buf[i - 4]!]! << 4) | (cls[buf[i - 5]!]! << 5) | (cls[buf[i - 6]!]! << 6) | (cls[buf[i - 7]!]! << 7);
+    const k = FIRST_OUT[m]!;
+    i = k < 8 ? i - k + minLen : runAt(s, cls, minLen, i, 8, fn);
   }
 }
 
