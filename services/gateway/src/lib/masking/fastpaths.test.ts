@@ -91,6 +91,46 @@ describe('masking fast paths', () => {
     for (const t of TOKENS) assert.ok(matchers.some(({ re }) => re.test(t)), t);
   });
 
+  it('Masker.apply: the same bytes as concatenating the stretches and markers, and where each marker is', () => {
+    const masker = new Masker();
+    // Markers shorter and longer than what they replace ('[MASKED:x]' is 10 bytes).
+    const detector = fc.constantFrom('x', 'email', 'aws-secret-access-key', 'jwt');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.array(fc.tuple(fc.nat(30), fc.nat(40), detector), { maxLength: 8 }), fc.nat(), fc.nat(), (bytes, spans, f, t) => {
+        const buf = Buffer.from(bytes);
+        const from = f % buf.length;
+        const to = from + (t % (buf.length - from + 1));
+        const matches: Match[] = [];
+        let pos = from;
+        for (const [gap, len, d] of spans) {
+          const start = pos + gap;
+          const end = start + len;
+          if (end > to) break;
+          matches.push({ start, end, detector: d });
+          pos = end;
+        }
+        const parts: Buffer[] = [];
+        const want: number[] = [];
+        pos = from;
+        for (const m of matches) {
+          parts.push(buf.subarray(pos, m.start));
+          want.push(parts.reduce((n, p) => n + p.length, 0));
+          parts.push(masker.marker(m.detector));
+          pos = m.end;
+        }
+        parts.push(buf.subarray(pos, to));
+        const got: number[] = [];
+        const out = masker.apply(buf, matches, from, to, (m, at, end) => {
+          assert.equal(end - at, masker.marker(m.detector).length);
+          got.push(at);
+        });
+        assert.deepEqual(out, Buffer.concat(parts));
+        assert.deepEqual(got, want);
+      }),
+      { numRuns: 10000 },
+    );
+  });
+
   it('entropy: the same number as counting with a Map', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat(), (bytes, f) => {

@@ -122,38 +122,82 @@ export class Masker {
 
   /** buf[from, to) with every match replaced by its marker; `each` sees where the marker lies in the output. */
   apply(buf: Buffer, matches: readonly Match[], from: number, to: number, each?: (m: Match, outOffset: number, outEnd: number) => void): Buffer {
-    // One output buffer of the exact size, filled in order: no part Buffers, no concat.
     const markers = new Array<Buffer>(matches.length);
     let size = to - from;
+    let lead = 0;
     for (let i = 0; i < matches.length; i++) {
       const m = matches[i]!;
       const marker = (markers[i] = this.marker(m.detector));
       size += marker.length - (m.end - m.start);
+      lead = Math.max(lead, size - (to - from));
     }
-    const out = Buffer.allocUnsafe(size);
-    let pos = from;
-    let at = 0;
+    const w = new Compaction(buf, from, to, 0, size, lead);
     for (let i = 0; i < matches.length; i++) {
       const m = matches[i]!;
-      at += copyInto(buf, pos, m.start, out, at);
+      w.keep(m.start);
       const marker = markers[i]!;
-      each?.(m, at, at + marker.length);
-      at += copyInto(marker, 0, marker.length, out, at);
-      pos = m.end;
+      each?.(m, w.at, w.at + marker.length);
+      w.put(marker, m.end);
     }
-    copyInto(buf, pos, to, out, at);
-    return out;
+    w.keep(to);
+    return w.result();
   }
 }
 
-/** Copies src[start, end) to dst at `at`; returns the bytes copied. Short spans by hand: a native copy costs a call. */
-export function copyInto(src: Buffer, start: number, end: number, dst: Buffer, at: number): number {
-  const n = end - start;
-  if (n <= 0) return 0;
-  if (n < 32) for (let k = 0; k < n; k++) dst[at + k] = src[start + k]!;
-  else src.copy(dst, at, start, end);
-  return n;
+/**
+ * Writes a masked copy of src[from, to) into one buffer at `base`: the source is copied in once,
+ * `lead` bytes further (the most the output ever runs ahead of the source, for markers longer than
+ * what they replace), then each stretch kept moves left (or stays) to its place and each marker
+ * lands where no source byte waits any more. Copies within one buffer, and of whole Buffers, are
+ * the cheap native ones (a copy of part of another Buffer makes a view first).
+ */
+export class Compaction {
+  readonly out: Buffer;
+  /** Where the next output byte goes. */
+  at: number;
+  /** The next source byte to place. */
+  private pos: number;
+  /** out index of source byte q: q + shift. */
+  private readonly shift: number;
+
+  constructor(
+    src: Buffer,
+    from: number,
+    to: number,
+    base: number,
+    private readonly size: number,
+    lead: number,
+  ) {
+    this.out = Buffer.allocUnsafe(Math.max(size, base + lead + to - from));
+    this.out.set(from === 0 && to === src.length ? src : src.subarray(from, to), base + lead);
+    this.at = base;
+    this.pos = from;
+    this.shift = base + lead - from;
+  }
+
+  /** Source bytes up to `end` go out as they are. */
+  keep(end: number): void {
+    const n = end - this.pos;
+    if (n <= 0) return;
+    const s = this.pos + this.shift;
+    if (s !== this.at) this.out.copyWithin(this.at, s, s + n);
+    this.at += n;
+    this.pos = end;
+  }
+
+  /** `bytes` go out instead of the source bytes up to `end`. */
+  put(bytes: Buffer, end: number): void {
+    this.out.set(bytes, this.at);
+    this.at += bytes.length;
+    this.pos = end;
+  }
+
+  /** The output: `size` bytes from the start of out. */
+  result(): Buffer {
+    return this.out.length === this.size ? this.out : this.out.subarray(0, this.size);
+  }
 }
+
 
 /** Sorts by start and merges overlapping matches (the earlier, or longer, one names the span). */
 export function mergeMatches(out: Match[]): Match[] {

@@ -17,7 +17,7 @@ import {
   encodeNotificationResponse,
   type PgMessage,
 } from '../protocols/postgres/index.js';
-import { copyInto, NoteSink, type Masker } from './masker.js';
+import { Compaction, NoteSink, type Masker } from './masker.js';
 import type { MaskNote, Match } from './types.js';
 
 /**
@@ -206,6 +206,8 @@ export class PgResultMasker {
     }
     const { newLens, changes } = this;
     let frameSize = payload.length + 5;
+    // How far the output runs ahead of the payload at most (see Compaction).
+    let lead = 0;
     let mi = 0;
     for (let i = 0; i < n; i++) {
       const len = lens[i]!;
@@ -228,20 +230,18 @@ export class PgResultMasker {
         for (let j = first; j < mi; j++) {
           const m = matches[j]!;
           newLen += masker.marker(m.detector).length - (m.end - m.start);
+          lead = Math.max(lead, frameSize - payload.length - 5 + newLen - len);
           places.add(m.detector, name);
         }
       }
       newLens[i] = newLen;
       changes[i] = changed ? 1 : 0;
       if (len >= 0) frameSize += newLen - len;
+      lead = Math.max(lead, frameSize - payload.length - 5);
     }
-    const out = Buffer.allocUnsafe(frameSize);
-    out[0] = Backend.DataRow;
-    writeInt32(out, 1, frameSize - 1);
-    out[5] = payload[0]!;
-    out[6] = payload[1]!;
-    let p = 2; // payload bytes before p are in out, up to `at`
-    let at = 7;
+    // The payload after the header, values moved to their places; changed lengths written after.
+    const w = new Compaction(payload, 0, payload.length, 5, frameSize, lead);
+    w.keep(2); // the column count
     mi = 0;
     for (let i = 0; i < n; i++) {
       const start = starts[i]!;
@@ -249,27 +249,23 @@ export class PgResultMasker {
       const end = start + Math.max(len, 0);
       const first = mi;
       while (mi < matches.length && matches[mi]!.start < end) mi++;
-      if (changes[i] === 0) continue; // copied with the next piece
-      const lenAt = at + (start - 4 - p);
-      if (len < 0) {
-        at += copyInto(payload, p, start, out, at);
-        p = start;
-      } else if (this.masksWhole(i)) {
-        at += copyInto(payload, p, start, out, at);
-        at += copyInto(column, 0, column.length, out, at);
-        p = end;
-      } else {
+      if (changes[i] === 0) continue; // kept with the next stretch
+      w.keep(start);
+      const lenAt = w.at - 4;
+      if (len >= 0 && this.masksWhole(i)) w.put(column, end);
+      else if (len >= 0) {
         for (let j = first; j < mi; j++) {
           const m = matches[j]!;
-          const marker = masker.marker(m.detector);
-          at += copyInto(payload, p, m.start, out, at);
-          at += copyInto(marker, 0, marker.length, out, at);
-          p = m.end;
+          w.keep(m.start);
+          w.put(masker.marker(m.detector), m.end);
         }
       }
-      writeInt32(out, lenAt, newLens[i]!);
+      writeInt32(w.out, lenAt, newLens[i]!);
     }
-    copyInto(payload, p, payload.length, out, at);
+    w.keep(payload.length);
+    const out = w.result();
+    out[0] = Backend.DataRow;
+    writeInt32(out, 1, frameSize - 1);
     return { frame: out, notes: places.notes() };
   }
 
