@@ -16,9 +16,14 @@ interface Fake {
   sessions: [id: string, state: 'sealed' | 'open' | 'incomplete', endReason: string, events: number, maxSeq: number][];
   keys: [id: string, tsMicros: number, pid: number][];
   commands: [id: string, text: string, decision: string, outcome?: string][];
+  /** The gateway's transaction-aborting statements recorded per session, by token. */
+  aborts?: [id: string, token: string][];
 }
 
-/** Answers the checker's four queries from fixtures (recognised by what they select). */
+/** The gateway's own statement that aborts a transaction after a refusal (gateway tx-abort.ts). */
+const abortSql = (token: string) => `SELECT pg_catalog.chaperone_abort_${token}()`;
+
+/** Answers the checker's queries from fixtures (recognised by what they select). */
 function reader(f: Fake): LossReader {
   return {
     database: 'chaperone',
@@ -28,6 +33,8 @@ function reader(f: Fake): LossReader {
           rows: f.sessions.map(([id, state, reason]) => [id, 'agent:x', 'postgres', 'gw-1', '0', state === 'open' ? '0' : '5', state === 'incomplete' ? '0' : '1', state === 'sealed' ? '1' : '0', reason]),
         });
       if (sql.includes('uniqExact(seq)')) return Promise.resolve({ rows: f.sessions.map(([id, , , n, max]) => [id, String(n), String(max)]) });
+      if (sql.includes("'chaperone.abort-transaction'"))
+        return Promise.resolve({ rows: (f.aborts ?? []).map(([id, token]) => [id, Buffer.from(`Q....${abortSql(token)}\0`).toString('hex')]) });
       if (sql.includes('BackendKeyData')) return Promise.resolve({ rows: f.keys.map(([id, ts, pid]) => [id, String(ts), bkd(pid)]) });
       if (sql.includes('argMax(text, version)')) return Promise.resolve({ rows: f.commands.map(([id, text, d, o]) => [id, text, d, o ?? '']) });
       throw new Error(`unexpected query: ${sql}`);
@@ -96,5 +103,24 @@ describe('checkLoss', () => {
     assert.deepEqual(tolerant.cutOff, ['s1']);
     assert.deepEqual(tolerant.notForwarded.map((m) => m.text), ['SELECT 2']);
     assert.ok(lossFree(tolerant), JSON.stringify(tolerant));
+  });
+
+  it("accounts for the gateway's own transaction-aborting statements by their recorded token, and only those", async () => {
+    const store = (aborts: [string, string][]) =>
+      reader({
+        sessions: [['s1', 'sealed', 'client-terminate', 10, 9]],
+        keys: [['s1', at(1), 100]],
+        commands: [['s1', 'BEGIN', 'ALLOW'], ['s1', "SELECT pg_read_file('/etc/passwd')", 'DENY'], ['s1', 'COMMIT', 'ALLOW']],
+        aborts,
+      });
+    const statementLog = [line('02.000', 100, 'statement: BEGIN'), line('03.000', 100, `statement: ${abortSql('a1b2c3_1')}`), line('04.000', 100, 'statement: COMMIT')].join('\n');
+    const ok = await checkLoss({ ...base, store: store([['s1', 'a1b2c3_1']]), statementLog });
+    assert.equal(ok.gatewayAborts, 1);
+    assert.equal(ok.executed, 2);
+    assert.ok(lossFree(ok), JSON.stringify(ok));
+    const other = await checkLoss({ ...base, store: store([['s1', 'a1b2c3_2']]), statementLog });
+    assert.equal(other.gatewayAborts, 0);
+    assert.equal(other.missing.length, 1);
+    assert.ok(!lossFree(other));
   });
 });

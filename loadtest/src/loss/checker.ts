@@ -21,8 +21,16 @@ export interface LossReport {
   cutOff: string[];
   executed: number;
   recorded: number;
+  /**
+   * Statements the gateway itself sent upstream to abort a transaction in which it refused a
+   * statement (recorded as Frame events of type chaperone.abort-transaction, matched by token).
+   */
+  gatewayAborts: number;
   sessions: number;
 }
+
+/** The token in the gateway's own transaction-aborting statement (services/gateway …/postgres/tx-abort.ts). */
+const ABORT_TOKEN = /chaperone_abort_([0-9a-f]+_\d+)/;
 
 export interface CheckOptions {
   /** A Store, or adminReader(executor) for stores with huge recorded sessions. */
@@ -122,7 +130,7 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
   const cut = cutSessions(sessions);
   const report: LossReport = {
     missing: [], unexecuted: [], notForwarded: [], deniedButExecuted: [], unknownBackends: [], unsealed: [], gaps: [], cutOff: [],
-    executed: 0, recorded: 0, sessions: sessions.length,
+    executed: 0, recorded: 0, gatewayAborts: 0, sessions: sessions.length,
   };
   if (opts.requireSealed ?? true) Object.assign(report, sealProblems(sessions, opts.tolerateCutOff ?? false));
   const keys = await opts.store.query(
@@ -145,6 +153,16 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
     add(runs ? allowed : refused, sid!, text!);
     if (runs) report.recorded++;
   }
+  // The gateway's own statements: each must be recorded in the session whose backend ran it.
+  const aborts = await opts.store.query(`SELECT session_id, hex(payload) FROM ${opts.store.database}.events PREWHERE message_type = 'chaperone.abort-transaction' AND ${sessionSubquery(scope)}`, {
+    readonly: true,
+    maxRows: 1_000_000,
+  });
+  const abortTokens = new Set<string>();
+  for (const [sid, hex] of aborts.rows) {
+    const token = ABORT_TOKEN.exec(Buffer.from(hex!, 'hex').toString('latin1'))?.[1];
+    if (token) abortTokens.add(`${sid} ${token}`);
+  }
   const logged = parseStatementLog(opts.statementLog, { sinceMs: opts.sinceMs - 1000, user: opts.upstreamUser });
   const unknown = new Set<number>();
   const checkedApp = (app: string) => (opts.applicationName ? app === opts.applicationName : !opts.subjects?.length);
@@ -152,6 +170,11 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
     const sid = owners.ownerAt(st.pid, st.tsMs);
     if (!sid) {
       if (checkedApp(st.app)) unknown.add(st.pid);
+      continue;
+    }
+    const token = ABORT_TOKEN.exec(st.text)?.[1];
+    if (token !== undefined && abortTokens.has(`${sid} ${token}`)) {
+      report.gatewayAborts++;
       continue;
     }
     for (const text of splitLogged(st.text)) {

@@ -139,6 +139,47 @@ describe('PostgreSQL fidelity through haproxy and two gateway nodes', () => {
     }
   });
 
+  it('a refused statement fails its transaction as an error would: later statements get 25P02 and COMMIT rolls back', async () => {
+    const ssl = { ca: readFileSync(stack.TLS_CA_FILE!, 'utf8'), servername: 'localhost' };
+    const client = new pg.Client({ host: '127.0.0.1', port: Number(stack.HAPROXY_PG_PORT), database: 'sandbox', user: subject, password: token, ssl });
+    await client.connect();
+    const table = `tx_abort_${randomBytes(3).toString('hex')}`;
+    const count = async () => Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+    try {
+      await client.query(`CREATE TABLE ${table} (id int)`);
+      // Simple protocol.
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO ${table} VALUES (1)`);
+      await assert.rejects(client.query("SELECT pg_read_file('/etc/passwd')"), (err: pg.DatabaseError) => {
+        assert.equal(err.code, '42501');
+        assert.match(err.message, /^chaperone: denied by policy: calling pg_read_file\(\) is not allowed/);
+        return true;
+      });
+      await assert.rejects(client.query('SELECT 1'), (err: pg.DatabaseError) => err.code === '25P02');
+      assert.equal((await client.query('COMMIT')).command, 'ROLLBACK');
+      assert.equal(await count(), 0, 'the INSERT before the refusal was rolled back');
+      // Extended protocol (bound parameters).
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO ${table} VALUES ($1)`, [2]);
+      await assert.rejects(client.query('SELECT pg_read_file($1)', ['/etc/passwd']), (err: pg.DatabaseError) => {
+        assert.equal(err.code, '42501');
+        assert.match(err.message, /denied by policy: calling pg_read_file\(\)/);
+        return true;
+      });
+      // (No statement in between: PostgreSQL refuses a Parse in an aborted transaction before
+      // logging it, and the ground-truth check below would count it as allowed but not executed.)
+      assert.equal((await client.query('COMMIT')).command, 'ROLLBACK');
+      assert.equal(await count(), 0);
+      // Outside a transaction block a refusal changes nothing, and the next statement runs.
+      await assert.rejects(client.query("SELECT pg_read_file('/etc/passwd')"), /denied by policy/);
+      await client.query(`INSERT INTO ${table} VALUES (3)`);
+      assert.equal(await count(), 1);
+      await client.query(`DROP TABLE ${table}`);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('ground truth: every statement the upstream executed is recorded exactly once', async () => {
     let report: LossReport | undefined;
     await eventually(

@@ -33,6 +33,21 @@ export class ExtendedBatch {
     return this.discarding !== undefined;
   }
 
+  /** Part of the batch went upstream (its Sync has not). */
+  get partForwarded(): boolean {
+    return this.forwarded;
+  }
+
+  /**
+   * Discards the rest of the batch, up to its Sync, after the gateway sent the upstream a failing
+   * statement in place of the refused one (tx-abort.ts): the Sync goes upstream, and the
+   * upstream's error for that statement is where the client reads the refusal.
+   */
+  discardAfterAbort(): void {
+    this.forwarded = true;
+    this.discarding = { error: undefined };
+  }
+
   /** The batch is held from now on (if it was not already). */
   hold(): HeldBatch {
     return (this.held ??= { frames: [], bytes: 0, executions: [] });

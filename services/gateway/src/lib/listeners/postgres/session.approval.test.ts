@@ -171,6 +171,10 @@ describe('PostgreSQL statements held for approval', () => {
     gate.answer('DENIED');
     const got = await c.untilReady(T, 'the batch');
     assert.equal(codes(withoutNotices(got)), '12DCEZ', 'SELECT answered, then the refusal, then the ReadyForQuery answering the Sync');
+    // The part that went upstream is rolled back with the batch: the upstream was made to fail
+    // (tx-abort.ts) and the client reads the refusal in place of that failure.
+    assert.equal(errorOf(got)?.C, '42501');
+    assert.match(errorOf(got)?.M ?? '', /was denied by user:alice/);
     assert.equal(codes(await c.query('SELECT 2', T)), 'TDCZ');
     await c.terminate(T);
   });

@@ -29,6 +29,7 @@ import type { PgMetrics } from './metrics.js';
 import { AnswerQueue, type Injected } from './answers.js';
 import { ApprovalWaits, approvalCommandIds, type HeldExecution, type WaitResult } from './approval-wait.js';
 import { ExtendedBatch } from './batch.js';
+import { ABORT_FRAME_TYPE, TransactionAborts } from './tx-abort.js';
 
 export interface ProxyOptions {
   nodeKey: KeyObject;
@@ -59,6 +60,8 @@ export class PgProxySession {
   /** Prepared statements by name ('' = unnamed): the decision taken at Parse and the SQL an approval binds. */
   private readonly prepared = new Map<string, { verdict: Verdict; sql: string }>();
   private readonly answers = new AnswerQueue();
+  /** Refused statements failing their transaction upstream too (tx-abort.ts). */
+  private readonly aborts = new TransactionAborts();
   private txStatus: TransactionStatus = 'I';
   private readonly batch: ExtendedBatch;
   private readonly waits: ApprovalWaits | undefined;
@@ -169,7 +172,7 @@ export class PgProxySession {
           } else {
             this.execute(v, []);
             if (p.name === '') this.prepared.delete('');
-            this.batch.refuse(this.denial(v));
+            this.refuseBatch(this.denial(v), out);
           }
           break;
         }
@@ -195,7 +198,7 @@ export class PgProxySession {
           const fc = decodeFunctionCall(m.payload);
           const v = decideFunctionCall(fc.oid, fc.args.length, this.ctx);
           this.execute(v, paramsForRecord(fc.args, fc.argFormats));
-          if (v.result !== 'allow') this.refuse(this.denial(v));
+          if (v.result !== 'allow') this.refuse(this.denial(v), out);
           else {
             out.push(m.frame);
             this.answers.expected++;
@@ -240,8 +243,8 @@ export class PgProxySession {
       if (r.run) {
         out.push(m.frame);
         this.answers.expected++;
-      } else if (r.error) this.refuse(r.error);
-    } else this.refuse(this.denial(v));
+      } else if (r.error) this.refuse(r.error, out);
+    } else this.refuse(this.denial(v), out);
   }
 
   /**
@@ -272,7 +275,7 @@ export class PgProxySession {
       return;
     }
     this.counters.denied++;
-    this.batch.refuse(refusal);
+    this.refuseBatch(refusal, out);
     if (end?.code === Frontend.Sync) this.batch.endDiscarding(end, out);
   }
 
@@ -315,10 +318,35 @@ export class PgProxySession {
     return { severity: 'ERROR', code: '42501', message };
   }
 
-  /** Answers a refused simple Query or FunctionCall in the place the upstream's answer would have come. */
-  private refuse(error: PgNotice): void {
+  /**
+   * Answers a refused simple Query or FunctionCall in the place the upstream's answer would have
+   * come. Inside a transaction block the refusal also fails the transaction upstream, as an
+   * error would (tx-abort.ts); outside one nothing goes upstream.
+   */
+  private refuse(error: PgNotice, out: Buffer[]): void {
     this.counters.denied++;
-    this.answers.after([encodeErrorResponse(error), 'rfq']);
+    if (this.txStatus !== 'T') return this.answers.after([encodeErrorResponse(error), 'rfq']);
+    this.forwardAbort('simple', error, out);
+    this.answers.expected++;
+  }
+
+  /**
+   * Refuses the rest of the current extended batch. When part of the batch already went
+   * upstream, or a transaction block is open, the upstream fails there too, so the batch's
+   * implicit transaction rolls back (or the block is aborted) as PostgreSQL would do on an error.
+   */
+  private refuseBatch(error: PgNotice, out: Buffer[]): void {
+    if (!this.batch.partForwarded && this.txStatus !== 'T') return this.batch.refuse(error);
+    this.forwardAbort('extended', error, out);
+    this.batch.discardAfterAbort();
+  }
+
+  /** The gateway's own failing statement, recorded (under its own frame type) before it goes upstream with `out`. */
+  private forwardAbort(protocol: 'simple' | 'extended', refusal: PgNotice, out: Buffer[]): void {
+    for (const frame of this.aborts.frames(protocol, refusal)) {
+      this.recorder.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: ABORT_FRAME_TYPE, bytes: frame, redacted: false, masks: [] });
+      out.push(frame);
+    }
   }
 
   private injected(f: Injected): Buffer {
@@ -335,7 +363,12 @@ export class PgProxySession {
     const { messages, error } = this.serverReader.push(chunk);
     const out: Buffer[] = [];
     try {
-      for (const raw of messages) {
+      for (let raw of messages) {
+        if (this.aborts.waiting && raw.code === Backend.ErrorResponse) {
+          // The error of the gateway's own failing statement: the client reads the refusal.
+          const frame = this.aborts.replacement(raw.payload);
+          if (frame) raw = { ...raw, frame, payload: frame.subarray(5) };
+        }
         // Secrets and PII are masked before recording and forwarding: the record holds what
         // the agent saw plus which detector fired where (masking/session.ts).
         const masked = this.ctx.masking?.mask(raw) ?? { frame: raw.frame, notes: [] };
@@ -348,6 +381,7 @@ export class PgProxySession {
         out.push(m.frame);
         if (ready) {
           this.txStatus = decodeReadyForQuery(m.payload);
+          if (this.answers.seen === this.answers.expected && !this.batch.partForwarded) this.aborts.settle();
           for (const f of this.answers.due()) out.push(this.injected(f));
         }
       }

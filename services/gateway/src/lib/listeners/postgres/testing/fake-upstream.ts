@@ -63,6 +63,12 @@ export function greeting(processId: number): Buffer {
   ]);
 }
 
+/** A call of a function that does not exist (what the gateway sends to abort a transaction) fails as in PostgreSQL. */
+const MISSING_FUNCTION = /^SELECT (pg_catalog\.chaperone_abort_\w+)\(\)$/;
+const raise = (sql: string): Buffer | undefined => {
+  const r = MISSING_FUNCTION.exec(sql);
+  return r ? encodeErrorResponse({ severity: 'ERROR', code: '42883', message: `function ${r[1]!}() does not exist` }) : undefined;
+};
 const fatal = (message: string) => encodeErrorResponse({ severity: 'FATAL', code: '08P01', message });
 const oneInt = (name: string) => encodeRowDescription([{ name, typeOid: 20, typeSize: 8 }]);
 
@@ -179,10 +185,15 @@ export class FakeUpstream {
   private answering(socket: Socket): (m: PgMessage) => void {
     const statements = new Map<string, string>();
     const portals = new Map<string, { sql: string; param: Buffer | null }>();
+    // After an error in an extended batch PostgreSQL ignores everything up to the Sync.
+    let failed = false;
     return (m) => {
       this.received(m);
+      if (failed && m.code !== Frontend.Sync && m.code !== Frontend.Terminate) return;
+      failed = false;
       // A PgProtocolError thrown here ends the connection with FATAL, as PostgreSQL does.
       const out = this.answer(m, statements, portals);
+      if (out !== 'end' && m.code !== Frontend.Query && m.code !== Frontend.FunctionCall && out[0]?.[0] === 0x45) failed = true;
       if (out === 'end') socket.end();
       else if (out.length > 0) socket.write(Buffer.concat(out));
     };
@@ -192,6 +203,8 @@ export class FakeUpstream {
     switch (m.code) {
       case Frontend.Query: {
         const sql = decodeQuery(m.payload);
+        const raised = raise(sql);
+        if (raised) return [raised, encodeReadyForQuery('I')];
         const n = SELECT_INT.exec(sql);
         if (n) return [oneInt('?column?'), encodeDataRow([n[1]!]), encodeCommandComplete('SELECT 1'), encodeReadyForQuery('I')];
         if (sql.trim() === '') return [encodeEmptyQueryResponse(), encodeReadyForQuery('I')];
@@ -199,6 +212,8 @@ export class FakeUpstream {
       }
       case Frontend.Parse: {
         const p = decodeParse(m.payload);
+        const raised = raise(p.sql);
+        if (raised) return [raised];
         statements.set(p.name, p.sql);
         return [encodeParseComplete()];
       }
