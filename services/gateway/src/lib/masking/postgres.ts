@@ -137,6 +137,7 @@ export class PgResultMasker {
 
   /** Whether column i is masked whole; computed once per description and masker, not per row. */
   private masksWhole(i: number): boolean {
+    if (this.masker.columns.size === 0) return false;
     if (this.wholeFor !== this.masker) {
       this.wholeFor = this.masker;
       this.whole = this.columns.map((c) => this.masker.masksColumn(c.name));
@@ -183,7 +184,7 @@ export class PgResultMasker {
     // What follows the row in the scan buffer is a NUL (no detector reads a stale byte after a
     // value) and one of each byte the detectors search for natively: a search that finds
     // nothing in the row stops there instead of running through the rest of the buffer.
-    for (let k = 0; k < SCAN_END.length; k++) buf[pos + k] = SCAN_END[k]!;
+    buf.set(SCAN_END, pos);
     const matches = masker.find(buf, 2, pos);
     if (matches.length === 0 && !wholeColumns) return { frame, notes: [] };
     return this.rewriteRow(payload, n, matches);
