@@ -198,13 +198,16 @@ export class Compaction {
   }
 }
 
-
 /** Sorts by start and merges overlapping matches (the earlier, or longer, one names the span). */
 export function mergeMatches(out: Match[]): Match[] {
   if (out.length <= 1) return out;
   let sorted = true;
   for (let i = 1; i < out.length && sorted; i++) sorted = out[i - 1]!.start <= out[i]!.start;
   if (!sorted) out.sort((a, b) => a.start - b.start || b.end - a.end);
+  // Overlaps are rare: without any, the sorted list is the answer.
+  let overlap = false;
+  for (let i = 1; i < out.length && !overlap; i++) overlap = out[i]!.start < out[i - 1]!.end;
+  if (!overlap) return out;
   const merged: Match[] = [out[0]!];
   for (let i = 1; i < out.length; i++) {
     const m = out[i]!;

@@ -34,8 +34,8 @@ export interface Scan {
  */
 
 /**
- * Yields every occurrence of `byte` in [from, to), before `limit`. Buffer#indexOf is memchr underneath, so
- * finding rare anchor bytes ('@', '-', ':') costs far less than a regex over the whole text.
+ * Yields every occurrence of `byte` in [from, to), before `limit`. Buffer#indexOf is memchr
+ * underneath, so finding rare anchor bytes ('@', '-', ':') costs far less than a regex.
  */
 export function forEachByte(s: Scan, byte: number, fn: (s: Scan, pos: number) => number | void, limit = s.to): void {
   const end = Math.min(s.to, limit);
