@@ -10,7 +10,7 @@ import { Masker, NoteSink, PgResultMasker } from './index.js';
 import { hasNanpTail } from './pii.js';
 import { CLASS, entropy, UPPER } from './bytes.js';
 import { forEachRun, forEachSparseRun, type Scan } from './scan.js';
-import { indexOfBegin } from './secrets.js';
+import { endsKey, indexOfBegin, mayEndKey } from './secrets.js';
 import { screenLongToken, tokenHints, TOKEN_RULES } from './tokens.js';
 import type { MaskNote, Match } from './types.js';
 
@@ -155,6 +155,19 @@ describe('masking fast paths', () => {
       }),
       { numRuns: 20000 },
     );
+  });
+
+  it('mayEndKey: true for every byte triple that ends a key word (all 2^24 of them tried)', () => {
+    let endings = 0;
+    for (let a = 0; a < 256; a++)
+      for (let b = 0; b < 256; b++)
+        for (let c = 0; c < 256; c++) {
+          if (mayEndKey(a, b, c) || !endsKey(a, b, c)) continue;
+          assert.fail(`${a} ${b} ${c} ends a key word but the table turns it away`);
+        }
+    // Each of the ten endings in its upper and lower case forms.
+    for (let a = 0; a < 256; a++) for (let b = 0; b < 256; b++) for (let c = 0; c < 256; c++) if (endsKey(a, b, c)) endings++;
+    assert.equal(endings, 10 * 8);
   });
 
   it("indexOfBegin: the same as indexOf('BEGIN')", () => {

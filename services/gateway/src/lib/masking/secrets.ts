@@ -108,6 +108,11 @@ const KEY_ENDINGS = new Set(['ord', 'swd', 'pwd', 'ase', 'ass', 'ret', 'ken', 'k
  */
 const KEY_ENDING_BITS = new Uint8Array(1 << 15);
 for (const code of KEY_ENDINGS) KEY_ENDING_BITS[(((code >> 16) & 31) << 10) | (((code >> 8) & 31) << 5) | (code & 31)] = 1;
+
+/** Whether bytes a, b, c may end a key word we look for: one look-up, true for every ending (and some more). */
+export const mayEndKey = (a: number, b: number, c: number): boolean => KEY_ENDING_BITS[((a & 31) << 10) | ((b & 31) << 5) | (c & 31)] === 1;
+/** Whether bytes a, b, c end a key word we look for (case-insensitive). */
+export const endsKey = (a: number, b: number, c: number): boolean => KEY_ENDINGS.has(((a | 0x20) << 16) | ((b | 0x20) << 8) | (c | 0x20));
 const KEY_QUALIFIERS = new Set(['api', 'access', 'secret', 'private', 'signing', 'encryption', 'master', 'account', 'storage', 'client', 'auth', 'session', 'webhook']);
 /** Tokens that are cursors, not credentials: masking them would only break pagination. */
 const NOT_SECRET_TOKEN = new Set(['page', 'next', 'continuation', 'pagination', 'cursor', 'sync', 'max', 'total', 'num', 'input', 'output', 'prompt', 'completion']);
@@ -150,9 +155,7 @@ function assignmentAt(buf: Buffer, from: number, to: number, op: number): { star
   while (k >= from && isSpace(buf[k])) k--;
   if (k >= from && (buf[k] === 0x22 || buf[k] === 0x27)) k--;
   const keyEnd = k + 1;
-  if (keyEnd - from < 3 || KEY_ENDING_BITS[((buf[k - 2]! & 31) << 10) | ((buf[k - 1]! & 31) << 5) | (buf[k]! & 31)] === 0) return undefined;
-  const code = ((buf[k - 2]! | 0x20) << 16) | ((buf[k - 1]! | 0x20) << 8) | (buf[k]! | 0x20);
-  if (!KEY_ENDINGS.has(code)) return undefined;
+  if (keyEnd - from < 3 || !mayEndKey(buf[k - 2]!, buf[k - 1]!, buf[k]!) || !endsKey(buf[k - 2]!, buf[k - 1]!, buf[k]!)) return undefined;
   let keyStart = keyEnd;
   while (keyStart > from && keyEnd - keyStart < 64 && (CLASS[buf[keyStart - 1]!]! & WORD) !== 0) keyStart--;
   const kind = keyClass(latin1(buf, keyStart, keyEnd));
