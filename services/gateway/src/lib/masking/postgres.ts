@@ -150,8 +150,7 @@ export class PgResultMasker {
    * of the others. The payload is copied once into a scan buffer where each value's length
    * field is overwritten with NULs, so values keep their offsets, no match can cross from one
    * value into the next, and a row costs one detection pass however many columns it has. A row
-   * with nothing to mask is returned as it came; one with matches is written once, at its exact
-   * size, straight from the payload and the markers.
+   * with nothing to mask is returned as it came; one with matches is written once (rewriteRow).
    */
   maskDataRow(frame: Buffer, payload: Buffer): Masked {
     const masker = this.masker;
@@ -191,9 +190,10 @@ export class PgResultMasker {
   }
 
   /**
-   * The DataRow with whole columns and matches replaced, and its notes (see maskDataRow). The
-   * payload is copied in the fewest pieces: everything between two replaced spans (untouched
-   * values with their length fields included) in one copy; then the changed lengths are written.
+   * The DataRow with whole columns and matches replaced, and its notes (see maskDataRow): the
+   * payload copied in once behind the header, everything between two replaced spans (untouched
+   * values with their length fields) moved as one stretch (Compaction), the changed lengths
+   * written over theirs.
    */
   private rewriteRow(payload: Buffer, n: number, matches: readonly Match[]): Masked {
     const masker = this.masker;
