@@ -118,7 +118,10 @@ export async function checkRun(opts: RunCheckOptions): Promise<RunLossReport> {
 /** A short human summary of a run's loss report. */
 export function formatLossReport(r: RunLossReport): string {
   const lines = [`loss check: ${r.ok ? 'PASS' : 'FAIL'} — ${r.sessions.total} sessions (${r.sessions.sealed} sealed, ${r.sessions.incomplete} marked incomplete, ${r.sessions.cutOff} cut off awaiting their incomplete seal)`];
-  if (r.postgres) lines.push(`  postgres: ${r.postgres.executed} statements executed upstream, ${r.postgres.recorded} allowed commands recorded, ${r.postgres.notForwarded.length} recorded but not forwarded (cut off)`);
+  if (r.postgres) {
+    const aborts = r.postgres.gatewayAborts > 0 ? `, ${r.postgres.gatewayAborts} transactions aborted by the gateway after a refusal (recorded)` : '';
+    lines.push(`  postgres: ${r.postgres.executed} statements executed upstream, ${r.postgres.recorded} allowed commands recorded, ${r.postgres.notForwarded.length} recorded but not forwarded (cut off)${aborts}`);
+  }
   if (r.http) lines.push(`  http: ${r.http.executed} requests served upstream, ${r.http.recorded} allowed commands recorded, ${r.http.notForwarded.length} recorded but not forwarded (cut off)`);
   if (r.git) lines.push(`  git: ${r.git.refs} branches in the repository, ${r.git.pushes} recorded ref updates, ${r.git.notForwarded.length} recorded but not landed (cut off)`);
   for (const p of r.problems) lines.push(`  ✗ ${p}`);
