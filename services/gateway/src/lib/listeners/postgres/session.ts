@@ -325,7 +325,7 @@ export class PgProxySession {
    */
   private refuse(error: PgNotice, out: Buffer[]): void {
     this.counters.denied++;
-    if (this.txStatus !== 'T') return this.answers.after([encodeErrorResponse(error), 'rfq']);
+    if (!this.mayBeInTransaction()) return this.answers.after([encodeErrorResponse(error), 'rfq']);
     this.forwardAbort('simple', error, out);
     this.answers.expected++;
   }
@@ -336,9 +336,18 @@ export class PgProxySession {
    * implicit transaction rolls back (or the block is aborted) as PostgreSQL would do on an error.
    */
   private refuseBatch(error: PgNotice, out: Buffer[]): void {
-    if (!this.batch.partForwarded && this.txStatus !== 'T') return this.batch.refuse(error);
+    if (!this.batch.partForwarded && !this.mayBeInTransaction()) return this.batch.refuse(error);
     this.forwardAbort('extended', error, out);
     this.batch.discardAfterAbort();
+  }
+
+  /**
+   * Whether a transaction block may be open where the refused statement stands: the upstream said
+   * so, or answers are still outstanding (a pipelined `BEGIN` the upstream has not answered yet).
+   * Aborting when no block turns out to be open costs one upstream round trip and changes nothing.
+   */
+  private mayBeInTransaction(): boolean {
+    return this.txStatus === 'T' || this.answers.expected > this.answers.seen;
   }
 
   /** The gateway's own failing statement, recorded (under its own frame type) before it goes upstream with `out`. */

@@ -187,28 +187,48 @@ export class FakeUpstream {
     const portals = new Map<string, { sql: string; param: Buffer | null }>();
     // After an error in an extended batch PostgreSQL ignores everything up to the Sync.
     let failed = false;
+    // The transaction status, as far as BEGIN / COMMIT / ROLLBACK and errors go.
+    const tx = { status: 'I' as 'I' | 'T' | 'E' };
     return (m) => {
       this.received(m);
       if (failed && m.code !== Frontend.Sync && m.code !== Frontend.Terminate) return;
       failed = false;
       // A PgProtocolError thrown here ends the connection with FATAL, as PostgreSQL does.
-      const out = this.answer(m, statements, portals);
-      if (out !== 'end' && m.code !== Frontend.Query && m.code !== Frontend.FunctionCall && out[0]?.[0] === 0x45) failed = true;
+      const out = this.answer(m, statements, portals, tx);
+      if (out !== 'end' && m.code !== Frontend.Query && m.code !== Frontend.FunctionCall && out[0]?.[0] === 0x45) {
+        failed = true;
+        if (tx.status === 'T') tx.status = 'E';
+      }
       if (out === 'end') socket.end();
       else if (out.length > 0) socket.write(Buffer.concat(out));
     };
   }
 
-  private answer(m: PgMessage, statements: Map<string, string>, portals: Map<string, { sql: string; param: Buffer | null }>): Buffer[] | 'end' {
+  private answer(m: PgMessage, statements: Map<string, string>, portals: Map<string, { sql: string; param: Buffer | null }>, tx: { status: 'I' | 'T' | 'E' }): Buffer[] | 'end' {
     switch (m.code) {
       case Frontend.Query: {
         const sql = decodeQuery(m.payload);
+        const verb = sql.trim().toUpperCase();
+        if (verb === 'BEGIN') {
+          tx.status = 'T';
+          return [encodeCommandComplete('BEGIN'), encodeReadyForQuery('T')];
+        }
+        if (verb === 'COMMIT' || verb === 'ROLLBACK') {
+          const tag = tx.status === 'E' ? 'ROLLBACK' : verb;
+          tx.status = 'I';
+          return [encodeCommandComplete(tag), encodeReadyForQuery('I')];
+        }
+        if (tx.status === 'E') return [encodeErrorResponse({ severity: 'ERROR', code: '25P02', message: 'current transaction is aborted, commands ignored until end of transaction block' }), encodeReadyForQuery('E')];
         const raised = raise(sql);
-        if (raised) return [raised, encodeReadyForQuery('I')];
+        if (raised) {
+          if (tx.status === 'T') tx.status = 'E';
+          return [raised, encodeReadyForQuery(tx.status)];
+        }
         const n = SELECT_INT.exec(sql);
-        if (n) return [oneInt('?column?'), encodeDataRow([n[1]!]), encodeCommandComplete('SELECT 1'), encodeReadyForQuery('I')];
-        if (sql.trim() === '') return [encodeEmptyQueryResponse(), encodeReadyForQuery('I')];
-        return [encodeErrorResponse({ severity: 'ERROR', code: '42601', message: 'syntax error (fake upstream)' }), encodeReadyForQuery('I')];
+        if (n) return [oneInt('?column?'), encodeDataRow([n[1]!]), encodeCommandComplete('SELECT 1'), encodeReadyForQuery(tx.status)];
+        if (sql.trim() === '') return [encodeEmptyQueryResponse(), encodeReadyForQuery(tx.status)];
+        if (tx.status === 'T') tx.status = 'E';
+        return [encodeErrorResponse({ severity: 'ERROR', code: '42601', message: 'syntax error (fake upstream)' }), encodeReadyForQuery(tx.status)];
       }
       case Frontend.Parse: {
         const p = decodeParse(m.payload);
@@ -238,7 +258,7 @@ export class FakeUpstream {
         decodeClose(m.payload);
         return [encodeCloseComplete()];
       case Frontend.Sync:
-        return [encodeReadyForQuery('I')];
+        return [encodeReadyForQuery(tx.status)];
       case Frontend.FunctionCall:
         return [encodeErrorResponse({ severity: 'ERROR', code: '42883', message: 'function does not exist (fake upstream)' }), encodeReadyForQuery('I')];
       case Frontend.Flush:
