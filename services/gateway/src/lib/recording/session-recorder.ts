@@ -140,7 +140,8 @@ export class SessionRecorder extends EventEmitter {
         this.opts.ackTimeoutMs,
       );
     });
-    Promise.race([this.sink.publish(this.chain.sessionId, batch), timeout]).then(
+    // Once this session failed, its batches still queued in the sink are not sent (no holes).
+    Promise.race([this.sink.publish(this.chain.sessionId, batch, this.cancelled), timeout]).then(
       () => {
         clearTimeout(timer);
         entry.done = true;
@@ -169,6 +170,8 @@ export class SessionRecorder extends EventEmitter {
     // Events held back by maxInFlight (no linger timer runs for them) go out now.
     if (this.pending.length > 0 && !this.linger) this.pump();
   }
+
+  private readonly cancelled = (): boolean => this.failure !== undefined;
 
   private fail(err: RecordingError): void {
     if (this.failure) return;

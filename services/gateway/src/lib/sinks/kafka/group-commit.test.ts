@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, PublishCancelled } from './group-commit.js';
 
 describe('GroupCommit', () => {
   it('merges publishes that arrive while requests are in flight, in order', async () => {
@@ -30,5 +30,43 @@ describe('GroupCommit', () => {
     const results = await Promise.allSettled([gc.publish(['a'], 8), gc.publish(['b'], 8), gc.publish(['bad'], 8), gc.publish(['c'], 1)]);
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected']);
     assert.equal(calls, 3);
+  });
+
+  it("never sends an owner's queued publishes after one of its earlier publishes failed (no hole in its sequence); others go on", async () => {
+    const sent: string[][] = [];
+    const pending: { resolve: () => void; reject: (e: Error) => void }[] = [];
+    const gc = new GroupCommit<string>((items) => {
+      sent.push(items);
+      return new Promise((resolve, reject) => pending.push({ resolve, reject }));
+    }, { maxInFlight: 1 });
+    const a1 = gc.publish(['a1'], 1, { key: 'a' });
+    const a2 = gc.publish(['a2'], 1, { key: 'a' });
+    const b1 = gc.publish(['b1'], 1, { key: 'b' });
+    pending.shift()!.reject(new Error('broker restarting'));
+    await assert.rejects(a1, /broker restarting/);
+    await assert.rejects(a2, (err: Error) => err instanceof PublishCancelled && /earlier publish of a failed/.test(err.message));
+    assert.deepEqual(sent, [['a1'], ['b1']], 'a2 was never sent; b1 was');
+    pending.shift()!.resolve();
+    await b1;
+  });
+
+  it('drops a queued publish whose owner says it is cancelled, just before sending', async () => {
+    const sent: string[][] = [];
+    const releases: (() => void)[] = [];
+    const gc = new GroupCommit<string>((items) => {
+      sent.push(items);
+      return new Promise((r) => releases.push(r));
+    }, { maxInFlight: 1 });
+    let failed = false;
+    const first = gc.publish(['x1'], 1, { key: 'x', cancelled: () => failed });
+    const second = gc.publish(['x2'], 1, { key: 'x', cancelled: () => failed });
+    const other = gc.publish(['y1'], 1, { key: 'y' });
+    failed = true; // e.g. the session's acknowledgement timed out meanwhile
+    releases.shift()!();
+    await first;
+    await assert.rejects(second, PublishCancelled);
+    assert.deepEqual(sent, [['x1'], ['y1']]);
+    releases.shift()!();
+    await other;
   });
 });

@@ -9,6 +9,26 @@ export interface Pending<T> {
   bytes: number;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Whose items these are (a session): after a failed request, that owner's queued publishes fail too. */
+  key?: string | undefined;
+  /** True once the owner no longer wants them sent (it failed meanwhile). */
+  cancelled?: (() => boolean) | undefined;
+}
+
+/** Options of one publish. */
+export interface PublishOptions {
+  /** The owner (a session): order matters within it, so a failure of its earlier publish fails the queued later ones. */
+  key?: string;
+  /** Checked just before the items would be sent: true drops them (rejected) instead. */
+  cancelled?: () => boolean;
+}
+
+/** A queued publish that was not sent: its owner failed, or an earlier publish of its owner did. */
+export class PublishCancelled extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PublishCancelled';
+  }
 }
 
 export interface GroupCommitOptions {
@@ -34,14 +54,22 @@ export class GroupCommit<T> {
     this.maxRequestBytes = opts.maxRequestBytes ?? 16 * 1024 * 1024;
   }
 
-  publish(items: T[], bytes: number): Promise<void> {
+  /**
+   * Queues items for the next request. An owner's publishes are sent in order; once one of them
+   * fails, its later ones still queued are never sent (they would leave a hole in the owner's
+   * sequence), and neither are publishes whose owner says they are cancelled.
+   */
+  publish(items: T[], bytes: number, opts: PublishOptions = {}): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ items, bytes, resolve, reject });
+      this.queue.push({ items, bytes, resolve, reject, key: opts.key, cancelled: opts.cancelled });
       this.pump();
     });
   }
 
   private take(): Pending<T>[] {
+    if (this.queue.some((p) => p.cancelled?.() === true)) {
+      this.queue = this.queue.filter((p) => (p.cancelled?.() === true ? (p.reject(new PublishCancelled('not sent: the publisher failed meanwhile')), false) : true));
+    }
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.bytes <= this.maxRequestBytes)) bytes += this.queue[n++]!.bytes;
@@ -66,6 +94,16 @@ export class GroupCommit<T> {
     for (const p of group) {
       if (err) p.reject(err);
       else p.resolve();
+    }
+    if (err) {
+      // Synchronously, before pump() sends the next request: the owners' rejection handlers run
+      // later (microtasks), too late to stop their queued publishes from going out.
+      const failed = new Set(group.map((p) => p.key).filter((k) => k !== undefined));
+      if (failed.size > 0) {
+        this.queue = this.queue.filter((p) =>
+          p.key !== undefined && failed.has(p.key) ? (p.reject(new PublishCancelled(`not sent: an earlier publish of ${p.key} failed (${err.message})`, { cause: err })), false) : true,
+        );
+      }
     }
     this.pump();
   }

@@ -116,14 +116,14 @@ export class KafkaSink implements EventSink {
     );
   }
 
-  publish(sessionId: string, events: ChainedEvent[]): Promise<void> {
+  publish(sessionId: string, events: ChainedEvent[], cancelled?: () => boolean): Promise<void> {
     let bytes = 0;
     const messages = events.map((e): Message => {
       bytes += e.body.length + 64;
       return { key: sessionId, value: frameBody(e.body), headers: { seq: String(e.event.seq), type: e.event.body.type } };
     });
     this.metrics?.publishes.inc();
-    return this.laneOf(sessionId).group.publish(messages, bytes);
+    return this.laneOf(sessionId).group.publish(messages, bytes, cancelled ? { key: sessionId, cancelled } : { key: sessionId });
   }
 
   async stop(): Promise<void> {
