@@ -208,3 +208,22 @@ test_fastpath_function_calls_denied_on_prod_for_agents if {
 	contains(d.reasons[0], "(policy: fastpath-in-prod)")
 	authz.decision.result == "allow" with input as fastpath(staging, agent)
 }
+
+# Reasons are built with concat: as_text must turn any value into text, so a reason never stops
+# its rule from firing.
+test_as_text_of_any_value if {
+	authz.as_text("DROP TABLE") == "DROP TABLE"
+	authz.as_text(5) == "5"
+	authz.as_text(null) == "null"
+	authz.as_text(["a", 1]) == "[\"a\",1]"
+}
+
+test_a_malformed_statement_type_still_gets_its_deny if {
+	d := authz.decision with input as {
+		"identity": agent,
+		"connection": prod,
+		"session": session,
+		"command": {"protocol": "postgres", "action": "SELECT", "text": "SELECT pg_read_file(1)", "targets": ["t"], "sql": {"statements": [{"text": "SELECT pg_read_file(1)", "type": 42, "tables": ["t"], "hasWhere": false, "functions": ["pg_read_file"], "writes": []}]}},
+	}
+	d.result == "deny"
+}
