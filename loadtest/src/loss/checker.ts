@@ -1,4 +1,4 @@
-import { initSqlParser, parseSql } from '@chaperone/gateway';
+import { ABORT_FRAME_TYPE, abortToken, initSqlParser, parseSql } from '@chaperone/gateway';
 import { cutSessions, gapFree, latestCommands, loadSessions, sessionSubquery, type LossReader, type RecordedSession } from './sessions.js';
 import { parseStatementLog } from './statement-log.js';
 
@@ -29,8 +29,6 @@ export interface LossReport {
   sessions: number;
 }
 
-/** The token in the gateway's own transaction-aborting statement (services/gateway …/postgres/tx-abort.ts). */
-const ABORT_TOKEN = /chaperone_abort_([0-9a-f]+_\d+)/;
 
 export interface CheckOptions {
   /** A Store, or adminReader(executor) for stores with huge recorded sessions. */
@@ -154,13 +152,13 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
     if (runs) report.recorded++;
   }
   // The gateway's own statements: each must be recorded in the session whose backend ran it.
-  const aborts = await opts.store.query(`SELECT session_id, hex(payload) FROM ${opts.store.database}.events PREWHERE message_type = 'chaperone.abort-transaction' AND ${sessionSubquery(scope)}`, {
+  const aborts = await opts.store.query(`SELECT session_id, hex(payload) FROM ${opts.store.database}.events PREWHERE message_type = '${ABORT_FRAME_TYPE}' AND ${sessionSubquery(scope)}`, {
     readonly: true,
     maxRows: 1_000_000,
   });
   const abortTokens = new Set<string>();
   for (const [sid, hex] of aborts.rows) {
-    const token = ABORT_TOKEN.exec(Buffer.from(hex!, 'hex').toString('latin1'))?.[1];
+    const token = abortToken(Buffer.from(hex!, 'hex').toString('latin1'));
     if (token) abortTokens.add(`${sid} ${token}`);
   }
   const logged = parseStatementLog(opts.statementLog, { sinceMs: opts.sinceMs - 1000, user: opts.upstreamUser });
@@ -172,7 +170,7 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
       if (checkedApp(st.app)) unknown.add(st.pid);
       continue;
     }
-    const token = ABORT_TOKEN.exec(st.text)?.[1];
+    const token = abortToken(st.text);
     if (token !== undefined && abortTokens.has(`${sid} ${token}`)) {
       report.gatewayAborts++;
       continue;

@@ -11,7 +11,7 @@ export { parseSql, initSqlParser, sqlCommand } from './lib/commands/index.js';
 export type { SqlParse, SqlStatement } from './lib/commands/index.js';
 export { SessionRecorder, type EventSink } from './lib/recording/index.js';
 export { KafkaSink, GroupCommit } from './lib/sinks/kafka/index.js';
-export { PgListener } from './lib/listeners/postgres/index.js';
+export { PgListener, ABORT_FRAME_TYPE, abortToken } from './lib/listeners/postgres/index.js';
 export { HttpListener } from './lib/listeners/http/index.js';
 export { Masker, StreamMasker, PgResultMasker, effectiveRules } from './lib/masking/index.js';
 export { RecordingError, AuthError, UpstreamError } from './lib/errors.js';

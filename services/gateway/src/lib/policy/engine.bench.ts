@@ -6,12 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { initSqlParser, sqlCommand } from '../commands/index.js';
 import { PolicyEngine, policyInputBase, type PolicyCommand, type PolicyInput, type PolicyInputBase } from './index.js';
 
+if (process.argv[2] === '--help' || process.argv[2] === '-h') {
+  process.stdout.write('usage: engine.bench.ts [bundle.tar.gz]   (default: policies/build/bundle.tar.gz, built by policies/build.sh)\n');
+  process.exit(0);
+}
 const bundle = process.argv[2] ?? fileURLToPath(new URL('../../../../../policies/build/bundle.tar.gz', import.meta.url));
 const SQL = 'WITH recent AS (SELECT id FROM sales.orders WHERE created_at > now()) DELETE FROM public.orders o USING recent r WHERE o.id = r.id';
 const N = 20_000;
 
 await initSqlParser();
-const engine = await PolicyEngine.load(bundle);
+const engine = await PolicyEngine.load(bundle).catch((err: unknown) => {
+  process.stderr.write(`engine.bench: ${(err as Error).message}\n`);
+  process.exit(2);
+});
 // As the listeners do: a session's identity/connection/session part is built once (frozen), so
 // the engine serializes it once; only the command is new per evaluation.
 const bases = new Map<string, PolicyInputBase>();
@@ -20,11 +27,11 @@ const input = (command: PolicyCommand, labels: Record<string, string> = { env: '
   const key = `${protocol} ${JSON.stringify(labels)}`;
   let base = bases.get(key);
   if (!base) {
-    base = policyInputBase({
-      identity: { subject: 'agent:bench', issuer: 'chaperone', groups: ['agents'], claims: {} },
-      connection: { name: 'orders', protocol, labels },
-      session: { id: 'bench', clientAddress: '127.0.0.1:1', node: 'bench' },
-    });
+    base = policyInputBase(
+      { subject: 'agent:bench', issuer: 'chaperone', groups: ['agents'], claims: {} },
+      { name: 'orders', protocol, labels },
+      { id: 'bench', clientAddress: '127.0.0.1:1', node: 'bench' },
+    );
     bases.set(key, base);
   }
   return { identity: base.identity, connection: base.connection, session: base.session, command };

@@ -8,12 +8,13 @@ const base = () => ({
   connection: { name: 'orders', protocol: 'postgres', labels: { env: 'prod' } },
   session: { id: 's-1', clientAddress: '127.0.0.1:5000', node: 'gw-1' },
 });
+const frozenBase = (b: ReturnType<typeof base> = base()) => policyInputBase(b.identity, b.connection, b.session);
 const command = (text: string) => ({ protocol: 'postgres', action: 'SELECT', text, targets: [] });
 
 describe('InputSerializer', () => {
   it('gives exactly JSON.stringify of the input, with a frozen session part or without', () => {
     const s = new InputSerializer();
-    const frozen = policyInputBase(base());
+    const frozen = frozenBase();
     for (const text of ['SELECT 1', 'SELECT \'żółć "quoted" 🚀\'', 'x'.repeat(10_000)]) {
       const a: PolicyInput = { ...frozen, command: command(text) };
       const b: PolicyInput = { ...base(), command: command(text) };
@@ -25,11 +26,17 @@ describe('InputSerializer', () => {
 
   it('copies and deep-freezes the session part, so the cached prefix can never go stale', () => {
     const raw = base();
-    const frozen = policyInputBase(raw);
+    const frozen = frozenBase(raw);
     raw.identity.groups.push('dba');
     assert.deepEqual(frozen.identity.groups, ['deployers']);
     assert.ok(Object.isFrozen(frozen.identity.claims.run));
     assert.throws(() => frozen.identity.groups.push('dba'), TypeError);
+  });
+
+  it("takes only the contract's fields of an identity (a token id or expiry stays out of the policy input)", () => {
+    const b = base();
+    const frozen = policyInputBase({ ...b.identity, tokenId: 'jti-1', expiresAt: 1 } as typeof b.identity, b.connection, b.session);
+    assert.deepEqual(Object.keys(frozen.identity), ['subject', 'issuer', 'groups', 'claims']);
   });
 
   it('serializes a partly frozen session part whole every time (a nested object may still change)', () => {
@@ -47,8 +54,8 @@ describe('InputSerializer', () => {
 
   it('follows a change of connection or session object for the same identity', () => {
     const s = new InputSerializer();
-    const one = policyInputBase(base());
-    const other = policyInputBase({ ...base(), connection: { name: 'sandbox', protocol: 'postgres', labels: { env: 'dev' } } });
+    const one = frozenBase();
+    const other = frozenBase({ ...base(), connection: { name: 'sandbox', protocol: 'postgres', labels: { env: 'dev' } } });
     const a: PolicyInput = { ...one, command: command('SELECT 1') };
     const b: PolicyInput = { identity: one.identity, connection: other.connection, session: one.session, command: command('SELECT 1') };
     assert.equal(s.json(a), JSON.stringify(a));
@@ -58,7 +65,7 @@ describe('InputSerializer', () => {
 
   it('serializes whatever a policy author passes: no identity, no command, not an object', () => {
     const s = new InputSerializer();
-    for (const input of [{}, { identity: 'x' }, { ...policyInputBase(base()) }, null, 5, 'text'] as unknown as PolicyInput[]) {
+    for (const input of [{}, { identity: 'x' }, { ...frozenBase() }, null, 5, 'text'] as unknown as PolicyInput[]) {
       assert.equal(s.json(input), JSON.stringify(input));
     }
   });

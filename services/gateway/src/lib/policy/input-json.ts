@@ -3,7 +3,7 @@ import type { PolicyInput } from './types.js';
 /** The part of a policy input that stays the same for every command of a session. */
 export type PolicyInputBase = Pick<PolicyInput, 'identity' | 'connection' | 'session'>;
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
@@ -17,11 +17,18 @@ function deepFrozen(value: unknown): boolean {
 }
 
 /**
- * A session's identity, connection and session parts, copied and frozen, for the producer to
- * pass in every input of that session: the engine then serializes them once, not per command.
+ * A session's identity, connection and session parts, for the producer to pass in every input
+ * of that session: only the contract's fields are taken (an identity may carry more, such as its
+ * token id), copied and frozen, so the engine serializes them once, not per command.
  */
-export function policyInputBase(base: PolicyInputBase): PolicyInputBase {
-  return deepFreeze(structuredClone(base));
+export function policyInputBase(identity: PolicyInputBase['identity'], connection: PolicyInputBase['connection'], session: PolicyInputBase['session']): PolicyInputBase {
+  return deepFreeze(
+    structuredClone({
+      identity: { subject: identity.subject, issuer: identity.issuer, groups: identity.groups, claims: identity.claims },
+      connection: { name: connection.name, protocol: connection.protocol, labels: connection.labels },
+      session: { id: session.id, clientAddress: session.clientAddress, node: session.node },
+    }),
+  );
 }
 
 /**
@@ -47,4 +54,3 @@ export class InputSerializer {
   }
 }
 
-export { deepFreeze };

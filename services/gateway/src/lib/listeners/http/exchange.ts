@@ -134,11 +134,7 @@ function inputBase(x: DecideContext): PolicyInputBase {
   const hit = inputBases.get(x.session);
   if (hit?.conn === x.conn) return hit.base;
   const { info } = x.session;
-  const base = policyInputBase({
-    identity: { subject: info.identity.subject, issuer: info.identity.issuer, groups: info.identity.groups, claims: info.identity.claims },
-    connection: { name: x.conn.name, protocol: 'http', labels: x.conn.labels },
-    session: { id: info.sessionId, clientAddress: info.clientAddress, node: info.nodeId },
-  });
+  const base = policyInputBase(info.identity, { name: x.conn.name, protocol: 'http', labels: x.conn.labels }, { id: info.sessionId, clientAddress: info.clientAddress, node: info.nodeId });
   inputBases.set(x.session, { conn: x.conn, base });
   return base;
 }

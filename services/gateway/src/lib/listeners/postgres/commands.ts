@@ -23,11 +23,7 @@ export interface DecisionContext {
 
 /** The identity, connection and session parts of the session's policy inputs. */
 function inputBase(ctx: DecisionContext): PolicyInputBase {
-  return (ctx.inputBase ??= policyInputBase({
-    identity: { subject: ctx.identity.subject, issuer: ctx.identity.issuer, groups: ctx.identity.groups, claims: ctx.identity.claims },
-    connection: { name: ctx.connection.name, protocol: ctx.connection.protocol, labels: ctx.connection.labels },
-    session: { id: ctx.sessionId, clientAddress: ctx.clientAddress, node: ctx.nodeId },
-  }));
+  return (ctx.inputBase ??= policyInputBase(ctx.identity, ctx.connection, { id: ctx.sessionId, clientAddress: ctx.clientAddress, node: ctx.nodeId }));
 }
 
 /** One statement of a SQL string with the policy's decision on it. */

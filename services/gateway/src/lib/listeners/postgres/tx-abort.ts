@@ -8,6 +8,14 @@ export const ABORT_FRAME_TYPE = 'chaperone.abort-transaction';
 const TOKEN = /chaperone_abort_([0-9a-f]+_\d+)/;
 
 /**
+ * The token of a transaction-aborting statement the gateway sent, found in any text holding it
+ * (the statement, its recorded frame, the upstream's error or log line); undefined if none.
+ */
+export function abortToken(text: string): string | undefined {
+  return TOKEN.exec(text)?.[1];
+}
+
+/**
  * A refused statement fails its transaction, as an error would in PostgreSQL: inside
  * `BEGIN … COMMIT` the transaction is aborted (everything after it answers 25P02 and COMMIT
  * rolls back), and in an extended-query batch part of which already went upstream, the
@@ -42,7 +50,7 @@ export class TransactionAborts {
 
   /** The client's refusal in place of this upstream ErrorResponse, or undefined when it is not one of ours. */
   replacement(errorPayload: Buffer): Buffer | undefined {
-    const token = TOKEN.exec(decodeErrorFields(errorPayload).M ?? '')?.[1];
+    const token = abortToken(decodeErrorFields(errorPayload).M ?? '');
     const refusal = token === undefined ? undefined : this.pending.get(token);
     if (refusal === undefined) return undefined;
     this.pending.delete(token!);

@@ -20,7 +20,7 @@ export interface PublishOptions {
   /** The owner (a session): order matters within it, so a failure of its earlier publish fails the queued later ones. */
   key?: string;
   /** Checked just before the items would be sent: true drops them (rejected) instead. */
-  cancelled?: () => boolean;
+  cancelled?: (() => boolean) | undefined;
 }
 
 /** A queued publish that was not sent: its owner failed, or an earlier publish of its owner did. */

@@ -123,7 +123,7 @@ export class KafkaSink implements EventSink {
       return { key: sessionId, value: frameBody(e.body), headers: { seq: String(e.event.seq), type: e.event.body.type } };
     });
     this.metrics?.publishes.inc();
-    return this.laneOf(sessionId).group.publish(messages, bytes, cancelled ? { key: sessionId, cancelled } : { key: sessionId });
+    return this.laneOf(sessionId).group.publish(messages, bytes, { key: sessionId, cancelled });
   }
 
   async stop(): Promise<void> {
