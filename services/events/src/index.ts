@@ -1,12 +1,13 @@
 /**
  * @module @chaperone/events
  * Session events (schemas/avro/session-event.avsc): Avro single-object codec with writer-schema
- * resolution by fingerprint, the per-session hash chain, and Ed25519 seals.
+ * resolution by fingerprint, the Kafka record of one publish (a batch of one session's events),
+ * the per-session hash chain, and Ed25519 seals.
  */
 export * from './lib/types.js';
-export { encodeEvent, encodeEventBody, decodeEvent, decodeEventBody, frameBody, splitSingleObject } from './lib/codec.js';
+export { encodeEvent, encodeEventBody, encodeRecord, decodeEvent, decodeRecord, decodeEventBody, frameBody, frameMessages, singleFrame, splitSingleObject } from './lib/codec.js';
 export { SessionChain, chainHash, signSeal, verifySeal, loadPrivateKey, loadPublicKey, nowMicros, ZERO_HASH } from './lib/chain.js';
 export type { ChainedEvent } from './lib/chain.js';
 export { rabinFingerprint } from './lib/fingerprint.js';
 export { EventDecodeError } from './lib/errors.js';
-export { writerFingerprint } from './lib/schema.js';
+export { writerFingerprint, batchFingerprint } from './lib/schema.js';

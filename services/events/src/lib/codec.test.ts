@@ -2,7 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deepEqual as looseDeepEqual } from 'node:assert';
 import { generateKeyPairSync } from 'node:crypto';
-import { decodeEvent, encodeEvent, splitSingleObject } from './codec.js';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import avro from 'avsc';
+import { avroDir } from '@chaperone/schemas';
+import { decodeEvent, decodeEventBody, decodeRecord, encodeEvent, encodeEventBody, encodeRecord, frameMessages, singleFrame, splitSingleObject } from './codec.js';
+import { rabinFingerprint as fp } from './fingerprint.js';
 import { SessionChain, ZERO_HASH, chainHash, signSeal, verifySeal } from './chain.js';
 import { rabinFingerprint } from './fingerprint.js';
 import { EventDecodeError } from './errors.js';
@@ -18,7 +23,7 @@ describe('events codec', () => {
     const chain = new SessionChain('s-1', 'gw-1');
     const bodies = [
       { type: 'SessionStarted', identity: { subject: 'agent:x', issuer: 'chaperone', groups: ['agents'], tokenId: 't', claimsJson: '{}' }, connection: 'demo', protocol: 'postgres', clientAddress: '127.0.0.1:5555', tls: true, attributesJson: '{}' },
-      { type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'Query', bytes: Buffer.from('Q\0\0\0\rselect 1\0'), redacted: false, masks: [{ detector: 'email', location: 'col:email', count: 2 }] },
+      { type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'Query', bytes: Buffer.from('Q\0\0\0\rselect 1\0'), redacted: false, masks: [{ detector: 'email', location: 'col:email', count: 2 }], messageTypes: ['Query'], offsets: [0] },
       { type: 'Command', commandId: 1, protocol: 'postgres', action: 'SELECT', targets: ['t'], text: 'select 1', textSha256: 'ab', detailsJson: '{}', params: [null, 'x'] },
       { type: 'Decision', commandId: 1, result: 'DENY', reasons: ['no'], policyRevision: 'r1', evalMicros: 12, outputJson: '{}' },
       { type: 'ApprovalRequested', commandId: 1, approvalId: 'a', bindingSha256: 'b', approverGroups: ['g'], quorum: 1, ttlMs: 1000 },
@@ -50,5 +55,45 @@ describe('events codec', () => {
     assert.ok(verifySeal(publicKey, 's', 3, h, sig));
     assert.ok(!verifySeal(publicKey, 's', 4, h, sig));
     assert.ok(!verifySeal(publicKey, 's', 3, ZERO_HASH, sig));
+  });
+
+  it('carries a publish as one record: consecutive events of one session, each with the Avro its hash covers', () => {
+    const chain = new SessionChain('s-2', 'gw-1');
+    const two = Buffer.concat([Buffer.from('T\0\0\0\x06\0\0'), Buffer.from('C\0\0\0\x0bSELECT 1\0')]);
+    const events = [
+      chain.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'RowDescription', bytes: two, redacted: false, masks: [], messageTypes: ['RowDescription', 'CommandComplete'], offsets: [0, 7] }),
+      chain.append(singleFrame('CLIENT_TO_SERVER', 'http.request.head', Buffer.alloc(300, 'h'))),
+      chain.append({ type: 'Decision', commandId: 1, result: 'ALLOW', reasons: [], policyRevision: 'r', evalMicros: 3, outputJson: '{}' }),
+    ];
+    const record = encodeRecord(events.map((e) => e.body));
+    const back = decodeRecord(record);
+    assert.equal(back.length, 3);
+    back.forEach((b, i) => {
+      assert.deepEqual(b.body, events[i]!.body);
+      looseDeepEqual(b.event, events[i]!.event);
+    });
+    const f = back[0]!.event.body;
+    assert.ok(f.type === 'Frame');
+    assert.deepEqual(frameMessages(f), [{ type: 'RowDescription', start: 0, end: 7 }, { type: 'CommandComplete', start: 7, end: two.length }]);
+    assert.deepEqual(decodeRecord(encodeRecord([])), []);
+    // A record as written before batches: one event.
+    assert.equal(decodeRecord(encodeEvent(events[2]!.event)).length, 1);
+    assert.throws(() => decodeRecord(Buffer.concat([record.subarray(0, 20)])), (e: unknown) => e instanceof EventDecodeError && e.code === 'MALFORMED');
+  });
+
+  it('reads v1 events (one message per Frame) as stored before v2, by fingerprint and from bare Avro', () => {
+    const v1 = avro.Type.forSchema(JSON.parse(readFileSync(join(avroDir, 'history', 'session-event.v1.avsc'), 'utf8')) as avro.Schema, { wrapUnions: 'auto' });
+    const old = { sessionId: 's-3', seq: 4, tsMicros: 1, nodeId: 'gw-1', prevHash: ZERO_HASH, body: { 'dev.chaperone.events.v1.Frame': { direction: 'SERVER_TO_CLIENT', messageType: 'DataRow', bytes: Buffer.from('D\0\0\0\x06\0\0'), redacted: false, masks: [] } } };
+    const body = v1.toBuffer(old);
+    const single = Buffer.concat([Buffer.from([0xc3, 1]), fp(JSON.stringify(v1.schema())), body]);
+    for (const e of [decodeEvent(single).event, decodeRecord(single)[0]!.event, decodeEventBody(body)]) {
+      assert.ok(e.body.type === 'Frame');
+      assert.deepEqual(e.body.messageTypes, []);
+      assert.deepEqual(frameMessages(e.body), [{ type: 'DataRow', start: 0, end: 7 }]);
+    }
+    // The converse: a v2 Frame is never taken for a v1 one (bytes would be left over).
+    const v2 = encodeEventBody({ ...old, body: singleFrame('SERVER_TO_CLIENT', 'DataRow', Buffer.from('D')) });
+    assert.deepEqual(decodeEventBody(v2).body, { ...singleFrame('SERVER_TO_CLIENT', 'DataRow', Buffer.from('D')) });
+    assert.throws(() => v1.fromBuffer(v2));
   });
 });

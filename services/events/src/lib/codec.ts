@@ -1,6 +1,6 @@
 import { EventDecodeError } from './errors.js';
-import { knownSchemas, writerFingerprint, writerType } from './schema.js';
-import type { EventBody, SessionEvent } from './types.js';
+import { batchFingerprint, batchType, knownSchemas, writerFingerprint, writerType, type KnownSchema } from './schema.js';
+import type { EventBody, Frame, FrameMessage, SessionEvent } from './types.js';
 
 const NS = 'dev.chaperone.events.v1.';
 /** Avro single-object encoding marker (spec: "Single-object encoding"). */
@@ -24,14 +24,60 @@ export function encodeEventBody(e: SessionEvent): Buffer {
   return writerType.toBuffer(toWire(e));
 }
 
-/** Avro single-object encoding: C3 01, CRC-64-AVRO fingerprint (LE), Avro binary. */
+/** Avro single-object encoding of one event: C3 01, CRC-64-AVRO fingerprint (LE), Avro binary. */
 export function encodeEvent(e: SessionEvent): Buffer {
   return frameBody(encodeEventBody(e));
 }
 
-/** Prefixes already-encoded Avro binary with the single-object header. */
+/** Prefixes already-encoded event Avro binary with the single-object header. */
 export function frameBody(body: Buffer): Buffer {
   return Buffer.concat([MAGIC, writerFingerprint, body]);
+}
+
+/** Bytes of an Avro long (zig-zag varint) for a non-negative number. */
+function varintLength(n: number): number {
+  let z = n * 2;
+  let len = 1;
+  while (z >= 0x80) {
+    z = Math.floor(z / 128);
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(buf: Buffer, at: number, n: number): number {
+  let z = n * 2;
+  while (z >= 0x80) {
+    buf[at++] = (z & 0x7f) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buf[at++] = z;
+  return at;
+}
+
+/**
+ * One Kafka record's value: a SessionEventBatch (schemas/avro/session-event-batch.avsc) in
+ * single-object encoding, holding the canonical Avro binary of consecutive events of one session.
+ * Written by hand in one allocation: it runs for every publish of every session.
+ */
+export function encodeRecord(bodies: readonly Buffer[]): Buffer {
+  let size = HEADER_BYTES + 8 + 1;
+  if (bodies.length > 0) size += varintLength(bodies.length);
+  for (const b of bodies) size += varintLength(b.length) + b.length;
+  const out = Buffer.allocUnsafe(size);
+  MAGIC.copy(out, 0);
+  batchFingerprint.copy(out, 2);
+  writerFingerprint.copy(out, HEADER_BYTES);
+  let at = HEADER_BYTES + 8;
+  if (bodies.length > 0) {
+    at = writeVarint(out, at, bodies.length);
+    for (const b of bodies) {
+      at = writeVarint(out, at, b.length);
+      at += b.copy(out, at);
+    }
+  }
+  out[at] = 0; // end of the array's blocks
+  return out;
 }
 
 /** Splits a single-object message into its fingerprint and Avro binary, without decoding. */
@@ -41,27 +87,77 @@ export function splitSingleObject(buf: Buffer): { fingerprint: Buffer; body: Buf
   return { fingerprint: buf.subarray(2, HEADER_BYTES), body: buf.subarray(HEADER_BYTES) };
 }
 
-/**
- * Decodes a single-object message, resolving the writer's schema by fingerprint
- * (schema evolution without a registry server). Returns the event and its Avro binary.
- */
-export function decodeEvent(buf: Buffer): { event: SessionEvent; body: Buffer } {
-  const { fingerprint, body } = splitSingleObject(buf);
-  const known = knownSchemas.get(fingerprint.toString('hex'));
-  if (!known) throw new EventDecodeError('UNKNOWN_SCHEMA', `unknown writer schema fingerprint ${fingerprint.toString('hex')}`);
+function known(fingerprint: Buffer): KnownSchema {
+  const k = knownSchemas.get(fingerprint.toString('hex'));
+  if (!k) throw new EventDecodeError('UNKNOWN_SCHEMA', `unknown writer schema fingerprint ${fingerprint.toString('hex')}`);
+  return k;
+}
+
+function readBody(body: Buffer, writer: KnownSchema): SessionEvent {
   try {
-    const wire: unknown = known.resolver ? writerType.fromBuffer(body, known.resolver) : writerType.fromBuffer(body);
-    return { event: fromWire(wire as Wire), body };
+    const wire: unknown = writer.resolver ? writerType.fromBuffer(body, writer.resolver) : writerType.fromBuffer(body);
+    return fromWire(wire as Wire);
   } catch (err) {
     throw new EventDecodeError('MALFORMED', `cannot decode event: ${(err as Error).message}`);
   }
 }
 
-/** Decodes the plain Avro binary (as stored in ClickHouse) written with the current schema. */
-export function decodeEventBody(body: Buffer): SessionEvent {
+/**
+ * Decodes a single-object message holding one event, resolving the writer's schema by
+ * fingerprint (schema evolution without a registry server). Returns the event and its Avro binary.
+ */
+export function decodeEvent(buf: Buffer): { event: SessionEvent; body: Buffer } {
+  const { fingerprint, body } = splitSingleObject(buf);
+  return { event: readBody(body, known(fingerprint)), body };
+}
+
+/**
+ * Decodes one Kafka record's value: a SessionEventBatch (one publish of one session), or a
+ * single event as records were written before batches. Events come in the record's order, each
+ * with its canonical Avro binary (what the hash chain covers).
+ */
+export function decodeRecord(buf: Buffer): { event: SessionEvent; body: Buffer }[] {
+  const { fingerprint, body } = splitSingleObject(buf);
+  if (!fingerprint.equals(batchFingerprint)) return [{ event: readBody(body, known(fingerprint)), body }];
+  let batch: { eventSchema: Buffer; events: Buffer[] };
   try {
-    return fromWire(writerType.fromBuffer(body) as Wire);
+    batch = batchType.fromBuffer(body) as typeof batch;
   } catch (err) {
-    throw new EventDecodeError('MALFORMED', `cannot decode event: ${(err as Error).message}`);
+    throw new EventDecodeError('MALFORMED', `cannot decode event batch: ${(err as Error).message}`);
   }
+  const writer = known(batch.eventSchema);
+  return batch.events.map((b) => ({ event: readBody(b, writer), body: b }));
+}
+
+/**
+ * Decodes the plain Avro binary of an event (as stored in ClickHouse, without its writer's
+ * fingerprint). Tries the current schema, then the earlier ones, newest first, and takes the first
+ * that reads the bytes exactly: a version only ever appends fields with defaults to the last branch
+ * of `body`, so an older event is always too short for a newer schema and a newer one leaves bytes
+ * over for an older schema (codec.test.ts shows both).
+ */
+export function decodeEventBody(body: Buffer): SessionEvent {
+  let first: Error | undefined;
+  for (const writer of knownSchemas.values()) {
+    try {
+      return readBody(body, writer);
+    } catch (err) {
+      first ??= err as Error;
+    }
+  }
+  throw first ?? new EventDecodeError('MALFORMED', 'cannot decode event');
+}
+
+/** The protocol messages in a Frame's bytes: one per messageTypes entry, or the whole frame for v1 events. */
+export function frameMessages(frame: Pick<Frame, 'messageType' | 'messageTypes' | 'offsets' | 'bytes'>): FrameMessage[] {
+  const n = frame.messageTypes.length;
+  if (n === 0) return [{ type: frame.messageType, start: 0, end: frame.bytes.length }];
+  const out: FrameMessage[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = { type: frame.messageTypes[i]!, start: frame.offsets[i] ?? 0, end: i + 1 < n ? frame.offsets[i + 1]! : frame.bytes.length };
+  return out;
+}
+
+/** A Frame of one protocol message (a head, a body chunk, a marker). */
+export function singleFrame(direction: Frame['direction'], messageType: string, bytes: Buffer, extra: { redacted?: boolean; masks?: Frame['masks'] } = {}): Frame {
+  return { type: 'Frame', direction, messageType, bytes, redacted: extra.redacted ?? false, masks: extra.masks ?? [], messageTypes: [messageType], offsets: [0] };
 }

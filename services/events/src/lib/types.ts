@@ -33,6 +33,18 @@ export interface Frame {
   bytes: Buffer;
   redacted: boolean;
   masks: MaskNote[];
+  /** v2: every protocol message in `bytes`, in order; empty in v1 events (one message, `messageType`). */
+  messageTypes: string[];
+  /** v2: where each message of `messageTypes` starts in `bytes`. */
+  offsets: number[];
+}
+
+/** One protocol message inside a Frame's bytes. */
+export interface FrameMessage {
+  type: string;
+  /** Start and end (exclusive) in the frame's bytes. */
+  start: number;
+  end: number;
 }
 
 export interface Command {

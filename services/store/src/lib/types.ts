@@ -15,7 +15,12 @@ export interface StoredEvent {
   nodeId: string;
   type: string;
   direction: string;
+  /** Frame: the first protocol message's name (see messageTypes). */
   messageType: string;
+  /** Frame: every protocol message in `payload`, in order (one entry for events written before v2). */
+  messageTypes: string[];
+  /** Frame: where each message of messageTypes starts in `payload`. */
+  messageOffsets: number[];
   commandId: number;
   payload: Buffer;
   redacted: boolean;
