@@ -1,27 +1,69 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ABORT_FRAME_TYPE } from '@chaperone/gateway';
 import { checkLoss, lossFree } from './checker.js';
 import type { LossReader } from './sessions.js';
 
-/** BackendKeyData frame bytes: 'K', length 12, pid, secret key. */
-function bkd(pid: number): string {
+/** A BackendKeyData message: 'K', length 12, pid, secret key. */
+function bkd(pid: number): Buffer {
   const b = Buffer.alloc(13);
   b.write('K', 0);
   b.writeInt32BE(12, 1);
   b.writeInt32BE(pid, 5);
-  return b.toString('hex').toUpperCase();
+  return b;
+}
+
+/** A message of a type the checker does not look into (its bytes only need a distinct tag). */
+const msg = (tag: string, body: string) => Buffer.concat([Buffer.from(tag), Buffer.from([0, 0, 0, 4 + body.length]), Buffer.from(body)]);
+
+/** The gateway's own statement that aborts a transaction after a refusal (gateway tx-abort.ts). */
+const abortSql = (token: string) => `SELECT pg_catalog.chaperone_abort_${token}()`;
+
+/** One stored Frame event: v1 (one message, message_types empty) or v2 (every message of one write). */
+interface FrameRow {
+  sessionId: string;
+  tsMicros: number;
+  messages: [type: string, bytes: Buffer][];
+  v1?: boolean;
 }
 
 interface Fake {
   sessions: [id: string, state: 'sealed' | 'open' | 'incomplete', endReason: string, events: number, maxSeq: number][];
-  keys: [id: string, tsMicros: number, pid: number][];
+  /** BackendKeyData recorded as v1 frames of their own. */
+  keys?: [id: string, tsMicros: number, pid: number][];
   commands: [id: string, text: string, decision: string, outcome?: string][];
-  /** The gateway's transaction-aborting statements recorded per session, by token. */
+  /** The gateway's transaction-aborting statements recorded per session, by token (v1 frames). */
   aborts?: [id: string, token: string][];
+  /** Further Frame events, typically v2 frames of several messages. */
+  frames?: FrameRow[];
 }
 
-/** The gateway's own statement that aborts a transaction after a refusal (gateway tx-abort.ts). */
-const abortSql = (token: string) => `SELECT pg_catalog.chaperone_abort_${token}()`;
+function frameRows(f: Fake): FrameRow[] {
+  return [
+    ...(f.keys ?? []).map(([sessionId, tsMicros, pid]): FrameRow => ({ sessionId, tsMicros, messages: [['BackendKeyData', bkd(pid)]], v1: true })),
+    ...(f.aborts ?? []).map(([sessionId, token]): FrameRow => ({ sessionId, tsMicros: 0, messages: [[ABORT_FRAME_TYPE, msg('Q', `${abortSql(token)}\0`)]], v1: true })),
+    ...(f.frames ?? []),
+  ];
+}
+
+/**
+ * Answers a query for the frames holding a message type as ClickHouse would: a row matches on
+ * `message_type` (its first message) only where the query tests that, and on any of its messages
+ * only where it tests `has(message_types, …)`, so a query that forgets either misses rows.
+ */
+function framesQuery(sql: string, rows: FrameRow[]): (string | null)[][] {
+  const first = /message_type = '([^']+)'/.exec(sql)?.[1];
+  const any = /has\(message_types, '([^']+)'\)/.exec(sql)?.[1];
+  return rows
+    .filter((r) => r.messages[0]![0] === first || (!r.v1 && r.messages.some(([t]) => t === any)))
+    .map((r) => {
+      let at = 0;
+      const offsets = r.messages.map(([, b]) => ((at += b.length), at - b.length));
+      const types = r.v1 ? '' : r.messages.map(([t]) => Buffer.from(t).toString('hex').toUpperCase()).join(',');
+      const hex = Buffer.concat(r.messages.map(([, b]) => b)).toString('hex').toUpperCase();
+      return [r.sessionId, String(r.tsMicros), hex, r.messages[0]![0], types, r.v1 ? '' : offsets.join(',')];
+    });
+}
 
 /** Answers the checker's queries from fixtures (recognised by what they select). */
 function reader(f: Fake): LossReader {
@@ -33,9 +75,7 @@ function reader(f: Fake): LossReader {
           rows: f.sessions.map(([id, state, reason]) => [id, 'agent:x', 'postgres', 'gw-1', '0', state === 'open' ? '0' : '5', state === 'incomplete' ? '0' : '1', state === 'sealed' ? '1' : '0', reason]),
         });
       if (sql.includes('uniqExact(seq)')) return Promise.resolve({ rows: f.sessions.map(([id, , , n, max]) => [id, String(n), String(max)]) });
-      if (sql.includes("'chaperone.abort-transaction'"))
-        return Promise.resolve({ rows: (f.aborts ?? []).map(([id, token]) => [id, Buffer.from(`Q....${abortSql(token)}\0`).toString('hex')]) });
-      if (sql.includes('BackendKeyData')) return Promise.resolve({ rows: f.keys.map(([id, ts, pid]) => [id, String(ts), bkd(pid)]) });
+      if (sql.includes('hex(payload)')) return Promise.resolve({ rows: framesQuery(sql, frameRows(f)) });
       if (sql.includes('argMax(text, version)')) return Promise.resolve({ rows: f.commands.map(([id, text, d, o]) => [id, text, d, o ?? '']) });
       throw new Error(`unexpected query: ${sql}`);
     },
@@ -122,5 +162,47 @@ describe('checkLoss', () => {
     assert.equal(other.gatewayAborts, 0);
     assert.equal(other.missing.length, 1);
     assert.ok(!lossFree(other));
+  });
+  it('finds BackendKeyData inside a v2 frame of the whole startup answer, next to v1 frames of its own', async () => {
+    const startup = (sid: string, ts: number, pid: number): FrameRow => ({
+      sessionId: sid,
+      tsMicros: ts,
+      messages: [['AuthenticationOk', msg('R', '\0\0\0\0')], ['ParameterStatus', msg('S', 'application_name\0fleet-t\0')], ['BackendKeyData', bkd(pid)], ['ReadyForQuery', msg('Z', 'I')]],
+    });
+    const store = (frames: FrameRow[]) =>
+      reader({
+        sessions: [['s1', 'sealed', 'client-terminate', 10, 9], ['s2', 'sealed', 'client-terminate', 10, 9], ['s3', 'sealed', 'client-terminate', 10, 9]],
+        keys: [['s3', at(7), 300]],
+        frames,
+        commands: [['s1', 'SELECT 1', 'ALLOW'], ['s2', 'SELECT 2', 'ALLOW'], ['s3', 'SELECT 3', 'ALLOW']],
+      });
+    const statementLog = [line('02.000', 100, 'statement: SELECT 1'), line('06.000', 100, 'statement: SELECT 2'), line('08.000', 300, 'statement: SELECT 3')].join('\n');
+    const r = await checkLoss({ ...base, store: store([startup('s1', at(1), 100), startup('s2', at(5), 100)]), statementLog });
+    assert.equal(r.executed, 3);
+    assert.ok(lossFree(r), JSON.stringify(r));
+    // Without s2's startup frame the reused pid still belongs to s1 at 06.000: SELECT 2 is not s1's.
+    const lost = await checkLoss({ ...base, store: store([startup('s1', at(1), 100)]), statementLog });
+    assert.deepEqual(lost.missing.map((m) => [m.sessionId, m.text]), [['s1', 'SELECT 2']]);
+    assert.deepEqual(lost.unexecuted.map((m) => m.text), ['SELECT 2']);
+    assert.ok(!lossFree(lost));
+  });
+
+  it("takes abort tokens only from the gateway's own messages of a v2 frame, not from an agent's message in the same write", async () => {
+    const own = (token: string) => msg('Q', `${abortSql(token)}\0`);
+    const store = reader({
+      sessions: [['s1', 'sealed', 'client-terminate', 10, 9]],
+      keys: [['s1', at(1), 100]],
+      commands: [['s1', 'BEGIN', 'ALLOW'], ['s1', 'DROP TABLE t', 'DENY']],
+      frames: [{ sessionId: 's1', tsMicros: at(3), messages: [['Query', msg('Q', `SELECT 'chaperone_abort_a1b2c3_9'\0`)], [ABORT_FRAME_TYPE, own('a1b2c3_1')]] }],
+    });
+    const statementLog = [
+      line('02.000', 100, 'statement: BEGIN'),
+      line('03.000', 100, `statement: SELECT 'chaperone_abort_a1b2c3_9'`),
+      line('03.100', 100, `statement: ${abortSql('a1b2c3_1')}`),
+    ].join('\n');
+    const r = await checkLoss({ ...base, store, statementLog });
+    assert.equal(r.gatewayAborts, 1);
+    assert.deepEqual(r.missing.map((m) => m.text), ["SELECT 'chaperone_abort_a1b2c3_9'"]);
+    assert.ok(!lossFree(r));
   });
 });

@@ -1,5 +1,6 @@
 import { ABORT_FRAME_TYPE, abortToken, initSqlParser, parseSql } from '@chaperone/gateway';
-import { cutSessions, gapFree, latestCommands, loadSessions, sessionSubquery, type LossReader, type RecordedSession } from './sessions.js';
+import { backendPid, recordedMessages } from './frames.js';
+import { cutSessions, gapFree, latestCommands, loadSessions, type LossReader, type RecordedSession } from './sessions.js';
 import { parseStatementLog } from './statement-log.js';
 
 export interface LossReport {
@@ -131,14 +132,13 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
     executed: 0, recorded: 0, gatewayAborts: 0, sessions: sessions.length,
   };
   if (opts.requireSealed ?? true) Object.assign(report, sealProblems(sessions, opts.tolerateCutOff ?? false));
-  const keys = await opts.store.query(
-    // Without FINAL (memory): a duplicate BackendKeyData names the same owner twice, harmlessly.
-    // PREWHERE: payload is read only for granules holding a BackendKeyData (4× faster here).
-    `SELECT session_id, ts_micros, hex(payload) FROM ${opts.store.database}.events PREWHERE message_type = 'BackendKeyData' AND ${sessionSubquery(scope)}`,
-    { readonly: true, maxRows: 1_000_000 },
-  );
+  // BackendKeyData usually shares its frame with AuthenticationOk, ParameterStatus and
+  // ReadyForQuery (one forwarded write): found by message_types and cut out at its offset.
   const owners = new BackendOwners();
-  for (const [sid, ts, hex] of keys.rows) owners.add(Buffer.from(hex!, 'hex').readInt32BE(5), Number(ts), sid!);
+  for (const k of await recordedMessages(scope, 'BackendKeyData')) {
+    const pid = backendPid(k.message);
+    if (pid !== undefined) owners.add(pid, k.tsMicros, k.sessionId);
+  }
   const cmds = await opts.store.query(`SELECT session_id, text, decision, approval_outcome FROM (${latestCommands(scope, ['protocol', 'text', 'decision', 'approval_outcome'], "protocol = 'postgres'")})`, {
     readonly: true,
     maxRows: 10_000_000,
@@ -152,14 +152,10 @@ export async function checkLoss(opts: CheckOptions): Promise<LossReport> {
     if (runs) report.recorded++;
   }
   // The gateway's own statements: each must be recorded in the session whose backend ran it.
-  const aborts = await opts.store.query(`SELECT session_id, hex(payload) FROM ${opts.store.database}.events PREWHERE message_type = '${ABORT_FRAME_TYPE}' AND ${sessionSubquery(scope)}`, {
-    readonly: true,
-    maxRows: 1_000_000,
-  });
   const abortTokens = new Set<string>();
-  for (const [sid, hex] of aborts.rows) {
-    const token = abortToken(Buffer.from(hex!, 'hex').toString('latin1'));
-    if (token) abortTokens.add(`${sid} ${token}`);
+  for (const a of await recordedMessages(scope, ABORT_FRAME_TYPE)) {
+    const token = abortToken(a.message.toString('latin1'));
+    if (token) abortTokens.add(`${a.sessionId} ${token}`);
   }
   const logged = parseStatementLog(opts.statementLog, { sinceMs: opts.sinceMs - 1000, user: opts.upstreamUser });
   const unknown = new Set<number>();
