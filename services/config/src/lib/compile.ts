@@ -96,7 +96,7 @@ export interface Config {
   };
   connections: Connection[];
   recording: { nodeKeyFile: string; trustedNodeKeys: Record<string, string> };
-  kafka: { brokers: string[]; clientId: string; topic: string; cancelTopic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number; lingerMs: number; producers: number };
+  kafka: { brokers: string[]; clientId: string; topic: string; cancelTopic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number; lingerMs: number; producers: number; maxRecordBytes: number };
   clickhouse: ParsedConfig['clickhouse'];
   materializer: { groupId: string; http: HostPort; batchSize: number; flushIntervalMs: number; idleTimeoutMs: number; sealKeyFile: string };
   temporal: { address: string; namespace: string; taskQueue: string; http: HostPort };
@@ -386,6 +386,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
       maxInFlightBytes: parseSize(c.kafka.maxInFlightBytes, 'kafka.maxInFlightBytes'),
       lingerMs: parseDuration(c.kafka.linger, 'kafka.linger'),
       producers: c.kafka.producers,
+      maxRecordBytes: parseSize(c.kafka.maxRecordBytes, 'kafka.maxRecordBytes'),
     },
     clickhouse: c.clickhouse,
     materializer: {

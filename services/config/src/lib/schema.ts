@@ -264,9 +264,16 @@ export const configSchema = z
         linger: duration.default('5ms'),
         /** Idempotent producers per gateway node, each with one produce request in flight. @default 2 */
         producers: z.number().int().min(1).max(16).default(2),
+        /**
+         * Largest Kafka record a session publish makes (the session's consecutive events; bulk
+         * results fill records up to this). Keep it under the topic's max.message.bytes (the
+         * broker's message.max.bytes, 1 MB by default); one event larger than it still goes alone
+         * in a record of its own. @default 768KiB
+         */
+        maxRecordBytes: size.default('768KiB'),
       })
       .strict()
-      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', cancelTopic: 'chaperone.cancels.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 2 }),
+      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', cancelTopic: 'chaperone.cancels.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 2, maxRecordBytes: '768KiB' }),
     clickhouse: z
       .object({
         url: z.string().url().default('http://127.0.0.1:8123'),

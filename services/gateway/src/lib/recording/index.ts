@@ -1,2 +1,3 @@
 export { SessionRecorder, type RecorderOptions } from './session-recorder.js';
+export { FrameBuilder, joinBuffers } from './frames.js';
 export type { EventSink } from './sink.js';

@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionChain, type ChainedEvent, type EventBody } from '@chaperone/events';
+import { SessionChain, type ChainedEvent, type EventBody, singleFrame } from '@chaperone/events';
 import { SessionRecorder } from './session-recorder.js';
 import type { EventSink } from './sink.js';
 
-const frame = (n: number): EventBody => ({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'Query', bytes: Buffer.alloc(n), redacted: false, masks: [] });
+const frame = (n: number): EventBody => (singleFrame('CLIENT_TO_SERVER', 'Query', Buffer.alloc(n)));
 
 class MemorySink implements EventSink {
   healthy = true;

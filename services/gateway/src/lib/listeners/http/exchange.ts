@@ -1,3 +1,4 @@
+import { singleFrame } from '@chaperone/events';
 import { createHash } from 'node:crypto';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@chaperone/observability';
@@ -199,7 +200,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   const reqCap = new BodyCapture(bodyStoreFor(req.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
   for (const c of pre.chunks) {
     const stored = reqCap.take(c);
-    if (stored.length > 0) session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.body', bytes: stored, redacted: false, masks: [] });
+    if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored));
   }
   const d = decide(x, deps, cmd);
   if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end'));
@@ -288,7 +289,7 @@ async function awaitApproval(x: Exchange, deps: ExchangeDeps, gate: ApprovalGate
 export const DROP_REQUEST: ReadonlySet<string> = new Set(['host', 'authorization', 'expect', 'content-length', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
 
 function requestHeadFrame(req: IncomingMessage): Parameters<HttpSession['append']>[0] {
-  return { type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.head', bytes: formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders), redacted: false, masks: [] };
+  return singleFrame('CLIENT_TO_SERVER', 'http.request.head', formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders));
 }
 
 /**
@@ -314,7 +315,7 @@ function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest
       total += chunk.length;
       if (total > deps.maxBodyBytes) return fail(new HttpProtocolError('BODY_TOO_LARGE', `request body exceeds the gateway limit of ${deps.maxBodyBytes} bytes`));
       const stored = cap.take(chunk);
-      if (stored.length > 0) session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.body', bytes: stored, redacted: false, masks: [] });
+      if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored));
       queued += chunk.length;
       if (queued > deps.maxInFlightBytes) req.pause();
       chain = chain

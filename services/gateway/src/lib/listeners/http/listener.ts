@@ -5,7 +5,7 @@ import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Config } from '@chaperone/config';
-import { SessionChain } from '@chaperone/events';
+import { SessionChain, singleFrame } from '@chaperone/events';
 import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
 import { HttpProtocolError, checkRequestHead, hostName, parseAgentAuthorization, parseTarget, selectRoute, type Route } from '../../protocols/http/index.js';
@@ -207,7 +207,7 @@ export class HttpListener {
     if (existing && !existing.isEnded) return existing;
     const { config, log, metrics } = this.deps;
     const sessionId = randomUUID();
-    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs });
+    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs, maxBatchBytes: config.kafka.maxRecordBytes });
     const session = new HttpSession({ sessionId, nodeId: config.nodeId, clientAddress: st.clientAddress, identity, connection: conn }, recorder, { nodeKey: this.deps.nodeKey, log, metrics });
     recorder.on('failed', (err: RecordingError) => {
       log.warn({ session: sessionId, err: err.message }, 'recording failed; closing the client connection');
@@ -224,7 +224,7 @@ export class HttpListener {
     });
     // Injected upstream credentials are never recorded: a marker says that they were used.
     if (conn.http.credentials.type !== 'none')
-      recorder.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.upstream.auth', bytes: Buffer.from(`[upstream credentials injected: ${conn.http.credentials.type}]`), redacted: true, masks: [] });
+      recorder.append(singleFrame('CLIENT_TO_SERVER', 'http.upstream.auth', Buffer.from(`[upstream credentials injected: ${conn.http.credentials.type}]`), { redacted: true }));
     st.sessions.set(key, session);
     this.sessions.add(session);
     metrics.sessionsActive.inc();

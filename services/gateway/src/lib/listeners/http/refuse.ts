@@ -1,3 +1,4 @@
+import { singleFrame } from '@chaperone/events';
 import type { ServerResponse } from 'node:http';
 import type { HoldOutcome, HoldTicket } from '../../approvals/index.js';
 import { formatResponseHead } from '../../protocols/http/index.js';
@@ -53,8 +54,8 @@ export function sendRefusal(res: ServerResponse, r: Refusal, opts: { session?: H
     // As the agent sees it: HTTP/2 has no reason phrase (RFC 9113 §8.3.2).
     const h2 = res.req.httpVersionMajor === 2;
     const reason = h2 || res.req.method === 'HEAD' ? '' : statusText(r.status);
-    opts.session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(r.status, reason, h2 ? '2.0' : '1.1', flat), redacted: false, masks: [] });
-    if (r.body.length > 0) opts.session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.body', bytes: r.body, redacted: false, masks: [] });
+    opts.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', formatResponseHead(r.status, reason, h2 ? '2.0' : '1.1', flat)));
+    if (r.body.length > 0) opts.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', r.body));
   }
   if (opts.close) res.shouldKeepAlive = false;
   res.writeHead(r.status, flat);

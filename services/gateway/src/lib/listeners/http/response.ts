@@ -1,3 +1,4 @@
+import { singleFrame } from '@chaperone/events';
 import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
 import type { MaskNote } from '@chaperone/events';
 import { BodyCapture, bodyStoreFor, endToEndHeaders, formatResponseHead } from '../../protocols/http/index.js';
@@ -15,7 +16,7 @@ import type { HttpSession } from './session.js';
 /** The summary frame that ends a recorded body (size, SHA-256, how much of it is stored). */
 export function bodyEndFrame(direction: 'CLIENT_TO_SERVER' | 'SERVER_TO_CLIENT', cap: BodyCapture, messageType: string): Parameters<HttpSession['append']>[0] {
   const s = cap.summary();
-  return { type: 'Frame', direction, messageType, bytes: Buffer.from(JSON.stringify(s)), redacted: s.storedBytes < s.bytes, masks: [] };
+  return singleFrame(direction, messageType, Buffer.from(JSON.stringify(s)), { redacted: s.storedBytes < s.bytes });
 }
 
 /** Rewrites upstream redirects (e.g. registry upload locations) to the gateway's address. */
@@ -89,7 +90,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       }
       // Recorded as the agent got it: an HTTP/2 agent gets an HTTP/2 head, which has no reason phrase (RFC 9113 §8.3.2).
       const h2 = x.req.httpVersionMajor === 2;
-      session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: formatResponseHead(status, h2 ? '' : (upRes.statusMessage ?? ''), h2 ? '2.0' : '1.1', flat), redacted: false, masks: [] });
+      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', formatResponseHead(status, h2 ? '' : (upRes.statusMessage ?? ''), h2 ? '2.0' : '1.1', flat)));
       res.writeHead(status, upRes.statusMessage, flat);
       const cap = new BodyCapture(bodyStoreFor(upRes.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
       let paused = false;
@@ -103,7 +104,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       res.on('drain', resume);
       const relay = (chunk: Buffer, masks: MaskNote[]): boolean => {
         const stored = cap.take(chunk);
-        if (stored.length > 0 || masks.length > 0) session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.body', bytes: stored, redacted: false, masks });
+        if (stored.length > 0 || masks.length > 0) session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', stored, { masks }));
         return chunk.length === 0 || res.write(chunk);
       };
       upRes.on('data', (raw: Buffer) => {

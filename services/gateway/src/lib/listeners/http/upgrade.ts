@@ -1,3 +1,4 @@
+import { singleFrame } from '@chaperone/events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Direction } from '@chaperone/events';
@@ -60,14 +61,14 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') throw new HttpProtocolError('BAD_CONTENT_LENGTH', 'an upgrade request carries no body');
   const analysis = analyze(kind, { method: req.method ?? 'GET', target: u.target, routedPath: u.routedPath, headers: req.headers });
   const cmd = await analysis.command(true, makeProbe(conn, deps));
-  session.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'http.request.head', bytes: formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders), redacted: false, masks: [] });
+  session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.head', formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders)));
   const d = decide({ session, conn, req, path: u.target.path, routedPath: u.routedPath, query: u.target.query }, deps, cmd);
   const x = { kind, analysis };
   const refuse = async (r: Refusal, result: string): Promise<void> => {
     session.counters.denied++;
     deps.metrics.requests.inc({ kind, result });
     const bytes = raw(r.status, r.headers, r.body);
-    session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes, redacted: false, masks: [] });
+    session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', bytes));
     socket.end(bytes);
     await session.recorder.flush().catch(() => {});
   };
@@ -102,10 +103,10 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
       // No upgrade after all: relay the plain answer and close.
       const headers = endToEndHeaders(res.rawHeaders).flat();
       const head = formatResponseHead(res.statusCode ?? 502, res.statusMessage ?? '', '1.1', [...headers, 'Connection', 'close']);
-      session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: head, redacted: false, masks: [] });
+      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', head));
       socket.write(head);
       res.on('data', (c: Buffer) => {
-        session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.body', bytes: c, redacted: false, masks: [] });
+        session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', c));
         socket.write(c);
       });
       res.on('end', () => {
@@ -117,7 +118,7 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
     upReq.on('upgrade', (res, upSocket, upHead) => {
       const headers = endToEndHeaders(res.rawHeaders, { upgrade: true }).flat();
       const head = formatResponseHead(101, res.statusMessage ?? 'Switching Protocols', '1.1', headers);
-      session.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'http.response.head', bytes: head, redacted: false, masks: [] });
+      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', head));
       socket.write(head);
       tunnel(session, deps, socket, upSocket, tunnelMode(req.rawHeaders, res.rawHeaders), clientHead, upHead, resolve);
     });
@@ -215,7 +216,7 @@ function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstre
     close(false);
   };
   const record = (direction: Direction, us: TunnelUnit[]): void => {
-    for (const x of us) session.append({ type: 'Frame', direction, messageType: x.type, bytes: x.bytes, redacted: false, masks: [] });
+    for (const x of us) session.append(singleFrame(direction, x.type, x.bytes));
   };
   let fromClientDone: Promise<void> = Promise.resolve();
   let fromUpstreamDone: Promise<void> = Promise.resolve();

@@ -4,7 +4,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { Config, Connection } from '@chaperone/config';
-import { SessionChain } from '@chaperone/events';
+import { SessionChain, singleFrame } from '@chaperone/events';
 import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
 import {
@@ -20,7 +20,7 @@ import {
   type PgNotice,
 } from '../../protocols/postgres/index.js';
 import { AuthError, RecordingError, UpstreamError } from '../../errors.js';
-import { SessionRecorder, type EventSink } from '../../recording/index.js';
+import { FrameBuilder, SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import { acceptStartup, readToken } from './client-handshake.js';
 import type { ApprovalGate } from '../../approvals/index.js';
@@ -153,7 +153,7 @@ export class PgListener {
   ): Promise<void> {
     const { config, log, metrics } = this.deps;
     const sessionId = randomUUID();
-    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs });
+    const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs, maxBatchBytes: config.kafka.maxRecordBytes });
     recorder.append({
       type: 'SessionStarted',
       identity: { subject: identity.subject, issuer: identity.issuer, groups: identity.groups, tokenId: identity.tokenId, claimsJson: JSON.stringify(identity.claims) },
@@ -164,12 +164,14 @@ export class PgListener {
       attributesJson: JSON.stringify({ database: connection.postgres!.database, application_name: params.application_name ?? '', labels: connection.labels }),
     });
     // The upstream login carried injected credentials: record that it happened, never its bytes.
-    recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'AuthenticationOk', bytes: Buffer.from('[upstream authentication exchange redacted]'), redacted: true, masks: [] });
-    const greeting = [encodeAuthentication({ type: 'ok' })];
-    for (const m of upstream.greeting) {
-      recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: messageName('server', m.code, m.payload), bytes: m.frame, redacted: false, masks: [] });
-      greeting.push(m.frame);
-    }
+    recorder.append(singleFrame('SERVER_TO_CLIENT', 'pg.upstream.auth', Buffer.from('[upstream authentication exchange redacted]'), { redacted: true }));
+    // What the client reads after its own authentication: our AuthenticationOk (its bytes are
+    // not the upstream's, which stay redacted above) and the upstream's greeting, in one write.
+    const greeting = new FrameBuilder('SERVER_TO_CLIENT');
+    greeting.add('AuthenticationOk', encodeAuthentication({ type: 'ok' }));
+    for (const m of upstream.greeting) greeting.add(messageName('server', m.code, m.payload), m.frame);
+    const hello = greeting.take()!;
+    recorder.append(hello.frame);
     try {
       await recorder.flush();
     } catch (err) {
@@ -192,12 +194,14 @@ export class PgListener {
     if (key) this.byCancelKey.set(key, session);
     metrics.sessionsActive.inc();
     log.info({ session: sessionId, subject: identity.subject, connection: connection.name, client: clientAddress }, 'session started');
-    client.write(Buffer.concat(greeting));
+    client.write(hello.bytes);
     if (upstreamRest.length > 0) {
       // Anything the upstream sent right after its greeting (e.g. a NOTICE) is recorded too.
-      for (const m of upstreamRest)
-        recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: messageName('server', m.code, m.payload), bytes: m.frame, redacted: false, masks: [] });
-      client.write(Buffer.concat(upstreamRest.map((m) => m.frame)));
+      const rest = new FrameBuilder('SERVER_TO_CLIENT');
+      for (const m of upstreamRest) rest.add(messageName('server', m.code, m.payload), m.frame);
+      const taken = rest.take()!;
+      recorder.append(taken.frame);
+      client.write(taken.bytes);
     }
     session.start(pending);
     const reason = await session.done;

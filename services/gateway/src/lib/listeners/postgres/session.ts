@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { signSeal, type Direction } from '@chaperone/events';
+import { signSeal, singleFrame } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 import {
   Backend,
@@ -23,7 +23,7 @@ import {
 } from '../../protocols/postgres/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import { RecordingError } from '../../errors.js';
-import type { SessionRecorder } from '../../recording/index.js';
+import { FrameBuilder, joinBuffers, type SessionRecorder } from '../../recording/index.js';
 import { decideFunctionCall, decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
 import type { PgMetrics } from './metrics.js';
 import { AnswerQueue, type Injected } from './answers.js';
@@ -66,6 +66,8 @@ export class PgProxySession {
   private readonly batch: ExtendedBatch;
   private readonly waits: ApprovalWaits | undefined;
   private readonly pauses = new Set<'recording' | 'client'>();
+  /** What one write to the client holds, recorded as one Frame. */
+  private readonly toClient = new FrameBuilder('SERVER_TO_CLIENT');
   private terminating = false;
   private ended = false;
   readonly counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, commands: 0, denied: 0 };
@@ -142,13 +144,11 @@ export class PgProxySession {
 
   private async handleClient(messages: PgMessage[]): Promise<void> {
     if (this.ended) return;
+    this.recordClientChunk(messages);
     const out: Buffer[] = [];
     for (const m of messages) {
       // A wait for approval may have outlived the session.
       if (this.ended) return;
-      this.record('CLIENT_TO_SERVER', m);
-      this.counters.framesIn++;
-      this.counters.bytesIn += m.frame.length;
       // A simple Query or a FunctionCall ends an extended batch as a Sync would.
       if (this.batch.held && (m.code === Frontend.Query || m.code === Frontend.FunctionCall)) await this.settleHeld(out, undefined);
       if (this.ended) return;
@@ -223,7 +223,7 @@ export class PgProxySession {
     const t0 = process.hrtime.bigint();
     await this.recorder.flush();
     this.opts.metrics.recordWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-    if (out.length > 0 && !this.ended) this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (out.length > 0 && !this.ended) this.upstream.write(joinBuffers(out));
     this.flushInjections();
   }
 
@@ -300,7 +300,7 @@ export class PgProxySession {
   /** Records, then writes what the client sent so far (record-before-forward), then due injections. */
   private async forward(out: Buffer[]): Promise<void> {
     await this.recorder.flush();
-    if (out.length > 0 && !this.ended) this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (out.length > 0 && !this.ended) this.upstream.write(joinBuffers(out));
     this.flushInjections();
   }
 
@@ -353,24 +353,25 @@ export class PgProxySession {
   /** The gateway's own failing statement, recorded (under its own frame type) before it goes upstream with `out`. */
   private forwardAbort(protocol: 'simple' | 'extended', refusal: PgNotice, out: Buffer[]): void {
     for (const frame of this.aborts.frames(protocol, refusal)) {
-      this.recorder.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: ABORT_FRAME_TYPE, bytes: frame, redacted: false, masks: [] });
+      this.recorder.append(singleFrame('CLIENT_TO_SERVER', ABORT_FRAME_TYPE, frame));
       out.push(frame);
     }
   }
 
-  private injected(f: Injected): Buffer {
-    return this.recordSynthetic(f === 'rfq' ? encodeReadyForQuery(this.txStatus) : f);
+  /** Adds a frame of the gateway's own to what the client reads next. */
+  private inject(f: Injected): void {
+    const frame = f === 'rfq' ? encodeReadyForQuery(this.txStatus) : f;
+    this.toClient.add(messageName('server', frame[0]!), frame);
   }
 
   private flushInjections(): void {
-    const due = this.answers.due();
-    if (due.length > 0) this.writeClient(Buffer.concat(due.map((f) => this.injected(f))));
+    for (const f of this.answers.due()) this.inject(f);
+    this.sendToClient();
   }
 
   private onServerChunk(chunk: Buffer): void {
     if (this.ended) return;
     const { messages, error } = this.serverReader.push(chunk);
-    const out: Buffer[] = [];
     try {
       for (let raw of messages) {
         if (this.aborts.waiting && raw.code === Backend.ErrorResponse) {
@@ -380,31 +381,35 @@ export class PgProxySession {
         }
         // Secrets and PII are masked before recording and forwarding: the record holds what
         // the agent saw plus which detector fired where (masking/session.ts).
-        const masked = this.ctx.masking?.mask(raw) ?? { frame: raw.frame, notes: [] };
-        const m = masked.frame === raw.frame ? raw : { ...raw, frame: masked.frame };
-        const ready = m.code === Backend.ReadyForQuery;
-        if (ready) for (const f of this.answers.onReady()) out.push(this.injected(f));
-        this.recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: messageName('server', m.code), bytes: m.frame, redacted: false, masks: masked.notes });
-        this.counters.framesOut++;
-        this.counters.bytesOut += m.frame.length;
-        out.push(m.frame);
+        const masked = this.ctx.masking?.mask(raw);
+        const frame = masked ? masked.frame : raw.frame;
+        const ready = raw.code === Backend.ReadyForQuery;
+        if (ready) for (const f of this.answers.onReady()) this.inject(f);
+        this.toClient.add(messageName('server', raw.code), frame, masked?.notes);
         if (ready) {
-          this.txStatus = decodeReadyForQuery(m.payload);
+          this.txStatus = decodeReadyForQuery(raw.payload);
           if (this.answers.seen === this.answers.expected && !this.batch.partForwarded) this.aborts.settle();
-          for (const f of this.answers.due()) out.push(this.injected(f));
+          for (const f of this.answers.due()) this.inject(f);
         }
       }
+      this.sendToClient();
     } catch (err) {
       this.fail(err as Error);
       return;
     }
-    if (out.length > 0) this.writeClient(out.length === 1 ? out[0]! : Buffer.concat(out));
     if (this.recorder.unackedBytes > this.opts.maxInFlightBytes) this.pause('recording');
     if (error) void this.end('upstream-protocol-error', error.message, { severity: 'FATAL', code: '08P01', message: `chaperone: upstream sent invalid data: ${error.message}` });
   }
 
-  private writeClient(buf: Buffer): void {
-    if (!this.client.write(buf)) this.pause('client');
+  /** Records what the client is about to read as one Frame, then writes it in one write. */
+  private sendToClient(): void {
+    const n = this.toClient.messages;
+    const taken = this.toClient.take();
+    if (!taken) return;
+    this.recorder.append(taken.frame);
+    this.counters.framesOut += n;
+    this.counters.bytesOut += taken.bytes.length;
+    if (!this.client.write(taken.bytes)) this.pause('client');
   }
 
   private pause(why: 'recording' | 'client'): void {
@@ -417,22 +422,14 @@ export class PgProxySession {
     this.upstream.resume();
   }
 
-  private record(direction: Direction, m: PgMessage): void {
-    this.recorder.append({
-      type: 'Frame',
-      direction,
-      messageType: messageName(direction === 'CLIENT_TO_SERVER' ? 'client' : 'server', m.code, m.payload),
-      bytes: m.frame,
-      redacted: false,
-      masks: [],
-    });
-  }
-
-  private recordSynthetic(frame: Buffer): Buffer {
-    this.recorder.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: messageName('server', frame[0]!), bytes: frame, redacted: false, masks: [] });
-    this.counters.framesOut++;
-    this.counters.bytesOut += frame.length;
-    return frame;
+  /** Records the messages of one client chunk as one Frame, before any of them is decided or forwarded. */
+  private recordClientChunk(messages: PgMessage[]): void {
+    if (messages.length === 0) return;
+    const chunk = new FrameBuilder('CLIENT_TO_SERVER');
+    for (const m of messages) chunk.add(messageName('client', m.code, m.payload), m.frame);
+    this.counters.framesIn += messages.length;
+    this.counters.bytesIn += chunk.bytes;
+    this.recorder.append(chunk.take()!.frame);
   }
 
   private recordingNotice(err: RecordingError): PgNotice {

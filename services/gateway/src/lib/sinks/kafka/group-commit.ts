@@ -1,8 +1,9 @@
 /**
  * Group commit for the event log: publishes that arrive while produce requests are in flight
  * are merged into the next request, so N concurrent sessions cost about one broker round trip
- * together instead of N queued ones. Each session has at most one publish outstanding (its
- * recorder waits), so merging never reorders a session's events.
+ * together instead of N queued ones. A session's publishes (its recorder pipelines a few) always
+ * queue on the same instance and leave in the order they were queued, so merging never reorders
+ * a session's events.
  */
 export interface Pending<T> {
   items: T[];

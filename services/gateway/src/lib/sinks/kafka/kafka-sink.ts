@@ -1,7 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import { Kafka, logLevel, type ISocketFactory, type Message, type Producer } from 'kafkajs';
 import { Counter, Histogram, type Logger, type Registry } from '@chaperone/observability';
-import { frameBody, type ChainedEvent } from '@chaperone/events';
+import { encodeRecord, type ChainedEvent } from '@chaperone/events';
 import type { EventSink } from '../../recording/sink.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -24,7 +24,8 @@ export interface KafkaSinkOptions {
 interface SinkMetrics {
   requests: Counter;
   failures: Counter;
-  messages: Counter;
+  records: Counter;
+  events: Counter;
   publishes: Counter;
   bytes: Counter;
   seconds: Histogram;
@@ -35,9 +36,10 @@ function createSinkMetrics(registry: Registry): SinkMetrics {
   return {
     requests: new Counter({ name: 'chaperone_kafka_produce_requests_total', help: 'Produce requests sent (each merges the publishes of many sessions)', registers }),
     failures: new Counter({ name: 'chaperone_kafka_produce_failures_total', help: 'Produce requests that failed after kafkajs retries', registers }),
-    messages: new Counter({ name: 'chaperone_kafka_produce_messages_total', help: 'Events published (one Kafka message each)', registers }),
+    records: new Counter({ name: 'chaperone_kafka_produce_messages_total', help: 'Kafka records produced (one per session publish)', registers }),
+    events: new Counter({ name: 'chaperone_kafka_produce_events_total', help: 'Events produced (a record holds one publish of one session: several events)', registers }),
     publishes: new Counter({ name: 'chaperone_kafka_session_publishes_total', help: 'Session batches published (merged into produce requests)', registers }),
-    bytes: new Counter({ name: 'chaperone_kafka_produce_bytes_total', help: 'Event bytes published', registers }),
+    bytes: new Counter({ name: 'chaperone_kafka_produce_bytes_total', help: 'Record bytes produced', registers }),
     seconds: new Histogram({
       name: 'chaperone_kafka_produce_seconds',
       help: 'Produce request duration until acks=all, including the wait for the producer connection',
@@ -59,13 +61,21 @@ const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
 
 interface Lane {
   producer: Producer;
-  group: GroupCommit<Message>;
+  group: GroupCommit<Record>;
   connected: boolean;
+}
+
+/** One publish of one session: a Kafka record, and how many events it carries (metrics). */
+interface Record {
+  message: Message;
+  events: number;
 }
 
 /**
  * Publishes a session's events with key = session id, so one partition holds the session
- * in order. Idempotent producers with acks=all (DESIGN.md "Record-before-forward"); retries
+ * in order: one Kafka record per publish (a SessionEventBatch of the session's consecutive
+ * events, no headers), so kafkajs encodes, partitions and checksums a few large records instead
+ * of one per protocol message. Idempotent producers with acks=all (DESIGN.md "Record-before-forward"); retries
  * are bounded because the session's own ack timeout decides when to give up, and duplicates
  * that a retry might create collapse in ClickHouse on (session_id, seq).
  *
@@ -117,13 +127,9 @@ export class KafkaSink implements EventSink {
   }
 
   publish(sessionId: string, events: ChainedEvent[], cancelled?: () => boolean): Promise<void> {
-    let bytes = 0;
-    const messages = events.map((e): Message => {
-      bytes += e.body.length + 64;
-      return { key: sessionId, value: frameBody(e.body), headers: { seq: String(e.event.seq), type: e.event.body.type } };
-    });
+    const value = encodeRecord(events.map((e) => e.body));
     this.metrics?.publishes.inc();
-    return this.laneOf(sessionId).group.publish(messages, bytes, { key: sessionId, cancelled });
+    return this.laneOf(sessionId).group.publish([{ message: { key: sessionId, value }, events: events.length }], value.length + 64, { key: sessionId, cancelled });
   }
 
   async stop(): Promise<void> {
@@ -137,11 +143,11 @@ export class KafkaSink implements EventSink {
     return this.lanes[h % this.lanes.length]!;
   }
 
-  private async send(producer: Producer, messages: Message[]): Promise<void> {
+  private async send(producer: Producer, records: Record[]): Promise<void> {
     const m = this.metrics;
     const end = m?.seconds.startTimer();
     try {
-      await producer.send({ topic: this.opts.topic, acks: -1, messages });
+      await producer.send({ topic: this.opts.topic, acks: -1, messages: records.map((r) => r.message) });
     } catch (err) {
       m?.failures.inc();
       throw err;
@@ -150,9 +156,14 @@ export class KafkaSink implements EventSink {
     }
     if (m) {
       m.requests.inc();
-      m.messages.inc(messages.length);
+      m.records.inc(records.length);
       let bytes = 0;
-      for (const msg of messages) bytes += (msg.value as Buffer).length;
+      let events = 0;
+      for (const r of records) {
+        bytes += (r.message.value as Buffer).length;
+        events += r.events;
+      }
+      m.events.inc(events);
       m.bytes.inc(bytes);
     }
   }

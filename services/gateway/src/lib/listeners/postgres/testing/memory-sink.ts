@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChainedEvent, EventBody } from '@chaperone/events';
+import { frameMessages, type ChainedEvent, type EventBody } from '@chaperone/events';
 import type { EventSink } from '../../../recording/index.js';
 
 interface SessionState {
@@ -62,14 +62,19 @@ export class MemorySink implements EventSink {
           if (event.seq !== 0) this.violation(`session ${sessionId}: SessionStarted at seq ${event.seq}`);
           s.app = (JSON.parse(body.attributesJson) as { application_name?: string }).application_name ?? '';
           break;
-        case 'Frame':
-          this.framesOf(s.app)[body.direction === 'CLIENT_TO_SERVER' ? 0 : 1]++;
+        case 'Frame': {
+          // Counted per protocol message: a Frame holds every message of one chunk or write.
+          const messages = frameMessages(body);
+          this.framesOf(s.app)[body.direction === 'CLIENT_TO_SERVER' ? 0 : 1] += messages.length;
           if (body.direction === 'CLIENT_TO_SERVER') {
-            this.counts.clientFrames++;
-            const d = digest(body.bytes);
-            this.recordedClientFrames.set(d, (this.recordedClientFrames.get(d) ?? 0) + 1);
-          } else this.counts.serverFrames++;
+            this.counts.clientFrames += messages.length;
+            for (const m of messages) {
+              const d = digest(body.bytes.subarray(m.start, m.end));
+              this.recordedClientFrames.set(d, (this.recordedClientFrames.get(d) ?? 0) + 1);
+            }
+          } else this.counts.serverFrames += messages.length;
           break;
+        }
         case 'Command':
           this.counts.commands++;
           break;
