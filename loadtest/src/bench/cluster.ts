@@ -6,7 +6,7 @@
  * producer throughput, and the cost of one recorded statement split into SQL parse, policy,
  * Avro + hash chain and Kafka (microbenchmarks in-process). See --help.
  */
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { cpuBetween, sampleCpu, type CpuUse } from '../fleet/cpu.js';
 import { FleetError } from '../fleet/errors.js';
 import { deploy, loadStack, run, waitHealthy, type Stack } from '../fleet/stack.js';
 import { parsePgbenchOutput } from './pgbench-output.js';
+import { statementEvents } from './statement-events.js';
 
 const HELP = `usage: cluster.ts [--duration D] [--clients N] [--skip-cluster] [--skip-micro] [--json]
 
@@ -30,8 +31,9 @@ Side-by-side cluster benchmark on the local stack (deploy/local/up, 2 gateway no
                      haproxy, first with gateway-2 stopped, then with both; TPS ratio, gateway
                      CPU µs per statement (process CPU time of the gateway pids / statements the
                      nodes counted) and where the CPU went (per component, and the machine)
-  Kafka producer     KafkaSink.publish from 16 concurrent sessions: statement-sized batches
-                     (3 events) and bulk batches (100 events): events/s, MB/s, CPU µs/event
+  Kafka producer     KafkaSink.publish from 16 concurrent sessions: statement-sized publishes
+                     (3 events: a v2 Query frame, Command, Decision) and bulk ones (100 events),
+                     each one Kafka record: events/s, MB/s, CPU µs/event, ms/publish
   per statement      in-process microbenchmarks of what the gateway does per recorded
                      statement: parseSql, PolicyEngine.evaluate, Avro + hash chain of its
                      Frame/Command/Decision events, and their Kafka publish
@@ -124,19 +126,6 @@ function micro(n: number, fn: (i: number) => unknown): { cpuUs: number; wallUs: 
   const c = process.cpuUsage(c0);
   const r = (x: number) => Math.round(x * 100) / 100;
   return { cpuUs: r((c.user + c.system) / n), wallUs: r(wall / n) };
-}
-
-/** One statement as the gateway records it: the client's Query frame, its Command and its Decision. */
-function statementEvents(chain: SessionChain, sql: string, i: number): ChainedEvent[] {
-  const q = Buffer.alloc(5 + Buffer.byteLength(sql) + 1);
-  q.write('Q', 0);
-  q.writeInt32BE(q.length - 1, 1);
-  q.write(sql, 5);
-  return [
-    chain.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'Query', bytes: q, redacted: false, masks: [] }),
-    chain.append({ type: 'Command', commandId: i, protocol: 'postgres', action: 'SELECT', targets: ['customers'], text: sql, textSha256: createHash('sha256').update(sql).digest('hex'), detailsJson: '{"type":"SELECT"}', params: [] }),
-    chain.append({ type: 'Decision', commandId: i, result: 'ALLOW', reasons: [], policyRevision: 'bench', evalMicros: 20, outputJson: '{"result":"allow"}' }),
-  ];
 }
 
 interface KafkaFigures {

@@ -11,13 +11,14 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createApiClient, startApiServer } from '@chaperone/api';
 import { loadConfig, type Config } from '@chaperone/config';
-import { SessionChain, encodeEvent } from '@chaperone/events';
+import { SessionChain, singleFrame } from '@chaperone/events';
 import { TokenIssuer } from '@chaperone/identity';
 import { Materializer } from '@chaperone/materializer';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
-import { pgQuery, throwawayDatabase } from '@chaperone/store/testing';
+import { pgCommandComplete, pgQuery, pgReadyForQuery, throwawayDatabase } from '@chaperone/store/testing';
 import { cpuBetween, sampleCpu, type CpuSample } from '../fleet/cpu.js';
+import { StatementPublishes, writeFrame, type BenchRecord } from './statement-events.js';
 
 const HELP = `usage: lag.ts [--rate N] [--seconds S] [--sessions N] [--materializers N] [--backlog N]
               [--only lag|replay] [--replay-runs N] [--profile DIR] [--config FILE]
@@ -26,20 +27,24 @@ Recording path on the local stack (deploy/local/up --infra-only is enough; the r
 the built CLI, so npm run build first). Uses a Kafka topic, consumer group and ClickHouse
 database of its own and removes them afterwards; the stack's own materializer is not involved.
 
-  lag      frames published to Kafka at a steady rate (--rate, over --sessions sessions) are
-           materialized by --materializers real Materializer processes (one consumer group, the
-           topic's partitions shared), and a poller notes when sampled frames (the last of each
-           50 ms send) are visible in ClickHouse: publish → visible p50/p99/max, ingest rows/s,
+  lag      events published to Kafka at a steady rate (--rate, over --sessions sessions) as the
+           gateway publishes them (events v2: one record per publish of a session — a statement's
+           Query frame, Command and Decision, then its answer as one frame of RowDescription,
+           DataRow, CommandComplete and ReadyForQuery) are materialized by --materializers real
+           Materializer processes (one consumer group, the topic's partitions shared), and a
+           poller notes when sampled events (the last of each 50 ms send) are visible in
+           ClickHouse: publish → visible p50/p99/max, events and records/s, ingest rows/s,
            and the CPU the materializers, ClickHouse and Kafka used (and the whole machine, so a
            busy neighbour shows). With --backlog N, N events are published first with no
            materializer running, and the time to drain them is the ingest capacity.
-  replay   a 100k-event session is stored, then \`chaperone replay --no-wait\` (a fresh node
+  replay   a 100k-event session (a Query frame, then its answer as one frame of
+           CommandComplete and ReadyForQuery, every two events) is stored, then \`chaperone replay --no-wait\` (a fresh node
            process of the built CLI, through an in-process API) is timed to its first line
            and to the end (--replay-runs times); and the API alone (in-process gRPC client) to
            its first event.
 
 options:
-  --rate N            offered events/s (default 20000)
+  --rate N            offered events/s (default 20000; about 2 events a record)
   --seconds S         length of the steady load (default 15)
   --sessions N        sessions the load is spread over (default 200)
   --materializers N   materializer processes (default 1)
@@ -215,25 +220,19 @@ function cpuOf(pids: number[]): number {
   return total;
 }
 
-function frame(chain: SessionChain, n: number) {
-  const e = chain.append({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'DataRow', bytes: pgQuery(`row ${n}`), redacted: false, masks: [] });
-  return { key: chain.sessionId, value: encodeEvent(e.event), seq: e.event.seq };
-}
-
 async function countEvents(store: Store): Promise<number> {
   return Number((await store.query('SELECT count() FROM events', { readonly: true })).rows[0]![0]);
 }
 
-async function publishBacklog(producer: Producer, topic: string, chains: SessionChain[], n: number): Promise<void> {
-  const chunk = 2000;
-  for (let sent = 0; sent < n; sent += chunk) {
-    const messages = [];
-    for (let i = 0; i < Math.min(chunk, n - sent); i++) {
-      const f = frame(chains[(sent + i) % chains.length]!, sent + i);
-      messages.push({ key: f.key, value: f.value });
-    }
-    await producer.send({ topic, acks: -1, messages });
+/** Publishes `n` events (whole records, so up to two more) before any materializer runs; returns the events sent. */
+async function publishBacklog(producer: Producer, topic: string, publishes: StatementPublishes, n: number): Promise<number> {
+  let sent = 0;
+  while (sent < n) {
+    const records = publishes.take(Math.min(2000, n - sent));
+    sent += records.reduce((a, r) => a + r.events, 0);
+    await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value })) });
   }
+  return sent;
 }
 
 async function lag(config: Config, store: Store, id: string, kafka: Kafka): Promise<void> {
@@ -247,7 +246,8 @@ async function lag(config: Config, store: Store, id: string, kafka: Kafka): Prom
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   const chains = Array.from({ length: positive('sessions', args.sessions) }, (_, i) => new SessionChain(`lag-${id}-${i}`, 'gw-bench'));
-  if (backlog > 0) await publishBacklog(producer, config.kafka.topic, chains, backlog);
+  const publishes = new StatementPublishes(chains);
+  const backlogEvents = backlog > 0 ? await publishBacklog(producer, config.kafka.topic, publishes, backlog) : 0;
   const stack = { CHAPERONE_RUN_DIR: `${repo}deploy/local/.run` };
   const idle0 = sampleCpu(stack);
   await sleep(2000);
@@ -259,13 +259,14 @@ async function lag(config: Config, store: Store, id: string, kafka: Kafka): Prom
   try {
     let drain = '';
     if (backlog > 0) {
-      while ((await countEvents(store)) < backlog) await sleep(100);
+      while ((await countEvents(store)) < backlogEvents) await sleep(100);
       const s = (Date.now() - launched) / 1000;
-      drain = `  backlog: ${backlog} events stored ${s.toFixed(1)} s after the materializers were launched = ${Math.round(backlog / s)} rows/s (their start and group join included; they used ${Math.round(cpuOf(procs.pids) / 10 / s)}% of a core)\n`;
+      drain = `  backlog: ${backlogEvents} events stored ${s.toFixed(1)} s after the materializers were launched = ${Math.round(backlogEvents / s)} rows/s (their start and group join included; they used ${Math.round(cpuOf(procs.pids) / 10 / s)}% of a core)\n`;
     }
     const base = await countEvents(store);
     const samples: { sessionId: string; seq: number; sentAt: number; seenAt?: number }[] = [];
     let sent = 0;
+    let records = 0;
     let stop = false;
     const poller = (async () => {
       while (!stop || samples.some((s) => s.seenAt === undefined)) {
@@ -288,16 +289,15 @@ async function lag(config: Config, store: Store, id: string, kafka: Kafka): Prom
     for (let tick = 0; Date.now() - started < seconds * 1000; tick++) {
       const due = started + tick * tickMs;
       if (due > Date.now()) await sleep(due - Date.now());
-      const messages = [];
-      let last: ReturnType<typeof frame> | undefined;
-      for (let i = 0; i < perTick; i++) {
-        last = frame(chains[(sent + i) % chains.length]!, sent + i);
-        messages.push({ key: last.key, value: last.value });
-      }
-      samples.push({ sessionId: last!.key, seq: last!.seq, sentAt: Date.now() });
+      const batch: BenchRecord[] = publishes.take(perTick);
+      const last = batch[batch.length - 1]!;
+      samples.push({ sessionId: last.key, seq: last.lastSeq, sentAt: Date.now() });
       // Not awaited: a slow acknowledgement must not lower the offered rate.
-      void producer.send({ topic: config.kafka.topic, acks: -1, messages }).catch((err: Error) => process.stderr.write(`send failed: ${err.message}\n`));
-      sent += perTick;
+      void producer
+        .send({ topic: config.kafka.topic, acks: -1, messages: batch.map((r) => ({ key: r.key, value: r.value })) })
+        .catch((err: Error) => process.stderr.write(`send failed: ${err.message}\n`));
+      sent += batch.reduce((a, r) => a + r.events, 0);
+      records += batch.length;
     }
     const offeredSeconds = (Date.now() - started) / 1000;
     stop = true;
@@ -316,7 +316,8 @@ async function lag(config: Config, store: Store, id: string, kafka: Kafka): Prom
     const inserts = histogram(metrics, 'chaperone_materializer_insert_seconds');
     process.stdout.write(
       drain +
-        `lag: offered ${sent} events in ${offeredSeconds.toFixed(1)} s (${Math.round(sent / offeredSeconds)} events/s, target ${rate}), ${procs.pids.length} materializer(s)\n` +
+        `lag: offered ${sent} events in ${offeredSeconds.toFixed(1)} s (${Math.round(sent / offeredSeconds)} events/s, target ${rate}) in ${records} records ` +
+        `(${Math.round(records / offeredSeconds)} records/s, ${(sent / Math.max(1, records)).toFixed(1)} events each), ${procs.pids.length} materializer(s)\n` +
         `  publish → visible in ClickHouse: p50 ${ms(quantile(lags, 0.5))}, p99 ${ms(quantile(lags, 0.99))}, max ${ms(Math.max(...lags))} (${lags.length} of ${samples.length} samples seen)\n` +
         `  ingest: ${stored} of ${sent} rows stored ${wall.toFixed(1)} s after the start = ${Math.round(stored / wall)} rows/s; ` +
         `${batches.count} inserts (since start, backlog included) of ${Math.round(batches.sum / Math.max(1, batches.count))} events, ${ms((inserts.sum / Math.max(1, inserts.count)) * 1000)} each on average\n` +
@@ -330,7 +331,7 @@ async function lag(config: Config, store: Store, id: string, kafka: Kafka): Prom
   }
 }
 
-/** A 100k-event session with a query and its result every two events, written straight to the store. */
+/** A 100k-event session with a query and its answer (one v2 frame) every two events, written straight to the store. */
 async function storeReplaySession(store: Store, id: string): Promise<string> {
   const chain = new SessionChain(`replay-${id}`, 'gw-bench');
   const events = [
@@ -340,7 +341,13 @@ async function storeReplaySession(store: Store, id: string): Promise<string> {
     }),
   ];
   for (let i = 1; i < 100_000; i++)
-    events.push(chain.append({ type: 'Frame', direction: i % 2 ? 'CLIENT_TO_SERVER' : 'SERVER_TO_CLIENT', messageType: i % 2 ? 'Query' : 'CommandComplete', bytes: pgQuery(`SELECT ${i}`), redacted: false, masks: [] }));
+    events.push(
+      chain.append(
+        i % 2
+          ? singleFrame('CLIENT_TO_SERVER', 'Query', pgQuery(`SELECT ${i}`))
+          : writeFrame('SERVER_TO_CLIENT', [['CommandComplete', pgCommandComplete('SELECT 1')], ['ReadyForQuery', pgReadyForQuery()]]),
+      ),
+    );
   for (let i = 0; i < events.length; i += 10_000) await store.insertEvents(events.slice(i, i + 10_000).map((e) => ({ event: e.event, body: e.body })));
   return chain.sessionId;
 }
