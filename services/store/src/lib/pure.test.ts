@@ -1,7 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decodeEventBody, decodeRecord, frameMessages } from '@chaperone/events';
+import { fixtureSession } from '../testing.js';
+import { parseRow } from './columns.js';
 import { loadMigrations, splitStatements } from './migrate.js';
-import { unescapeTsv, splitTsvLine } from './tsv.js';
+import { frameColumns, toEventRow } from './rows.js';
+import { encodeTsv, unescapeTsv, splitTsvLine } from './tsv.js';
 import { encodeRowBinary } from './rowbinary.js';
 import { str } from './sql.js';
 
@@ -56,6 +60,44 @@ describe('store helpers', () => {
     assert.deepEqual([...buf.subarray(14, 16)], [0xac, 0x02]);
     assert.ok(buf.subarray(16).equals(long));
     assert.throws(() => encodeRowBinary(cols, [{ n: -1, s: '', b: '' }]), /column n: expected an unsigned integer/);
+  });
+
+  it('encodes, writes as text and reads back Array(UInt64)', () => {
+    const cols = [{ name: 'o', type: 'Array(UInt64)' }] as const;
+    const buf = encodeRowBinary(cols, [{ o: [0, 2 ** 40] }, { o: [] }]);
+    const big = Buffer.alloc(8);
+    big.writeBigUInt64LE(2n ** 40n);
+    assert.deepEqual(buf, Buffer.concat([Buffer.from([2]), Buffer.alloc(8), big, Buffer.from([0])]));
+    assert.throws(() => encodeRowBinary(cols, [{ o: [1.5] }]), /column o: expected an unsigned integer/);
+    assert.equal(encodeTsv(cols, [{ o: [0, 7] }, { o: [] }]).toString(), '[0,7]\n[]\n');
+    assert.deepEqual(parseRow(cols, { o: ['0', '7'] }), { o: [0, 7] });
+  });
+
+  it('projects a frame\'s messages as frameMessages reads them: v2 lists, v1 one message at 0', () => {
+    const frame = { messageType: 'RowDescription', bytes: Buffer.alloc(30) };
+    for (const f of [
+      { ...frame, messageTypes: ['RowDescription', 'DataRow', 'ReadyForQuery'], offsets: [0, 12, 24] },
+      { ...frame, messageTypes: [], offsets: [] },
+      { ...frame, messageTypes: ['RowDescription', 'DataRow'], offsets: [0] },
+    ]) {
+      const messages = frameMessages(f);
+      assert.deepEqual(frameColumns(f), { types: messages.map((m) => m.type), offsets: messages.map((m) => m.start) });
+    }
+  });
+
+  it('builds fixture records a consumer decodes to the recorded events, v1 ones as v1 Avro', () => {
+    const f = fixtureSession({ v1Queries: 1 });
+    const decoded = f.messages.flatMap((m) => decodeRecord(m));
+    assert.deepEqual(decoded.map((d) => d.body), f.events.map((e) => e.body));
+    // Publishes as a gateway makes them: v1 events one per record, then batches of a few.
+    assert.deepEqual(f.messages.map((m) => decodeRecord(m).length), [1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1]);
+    const result = f.events.at(-2)!;
+    assert.ok(result.event.body.type === 'Frame');
+    assert.deepEqual(result.event.body.messageTypes, ['ErrorResponse', 'ReadyForQuery']);
+    const v1 = f.events[1]!;
+    assert.ok(v1.event.body.type === 'Frame');
+    assert.deepEqual(decodeEventBody(v1.body).body, v1.event.body);
+    assert.deepEqual(toEventRow(v1.event, v1.body, v1.hash).message_types, ['Query']);
   });
 
   it('quotes string literals', () => {

@@ -113,6 +113,12 @@ function putter(c: ColumnSpec): Put {
         w.varint(items.length);
         for (const item of items) text(w, item, name);
       };
+    case 'Array(UInt64)':
+      return (w, r) => {
+        const items = (r[name] ?? []) as unknown[];
+        w.varint(items.length);
+        for (const item of items) w.u64(num(item, name));
+      };
     case 'Nullable(DateTime)':
       return (w, r) => {
         const v = r[name];

@@ -1,8 +1,8 @@
 import { hash as oneShotHash } from 'node:crypto';
-import type { EventBody, SessionEvent } from '@chaperone/events';
+import type { EventBody, Frame, SessionEvent } from '@chaperone/events';
 
 /** Column types the store writes; the subset every ClickHouse since 18.16 and chdb share. */
-export type ColumnType = 'String' | 'UInt8' | 'UInt64' | 'DateTime' | 'Date' | 'Array(String)' | 'Nullable(DateTime)';
+export type ColumnType = 'String' | 'UInt8' | 'UInt64' | 'DateTime' | 'Date' | 'Array(String)' | 'Array(UInt64)' | 'Nullable(DateTime)';
 export interface ColumnSpec {
   name: string;
   type: ColumnType;
@@ -31,6 +31,10 @@ export interface EventRow {
   mask_locations: string[];
   /** Frame: values masked in all (sum of the notes' counts). */
   masked: number;
+  /** Frame: every protocol message in payload, in order (003); `[message_type]` for a v1 event. */
+  message_types: string[];
+  /** Frame: where each message of message_types starts in payload; `[0]` for a v1 event. */
+  message_offsets: number[];
 }
 
 export interface CommandRow {
@@ -116,6 +120,7 @@ export const EVENT_COLUMNS: readonly ColumnSpec[] = [
   col('node_id', 'String'), col('type', 'String'), col('direction', 'String'), col('message_type', 'String'), col('command_id', 'UInt64'),
   col('payload', 'String'), col('redacted', 'UInt8'), col('avro', 'String'), col('hash', 'String'), col('prev_hash', 'String'),
   col('mask_detectors', 'Array(String)'), col('mask_locations', 'Array(String)'), col('masked', 'UInt64'),
+  col('message_types', 'Array(String)'), col('message_offsets', 'Array(UInt64)'),
 ];
 
 export const COMMAND_COLUMNS: readonly ColumnSpec[] = [
@@ -152,6 +157,18 @@ export function chainHashHex(prevHash: Uint8Array, avro: Buffer): string {
 
 export const commandKey = (sessionId: string, commandId: number): string => `${sessionId}\u0000${commandId}`;
 
+/**
+ * The message columns of a Frame: the types and start offsets `frameMessages` of @chaperone/events
+ * gives (a v1 event is one message at 0), without an object per message — the materializer
+ * projects every frame, and a result frame holds a message per row. The decoded arrays are
+ * referenced, not copied, when they are parallel (as every writer makes them).
+ */
+export function frameColumns(b: Pick<Frame, 'messageType' | 'messageTypes' | 'offsets'>): { types: string[]; offsets: number[] } {
+  if (b.messageTypes.length === 0) return { types: [b.messageType], offsets: [0] };
+  if (b.offsets.length === b.messageTypes.length) return { types: b.messageTypes, offsets: b.offsets };
+  return { types: b.messageTypes, offsets: b.messageTypes.map((_, i) => b.offsets[i] ?? 0) };
+}
+
 /** The time columns of an event: seconds, day number (for Date) and the exact microseconds. */
 function times(tsMicros: number): { ts: number; ts_micros: number; event_date: number } {
   const ts = Math.floor(tsMicros / 1e6);
@@ -164,6 +181,7 @@ function times(tsMicros: number): { ts: number; ts_micros: number; event_date: n
  */
 export function toEventRow(event: SessionEvent, avro: Buffer, hash: Buffer | string): EventRow {
   const b = event.body;
+  const messages = b.type === 'Frame' ? frameColumns(b) : undefined;
   return {
     session_id: event.sessionId,
     seq: event.seq,
@@ -181,6 +199,8 @@ export function toEventRow(event: SessionEvent, avro: Buffer, hash: Buffer | str
     mask_detectors: b.type === 'Frame' ? b.masks.map((m) => m.detector) : [],
     mask_locations: b.type === 'Frame' ? b.masks.map((m) => m.location) : [],
     masked: b.type === 'Frame' ? b.masks.reduce((n, m) => n + m.count, 0) : 0,
+    message_types: messages?.types ?? [],
+    message_offsets: messages?.offsets ?? [],
   };
 }
 

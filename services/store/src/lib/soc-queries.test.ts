@@ -9,8 +9,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clickhouseDir } from '@chaperone/schemas';
-import { SessionChain, decodeEvent, encodeEvent, type ChainedEvent, type EventBody } from '@chaperone/events';
-import { fixtureSession, pgDataRow, pgRowDescription, throwawayDatabase } from '../testing.js';
+import { SessionChain, decodeRecord, encodeRecord, type ChainedEvent, type EventBody } from '@chaperone/events';
+import { fixtureSession, messagesFrame, pgCommandComplete, pgDataRow, pgReadyForQuery, pgRowDescription, throwawayDatabase } from '../testing.js';
 import { createChdbExecutor } from './chdb.js';
 import { createHttpExecutor } from './clickhouse.js';
 import { signIncompleteSeal } from './seal.js';
@@ -48,10 +48,12 @@ async function seed(store: Store): Promise<void> {
   const b = fixtureSession({ subject: 'agent:soc-a', connection: 'sandbox-pg' });
   const masked = chained('soc-masked', [
     started('agent:soc-m', 'prod-pg', 'postgres'),
-    { type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'RowDescription', bytes: pgRowDescription(['email']), redacted: false, masks: [] },
     {
-      type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'DataRow', bytes: pgDataRow(['[MASKED:email]']), redacted: false,
-      masks: [{ detector: 'email', location: 'column email', count: 1 }],
+      ...messagesFrame('SERVER_TO_CLIENT', [
+        ['RowDescription', pgRowDescription(['email'])], ['DataRow', pgDataRow(['[MASKED:email]'])], ['DataRow', pgDataRow(['[MASKED:email]'])],
+        ['CommandComplete', pgCommandComplete('SELECT 2')], ['ReadyForQuery', pgReadyForQuery()],
+      ]),
+      masks: [{ detector: 'email', location: 'column email', count: 2 }],
     },
   ]);
   const git = chained('soc-git', [
@@ -65,8 +67,8 @@ async function seed(store: Store): Promise<void> {
     { type: 'ApprovalResolved', commandId: 1, approvalId: 'ap-1', outcome: 'APPROVED', approvers: ['lead:ada'], reason: '' },
   ]);
   const crashed = fixtureSession({ subject: 'agent:soc-c', connection: 'prod-pg', end: 'open' });
-  const messages = [...a.messages, ...b.messages, ...crashed.messages, ...[...masked, ...git].map((e) => encodeEvent(e.event))];
-  await store.insertEvents(messages.map((m) => decodeEvent(m)));
+  const messages = [...a.messages, ...b.messages, ...crashed.messages, ...[masked, git].map((s) => encodeRecord(s.map((e) => e.body)))];
+  await store.insertEvents(messages.flatMap((m) => decodeRecord(m)));
   const last = crashed.events.at(-1)!;
   await store.sealIncomplete({
     sessionId: crashed.sessionId, lastSeq: last.event.seq, headHash: last.hash.toString('hex'), lastEventMicros: last.event.tsMicros,

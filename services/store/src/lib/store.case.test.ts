@@ -5,10 +5,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { chainHash, encodeEventBody, type SessionEvent } from '@chaperone/events';
-import { decodeEvent, decodeEventBody } from '@chaperone/events';
+import { chainHash, decodeEventBody, decodeRecord, encodeEventBody, frameMessages, type Frame, type SessionEvent } from '@chaperone/events';
 import { fixtureSession, type FixtureSession } from '../testing.js';
 import type { Executor } from './executor.js';
+import { loadMigrations, migrate } from './migrate.js';
 import { EVENT_COLUMNS, toEventRow } from './rows.js';
 import type { Store } from './store.js';
 import { SessionNotFoundError, StoreError } from './errors.js';
@@ -21,7 +21,17 @@ export interface SuiteTarget {
   cleanup(): Promise<void>;
 }
 
-const decoded = (f: FixtureSession) => f.messages.map((m) => decodeEvent(m));
+const decoded = (f: FixtureSession) => f.messages.flatMap((m) => decodeRecord(m));
+
+/** The Frame bodies of a session's events, with their seqs. */
+const framesOf = (f: FixtureSession): [number, Frame][] =>
+  f.events.flatMap((e) => (e.event.body.type === 'Frame' ? [[e.event.seq, e.event.body] as [number, Frame]] : []));
+
+/** The first frame holding a message of this type. */
+const frameWith = (f: FixtureSession, type: string) => f.events.find((e) => e.event.body.type === 'Frame' && frameMessages(e.event.body).some((m) => m.type === type))!;
+
+/** The columns of `events` before migration 003 (events v2) added the message columns. */
+const PRE_003_COLUMNS = EVENT_COLUMNS.filter((c) => c.name !== 'message_types' && c.name !== 'message_offsets');
 
 /** Runs a mutation (ALTER … UPDATE/DELETE) and waits until it is done: mutations are asynchronous on every version. */
 export async function mutate(exec: Executor, sql: string): Promise<void> {
@@ -53,18 +63,24 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
     const t0 = Date.UTC(2026, 0, 15, 12) * 1000;
     const a = fixtureSession({ subject: 'agent:a', connection: 'pg-a', startMicros: t0 });
     const b = fixtureSession({ subject: 'agent:b', connection: 'pg-b', startMicros: t0 + 60e6, end: 'open' });
+    // Recorded by gateways before events v2 and stored before migration 003 (to `events` only,
+    // so the other cases' session listings do not see it).
+    const legacy = fixtureSession({ subject: 'agent:legacy', connection: 'pg-legacy', startMicros: t0 + 180e6, v1Queries: 2 });
 
     before(async () => {
       t = await create();
+      const before003 = await migrate(t.exec, loadMigrations().filter((m) => m.version < '003'));
+      assert.deepEqual(before003.applied, ['001_init.sql', '002_soc.sql']);
+      await t.exec.insert('events', PRE_003_COLUMNS, legacy.events.map((e) => toEventRow(e.event, e.body, e.hash)));
       const report = await t.store.migrate();
-      assert.deepEqual(report.applied, ['001_init.sql', '002_soc.sql']);
+      assert.deepEqual(report.applied, ['003_frames.sql']);
     });
     after(async () => t?.cleanup());
 
     it('migrates idempotently', async () => {
       const again = await t.store.migrate();
       assert.deepEqual(again.applied, []);
-      assert.deepEqual(again.alreadyApplied, ['001_init.sql', '002_soc.sql']);
+      assert.deepEqual(again.alreadyApplied, ['001_init.sql', '002_soc.sql', '003_frames.sql']);
     });
 
     it('stores a session and reads it back exactly, once, despite redelivery', async () => {
@@ -81,7 +97,11 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
         assert.ok(e.avro.equals(src.body), `avro of ${i}`);
         assert.equal(e.hash, src.hash.toString('hex'));
         assert.equal(e.type, src.event.body.type);
-        if (src.event.body.type === 'Frame') assert.ok(e.payload.equals(src.event.body.bytes), `payload of ${i}`);
+        if (src.event.body.type === 'Frame') {
+          assert.ok(e.payload.equals(src.event.body.bytes), `payload of ${i}`);
+          const messages = frameMessages(src.event.body);
+          assert.deepEqual([e.messageTypes, e.messageOffsets], [messages.map((m) => m.type), messages.map((m) => m.start)], `messages of ${i}`);
+        } else assert.deepEqual([e.messageTypes, e.messageOffsets], [[], []]);
         assert.deepEqual(toEventRow(decodeEventBody(e.avro), e.avro, src.hash).seq, i);
       });
       const paged: number[] = [];
@@ -163,7 +183,7 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
       );
       assert.deepEqual(daily.rows, [['2026-01-15', 'agent:a', 'pg-a', '2', '1', '0', '1'], ['2026-01-15', 'agent:b', 'pg-b', '2', '1', '0', '1']]);
       const masked = fixtureSession({ subject: 'agent:m' });
-      const frame = masked.events.find((e) => e.event.body.type === 'Frame' && e.event.body.messageType === 'DataRow')!;
+      const frame = frameWith(masked, 'DataRow');
       // A session whose DataRow carried masking notes, re-chained so its Avro says so.
       const events: SessionEvent[] = masked.events.map((e) => e.event);
       const idx = events.indexOf(frame.event);
@@ -174,6 +194,88 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
         { readonly: true },
       );
       assert.deepEqual(m.rows, [[String(idx), "['email']", "['column email']", '2']]);
+    });
+
+    it('reads events stored before migration 003 as one message per frame, and verifies them intact', async () => {
+      const stored = await t.store.sessionEvents(legacy.sessionId);
+      assert.equal(stored.length, legacy.events.length);
+      for (const e of stored) {
+        const expected = e.type === 'Frame' ? [[e.messageType], [0]] : [[], []];
+        assert.deepEqual([e.messageTypes, e.messageOffsets], expected, `event ${e.seq}`);
+      }
+      // The columns' defaults read as the projection of a v1 event, so SQL over them counts old rows too.
+      const dataRows = await t.store.query(
+        `SELECT sum(arrayCount(x -> x = 'DataRow', message_types)), countIf(message_type = 'DataRow') FROM events FINAL WHERE session_id = '${legacy.sessionId}'`,
+        { readonly: true },
+      );
+      assert.deepEqual(dataRows.rows, [['2', '2']]);
+      const v = await t.store.verifySession(legacy.sessionId, legacy.trustedKeys);
+      assert.equal(v.status, 'intact', v.detail);
+    });
+
+    it('stores v1 and v2 events of one session and verifies them intact', async () => {
+      const mixed = fixtureSession({ subject: 'agent:mixed', v1Queries: 1 });
+      const frames = framesOf(mixed);
+      // The first statement is v1 (a frame per message), the second v2 (its result in one frame).
+      assert.deepEqual(frames.map(([, f]) => f.messageTypes.length), [0, 0, 0, 0, 0, 0, 1, 2]);
+      await t.store.insertEvents(decoded(mixed));
+      const stored = await t.store.sessionEvents(mixed.sessionId);
+      for (const [seq, f] of frames) {
+        const e = stored[seq]!;
+        assert.ok(e.avro.equals(mixed.events[seq]!.body), `avro of ${seq} as recorded`);
+        assert.deepEqual([e.messageTypes, e.messageOffsets], [frameMessages(f).map((m) => m.type), frameMessages(f).map((m) => m.start)]);
+      }
+      const v = await t.store.verifySession(mixed.sessionId, mixed.trustedKeys);
+      assert.equal(v.status, 'intact', v.detail);
+    });
+
+    it('derives one row per protocol message in frame_messages, each event once', async () => {
+      const all = await t.store.query(`SELECT * FROM frame_messages WHERE session_id = '${a.sessionId}' ORDER BY seq, idx`, { readonly: true });
+      assert.deepEqual(all.columns.map((c) => c.name), [
+        'session_id', 'seq', 'idx', 'ts', 'ts_micros', 'event_date', 'node_id', 'direction', 'message_type', 'offset', 'payload',
+      ]);
+      // Session a was written twice: FINAL shows each message once.
+      for (const f of [a, legacy]) {
+        const r = await t.store.query(
+          `SELECT seq, idx, ts_micros, node_id, direction, message_type, offset, hex(payload) FROM frame_messages WHERE session_id = '${f.sessionId}' ORDER BY seq, idx`,
+          { readonly: true },
+        );
+        const expected = framesOf(f).flatMap(([seq, frame]) =>
+          frameMessages(frame).map((m, i) => [
+            String(seq), String(i + 1), String(f.events[seq]!.event.tsMicros), f.nodeId, frame.direction, m.type, String(m.start),
+            frame.bytes.subarray(m.start, m.end).toString('hex').toUpperCase(),
+          ]),
+        );
+        assert.deepEqual(r.rows, expected);
+      }
+      const types = await t.store.query(
+        `SELECT groupArray(message_type) FROM (SELECT message_type FROM frame_messages WHERE session_id = '${a.sessionId}' AND direction = 'SERVER_TO_CLIENT' ORDER BY seq, idx)`,
+        { readonly: true },
+      );
+      assert.deepEqual(types.rows, [["['RowDescription','DataRow','DataRow','CommandComplete','ReadyForQuery','ErrorResponse','ReadyForQuery']"]]);
+    });
+
+    it('finds an edited message_types or message_offsets column, and accepts empty ones only on a v1 frame', async () => {
+      const db = t.exec.database;
+      const tampered = async (set: string, pick: (f: FixtureSession) => number) => {
+        const f = fixtureSession({ v1Queries: 1 });
+        await t.store.insertEvents(decoded(f));
+        const seq = pick(f);
+        await mutate(t.exec, `ALTER TABLE ${db}.events UPDATE ${set} WHERE session_id = '${f.sessionId}' AND seq = ${seq}`);
+        return { seq, v: await t.store.verifySession(f.sessionId, f.trustedKeys) };
+      };
+      const v2Result = (f: FixtureSession) => framesOf(f).at(-1)![0];
+      const v1Row = (f: FixtureSession) => frameWith(f, 'DataRow').event.seq;
+      for (const set of ["message_types = ['ErrorResponse']", "message_types = ['ErrorResponse', 'DataRow']", 'message_offsets = [0, 1]', 'message_types = emptyArrayString()']) {
+        const { seq, v } = await tampered(set, v2Result);
+        assert.deepEqual([v.status, v.firstBadSeq], ['broken', seq], `${set}: ${v.detail}`);
+        assert.match(v.detail, new RegExp(`column ${set.split(' ')[0]} does not match`));
+      }
+      const renamed = await tampered("message_types = ['ErrorResponse']", v1Row);
+      assert.deepEqual([renamed.v.status, renamed.v.firstBadSeq], ['broken', renamed.seq], renamed.v.detail);
+      // An empty pair on a v1 frame is how such a row may read when stored before 003: its one message is message_type.
+      const empty = await tampered('message_types = emptyArrayString(), message_offsets = emptyArrayUInt64()', v1Row);
+      assert.equal(empty.v.status, 'intact', empty.v.detail);
     });
 
     it('verifies intact, open, unsealed and incomplete sessions', async () => {
@@ -206,7 +308,7 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
 
       const forged = fixtureSession();
       await t.store.insertEvents(decoded(forged));
-      const victim = forged.events.find((e) => e.event.body.type === 'Frame' && e.event.body.messageType === 'DataRow')!;
+      const victim = frameWith(forged, 'DataRow');
       const row = toEventRow(victim.event, victim.body, victim.hash);
       // A row whose column disagrees with its own Avro, added next to the genuine one.
       await t.exec.insert('events', EVENT_COLUMNS, [{ ...row, payload: Buffer.from('D\0\0\0\x0bforged') }]);

@@ -60,10 +60,13 @@ const EVENT_BINARY = new Set(['payload', 'avro']);
 const DEFAULT_PAGE = 2000;
 
 function toStored(r: EventRow): StoredEvent {
+  // A Frame row with empty message arrays was written without them (not by this store, whose
+  // rows and column defaults always list a frame's messages): one message, as the Avro reader says.
+  const listed = r.type !== 'Frame' || r.message_types.length > 0;
   return {
     sessionId: r.session_id, seq: r.seq, tsMicros: r.ts_micros, nodeId: r.node_id, type: r.type, direction: r.direction,
-    messageType: r.message_type, commandId: r.command_id, payload: r.payload, redacted: r.redacted === 1, avro: r.avro,
-    hash: r.hash, prevHash: r.prev_hash,
+    messageType: r.message_type, messageTypes: listed ? r.message_types : [r.message_type], messageOffsets: listed ? r.message_offsets : [0],
+    commandId: r.command_id, payload: r.payload, redacted: r.redacted === 1, avro: r.avro, hash: r.hash, prevHash: r.prev_hash,
   };
 }
 

@@ -62,6 +62,8 @@ function tsvField(type: ColumnType, v: unknown): Buffer {
       const parts = ((v ?? []) as unknown[]).map((item) => Buffer.concat([Buffer.from("'"), escapeBytes(asBytes(item), QUOTED_ESCAPE), Buffer.from("'")]));
       return Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i ? [Buffer.from(','), p] : [p])), Buffer.from(']')]);
     }
+    case 'Array(UInt64)':
+      return Buffer.from(`[${((v ?? []) as unknown[]).map(scalar).join(',')}]`);
     case 'Date':
       return Buffer.from(new Date(Number(v ?? 0) * 86_400_000).toISOString().slice(0, 10));
     case 'Nullable(DateTime)':
