@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { loadPublicKey } from '@chaperone/events';
+import { encodeRecord, loadPublicKey } from '@chaperone/events';
 import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
@@ -25,8 +25,13 @@ describe('materializer against Kafka and ClickHouse', () => {
   const kafka = new Kafka({ clientId: 'materializer-test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true });
-  const sessions = [fixtureSession(), fixtureSession({ end: 'open' }), fixtureSession()];
+  // Records of one publish each (a few events), a session whose first statement came as records of
+  // one v1 event each (written before batches), and one published whole: a record of more events
+  // than one insert holds (batchSize 7), split between inserts.
+  const sessions = [fixtureSession(), fixtureSession({ end: 'open' }), fixtureSession({ v1Queries: 1 }), fixtureSession()];
+  const records = sessions.map((s, i) => (i === 3 ? [encodeRecord(s.events.map((e) => e.body))] : s.messages));
   const total = sessions.reduce((n, s) => n + s.events.length, 0);
+  const recordCount = records.reduce((n, r) => n + r.length, 0);
   let store: Store;
 
   before(async () => {
@@ -37,7 +42,7 @@ describe('materializer against Kafka and ClickHouse', () => {
       topic: config.kafka.topic,
       acks: -1,
       messages: [
-        ...sessions.flatMap((s) => s.messages.map((value) => ({ key: s.sessionId, value }))),
+        ...sessions.flatMap((s, i) => records[i]!.map((value) => ({ key: s.sessionId, value }))),
         { key: 'garbage', value: Buffer.from('not an avro single-object message') },
       ],
     });
@@ -84,7 +89,8 @@ describe('materializer against Kafka and ClickHouse', () => {
     return m;
   }
 
-  it('materializes every event, skips a bad message, commits, and serves health and metrics', async () => {
+  it('materializes every event of every record, skips a bad record, commits, and serves health and metrics', async () => {
+    assert.ok(sessions[3]!.events.length > config.materializer.batchSize);
     const m = await runOnce();
     try {
       assert.equal(await count(true), total);
@@ -92,6 +98,7 @@ describe('materializer against Kafka and ClickHouse', () => {
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, new RegExp(`chaperone_materializer_events_total\\{[^}]*\\} ${total}\\b`));
+      assert.match(metrics, new RegExp(`chaperone_materializer_records_total\\{[^}]*\\} ${recordCount}\\b`));
       assert.match(metrics, /chaperone_materializer_decode_errors_total\{[^}]*code="BAD_MAGIC"[^}]*\} 1\b/);
       assert.match(metrics, /chaperone_materializer_insert_seconds_count/);
       assert.match(metrics, /chaperone_materializer_consumer_lag\{[^}]*\} 0\b/);
@@ -101,7 +108,7 @@ describe('materializer against Kafka and ClickHouse', () => {
     assert.equal(m.state, 'stopped');
     const listed = await store.listSessions();
     assert.equal(listed.length, sessions.length);
-    assert.equal((await store.verifySession(sessions[0]!.sessionId, sessions[0]!.trustedKeys)).status, 'intact');
+    for (const s of [sessions[0]!, sessions[2]!, sessions[3]!]) assert.equal((await store.verifySession(s.sessionId, s.trustedKeys)).status, 'intact');
   });
 
   it('shows each event once after the same messages are consumed again', async () => {
@@ -109,8 +116,10 @@ describe('materializer against Kafka and ClickHouse', () => {
     assert.equal(await committedAll(), false);
     const m = await runOnce();
     const metrics = await m.registry.getSingleMetricAsString('chaperone_materializer_events_total');
+    const recordMetrics = await m.registry.getSingleMetricAsString('chaperone_materializer_records_total');
     await m.stop();
     assert.match(metrics, new RegExp(`\\} ${total}\\b`), 'every event was written again');
+    assert.match(recordMetrics, new RegExp(`\\} ${recordCount}\\b`), 'every record was consumed again');
     // Background merges may already have collapsed the copies; FINAL collapses whatever is left.
     assert.ok((await count(false)) >= total);
     assert.equal(await count(true), total, 'FINAL shows each once');

@@ -2,9 +2,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import type { Config } from '@chaperone/config';
-import { EventDecodeError, decodeEvent, loadPrivateKey } from '@chaperone/events';
+import { EventDecodeError, decodeRecord, loadPrivateKey } from '@chaperone/events';
 import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
 import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
+import { chunkRecords, type Chunk } from './chunks.js';
 import { MaterializerError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { kafkaLogCreator } from './kafka-log.js';
@@ -36,9 +37,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class NoLongerOurs extends Error {}
 
 /**
- * Consumes `chaperone.sessions.v1` in a consumer group and writes every event into ClickHouse.
- * Offsets are committed only after ClickHouse accepted the batch (at-least-once); the tables
- * collapse what a redelivery writes twice, so the projection is exactly-once as seen by queries.
+ * Consumes `chaperone.sessions.v1` in a consumer group and writes every event into ClickHouse. A
+ * Kafka record is one publish of one session, several events. A record's offset is committed only
+ * after ClickHouse accepted all its events (at-least-once); the tables collapse what a
+ * redelivery writes twice, so the projection is exactly-once as seen by queries.
  */
 export class Materializer {
   readonly lifecycle = new Lifecycle('materializer');
@@ -185,11 +187,11 @@ export class Materializer {
     };
   }
 
-  /** Decodes a message; an undecodable one is logged, counted and skipped, never fatal. */
-  private decode(m: KafkaMessage, partition: number): DecodedEvent | undefined {
+  /** A record's events; an undecodable record is logged, counted and skipped, never fatal. */
+  private decode(m: KafkaMessage, partition: number): DecodedEvent[] | undefined {
     if (!m.value) return this.skip('EMPTY', m, partition, 'message has no value');
     try {
-      return decodeEvent(m.value);
+      return decodeRecord(m.value);
     } catch (err) {
       const code = err instanceof EventDecodeError ? err.code : 'MALFORMED';
       return this.skip(code, m, partition, (err as Error).message);
@@ -198,30 +200,36 @@ export class Materializer {
 
   private skip(code: string, m: KafkaMessage, partition: number, reason: string): undefined {
     this.metrics.decodeErrors.inc({ code });
-    this.log.warn({ partition, offset: m.offset, key: m.key?.toString('utf8'), code }, `skipping undecodable message: ${reason}`);
+    this.log.warn({ partition, offset: m.offset, key: m.key?.toString('utf8'), code }, `skipping undecodable record: ${reason}`);
     return undefined;
   }
 
   private async eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p;
-    const size = this.opts.config.materializer.batchSize;
-    for (let i = 0; i < batch.messages.length; i += size) {
+    const records = batch.messages.map((m) => ({ offset: m.offset, events: this.decode(m, batch.partition) }));
+    // Inserts of at most batchSize events; a record split between two is resolved with the second.
+    for (const chunk of chunkRecords(records, this.opts.config.materializer.batchSize)) {
       if (!p.isRunning() || p.isStale()) return;
-      const chunk = batch.messages.slice(i, i + size);
-      const events = chunk.map((m) => this.decode(m, batch.partition)).filter((e): e is DecodedEvent => e !== undefined);
-      const last = chunk[chunk.length - 1]!.offset;
       try {
         // Resolves once ClickHouse accepted this chunk (with other partitions' chunks) and the
         // offsets were committed. With autoCommit off, kafkajs commits only offsets resolved here.
-        await this.group.submit({ items: events, context: p, accepted: () => (p.isStale() ? undefined : p.resolveOffset(last)) });
+        await this.group.submit({ items: chunk.events, context: p, accepted: () => this.resolve(p, chunk) });
       } catch (err) {
         if (err instanceof NoLongerOurs) return;
         throw err;
       }
       await p.heartbeat();
-      const lag = Number(batch.highWatermark) - Number(last) - 1;
+      if (chunk.resolve === undefined) continue;
+      const lag = Number(batch.highWatermark) - Number(chunk.resolve) - 1;
       this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
     }
+  }
+
+  /** ClickHouse accepted a chunk: the records that end in it are done. */
+  private resolve(p: EachBatchPayload, chunk: Chunk<DecodedEvent>): void {
+    if (p.isStale() || chunk.resolve === undefined) return;
+    p.resolveOffset(chunk.resolve);
+    this.metrics.records.inc(chunk.records);
   }
 
   /** Retries until ClickHouse accepts, or the consumer stops (offsets then stay uncommitted). */

@@ -4,6 +4,11 @@ import { Counter, Gauge, Histogram, type Registry } from '@chaperone/observabili
 export function createMetrics(registry: Registry) {
   const registers = [registry];
   return {
+    records: new Counter({
+      name: 'chaperone_materializer_records_total',
+      help: 'Kafka records (one publish of one session each) whose events were all written to ClickHouse (redeliveries included)',
+      registers,
+    }),
     events: new Counter({ name: 'chaperone_materializer_events_total', help: 'Events written to ClickHouse (redeliveries included)', registers }),
     batches: new Counter({ name: 'chaperone_materializer_batches_total', help: 'Batches inserted into ClickHouse', registers }),
     insertSeconds: new Histogram({
@@ -27,7 +32,7 @@ export function createMetrics(registry: Registry) {
     insertFailures: new Counter({ name: 'chaperone_materializer_insert_failures_total', help: 'Failed insert attempts (retried)', registers }),
     decodeErrors: new Counter({
       name: 'chaperone_materializer_decode_errors_total',
-      help: 'Kafka messages skipped because they are not decodable session events',
+      help: 'Kafka records skipped because they are not decodable session events',
       labelNames: ['code'],
       registers,
     }),
@@ -38,7 +43,7 @@ export function createMetrics(registry: Registry) {
     }),
     lag: new Gauge({
       name: 'chaperone_materializer_consumer_lag',
-      help: 'Messages between the last one materialized and the end of the partition',
+      help: 'Records between the last one materialized and the end of the partition',
       labelNames: ['topic', 'partition'],
       registers,
     }),
