@@ -6,14 +6,12 @@
  *
  *   node --conditions=development --import tsx loadtest/src/bench/pgbench.ts [--clients 1,8,32] [--seconds 10] [--json]
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, type PostgresUpstream } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
+import { exec, loadBenchStack, repoRoot, type Stack } from './bench-stack.js';
 import { BenchError } from './errors.js';
 import { kafkaAckFloor } from './kafka-floor.js';
 import { parsePgbenchOutput } from './pgbench-output.js';
@@ -39,7 +37,6 @@ Options:
   --json             print the figures as JSON on stdout (progress stays on stderr)
   -h, --help         this text`;
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const APP = 'chaperone-bench';
 
 interface Options {
@@ -84,24 +81,6 @@ function options(): Options | undefined {
   const clients = v.clients.split(',').map((c) => positive('clients', c.trim()));
   if (clients.some((c) => c === 0)) throw new BenchError('BAD_ARGS', '--clients: every count must be at least 1');
   return { clients, seconds: positive('seconds', v.seconds), modes: modes as QueryMode[], scale: positive('scale', v.scale), warmup: positive('warmup', v.warmup), stack: v.stack, json: v.json };
-}
-
-type Stack = Record<string, string>;
-
-function loadStack(file: string): Stack {
-  if (!existsSync(file)) throw new BenchError('NO_STACK', `${file} is missing: start the local stack with deploy/local/up`);
-  const stack = JSON.parse(readFileSync(file, 'utf8')) as Stack;
-  if (stack.STACK_MODE !== 'full') throw new BenchError('NO_STACK', 'the stack runs in infra-only mode: run deploy/local/up (without --infra-only) to start the gateways and haproxy');
-  return stack;
-}
-
-function exec(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new BenchError('NO_TOOL', `${cmd} is not installed: run deploy/local/install (Debian's postgresql-client)`));
-      else resolve({ code: err ? 1 : 0, stdout, stderr });
-    });
-  });
 }
 
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -160,7 +139,7 @@ async function gatewayCounters(stack: Stack): Promise<GatewayCounters | undefine
 }
 
 async function main(o: Options): Promise<void> {
-  const stack = loadStack(o.stack);
+  const stack = loadBenchStack(o.stack);
   const config = loadConfig(stack.CHAPERONE_CONFIG);
   const sandbox: PostgresUpstream | undefined = config.connections.find((c) => c.name === 'sandbox')?.postgres;
   if (!sandbox) throw new BenchError('NO_STACK', `${config.configFile ?? 'the configuration'} has no PostgreSQL connection "sandbox": deploy/local/up writes one (update the stack)`);
