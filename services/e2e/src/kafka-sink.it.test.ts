@@ -2,14 +2,15 @@
  * The gateway's recording producer against the real broker: sessions that pipeline several
  * batches at once (SessionRecorder with maxInFlight > 1) over a KafkaSink with several
  * producers land in Kafka complete, without duplicates and, per session, in sequence order —
- * the order the materializer, `replay --follow` and the hash chain rely on.
+ * the order the materializer, `replay --follow` and the hash chain rely on — each publish one
+ * record of its session's events, keyed by the session id.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, type Config } from '@chaperone/config';
-import { decodeEvent, SessionChain, type EventBody } from '@chaperone/events';
+import { decodeRecord, SessionChain, singleFrame, type EventBody } from '@chaperone/events';
 import { KafkaSink, SessionRecorder } from '@chaperone/gateway';
 import { createLogger, createRegistry } from '@chaperone/observability';
 import { loadStack } from './lib/stack.js';
@@ -17,7 +18,7 @@ import { loadStack } from './lib/stack.js';
 const SESSIONS = 24;
 const STATEMENTS = 60;
 
-const frame = (n: number): EventBody => ({ type: 'Frame', direction: 'SERVER_TO_CLIENT', messageType: 'DataRow', bytes: randomBytes(n), redacted: false, masks: [] });
+const frame = (n: number): EventBody => singleFrame('SERVER_TO_CLIENT', 'DataRow', randomBytes(n));
 
 describe('KafkaSink with pipelined sessions (real broker)', { timeout: 120_000 }, () => {
   let config: Config;
@@ -69,6 +70,8 @@ describe('KafkaSink with pipelined sessions (real broker)', { timeout: 120_000 }
 
     const seen = new Map<string, number[]>();
     let total = 0;
+    let records = 0;
+    const misplaced: string[] = [];
     const consumer = kafka.consumer({ groupId: `it-sink-${randomBytes(4).toString('hex')}` });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -76,11 +79,16 @@ describe('KafkaSink with pipelined sessions (real broker)', { timeout: 120_000 }
       const timer = setTimeout(() => reject(new Error(`only ${total} of ${expected} events came back`)), 60_000);
       void consumer.run({
         eachMessage: async ({ message }) => {
-          const { event: e } = decodeEvent(message.value!);
-          const list = seen.get(e.sessionId) ?? [];
-          list.push(e.seq);
-          seen.set(e.sessionId, list);
-          if (++total >= expected) {
+          records++;
+          const key = message.key?.toString('utf8');
+          for (const { event: e } of decodeRecord(message.value!)) {
+            if (e.sessionId !== key) misplaced.push(`${e.sessionId} ${e.seq} in a record keyed ${key}`);
+            const list = seen.get(e.sessionId) ?? [];
+            list.push(e.seq);
+            seen.set(e.sessionId, list);
+            total++;
+          }
+          if (total >= expected) {
             clearTimeout(timer);
             resolve();
           }
@@ -89,6 +97,8 @@ describe('KafkaSink with pipelined sessions (real broker)', { timeout: 120_000 }
       });
     });
     await consumer.disconnect();
+    assert.deepEqual(misplaced, [], 'a record holds events of the session it is keyed by');
+    assert.ok(records < total, `a publish of several events is one record (${records} records for ${total} events)`);
     assert.equal(seen.size, SESSIONS);
     for (const [id, seqs] of seen) assert.deepEqual(seqs, seqs.map((_, i) => i), `${id}: every event once, in order`);
   });

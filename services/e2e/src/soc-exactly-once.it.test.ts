@@ -1,9 +1,11 @@
 /**
- * Exactly-once projection under a real crash: 100k events produced into a topic of the test's
- * own while the materializer (the built `chaperone materializer`, a child process) consumes it;
- * the materializer is killed with SIGKILL mid-load and started again, and ClickHouse must then
- * show exactly 100k events — none lost (offsets are committed only after ClickHouse accepted a
- * batch), none doubled (what the restart writes again collapses by (session_id, seq)).
+ * Exactly-once projection under a real crash: 100k events, published as records of one to seven
+ * events each (one publish of one session per record, as gateways publish), produced into a
+ * topic of the test's own while the materializer (the built `chaperone materializer`, a child
+ * process) consumes it; the materializer is killed with SIGKILL mid-load and started again, and
+ * ClickHouse must then show exactly 100k events — none lost (a record's offset is committed only
+ * after ClickHouse accepted all its events, also when an insert boundary splits the record),
+ * none doubled (what the restart writes again collapses by (session_id, seq)).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, type Config } from '@chaperone/config';
-import { SessionChain, encodeEvent } from '@chaperone/events';
+import { SessionChain, encodeRecord, singleFrame, type EventBody } from '@chaperone/events';
 import { createStore, type Store } from '@chaperone/store';
 import { pgQuery, throwawayDatabase } from '@chaperone/store/testing';
 import { eventually, loadStack, repoRoot, type Stack } from './lib/stack.js';
@@ -22,27 +24,39 @@ import { eventually, loadStack, repoRoot, type Stack } from './lib/stack.js';
 const SESSIONS = 100;
 const PER_SESSION = 1000;
 const TOTAL = SESSIONS * PER_SESSION;
+/** Rounds (a record of every session each) per producer send: about 5000 events. */
+const ROUNDS_PER_SEND = 12;
 
-/** 100 sessions of 1000 events each (start, then frames), as Kafka messages keyed by session. */
-function load(id: string): { key: string; value: Buffer }[][] {
-  const batches: { key: string; value: Buffer }[][] = [];
-  const chains = Array.from({ length: SESSIONS }, (_, i) => new SessionChain(`sigkill-${id}-${i}`, 'gw-load'));
-  for (let n = 0; n < PER_SESSION; n++) {
-    const batch = chains.map((c) => {
-      const e =
-        n === 0
-          ? c.append({
-              type: 'SessionStarted', connection: 'load', protocol: 'postgres', clientAddress: '127.0.0.1:1', tls: false,
-              identity: { subject: 'agent:load', issuer: 'chaperone', groups: [], tokenId: 't', claimsJson: '{}' }, attributesJson: '{}',
-            })
-          : c.append({ type: 'Frame', direction: 'CLIENT_TO_SERVER', messageType: 'Query', bytes: pgQuery(`SELECT ${n}`), redacted: false, masks: [] });
-      return { key: c.sessionId, value: encodeEvent(e.event) };
-    });
-    batches.push(batch);
+const started: EventBody = {
+  type: 'SessionStarted', connection: 'load', protocol: 'postgres', clientAddress: '127.0.0.1:1', tls: false,
+  identity: { subject: 'agent:load', issuer: 'chaperone', groups: [], tokenId: 't', claimsJson: '{}' }, attributesJson: '{}',
+};
+
+/** One session's 1000 events (start, then frames) as Kafka record values of 1 to 7 events. */
+function sessionRecords(chain: SessionChain, i: number): Buffer[] {
+  const bodies = Array.from({ length: PER_SESSION }, (_, n) =>
+    chain.append(n === 0 ? started : singleFrame('CLIENT_TO_SERVER', 'Query', pgQuery(`SELECT ${n}`))).body,
+  );
+  const records: Buffer[] = [];
+  for (let n = 0, k = i; n < bodies.length; k++) {
+    const size = 1 + (k % 7);
+    records.push(encodeRecord(bodies.slice(n, n + size)));
+    n += size;
   }
-  // Sends of 5000 messages: 50 rounds over all sessions.
+  return records;
+}
+
+/** 100 sessions of 1000 events each, as producer sends of rounds over all sessions, keyed by session. */
+function load(id: string): { key: string; value: Buffer }[][] {
+  const sessions = Array.from({ length: SESSIONS }, (_, i) => {
+    const chain = new SessionChain(`sigkill-${id}-${i}`, 'gw-load');
+    return { key: chain.sessionId, records: sessionRecords(chain, i) };
+  });
+  const rounds: { key: string; value: Buffer }[][] = [];
+  for (let r = 0; sessions.some((s) => r < s.records.length); r++)
+    rounds.push(sessions.flatMap((s) => (r < s.records.length ? [{ key: s.key, value: s.records[r]! }] : [])));
   const out: { key: string; value: Buffer }[][] = [];
-  for (let i = 0; i < batches.length; i += 50) out.push(batches.slice(i, i + 50).flat());
+  for (let i = 0; i < rounds.length; i += ROUNDS_PER_SEND) out.push(rounds.slice(i, i + ROUNDS_PER_SEND).flat());
   return out;
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '@chaperone/config';
-import { decodeEvent, loadPrivateKey } from '@chaperone/events';
+import { decodeRecord, frameMessages, loadPrivateKey } from '@chaperone/events';
 import { TokenIssuer } from '@chaperone/identity';
 import { createHttpExecutor, createStore } from '@chaperone/store';
 import { fixtureSession } from '@chaperone/store/testing';
@@ -97,12 +97,13 @@ describe('SOC: live follow and tamper evidence', { timeout: 120_000 }, () => {
       });
     };
     try {
-      await store.insertEvents([normal!, altered!, deleted!].flatMap((f) => f.messages.map((m) => decodeEvent(m))));
+      await store.insertEvents([normal!, altered!, deleted!].flatMap((f) => f.messages.flatMap((m) => decodeRecord(m))));
       const ok = await chaperone(stack, ['verify', normal!.sessionId]);
       assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       assert.match(ok.stdout, /^intact: /);
 
-      const row = altered!.events.find((e) => e.event.body.type === 'Frame' && e.event.body.messageType === 'DataRow')!.event.seq;
+      // The frame holding the result rows (RowDescription, DataRows, CommandComplete, ReadyForQuery in one write).
+      const row = altered!.events.find((e) => e.event.body.type === 'Frame' && frameMessages(e.event.body).some((m) => m.type === 'DataRow'))!.event.seq;
       await mutate(`ALTER TABLE ${exec.database}.events UPDATE payload = 'D\\0\\0\\0\\x0b\\0\\x01\\0\\0\\0\\x01x' WHERE session_id = '${altered!.sessionId}' AND seq = ${row}`);
       const a = await chaperone(stack, ['verify', altered!.sessionId]);
       assert.equal(a.code, 2, a.stdout + a.stderr);
