@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Config } from '@chaperone/config';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeEvent } from '@chaperone/events';
+import { decodeRecord, encodeRecord } from '@chaperone/events';
 import { TokenIssuer } from '@chaperone/identity';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
@@ -41,7 +41,7 @@ describe('gRPC API', () => {
   before(async () => {
     store = createStore(db.config);
     await store.migrate();
-    await store.insertEvents(a.messages.map((m) => decodeEvent(m)));
+    await store.insertEvents(a.messages.flatMap((m) => decodeRecord(m)));
     server = await startApiServer(config, { logger: createLogger({ name: 'api-test', level: 'warn' }) });
     issuer = await TokenIssuer.fromConfig(config.identity);
     client = createApiClient(server.address, { token: await issuer.issue({ subject: 'soc:analyst', groups: ['soc'] }) });
@@ -129,9 +129,9 @@ describe('gRPC API', () => {
   it('follows a session: stored events, then live ones from Kafka until SessionEnded', async () => {
     const live = fixtureSession({ subject: 'agent:live' });
     const send = (from: number, to: number) =>
-      producer.send({ topic: config.kafka.topic, acks: -1, messages: live.messages.slice(from, to).map((value) => ({ key: live.sessionId, value })) });
+      producer.send({ topic: config.kafka.topic, acks: -1, messages: live.events.slice(from, to).map((e) => ({ key: live.sessionId, value: encodeRecord([e.body]) })) });
     // The first 4 events reached the store; 0..6 are in Kafka already, the rest arrive while we watch.
-    await store.insertEvents(live.messages.slice(0, 4).map((m) => decodeEvent(m)));
+    await store.insertEvents(live.messages.flatMap((m) => decodeRecord(m)).slice(0, 4));
     await send(0, 7);
     const seen: { seq: number; at: number }[] = [];
     const watching = (async () => {
@@ -141,7 +141,7 @@ describe('gRPC API', () => {
     while (seen.length < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(seen.map((x) => x.seq), [0, 1, 2, 3, 4, 5, 6]);
     const sentAt = Date.now();
-    await send(7, live.messages.length);
+    await send(7, live.events.length);
     await watching;
     assert.deepEqual(seen.map((x) => x.seq), live.events.map((_, i) => i), 'each event once, in order, ending with SessionEnded');
     const delay = seen.at(-1)!.at - sentAt;
