@@ -1,6 +1,7 @@
 import { hasSqlDetails, loadModule, parseSync } from 'libpg-query';
 import { analyzeStatement } from './sql-analyze.js';
 import { SqlParserNotReadyError } from './errors.js';
+import { cachedParse } from './parse-cache.js';
 import type { SqlParse } from './types.js';
 
 let ready = false;
@@ -20,20 +21,19 @@ interface RawStmt {
   stmt_len?: number;
 }
 
-/**
- * Parses a client SQL string with the real PostgreSQL 17 grammar, synchronously (hot path).
- * SQL that does not parse is a value, not an exception: `{ statements: [], error }`, and the
- * policy decides what to do with it.
- */
-export function parseSql(sql: string): SqlParse {
-  if (!ready) throw new SqlParserNotReadyError();
-  // PostgreSQL answers an empty query with EmptyQueryResponse; libpg-query's wrapper refuses it.
-  if (sql.trim() === '') return { statements: [] };
+/** A parse and whether it is one statement spanning the whole string (its text is the string, trimmed). */
+export interface RawParse {
+  parse: SqlParse;
+  whole: boolean;
+}
+
+/** The parser without the cache (tests compare the two). */
+export function parseUncached(sql: string): RawParse {
   let stmts: RawStmt[];
   try {
     stmts = (parseSync(sql) as { stmts?: RawStmt[] }).stmts ?? [];
   } catch (err) {
-    return { statements: [], error: describeError(err) };
+    return { parse: { statements: [], error: describeError(err) }, whole: false };
   }
   try {
     // stmt_location/stmt_len are byte offsets into the UTF-8 text.
@@ -43,11 +43,26 @@ export function parseSql(sql: string): SqlParse {
       const end = s.stmt_len ? start + s.stmt_len : bytes.length;
       return analyzeStatement(s.stmt ?? {}, bytes.subarray(start, end).toString('utf8').trim());
     });
-    return { statements };
+    const only = stmts[0];
+    return { parse: { statements }, whole: stmts.length === 1 && !only?.stmt_location && !only?.stmt_len };
   } catch (err) {
     // A tree too deep to walk must not crash the session; the policy sees it as unparseable.
-    return { statements: [], error: `cannot analyse the statement: ${(err as Error).message}` };
+    return { parse: { statements: [], error: `cannot analyse the statement: ${(err as Error).message}` }, whole: false };
   }
+}
+
+/**
+ * Parses a client SQL string with the real PostgreSQL 17 grammar, synchronously (hot path).
+ * SQL that does not parse is a value, not an exception: `{ statements: [], error }`, and the
+ * policy decides what to do with it. Parses are cached (parse-cache.ts): by exact text, and for
+ * one-statement strings by their shape (literals replaced), since a session mostly repeats a few
+ * statements with other values. The result is frozen and shared: never change it.
+ */
+export function parseSql(sql: string): SqlParse {
+  if (!ready) throw new SqlParserNotReadyError();
+  // PostgreSQL answers an empty query with EmptyQueryResponse; libpg-query's wrapper refuses it.
+  if (sql.trim() === '') return { statements: [] };
+  return cachedParse(sql, parseUncached);
 }
 
 function describeError(err: unknown): string {

@@ -1,0 +1,71 @@
+import { sqlShape } from './sql-shape.js';
+import type { SqlParse, SqlStatement } from './types.js';
+
+/** Entries per cache; the oldest goes when full (a Map keeps insertion order). */
+const MAX_ENTRIES = 4096;
+/** Longer strings are parsed every time (they rarely repeat, and would hold memory). */
+const MAX_CACHED_TEXT = 8192;
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+class Lru<V> {
+  private readonly map = new Map<string, V>();
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: V): void {
+    if (this.map.size >= MAX_ENTRIES) this.map.delete(this.map.keys().next().value!);
+    this.map.set(key, value);
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+/** By exact text: extended-protocol Parse and repeated simple queries. */
+const byText = new Lru<SqlParse>();
+/** By shape, for one-statement strings: the statement's analysis without its text. */
+const byShape = new Lru<Omit<SqlStatement, 'text'> | null>();
+
+/** Drops every cached parse (tests). */
+export function clearParseCache(): void {
+  byText.clear();
+  byShape.clear();
+}
+
+/**
+ * The parse of `sql`, from a cache when the same text, or one of the same shape, was parsed
+ * before. `parse` is the real parser; it reports whether its result is one statement spanning
+ * the whole string, the only case a shape may stand for: then the statement's text is the
+ * string itself, trimmed, as the parser would have cut it.
+ */
+export function cachedParse(sql: string, parse: (sql: string) => { parse: SqlParse; whole: boolean }): SqlParse {
+  if (sql.length > MAX_CACHED_TEXT) return parse(sql).parse;
+  const hit = byText.get(sql);
+  if (hit) return hit;
+  const shape = sqlShape(sql);
+  let result: SqlParse | undefined;
+  if (shape !== undefined) {
+    let analysis = byShape.get(shape);
+    if (analysis === undefined) {
+      const p = parse(shape);
+      analysis = p.whole && p.parse.error === undefined ? withoutText(p.parse.statements[0]!) : null;
+      byShape.set(shape, analysis);
+    }
+    if (analysis) result = { statements: [{ text: sql.trim(), ...analysis }] };
+  }
+  result = deepFreeze(result ?? parse(sql).parse);
+  byText.set(sql, result);
+  return result;
+}
+
+function withoutText(s: SqlStatement): Omit<SqlStatement, 'text'> {
+  const { text: _text, ...rest } = s;
+  return deepFreeze(rest);
+}
