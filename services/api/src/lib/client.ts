@@ -2,7 +2,7 @@ import { Metadata, type CallOptions, type Client, type ClientReadableStream, typ
 import type { QueryResult, SessionFilter, SessionSummary, VerifyResult } from '@chaperone/store';
 import { queryResult, verifyResult } from './convert.js';
 import { ApiError, fromServiceError } from './errors.js';
-import { chaperoneService, insecure, type EventMsg, type QueryResponse, type SessionMsg, type VerifyResponse } from './proto.js';
+import { MAX_MESSAGE_BYTES, chaperoneService, insecure, type EventMsg, type QueryResponse, type SessionMsg, type VerifyResponse } from './proto.js';
 
 export interface ApiClientOptions {
   /** Identity token sent as `authorization: Bearer …`. */
@@ -38,7 +38,9 @@ type Unary = (req: object, md: Metadata, opts: CallOptions, cb: (err: ServiceErr
 /** Connects (lazily) to the API at `host:port`. */
 export function createApiClient(address: string, opts: ApiClientOptions = {}): ApiClient {
   const { Client: Ctor } = chaperoneService();
-  const client: Client & Record<string, unknown> = new Ctor(address, insecure()) as Client & Record<string, unknown>;
+  // A replayed event of a large frame goes past grpc-js' 4 MB default.
+  const options = { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES };
+  const client = new Ctor(address, insecure(), options) as Client & Record<string, unknown>;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const metadata = () => {
     const md = new Metadata();

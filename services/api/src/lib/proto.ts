@@ -22,6 +22,9 @@ export function chaperoneService(): { service: ServiceDefinition; Client: Client
   return cached;
 }
 
+/** Largest message the server sends and the client takes (a replayed event carries its frame twice: payload and Avro). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 export const insecure = (): ChannelCredentials => credentials.createInsecure();
 
 // Message shapes as proto-loader produces them (chaperone.proto, camelCase).

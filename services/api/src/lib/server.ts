@@ -13,7 +13,7 @@ import { Authenticator, CallRefused } from './auth.js';
 import { followSession } from './follow.js';
 import { storedPages } from './stored.js';
 import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
-import { chaperoneService, type ListSessionsRequest, type QueryRequest, type ReplayRequest } from './proto.js';
+import { MAX_MESSAGE_BYTES, chaperoneService, type ListSessionsRequest, type QueryRequest, type ReplayRequest } from './proto.js';
 
 export interface ApiServerOptions {
   logger?: Logger;
@@ -124,9 +124,19 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     Replay: (call: ServerWritableStream<ReplayRequest, unknown>) => {
       const cancelled = new AbortController();
       call.on('cancelled', () => cancelled.abort());
+      // Flow control: nothing more is written (or read from the store) until the client has
+      // taken what grpc-js buffers, so a slow reader holds the replay at two store pages.
       const send = async (msg: unknown) => {
-        // Respect flow control: wait for the client to drain before writing more.
-        if (!call.write(msg)) await new Promise((r) => call.once('drain', r));
+        if (call.write(msg) || cancelled.signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            call.off('drain', done);
+            cancelled.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          call.once('drain', done);
+          cancelled.signal.addEventListener('abort', done, { once: true });
+        });
       };
       observe('Replay', call.metadata, async () => {
         const id = call.request.sessionId;
@@ -172,7 +182,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     },
   };
 
-  const server = new Server({ 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  const server = new Server({ 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
   server.addService(chaperoneService().service, impl);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.api.listen.host}:${config.api.listen.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -1,13 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StoredEvent } from '@chaperone/store';
-import { FIRST_PAGE, MAX_PAGE, storedPages } from './stored.js';
+import { FIRST_PAGE, GROWTH, MAX_PAGE, PAGE_BYTES, eventBytes, storedPages } from './stored.js';
 
-/** A store holding the given seqs of one session; more can be added while a replay runs. */
-function fakeStore(seqs: number[]) {
+const KiB = 1024;
+/** Backing bytes of the fake events' payloads (views of it, so a big session costs no memory). */
+const BYTES = Buffer.alloc(768 * KiB);
+
+/**
+ * A store holding the given seqs of one session; more can be added while a replay runs. An
+ * event's payload has `size(seq)` bytes (a v2 Frame of a bulk result is up to ~768 KiB).
+ */
+function fakeStore(seqs: number[], size: (seq: number) => number = () => 100) {
   const held = new Set(seqs);
   const ranges: [number, number][] = [];
-  const ev = (seq: number) => ({ seq }) as StoredEvent;
+  const ev = (seq: number) => ({ seq, payload: BYTES.subarray(0, size(seq)), avro: BYTES.subarray(0, 0) }) as StoredEvent;
   return {
     held,
     ranges,
@@ -43,6 +50,33 @@ describe('storedPages', () => {
     assert.equal(sizes[0], FIRST_PAGE);
     assert.ok(sizes.every((s) => s <= MAX_PAGE));
     assert.ok(store.ranges.every(([from, to]) => to - from <= MAX_PAGE && to <= n));
+  });
+
+  it('reads a session of big frames a few frames a page, and grows again on small events', async () => {
+    // A statement, its 300 MB result in 768 KiB frames, then small statements again.
+    const big = (seq: number) => seq >= 5 && seq < 405;
+    const store = fakeStore(range(2000), (seq) => (big(seq) ? 768 * KiB : 200));
+    const pages: StoredEvent[][] = [];
+    for await (const p of storedPages(store, 's')) pages.push(p);
+    assert.deepEqual(pages.flat().map((e) => e.seq), range(2000));
+    assert.deepEqual(store.ranges[0], [0, FIRST_PAGE], 'the first page asks for few events');
+    const perPage = Math.floor(PAGE_BYTES / (768 * KiB));
+    const bytes = pages.map((p) => p.reduce((n, e) => n + eventBytes(e), 0));
+    // Once a page has shown big frames, the next ones hold PAGE_BYTES of them at most.
+    for (let i = 1; i < pages.length; i++) if (pages[i - 1]!.some((e) => big(e.seq))) assert.ok(pages[i]!.length <= perPage && bytes[i]! <= PAGE_BYTES);
+    assert.ok(Math.max(...bytes) <= FIRST_PAGE * 768 * KiB, 'no page holds more than the first page could');
+    const after = pages.findIndex((p) => p[0]!.seq >= 405);
+    assert.ok(pages.slice(after).every((p, i, all) => i === 0 || p.length === Math.min(all[i - 1]!.length * GROWTH, MAX_PAGE, 2000 - p[0]!.seq)), 'pages grow back');
+  });
+
+  it('hands out the first page before it reads further than the page after it', async () => {
+    const store = fakeStore(range(5000), () => 768 * KiB);
+    const pages = storedPages(store, 's');
+    const first = (await pages.next()) as IteratorYieldResult<StoredEvent[]>;
+    assert.equal(first.value.length, FIRST_PAGE);
+    assert.ok(store.ranges.length <= 2, `read ${store.ranges.length} ranges before the first page`);
+    assert.ok(store.ranges.every(([from, to]) => to - from <= FIRST_PAGE));
+    await pages.return(undefined);
   });
 
   it('reads a short session once more when the speculative first page is not full', async () => {

@@ -1,5 +1,7 @@
-export { buildTranscript } from './transcript.js';
-export type { Transcript, TranscriptCommand } from './transcript.js';
+export { buildTranscript, TranscriptBuilder } from './transcript.js';
+export type { Transcript, TranscriptCommand, TranscriptBuilderOptions } from './transcript.js';
+export { TranscriptJsonWriter, transcriptDocument } from './json.js';
 export { formatTranscript, formatTable, formatMicros } from './format.js';
 export type { FormatOptions } from './format.js';
-export { LiveTranscript, eventBody } from './live.js';
+export { LiveTranscript } from './live.js';
+export { eventBody } from './frames.js';

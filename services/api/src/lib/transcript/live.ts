@@ -1,41 +1,44 @@
-import { decodeEventBody, type EventBody } from '@chaperone/events';
+import type { EventBody, Frame } from '@chaperone/events';
 import type { EventMsg } from '../proto.js';
 import { countsLine, formatMicros, formatTable, type FormatOptions } from './format.js';
-import { commandComplete, dataRow, errorResponse, query, rowDescription, type PgField } from './pgwire.js';
+import { eventBody, maskedAt, recordedMessages, type RecordedMessage } from './frames.js';
+import { commandComplete, dataRow, errorResponse, isDataRow, query, rowDescription, type PgField } from './pgwire.js';
+import { QueryMatcher } from './queries.js';
 
 interface Pending {
   columns?: string[];
   rows: (string | null)[][];
   more: number;
+  /** The table was printed once maxRows rows were in; only the count of the rest is left. */
+  shown: boolean;
+}
+
+/** A Query message not (yet) followed by its Command. */
+interface PendingQuery {
+  tsMicros: number;
+  sql: string;
 }
 
 /** Masking notes of one result, summed by detector and location. */
 type MaskTally = Map<string, number>;
-
-/** The full event body of a replayed event, decoded from its Avro; undefined when it does not decode. */
-export function eventBody(e: EventMsg): EventBody | undefined {
-  try {
-    return decodeEventBody(Buffer.from(e.avro)).body;
-  } catch {
-    return undefined;
-  }
-}
 
 const time = (micros: number) => formatMicros(micros).slice(11, 26);
 
 /**
  * The transcript rendered event by event, for replay as it happened and for following a live
  * session: a statement is printed when its Command is recorded (not when its result is), the
- * decision and approvals under it as they arrive, and the result table once it is complete.
- * `push` returns the text an event adds ('' for most frames), so the caller can pace output by
- * the events' own timestamps.
+ * decision and approvals under it as they arrive, and the result table once it is complete or
+ * once it holds maxRows rows (the rest is only counted), so a huge result starts printing with
+ * its first frame. Every protocol message of a Frame is read: a session reads the same whether
+ * each message had a Frame of its own (v1) or each forwarded write did (v2). `push` returns the
+ * text an event adds ('' for most frames), so the caller can pace output by the events' own
+ * timestamps. Memory is bounded by maxRows, whatever the session's size.
  */
 export class LiveTranscript {
   private readonly o: Required<FormatOptions>;
   private fields: PgField[] | undefined;
   private result: Pending | undefined;
-  /** A Query frame not yet followed by its Command (the gateway records the Command right after). */
-  private pendingQuery: { tsMicros: number; sql: string } | undefined;
+  private readonly queries = new QueryMatcher<PendingQuery>();
   private masks: MaskTally = new Map();
   private commands = 0;
   private frames = { in: 0, out: 0 };
@@ -48,68 +51,66 @@ export class LiveTranscript {
   /** Text for one event (lines ending in a newline), possibly empty. */
   push(e: EventMsg): string {
     this.events++;
-    let body: EventBody;
-    try {
-      body = decodeEventBody(Buffer.from(e.avro)).body;
-    } catch {
-      return `[${time(e.tsMicros)}] (event ${e.seq} does not decode; run \`chaperone verify ${e.sessionId}\`)\n`;
-    }
-    const out: string[] = [];
-    if (this.pendingQuery && !(body.type === 'Command')) out.push(...this.flushQuery());
-    switch (body.type) {
-      case 'SessionStarted': {
-        const id = body.identity;
-        out.push(
-          `Session ${e.sessionId}  ${body.protocol} via connection ${body.connection}`,
-          `  identity  ${id.subject} (issuer ${id.issuer}${id.groups.length ? `, groups ${id.groups.join(', ')}` : ''}${id.tokenId ? `, token ${id.tokenId}` : ''})`,
-          `  client    ${body.clientAddress}${body.tls ? ' (TLS)' : ''}    node ${e.nodeId}`,
-          `  started   ${formatMicros(e.tsMicros)}`,
-          '',
-        );
-        break;
-      }
-      case 'Command':
-        this.pendingQuery = undefined;
-        out.push(...this.flushResult());
-        this.commands++;
-        out.push(`[${time(e.tsMicros)}] #${body.commandId} ${body.action}`, ...body.text.split('\n').map((l) => `  ${l}`));
-        break;
-      case 'Decision': {
-        const reasons = body.reasons.length ? `: ${body.reasons.join('; ')}` : '';
-        out.push(`  → ${body.result}${reasons} (policy ${body.policyRevision || '?'}, #${body.commandId})`);
-        break;
-      }
-      case 'ApprovalRequested':
-        out.push(`  ⏸ approval ${body.approvalId} requested from ${body.approverGroups.join(', ') || 'approvers'} (quorum ${body.quorum})`);
-        break;
-      case 'ApprovalResolved':
-        out.push(`  approval ${body.approvalId}: ${body.outcome}${body.approvers.length ? ` by ${body.approvers.join(', ')}` : ''}${body.reason ? ` (${body.reason})` : ''}`);
-        break;
-      case 'Frame':
-        out.push(...this.frame(e, body));
-        break;
-      case 'SessionEnded':
-        out.push(...this.flushResult());
-        out.push(
-          `ended     ${formatMicros(e.tsMicros)}  (${body.reason}${body.error ? `: ${body.error}` : ''}; ${body.signature.length ? `sealed by ${body.sealedBy}` : 'not sealed'}${body.complete ? '' : '; INCOMPLETE'})`,
-          countsLine(this.events, this.commands, this.frames),
-        );
-        break;
-    }
+    const body = eventBody(e);
+    if (!body) return `[${time(e.tsMicros)}] (event ${e.seq} does not decode; run \`chaperone verify ${e.sessionId}\`)\n`;
+    const out = this.lines(e, body);
     return out.length ? `${out.join('\n')}\n` : '';
   }
 
   /** What is still held back when the stream ends (a session that is still open). */
   end(): string {
-    const out = [...this.flushQuery(), ...this.flushResult()];
+    const out = [...this.orphans(this.queries.settle()), ...this.flushResult()];
     return out.length ? `${out.join('\n')}\n` : '';
   }
 
-  private flushQuery(): string[] {
-    const q = this.pendingQuery;
-    if (!q) return [];
-    this.pendingQuery = undefined;
-    return [`[${time(q.tsMicros)}] (no command recorded)`, ...q.sql.split('\n').map((l) => `  ${l}`)];
+  private lines(e: EventMsg, body: EventBody): string[] {
+    switch (body.type) {
+      case 'SessionStarted': {
+        const id = body.identity;
+        return [
+          ...this.orphans(this.queries.settle()),
+          `Session ${e.sessionId}  ${body.protocol} via connection ${body.connection}`,
+          `  identity  ${id.subject} (issuer ${id.issuer}${id.groups.length ? `, groups ${id.groups.join(', ')}` : ''}${id.tokenId ? `, token ${id.tokenId}` : ''})`,
+          `  client    ${body.clientAddress}${body.tls ? ' (TLS)' : ''}    node ${e.nodeId}`,
+          `  started   ${formatMicros(e.tsMicros)}`,
+          '',
+        ];
+      }
+      case 'Command': {
+        const match = this.queries.command(body.text);
+        this.commands++;
+        return [
+          ...this.orphans(match.orphans),
+          ...this.flushResult(),
+          `[${time(e.tsMicros)}] #${body.commandId} ${body.action}`,
+          ...body.text.split('\n').map((l) => `  ${l}`),
+        ];
+      }
+      case 'Decision': {
+        const reasons = body.reasons.length ? `: ${body.reasons.join('; ')}` : '';
+        return [`  → ${body.result}${reasons} (policy ${body.policyRevision || '?'}, #${body.commandId})`];
+      }
+      case 'ApprovalRequested':
+        this.queries.approvalRequested(body.approvalId);
+        return [`  ⏸ approval ${body.approvalId} requested from ${body.approverGroups.join(', ') || 'approvers'} (quorum ${body.quorum})`];
+      case 'ApprovalResolved':
+        this.queries.approvalResolved(body.approvalId);
+        return [`  approval ${body.approvalId}: ${body.outcome}${body.approvers.length ? ` by ${body.approvers.join(', ')}` : ''}${body.reason ? ` (${body.reason})` : ''}`];
+      case 'Frame':
+        return body.direction === 'CLIENT_TO_SERVER' ? this.clientFrame(e, body) : this.serverFrame(body);
+      case 'SessionEnded':
+        return [
+          ...this.orphans(this.queries.settle()),
+          ...this.flushResult(),
+          `ended     ${formatMicros(e.tsMicros)}  (${body.reason}${body.error ? `: ${body.error}` : ''}; ${body.signature.length ? `sealed by ${body.sealedBy}` : 'not sealed'}${body.complete ? '' : '; INCOMPLETE'})`,
+          countsLine(this.events, this.commands, this.frames),
+        ];
+    }
+  }
+
+  /** Queries the gateway recorded no Command for. */
+  private orphans(queries: PendingQuery[]): string[] {
+    return queries.flatMap((q) => [`[${time(q.tsMicros)}] (no command recorded)`, ...q.sql.split('\n').map((l) => `  ${l}`)]);
   }
 
   private flushResult(): string[] {
@@ -118,10 +119,14 @@ export class LiveTranscript {
     this.fields = undefined;
     const lines: string[] = [];
     if (r?.columns) {
-      lines.push('', ...formatTable(r.columns, r.rows, this.o.maxWidth).map((l) => `  ${l}`));
+      if (!r.shown) lines.push(...this.table(r));
       if (r.more) lines.push(`  … ${r.more} more rows`);
     }
     return [...lines, ...this.flushMasks()];
+  }
+
+  private table(r: Pending): string[] {
+    return ['', ...formatTable(r.columns ?? [], r.rows, this.o.maxWidth).map((l) => `  ${l}`)];
   }
 
   private flushMasks(): string[] {
@@ -131,37 +136,50 @@ export class LiveTranscript {
     return [`  (masked: ${text})`];
   }
 
-  private frame(e: EventMsg, body: Extract<EventBody, { type: 'Frame' }>): string[] {
-    const bytes = Buffer.from(body.bytes);
-    if (body.direction === 'CLIENT_TO_SERVER') {
-      this.frames.in++;
-      const sql = body.messageType === 'Query' ? query(bytes) : undefined;
-      if (sql !== undefined) {
-        const out = this.flushResult();
-        this.pendingQuery = { tsMicros: e.tsMicros, sql };
-        return out;
-      }
-      return [];
-    }
-    this.frames.out++;
-    if (body.redacted) return [];
+  private tally(body: Frame): void {
     for (const m of body.masks) {
       const what = `${m.detector} in ${m.location}`;
       this.masks.set(what, (this.masks.get(what) ?? 0) + m.count);
     }
-    switch (body.messageType) {
-      case 'RowDescription':
+  }
+
+  private clientFrame(e: EventMsg, body: Frame): string[] {
+    this.frames.in++;
+    const out = this.orphans(this.queries.settle());
+    for (const m of recordedMessages(body)) {
+      const sql = m.type === 'Query' ? query(m.bytes) : undefined;
+      if (sql === undefined) continue;
+      out.push(...this.flushResult());
+      this.queries.add({ tsMicros: e.tsMicros, sql });
+    }
+    return out;
+  }
+
+  private serverFrame(body: Frame): string[] {
+    this.frames.out++;
+    const out = this.orphans(this.queries.serverFrame());
+    if (body.redacted) return out;
+    const messages = recordedMessages(body);
+    const at = maskedAt(messages);
+    if (at < 0) this.tally(body);
+    messages.forEach((m, i) => {
+      if (i === at) this.tally(body);
+      out.push(...this.serverMessage(m));
+    });
+    return out;
+  }
+
+  private serverMessage({ type, bytes }: RecordedMessage): string[] {
+    switch (type) {
+      case 'RowDescription': {
+        // A result printed early gets its count line before the next one starts.
+        const out = this.result?.shown ? this.flushResult() : [];
         this.fields = rowDescription(bytes);
-        this.result = { rows: [], more: 0, ...(this.fields ? { columns: this.fields.map((f) => f.name) } : {}) };
-        return [];
-      case 'DataRow': {
-        const row = dataRow(bytes, this.fields);
-        if (row && this.result) {
-          if (this.result.rows.length < this.o.maxRows) this.result.rows.push(row);
-          else this.result.more++;
-        }
-        return [];
+        this.result = { rows: [], more: 0, shown: false, ...(this.fields ? { columns: this.fields.map((f) => f.name) } : {}) };
+        return out;
       }
+      case 'DataRow':
+        return this.dataRow(bytes);
       case 'CommandComplete': {
         const tag = commandComplete(bytes);
         return [...this.flushResult(), ...(tag !== undefined ? [`  (${tag})`] : [])];
@@ -173,5 +191,21 @@ export class LiveTranscript {
       default:
         return [];
     }
+  }
+
+  private dataRow(bytes: Buffer): string[] {
+    const r = this.result;
+    if (!r) return [];
+    if (r.rows.length >= this.o.maxRows) {
+      // Past what is shown, a row is only counted: a huge result costs no parsing beyond its first rows.
+      if (isDataRow(bytes)) r.more++;
+      return [];
+    }
+    const row = dataRow(bytes, this.fields);
+    if (!row) return [];
+    r.rows.push(row);
+    if (r.rows.length < this.o.maxRows || !r.columns) return [];
+    r.shown = true;
+    return this.table(r);
   }
 }

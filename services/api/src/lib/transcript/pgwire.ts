@@ -32,6 +32,10 @@ class Reader {
     this.pos = end + 1;
     return s;
   }
+  skip(n: number): void {
+    if (this.pos + n > this.buf.length) throw new RangeError('truncated');
+    this.pos += n;
+  }
   bytes(n: number): Buffer {
     if (this.pos + n > this.buf.length) throw new RangeError('truncated');
     const b = this.buf.subarray(this.pos, this.pos + n);
@@ -81,6 +85,17 @@ export const dataRow = (buf: Buffer, fields?: readonly PgField[]): (string | nul
     }
     return values;
   });
+
+/** Whether a DataRow is well formed, without decoding its values (rows past those shown are only counted). */
+export const isDataRow = (buf: Buffer): boolean =>
+  parse(buf, Code.DataRow, (r) => {
+    const n = r.int16();
+    for (let i = 0; i < n; i++) {
+      const len = r.int32();
+      if (len > 0) r.skip(len);
+    }
+    return true;
+  }) === true;
 
 export const commandComplete = (buf: Buffer): string | undefined => parse(buf, Code.CommandComplete, (r) => r.cstring());
 

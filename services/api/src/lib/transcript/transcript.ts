@@ -1,6 +1,8 @@
-import { decodeEventBody, type EventBody, type SessionEnded, type SessionStarted } from '@chaperone/events';
+import type { Command, Frame, SessionEnded, SessionStarted } from '@chaperone/events';
 import type { EventMsg } from '../proto.js';
+import { eventBody, recordedMessages, type RecordedMessage } from './frames.js';
 import { commandComplete, dataRow, errorResponse, query, rowDescription, type PgError, type PgField } from './pgwire.js';
+import { QueryMatcher } from './queries.js';
 
 export interface TranscriptCommand {
   seq: number;
@@ -26,106 +28,190 @@ export interface Transcript {
   frames: { in: number; out: number };
 }
 
+/** HTTP body chunks kept per exchange: the first ones tell what came back; the record holds all of it. */
+const HTTP_BODY_ROWS = 4;
+const HTTP_BODY_CHARS = 2000;
+
+interface PendingQuery {
+  sql: string;
+  placeholder: TranscriptCommand;
+}
+
+export interface TranscriptBuilderOptions {
+  /**
+   * Receives each result row instead of the command's `result.rows` (which then stays empty), so
+   * a consumer can write rows out as they come and hold none.
+   */
+  onRow?: (command: TranscriptCommand, row: (string | null)[]) => void;
+}
+
 /**
- * Builds the transcript from events in seq order. The full event is decoded from its Avro (the
- * bytes the chain covers), never from the convenience columns. PostgreSQL result frames are
- * attached to the command they answer.
+ * Builds a transcript event by event, in seq order. Each event is decoded from its Avro (the bytes
+ * the chain covers), never from the convenience columns, and every protocol message of a Frame
+ * is read (a v2 Frame holds one forwarded write). Results are attached to the latest command, as
+ * the gateway recorded them after it. `commands` holds the commands not yet taken by `retire`.
  */
-export function buildTranscript(events: Iterable<EventMsg>): Transcript {
-  const t: Transcript = { sessionId: '', nodeId: '', commands: [], events: 0, frames: { in: 0, out: 0 } };
-  const byId = new Map<number, TranscriptCommand>();
-  let current: TranscriptCommand | undefined;
-  let fields: PgField[] | undefined;
-  let pendingQuery: TranscriptCommand | undefined;
-  for (const e of events) {
-    t.events++;
-    t.sessionId ||= e.sessionId;
-    t.nodeId ||= e.nodeId;
-    let body: EventBody;
-    try {
-      body = decodeEventBody(Buffer.from(e.avro)).body;
-    } catch {
-      continue;
-    }
+export class TranscriptBuilder {
+  readonly t: Transcript = { sessionId: '', nodeId: '', commands: [], events: 0, frames: { in: 0, out: 0 } };
+  private readonly byId = new Map<number, TranscriptCommand>();
+  private readonly queries = new QueryMatcher<PendingQuery>();
+  private current: TranscriptCommand | undefined;
+  private fields: PgField[] | undefined;
+  /** Rows given to the current command so far. */
+  private rows = 0;
+
+  constructor(private readonly opts: TranscriptBuilderOptions = {}) {}
+
+  /** The command results go to now. */
+  get currentCommand(): TranscriptCommand | undefined {
+    return this.current;
+  }
+
+  push(e: EventMsg): void {
+    this.t.events++;
+    this.t.sessionId ||= e.sessionId;
+    this.t.nodeId ||= e.nodeId;
+    const body = eventBody(e);
+    if (!body) return;
     switch (body.type) {
       case 'SessionStarted': {
         const { type: _, ...rest } = body;
-        t.started = { tsMicros: e.tsMicros, ...rest };
+        this.t.started = { tsMicros: e.tsMicros, ...rest };
         break;
       }
       case 'SessionEnded': {
+        this.settle(this.queries.settle());
         const { type: _, finalHash, signature, ...rest } = body;
-        t.ended = { tsMicros: e.tsMicros, seq: e.seq, ...rest, finalHash: Buffer.from(finalHash).toString('hex'), sealed: signature.length > 0 };
+        this.t.ended = { tsMicros: e.tsMicros, seq: e.seq, ...rest, finalHash: Buffer.from(finalHash).toString('hex'), sealed: signature.length > 0 };
         break;
       }
-      case 'Command': {
-        const cmd: TranscriptCommand = {
-          seq: e.seq, tsMicros: e.tsMicros, commandId: body.commandId, action: body.action, text: body.text, targets: [...body.targets], result: { rows: [] },
-        };
-        // The Query frame before it is the same command: the Command supersedes it.
-        if (pendingQuery) t.commands.splice(t.commands.indexOf(pendingQuery), 1);
-        pendingQuery = undefined;
-        t.commands.push(cmd);
-        byId.set(body.commandId, cmd);
-        current = cmd;
-        fields = undefined;
+      case 'Command':
+        this.command(e, body);
         break;
-      }
       case 'Decision': {
-        const cmd = byId.get(body.commandId);
+        const cmd = this.byId.get(body.commandId);
         if (cmd) cmd.decision = { result: body.result, reasons: [...body.reasons], policyRevision: body.policyRevision };
         break;
       }
       case 'ApprovalRequested': {
-        const cmd = byId.get(body.commandId);
+        this.queries.approvalRequested(body.approvalId);
+        const cmd = this.byId.get(body.commandId);
         if (cmd) cmd.approval = { approvalId: body.approvalId };
         break;
       }
       case 'ApprovalResolved': {
-        const cmd = byId.get(body.commandId);
+        this.queries.approvalResolved(body.approvalId);
+        const cmd = this.byId.get(body.commandId);
         if (cmd) cmd.approval = { approvalId: body.approvalId, outcome: body.outcome, approvers: [...body.approvers], reason: body.reason };
         break;
       }
-      case 'Frame': {
-        const bytes = Buffer.from(body.bytes);
-        if (body.direction === 'CLIENT_TO_SERVER') {
-          t.frames.in++;
-          const sql = body.messageType === 'Query' ? query(bytes) : undefined;
-          if (sql !== undefined) {
-            pendingQuery = { seq: e.seq, tsMicros: e.tsMicros, commandId: 0, action: '', text: sql, targets: [], result: { rows: [] } };
-            t.commands.push(pendingQuery);
-            current = pendingQuery;
-            fields = undefined;
-          }
-          break;
-        }
-        t.frames.out++;
-        if (!current || body.redacted) break;
-        if (body.messageType === 'RowDescription') {
-          fields = rowDescription(bytes);
-          if (fields) current.result.columns = fields.map((f) => f.name);
-        } else if (body.messageType === 'DataRow') {
-          const row = dataRow(bytes, fields);
-          if (row) current.result.rows.push(row);
-        } else if (body.messageType === 'CommandComplete') {
-          const tag = commandComplete(bytes);
-          if (tag !== undefined) current.result.tag = tag;
-        } else if (body.messageType === 'ErrorResponse') {
-          const err = errorResponse(bytes);
-          if (err) current.result.error = err;
-        } else if (body.messageType === 'http.response.head') {
-          // HTTP exchanges: the status line is the result ("HTTP/1.1 403 Forbidden").
-          const line = bytes.subarray(0, Math.max(0, bytes.indexOf('\r\n'))).toString('latin1') || bytes.subarray(0, 200).toString('latin1').split('\n')[0]!;
-          current.result.tag = line.trim();
-        } else if (body.messageType === 'http.response.body.end' || body.messageType === 'http.response.body') {
-          const text = bytes.subarray(0, 2000).toString('utf8');
-          if (current.result.columns === undefined) current.result.columns = ['body'];
-          // The first chunks tell what came back; the record holds all of it.
-          if (current.result.rows.length < 4) current.result.rows.push([text]);
-        }
+      case 'Frame':
+        if (body.direction === 'CLIENT_TO_SERVER') this.clientFrame(e, body);
+        else this.serverFrame(body);
         break;
-      }
     }
   }
-  return t;
+
+  /** Takes the first `n` commands out (a streaming consumer wrote them): later events no longer update them. */
+  retire(n: number): TranscriptCommand[] {
+    const gone = this.t.commands.splice(0, n);
+    for (const c of gone) if (this.byId.get(c.commandId) === c) this.byId.delete(c.commandId);
+    return gone;
+  }
+
+  private setCurrent(cmd: TranscriptCommand): void {
+    this.current = cmd;
+    this.fields = undefined;
+    this.rows = 0;
+  }
+
+  /** Queries that got no Command stay as they are; results go to the last of them, as they did when each Query had its own Frame. */
+  private settle(orphans: PendingQuery[]): void {
+    const last = orphans.at(-1);
+    if (last) this.setCurrent(last.placeholder);
+  }
+
+  private command(e: EventMsg, body: Command): void {
+    const cmd: TranscriptCommand = {
+      seq: e.seq, tsMicros: e.tsMicros, commandId: body.commandId, action: body.action, text: body.text, targets: [...body.targets], result: { rows: [] },
+    };
+    const match = this.queries.command(body.text);
+    const list = this.t.commands;
+    const next = this.queries.first;
+    // The Query message before it is the same command: the Command takes its place.
+    if (match.own) list.splice(list.indexOf(match.own.placeholder), 1, cmd);
+    else if (match.continues && next) list.splice(list.indexOf(next.placeholder), 0, cmd);
+    else list.push(cmd);
+    this.byId.set(body.commandId, cmd);
+    this.setCurrent(cmd);
+  }
+
+  private clientFrame(e: EventMsg, body: Frame): void {
+    this.t.frames.in++;
+    this.settle(this.queries.settle());
+    for (const m of recordedMessages(body)) {
+      const sql = m.type === 'Query' ? query(m.bytes) : undefined;
+      if (sql === undefined) continue;
+      const placeholder: TranscriptCommand = { seq: e.seq, tsMicros: e.tsMicros, commandId: 0, action: '', text: sql, targets: [], result: { rows: [] } };
+      this.t.commands.push(placeholder);
+      // A later Query of the same write becomes current only once the ones before it are settled.
+      if (this.queries.size === 0) this.setCurrent(placeholder);
+      this.queries.add({ sql, placeholder });
+    }
+  }
+
+  private serverFrame(body: Frame): void {
+    this.t.frames.out++;
+    this.settle(this.queries.serverFrame());
+    if (!this.current || body.redacted) return;
+    for (const m of recordedMessages(body)) this.serverMessage(this.current, m);
+  }
+
+  private serverMessage(cmd: TranscriptCommand, { type, bytes }: RecordedMessage): void {
+    switch (type) {
+      case 'RowDescription':
+        this.fields = rowDescription(bytes);
+        if (this.fields) cmd.result.columns = this.fields.map((f) => f.name);
+        return;
+      case 'DataRow': {
+        const row = dataRow(bytes, this.fields);
+        if (row) this.row(cmd, row);
+        return;
+      }
+      case 'CommandComplete': {
+        const tag = commandComplete(bytes);
+        if (tag !== undefined) cmd.result.tag = tag;
+        return;
+      }
+      case 'ErrorResponse': {
+        const err = errorResponse(bytes);
+        if (err) cmd.result.error = err;
+        return;
+      }
+      case 'http.response.head': {
+        // HTTP exchanges: the status line is the result ("HTTP/1.1 403 Forbidden").
+        const line = bytes.subarray(0, Math.max(0, bytes.indexOf('\r\n'))).toString('latin1') || bytes.subarray(0, 200).toString('latin1').split('\n')[0]!;
+        cmd.result.tag = line.trim();
+        return;
+      }
+      case 'http.response.body':
+      case 'http.response.body.end':
+        cmd.result.columns ??= ['body'];
+        if (this.rows < HTTP_BODY_ROWS) this.row(cmd, [bytes.subarray(0, HTTP_BODY_CHARS).toString('utf8')]);
+        return;
+    }
+  }
+
+  private row(cmd: TranscriptCommand, row: (string | null)[]): void {
+    this.rows++;
+    if (this.opts.onRow) this.opts.onRow(cmd, row);
+    else cmd.result.rows.push(row);
+  }
+}
+
+/** The whole transcript of these events (in seq order), every result row held: for small sessions and tests. */
+export function buildTranscript(events: Iterable<EventMsg>): Transcript {
+  const b = new TranscriptBuilder();
+  for (const e of events) b.push(e);
+  return b.t;
 }
