@@ -15,7 +15,7 @@ ALTER TABLE events ADD COLUMN message_offsets Array(UInt64) DEFAULT if(type = 'F
 -- frame, payload its bytes only. A frame with empty message_types (not written by this store)
 -- counts as one message, as the Avro reader does. On 18.16 a WHERE on the view is applied after
 -- it read every frame (no predicate push-down there): for one session, filter `events` and
--- ARRAY JOIN as below (schemas/clickhouse/README.md).
+-- ARRAY JOIN there (README.md shows how).
 CREATE VIEW IF NOT EXISTS frame_messages AS
 SELECT session_id, seq, idx, ts, ts_micros, event_date, node_id, direction,
        types[idx] AS message_type,

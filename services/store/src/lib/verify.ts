@@ -13,10 +13,11 @@ const COMPARED = EVENT_COLUMNS.map((c) => c.name) as (keyof EventRow)[];
  */
 const MASK_COLUMNS = new Set<keyof EventRow>(['mask_detectors', 'mask_locations', 'masked']);
 /**
- * Columns added by migration 003. Its defaults already read as a v1 event's projection, but a
- * store that holds them empty (stored before 003 by other means) is accepted for v1 events only:
- * such a frame is one message, named by `message_type`, which is still compared. A v2 frame's
- * messages are known only from these columns, so for it they must match.
+ * Columns added by migration 003. Their defaults read as a v1 event's projection (`[message_type]`
+ * / `[0]` for a Frame), so rows stored before 003 match as they are. Empty arrays, should a store
+ * hold them for such rows, are accepted on a v1 frame only: its one message is named by
+ * `message_type`, which is still compared. A v2 frame's messages are known only from these
+ * columns, so there they must match.
  */
 const MESSAGE_COLUMNS = new Set<keyof EventRow>(['message_types', 'message_offsets']);
 const isDefault = (v: unknown) => v === 0 || (Array.isArray(v) && v.length === 0);
