@@ -1,6 +1,7 @@
 import { EventDecodeError } from './errors.js';
 import { batchFingerprint, batchType, knownSchemas, writerFingerprint, writerType, type KnownSchema } from './schema.js';
 import type { EventBody, Frame, FrameMessage, SessionEvent } from './types.js';
+import { isHot, writeHotEvent } from './writer.js';
 
 const NS = 'dev.chaperone.events.v1.';
 /** Avro single-object encoding marker (spec: "Single-object encoding"). */
@@ -19,9 +20,14 @@ function fromWire(w: Wire): SessionEvent {
   return { ...w, body: { type: name.slice(NS.length), ...fields } as unknown as EventBody };
 }
 
+/** The Avro binary as avsc writes it (writer.test.ts compares the hand-written writer with it). */
+export function encodeWithAvsc(e: SessionEvent): Buffer {
+  return writerType.toBuffer(toWire(e));
+}
+
 /** The canonical Avro binary of an event (no header): what the hash chain covers. */
 export function encodeEventBody(e: SessionEvent): Buffer {
-  return writerType.toBuffer(toWire(e));
+  return isHot(e) ? writeHotEvent(e) : writerType.toBuffer(toWire(e));
 }
 
 /** Avro single-object encoding of one event: C3 01, CRC-64-AVRO fingerprint (LE), Avro binary. */
