@@ -15,7 +15,7 @@ import { exec, lastLine, loadBenchStack, repoRoot, type Stack } from './bench-st
 import { BULK_HELP, bigSelectSql, parseBulkOptions, type BulkCaseName, type BulkOptions } from './bulk-options.js';
 import { RssSampler, gatewayMetrics } from './bulk-probes.js';
 import { apiFirstRow, checkRecording, cliFirstRow, type Cli } from './bulk-recording.js';
-import { CASE_TITLES, bulkVerdicts, formatBulkReport, type BulkCase, type BulkReport, type ClientRun, type ReplayTiming } from './bulk-report.js';
+import { CASE_TITLES, bulkVerdicts, formatBulkReport, type BulkCase, type BulkReport, type ClientRun, type ReplayTiming, type RssGrowth } from './bulk-report.js';
 import { BenchError } from './errors.js';
 
 const progress = (line: string): void => void process.stderr.write(`bulk bench: ${line}\n`);
@@ -72,6 +72,7 @@ interface Setup {
   /** The Chaperone endpoint of a case: its own subject and token, so its sessions are found by subject. */
   chaperone(name: BulkCaseName): Promise<Endpoint & { subject: string }>;
   cli: Cli;
+  issuer: TokenIssuer;
 }
 
 async function setup(o: BulkOptions, runId: string): Promise<Setup> {
@@ -89,6 +90,7 @@ async function setup(o: BulkOptions, runId: string): Promise<Setup> {
     stack,
     config,
     cli,
+    issuer,
     direct: { conninfo: `host=${sandbox.host} port=${sandbox.port} dbname=${sandbox.database} user=${sandbox.user} sslmode=disable ${app('direct')}`, password: sandbox.password ?? '' },
     async chaperone(name) {
       const subject = `agent:bench-bulk-${runId}-${name}`;
@@ -120,8 +122,13 @@ async function runCase(name: BulkCaseName, o: BulkOptions, s: Setup): Promise<Ca
   await sampler.start();
   const startedMs = Date.now();
   progress(`${title}: through Chaperone …`);
-  const chaperone = await timed(program, args, through, o.timeoutMs);
-  const rss = await sampler.stop();
+  let chaperone: ClientRun;
+  let rss: RssGrowth[];
+  try {
+    chaperone = await timed(program, args, through, o.timeoutMs);
+  } finally {
+    rss = await sampler.stop();
+  }
   progress(`${title}: direct ${(direct.ms / 1000).toFixed(2)} s, Chaperone ${chaperone.exitCode === 0 ? `${(chaperone.ms / 1000).toFixed(2)} s` : `FAILED: ${chaperone.error ?? chaperone.exitCode}`}`);
   return { result: { name, command: [program, ...args].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' '), direct, chaperone, rss }, subject: through.subject, startedMs };
 }
@@ -129,7 +136,7 @@ async function runCase(name: BulkCaseName, o: BulkOptions, s: Setup): Promise<Ca
 async function replayTiming(s: Setup, sessionId: string): Promise<ReplayTiming> {
   progress(`replay of ${sessionId}: chaperone replay --no-wait to its first row …`);
   const cli = await cliFirstRow(s.cli, sessionId);
-  const token = await (await TokenIssuer.fromConfig(s.config.identity)).issue({ subject: 'bench:soc', groups: s.config.api.socGroups, ttlMs: Math.min(s.config.identity.maxTtlMs, 600_000) });
+  const token = await s.issuer.issue({ subject: 'bench:soc', groups: s.config.api.socGroups, ttlMs: Math.min(s.config.identity.maxTtlMs, 600_000) });
   progress('replay: the API alone to its first event and first DataRow …');
   const api = await apiFirstRow(s.stack.API_ADDRESS!, token, sessionId);
   return { sessionId, ...cli, ...api };
