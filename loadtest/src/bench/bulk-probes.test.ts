@@ -6,7 +6,7 @@ import { LiveTranscript, type ReplayEvent } from '@chaperone/api/client';
 import { SessionChain, singleFrame, type ChainedEvent, type EventBody } from '@chaperone/events';
 import { pgCommandComplete, pgDataRow, pgQuery, pgReadyForQuery, pgRowDescription } from '@chaperone/store/testing';
 import { FirstRowWatch, RssSampler, gatewayMetrics, growthOf, residentBytes } from './bulk-probes.js';
-import { statementEvents } from './statement-events.js';
+import { statementEvents, writeFrame } from './statement-events.js';
 
 describe('gateway resident memory', () => {
   it("reads process_resident_memory_bytes, with our services' chaperone_ prefix or without", () => {
@@ -63,8 +63,8 @@ function replayEvent(e: ChainedEvent): ReplayEvent {
   };
 }
 
-/** The replay transcript of a session whose statements return `rows` (one frame per message, as every gateway version can record). */
-function transcript(rows: string[][]): string {
+/** The replay transcript of a session whose statement returns `rows`: one frame per message (v1), or the result in one v2 frame. */
+function transcript(rows: string[][], v2 = false): string {
   const chain = new SessionChain('s-1', 'gw-1');
   const events: ChainedEvent[] = [
     chain.append({
@@ -75,28 +75,34 @@ function transcript(rows: string[][]): string {
     chain.append(singleFrame('SERVER_TO_CLIENT', 'CommandComplete', pgCommandComplete('SELECT 0'))),
     chain.append(singleFrame('CLIENT_TO_SERVER', 'Query', pgQuery("SELECT repeat('x',1000)"))),
     ...statementEvents(chain, "SELECT repeat('x',1000) FROM generate_series(1,3)", 2).slice(1),
-    chain.append(singleFrame('SERVER_TO_CLIENT', 'RowDescription', pgRowDescription(['repeat']))),
-    ...rows.map((r) => chain.append(singleFrame('SERVER_TO_CLIENT', 'DataRow', pgDataRow(r)))),
-    chain.append(singleFrame('SERVER_TO_CLIENT', 'CommandComplete', pgCommandComplete(`SELECT ${rows.length}`))),
-    chain.append(singleFrame('SERVER_TO_CLIENT', 'ReadyForQuery', pgReadyForQuery())),
   ];
+  const result: [string, Buffer][] = [
+    ['RowDescription', pgRowDescription(['repeat'])],
+    ...rows.map((r): [string, Buffer] => ['DataRow', pgDataRow(r)]),
+    ['CommandComplete', pgCommandComplete(`SELECT ${rows.length}`)],
+    ['ReadyForQuery', pgReadyForQuery()],
+  ];
+  if (v2) events.push(chain.append(writeFrame('SERVER_TO_CLIENT', result)));
+  else for (const [type, bytes] of result) events.push(chain.append(singleFrame('SERVER_TO_CLIENT', type, bytes)));
   const live = new LiveTranscript();
   return events.map((e) => live.push(replayEvent(e))).join('') + live.end();
 }
 
 describe('FirstRowWatch', () => {
-  it("finds the first result row in what `chaperone replay` prints, in chunks split anywhere, and not before it", () => {
-    const text = transcript([['x'.repeat(1000)], ['y']]);
-    const row = text.split('\n').findIndex((l) => /^\s+x{10}/.test(l));
-    assert.ok(row > 0, text);
-    const complete = text.split('\n').slice(0, row + 1).join('\n').length + 1;
-    for (let cut = 0; cut <= text.length; cut += 7) {
-      const w = new FirstRowWatch();
-      const first = w.push(text.slice(0, cut));
-      assert.equal(first, cut >= complete, `cut at ${cut}`);
-      assert.equal(w.push(text.slice(cut)), true);
-    }
-  });
+  for (const v2 of [false, true]) {
+    it(`finds the first result row in what \`chaperone replay\` prints (${v2 ? 'v2' : 'v1'} frames), in chunks split anywhere, and not before it`, () => {
+      const text = transcript([['x'.repeat(1000)], ['y']], v2);
+      const row = text.split('\n').findIndex((l) => /^\s+x{10}/.test(l));
+      assert.ok(row > 0, text);
+      const complete = text.split('\n').slice(0, row + 1).join('\n').length + 1;
+      for (let cut = 0; cut <= text.length; cut += 7) {
+        const w = new FirstRowWatch();
+        const first = w.push(text.slice(0, cut));
+        assert.equal(first, cut >= complete, `cut at ${cut}`);
+        assert.equal(w.push(text.slice(cut)), true);
+      }
+    });
+  }
 
   it('sees no row in a result without rows, nor in a dashed SQL comment line', () => {
     const w = new FirstRowWatch();
