@@ -39,10 +39,10 @@ describe('parse cache', () => {
     (l: string[], i: string) => `insert into ${i} values (${l[0]}, ${l[1]}); select ${l[2]}`,
     (l: string[], i: string) => `with w as (delete from ${i} where c = ${l[0]} returning *) select * from w limit ${l[1]}`,
     (l: string[], i: string) => `FETCH ${l[0]} FROM ${i}`,
-    (l: string[], i: string) => `SET statement_timeout TO ${l[0]}`,
+    (l: string[], _i: string) => `SET statement_timeout TO ${l[0]}`,
     (l: string[], i: string) => `select pg_sleep(${l[0]}) from ${i} where 1 = ${l[1]}`,
     (l: string[], i: string) => `select ${l[0]}${l[1]} from ${i}`,
-    (l: string[], i: string) => `  select ${l[0]} ;  `,
+    (l: string[], _i: string) => `  select ${l[0]} ;  `,
   );
 
   it('gives exactly what the parser gives, for statements that differ only in their literals', () => {

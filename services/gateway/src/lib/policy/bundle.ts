@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { PolicyBundleError } from './errors.js';
 import { readTarGz } from './tar.js';
-import { evaluator, type Evaluator } from './wasm-eval.js';
+import { evaluator, isDeterministic, type Evaluator } from './wasm-eval.js';
 
 /** Bundles are a few hundred KiB; the cap keeps a hostile or broken file from exhausting memory. */
 const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
@@ -21,6 +21,8 @@ export interface BundleSnapshot {
   /** Evaluates the default entrypoint (chaperone/authz/decision) for one input. */
   readonly evaluate: Evaluator;
   readonly revision: string;
+  /** The same input always gets the same decision (no impure host builtin): decisions may be memoized. */
+  readonly deterministic: boolean;
   readonly file: string;
   readonly version: FileVersion;
   readonly loadedAt: number;
@@ -76,5 +78,5 @@ export async function loadBundle(file: string): Promise<BundleSnapshot> {
   }
   // Without a manifest revision, the bundle's own hash still pins which policy decided.
   revision ??= `sha256:${createHash('sha256').update(gz).digest('hex').slice(0, 16)}`;
-  return Object.freeze({ policy, evaluate: evaluator(policy), revision, file, version, loadedAt: Date.now() });
+  return Object.freeze({ policy, evaluate: evaluator(policy), revision, deterministic: isDeterministic(policy), file, version, loadedAt: Date.now() });
 }

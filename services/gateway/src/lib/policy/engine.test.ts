@@ -244,4 +244,25 @@ describe('PolicyEngine with the default policy pack', () => {
     assert.equal(c.result, 'deny');
     assert.match(c.reasons[0]!, /DROP TABLE is not allowed on production connections \(policy: ddl-in-prod\)/);
   });
+
+  it('memoizes decisions of a deterministic bundle by input, and never those of a bundle that reads the clock', async () => {
+    const engine = await PolicyEngine.load(bundle);
+    const first = engine.evaluate(input(prod, 'SELECT phone FROM customers WHERE id = 1'));
+    assert.equal(engine.memoized, 1);
+    const again = engine.evaluate(input(prod, 'SELECT phone FROM customers WHERE id = 1'));
+    assert.deepEqual(again, { ...first, evalMicros: again.evalMicros }, 'same input, same decision');
+    assert.equal(engine.memoized, 1);
+    assert.equal(engine.evaluate(input(prod, 'DROP TABLE customers')).result, 'deny');
+    assert.equal(engine.memoized, 2, 'another input is its own entry');
+    // time.now_ns is a host builtin this SDK does not provide (impure): such a bundle is never memoized.
+    const clock = await buildPack(
+      'clock',
+      `decision := {"result": "allow", "reasons": [sprintf("%d", [time.now_ns()])]} if input.command.text == "what time is it"
+decision := {"result": "allow", "reasons": []} if input.command.text != "what time is it"`,
+    );
+    const timed = await PolicyEngine.load(clock);
+    assert.equal(timed.evaluate(input(dev, 'SELECT 1')).result, 'allow');
+    assert.equal(timed.evaluate(input(dev, 'SELECT 1')).result, 'allow');
+    assert.equal(timed.memoized, 0);
+  });
 });

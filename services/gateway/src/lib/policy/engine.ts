@@ -44,6 +44,21 @@ interface Parsed {
 const CACHED_OUTPUTS = 512;
 const MAX_CACHED_OUTPUT = 4096;
 
+/**
+ * A deterministic bundle (bundle.ts) gives the same output text for the same input JSON, and
+ * sessions repeat their commands (an extended-protocol statement executed again and again), so
+ * outputs are memoized by input, per loaded bundle: a new bundle starts with an empty memo.
+ * Bounded like the parsed outputs; inputs longer than {@link MAX_MEMO_INPUT} are never kept.
+ */
+const MEMO_ENTRIES = 4096;
+const MAX_MEMO_INPUT = 8192;
+
+/** Output texts by input JSON, for one bundle snapshot. */
+interface Memo {
+  snapshot: BundleSnapshot;
+  outputs: Map<string, string>;
+}
+
 interface Metrics {
   reloadFailures: Counter;
   evalFailures: Counter;
@@ -75,6 +90,7 @@ export class PolicyEngine {
   private failedVersion: FileVersion | undefined;
   private readonly inputs = new InputSerializer();
   private readonly parsed = new Map<string, Parsed>();
+  private memo: Memo | undefined;
 
   private constructor(
     readonly bundleFile: string,
@@ -120,6 +136,11 @@ export class PolicyEngine {
     return this.current?.revision;
   }
 
+  /** Outputs memoized for the running bundle (0 when it is not deterministic). */
+  get memoized(): number {
+    return this.memo?.snapshot === this.current ? (this.memo?.outputs.size ?? 0) : 0;
+  }
+
   /** True once a bundle is loaded (for readiness checks). */
   get ready(): boolean {
     return this.current !== undefined;
@@ -138,7 +159,7 @@ export class PolicyEngine {
     let output: unknown;
     try {
       if (!snapshot) throw new Error(`no policy bundle loaded (${this.unavailable})`);
-      const text = snapshot.evaluate(this.inputs.json(input));
+      const text = this.outputFor(snapshot, this.inputs.json(input));
       let p = this.parsed.get(text);
       if (p === undefined) {
         output = outputOf(text);
@@ -161,6 +182,20 @@ export class PolicyEngine {
       this.log?.error({ err: message, revision: snapshot?.revision, session: input?.session?.id }, 'policy evaluation failed; denying');
       return { result: 'deny', reasons: [`policy evaluation failed: ${message}`], revision: snapshot?.revision ?? 'none', evalMicros: micros(), output: output ?? null };
     }
+  }
+
+  /** The bundle's output text for an input, memoized when the bundle is deterministic. */
+  private outputFor(snapshot: BundleSnapshot, json: string): string {
+    if (!snapshot.deterministic || json.length > MAX_MEMO_INPUT) return snapshot.evaluate(json);
+    if (this.memo?.snapshot !== snapshot) this.memo = { snapshot, outputs: new Map() };
+    const outputs = this.memo.outputs;
+    let text = outputs.get(json);
+    if (text === undefined) {
+      text = snapshot.evaluate(json);
+      if (outputs.size >= MEMO_ENTRIES) outputs.delete(outputs.keys().next().value!);
+      outputs.set(json, text);
+    }
+    return text;
   }
 
   /**

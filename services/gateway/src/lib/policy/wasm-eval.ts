@@ -50,3 +50,32 @@ export function evaluator(policy: LoadedPolicy): Evaluator {
     return mem.toString('utf8', out, end);
   };
 }
+
+/**
+ * Builtins the OPA SDK implements in JavaScript and that always give the same result for the same
+ * arguments. A module that needs any other host builtin (time.now_ns, rand.intn, uuid.rfc4122,
+ * http.send, opa.runtime…: impure, or not provided by this SDK) may decide differently for the
+ * same input. Every other builtin runs inside the module, which has no clock, randomness or I/O
+ * of its own (its only imports are the opa_builtin* calls, opa_abort and opa_println).
+ */
+const PURE_HOST_BUILTINS = new Set(['sprintf', 'json.is_valid', 'regex.split', 'yaml.is_valid', 'yaml.marshal', 'yaml.unmarshal']);
+
+/**
+ * Whether the module's decision depends on its input and data alone, so the same input JSON always
+ * gives the same result: every builtin it calls in the host is a pure one. Unknown means no.
+ */
+export function isDeterministic(policy: LoadedPolicy): boolean {
+  try {
+    const wrapped = policy.wasmInstance as unknown as WasmInstance | { instance: WasmInstance };
+    const exports = ('exports' in wrapped ? wrapped : wrapped.instance).exports;
+    const builtins = exports.builtins as (() => number) | undefined;
+    const dump = exports.opa_json_dump as ((addr: number) => number) | undefined;
+    if (typeof builtins !== 'function' || typeof dump !== 'function') return false;
+    const mem = Buffer.from((policy.mem as unknown as WasmMemory).buffer);
+    const at = dump(builtins());
+    const names = Object.keys(JSON.parse(mem.toString('utf8', at, mem.indexOf(0, at))) as Record<string, number>);
+    return names.every((n) => PURE_HOST_BUILTINS.has(n));
+  } catch {
+    return false;
+  }
+}
