@@ -11,5 +11,5 @@ export { createApiClient } from './lib/client.js';
 export type { ApiClient, ApiClientOptions, ReplayOptions } from './lib/client.js';
 export { ApiError } from './lib/errors.js';
 export type { EventMsg as ReplayEvent, SessionMsg } from './lib/proto.js';
-export { buildTranscript, formatTranscript, formatTable, formatMicros, LiveTranscript, eventBody } from './lib/transcript/index.js';
+export { buildTranscript, formatTranscript, formatTable, formatMicros, LiveTranscript, TranscriptJsonWriter, eventBody } from './lib/transcript/index.js';
 export type { Transcript, TranscriptCommand, FormatOptions } from './lib/transcript/index.js';

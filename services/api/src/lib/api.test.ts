@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Config } from '@chaperone/config';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeRecord, encodeRecord } from '@chaperone/events';
+import { decodeEventBody, decodeRecord } from '@chaperone/events';
 import { TokenIssuer } from '@chaperone/identity';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
@@ -14,7 +14,8 @@ import { fixtureSession, testConfig, throwawayDatabase } from '@chaperone/store/
 import { createApiClient, type ApiClient } from './client.js';
 import { ApiError } from './errors.js';
 import { startApiServer, type ApiServer } from './server.js';
-import { buildTranscript } from './transcript/index.js';
+import { bulkScript, recordScript } from './testing.js';
+import { LiveTranscript, TranscriptJsonWriter, buildTranscript } from './transcript/index.js';
 
 // The API on port 0 over a throwaway database on the local stack's ClickHouse.
 describe('gRPC API', () => {
@@ -127,25 +128,50 @@ describe('gRPC API', () => {
   });
 
   it('follows a session: stored events, then live ones from Kafka until SessionEnded', async () => {
-    const live = fixtureSession({ subject: 'agent:live' });
-    const send = (from: number, to: number) =>
-      producer.send({ topic: config.kafka.topic, acks: -1, messages: live.events.slice(from, to).map((e) => ({ key: live.sessionId, value: encodeRecord([e.body]) })) });
-    // The first 4 events reached the store; 0..6 are in Kafka already, the rest arrive while we watch.
+    // Records as gateways publish them: one event each before batches (the first query), then one per publish.
+    const live = fixtureSession({ subject: 'agent:live', v1Queries: 1 });
+    const send = (records: Buffer[]) => producer.send({ topic: config.kafka.topic, acks: -1, messages: records.map((value) => ({ key: live.sessionId, value })) });
+    const first = live.messages.slice(0, -2);
+    const early = first.flatMap((m) => decodeRecord(m)).length;
+    assert.ok(live.messages.slice(-3).some((m) => decodeRecord(m).length > 1), 'a record of several events comes while we watch');
+    // The first 4 events reached the store; the records up to the last two are in Kafka already, the rest arrive while we watch.
     await store.insertEvents(live.messages.flatMap((m) => decodeRecord(m)).slice(0, 4));
-    await send(0, 7);
+    await send(first);
     const seen: { seq: number; at: number }[] = [];
     const watching = (async () => {
       for await (const e of client.replay(live.sessionId, { follow: true })) seen.push({ seq: e.seq, at: Date.now() });
     })();
     const deadline = Date.now() + 20_000;
-    while (seen.length < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(seen.map((x) => x.seq), [0, 1, 2, 3, 4, 5, 6]);
+    while (seen.length < early && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen.map((x) => x.seq), live.events.slice(0, early).map((_, i) => i));
     const sentAt = Date.now();
-    await send(7, live.events.length);
+    await send(live.messages.slice(-2));
     await watching;
     assert.deepEqual(seen.map((x) => x.seq), live.events.map((_, i) => i), 'each event once, in order, ending with SessionEnded');
     const delay = seen.at(-1)!.at - sentAt;
     assert.ok(delay < 1000, `live events took ${delay} ms`);
+  });
+
+  it('replays a stored session of multi-message frames: every frame whole, its transcript complete', async () => {
+    const id = `bulk-${randomBytes(4).toString('hex')}`;
+    const recorded = recordScript(bulkScript(40, 100, 1000), 'v2', id);
+    await store.insertEvents(recorded.map((m) => ({ event: decodeEventBody(m.avro), body: m.avro })));
+    const live = new LiveTranscript();
+    const json = new TranscriptJsonWriter();
+    let text = '';
+    let doc = '';
+    let n = 0;
+    for await (const e of client.replay(id)) {
+      assert.equal(e.seq, n);
+      assert.ok(Buffer.from(e.avro).equals(recorded[n++]!.avro));
+      text += live.push(e);
+      doc += json.push(e);
+    }
+    assert.equal(n, recorded.length);
+    assert.match(text + live.end(), / {2}50 {2}x{59}…\n {2}… 3950 more rows\n {2}\(SELECT 4000\)\n$/);
+    const rows = (JSON.parse(doc + json.end()) as { commands: { result: { rows: string[][] } }[] }).commands[0]!.result.rows;
+    assert.equal(rows.length, 4000);
+    assert.deepEqual(rows[3999], ['4000', 'x'.repeat(1000)]);
   });
 
   it('serves health and metrics, and says where it is not', async () => {

@@ -5,7 +5,8 @@
  * test can check that both read the same; and PostgreSQL messages the store's fixtures lack.
  */
 import { chainHash, encodeEventBody, ZERO_HASH, type EventBody, type Frame, type MaskNote, type SessionEvent } from '@chaperone/events';
-import type { StoredEvent } from '@chaperone/store';
+import { SessionNotFoundError, type Store, type StoredEvent } from '@chaperone/store';
+import { pgCommandComplete, pgDataRow, pgQuery, pgReadyForQuery, pgRowDescription } from '@chaperone/store/testing';
 import type { EventMsg } from './proto.js';
 
 /** One protocol message: its name, its bytes, the masking notes for it. */
@@ -85,6 +86,39 @@ export function recordScript(steps: readonly ScriptStep[], version: 'v1' | 'v2',
   });
 }
 
+/** A session that returns `frames` frames of `rows` DataRows each of ~`width` bytes: a bulk SELECT, recorded as events v2. */
+export function bulkScript(frames: number, rows: number, width: number): ScriptStep[] {
+  const t0 = Date.UTC(2026, 0, 15, 12) * 1000;
+  const sql = `SELECT n, repeat('x', ${width}) FROM generate_series(1, ${frames * rows}) n`;
+  const started: EventBody = {
+    type: 'SessionStarted', connection: 'demo-pg', protocol: 'postgres', clientAddress: '127.0.0.1:50000', tls: false, attributesJson: '{}',
+    identity: { subject: 'agent:bulk', issuer: 'chaperone', groups: [], tokenId: '', claimsJson: '{}' },
+  };
+  const pad = 'x'.repeat(width);
+  const frame = (i: number): ScriptStep => ({
+    at: t0 + 2000 + i,
+    server: [
+      ...(i === 0 ? [{ type: 'RowDescription', bytes: pgRowDescription(['n', 'repeat']) }] : []),
+      ...Array.from({ length: rows }, (_, r) => ({ type: 'DataRow', bytes: pgDataRow([String(i * rows + r + 1), pad]) })),
+      ...(i === frames - 1 ? [{ type: 'CommandComplete', bytes: pgCommandComplete(`SELECT ${frames * rows}`) }, { type: 'ReadyForQuery', bytes: pgReadyForQuery() }] : []),
+    ],
+  });
+  return [
+    { at: t0, event: started },
+    {
+      at: t0 + 1000,
+      client: [{
+        type: 'Query', bytes: pgQuery(sql),
+        events: [
+          { type: 'Command', commandId: 1, protocol: 'postgres', action: 'SELECT', targets: [], text: sql, textSha256: '', detailsJson: '{}', params: [] },
+          { type: 'Decision', commandId: 1, result: 'ALLOW', reasons: [], policyRevision: 'rev-1', evalMicros: 5, outputJson: '{}' },
+        ],
+      }],
+    },
+    ...Array.from({ length: frames }, (_, i) => frame(i)),
+  ];
+}
+
 /** An EventMsg as the store returns it (what the API's pages hold). */
 export const storedEvent = (m: EventMsg): StoredEvent => ({ ...m, messageTypes: [], messageOffsets: [] });
 
@@ -115,3 +149,49 @@ export const pgSync = (): Buffer => pgMessage('S');
 export const pgParseComplete = (): Buffer => pgMessage('1');
 export const pgBindComplete = (): Buffer => pgMessage('2');
 export const pgEmptyQueryResponse = (): Buffer => pgMessage('I');
+
+/** A store of one session's events for the API's Replay, that tells what was read and can hold reads back. */
+export interface FakeStore {
+  store: Store;
+  /** The seq ranges read, [from, to), in the order they were asked for. */
+  reads: [number, number][];
+  /** Reads of ranges that reach `seq` wait until `release()`. */
+  hold(seq: number): void;
+  release(): void;
+}
+
+/**
+ * A session of `count` events made by `event(seq)` on demand (so a test can replay gigabytes
+ * without holding them), behind the parts of Store that Replay uses.
+ */
+export function fakeStore(sessionId: string, count: number, event: (seq: number) => StoredEvent): FakeStore {
+  const reads: [number, number][] = [];
+  let held: { seq: number; until: Promise<void>; release: () => void } | undefined;
+  const store: Partial<Store> = {
+    database: 'fake',
+    describe: 'a fake store',
+    async eventRange(id, from, to) {
+      reads.push([from, to]);
+      if (held && to > held.seq) await held.until;
+      if (id !== sessionId) return [];
+      return Array.from({ length: Math.max(0, Math.min(to, count) - from) }, (_, i) => event(from + i));
+    },
+    lastStoredSeq: (id) => Promise.resolve(id === sessionId ? count - 1 : -1),
+    getSession: (id) => Promise.reject(new SessionNotFoundError(id)),
+    ping: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  return {
+    store: store as Store,
+    reads,
+    hold(seq) {
+      let release = () => {};
+      const until = new Promise<void>((r) => (release = r));
+      held = { seq, until, release };
+    },
+    release() {
+      held?.release();
+      held = undefined;
+    },
+  };
+}

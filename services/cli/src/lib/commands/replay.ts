@@ -1,7 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '@chaperone/config';
-import { LiveTranscript, buildTranscript, eventBody, type ReplayEvent } from '@chaperone/api/client';
-import { printJson } from '../context.js';
+import { LiveTranscript, TranscriptJsonWriter, eventBody, type ReplayEvent } from '@chaperone/api/client';
 import { positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 
 interface ReplayOpts extends ApiOptions {
@@ -93,9 +92,14 @@ export function register(program: Command): void {
         return;
       }
       if (opts.json) {
-        const events: ReplayEvent[] = [];
-        for await (const e of stream) events.push(e);
-        return printJson(buildTranscript(events));
+        // One document, written as the events come: a long session's rows are never all held.
+        const doc = new TranscriptJsonWriter();
+        for await (const e of stream) {
+          const text = doc.push(e);
+          if (text) await write(text);
+        }
+        await write(doc.end());
+        return;
       }
       // Pace by the recorded timestamps on a terminal (or when a speed is asked for); a live
       // follow is paced by the session itself.
