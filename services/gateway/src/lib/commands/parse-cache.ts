@@ -43,7 +43,7 @@ export function clearParseCache(): void {
  * The parse of `sql`, from a cache when the same text, or one of the same shape, was parsed
  * before. `parse` is the real parser; it reports whether its result is one statement spanning
  * the whole string, the only case a shape may stand for: then the statement's text is the
- * string itself, trimmed, as the parser would have cut it.
+ * string without its trailing semicolons, trimmed, as the parser cuts it.
  */
 export function cachedParse(sql: string, parse: (sql: string) => { parse: SqlParse; whole: boolean }): SqlParse {
   if (sql.length > MAX_CACHED_TEXT) return parse(sql).parse;
@@ -58,11 +58,22 @@ export function cachedParse(sql: string, parse: (sql: string) => { parse: SqlPar
       analysis = p.whole && p.parse.error === undefined ? withoutText(p.parse.statements[0]!) : null;
       byShape.set(shape, analysis);
     }
-    if (analysis) result = { statements: [{ text: sql.trim(), ...analysis }] };
+    if (analysis) result = { statements: [{ text: statementText(sql), ...analysis }] };
   }
   result = deepFreeze(result ?? parse(sql).parse);
   byText.set(sql, result);
   return result;
+}
+
+/** What the parser cuts out of a one-statement string: all but trailing semicolons, trimmed. */
+function statementText(sql: string): string {
+  let end = sql.length;
+  for (;;) {
+    const c = sql.charCodeAt(end - 1);
+    if (c === 0x3b || c === 0x20 || (c >= 0x09 && c <= 0x0d)) end--;
+    else break;
+  }
+  return sql.slice(0, end).trim();
 }
 
 function withoutText(s: SqlStatement): Omit<SqlStatement, 'text'> {

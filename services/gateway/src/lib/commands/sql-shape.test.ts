@@ -2,7 +2,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { initSqlParser, parseSql } from './index.js';
-import { clearParseCache } from './parse-cache.js';
+import { cachedParse, clearParseCache } from './parse-cache.js';
 import { sqlShape } from './sql-shape.js';
 import { parseUncached } from './sql.js';
 
@@ -43,6 +43,8 @@ describe('parse cache', () => {
     (l: string[], i: string) => `select pg_sleep(${l[0]}) from ${i} where 1 = ${l[1]}`,
     (l: string[], i: string) => `select ${l[0]}${l[1]} from ${i}`,
     (l: string[], _i: string) => `  select ${l[0]} ;  `,
+    (l: string[], i: string) => `\tselect a from ${i} where b = ${l[0]};;\n`,
+    (l: string[], i: string) => `select ${l[0]} from ${i}; ;select ${l[1]}`,
   );
 
   it('gives exactly what the parser gives, for statements that differ only in their literals', () => {
@@ -56,6 +58,21 @@ describe('parse cache', () => {
       }),
       { numRuns: 600 },
     );
+  });
+
+  it('parses one-statement strings of one shape once', () => {
+    clearParseCache();
+    let calls = 0;
+    const counting = (sql: string) => {
+      calls++;
+      return parseUncached(sql);
+    };
+    for (let aid = 1; aid <= 50; aid++) {
+      for (const sql of [`SELECT abalance FROM pgbench_accounts WHERE aid = ${aid};`, ` update t set v = 'x${aid}' where id = ${aid} ; \n`, `select ${aid}`]) {
+        assert.deepEqual(cachedParse(sql, counting), parseUncached(sql).parse, sql);
+      }
+    }
+    assert.equal(calls, 3, 'one parse per shape');
   });
 
   it('returns frozen parses, so a caller cannot change what others get', () => {

@@ -21,7 +21,10 @@ interface RawStmt {
   stmt_len?: number;
 }
 
-/** A parse and whether it is one statement spanning the whole string (its text is the string, trimmed). */
+/**
+ * A parse and whether it is one statement spanning the whole string: its text is then the string
+ * without its trailing semicolons, trimmed.
+ */
 export interface RawParse {
   parse: SqlParse;
   whole: boolean;
@@ -43,8 +46,7 @@ export function parseUncached(sql: string): RawParse {
       const end = s.stmt_len ? start + s.stmt_len : bytes.length;
       return analyzeStatement(s.stmt ?? {}, bytes.subarray(start, end).toString('utf8').trim());
     });
-    const only = stmts[0];
-    return { parse: { statements }, whole: stmts.length === 1 && !only?.stmt_location && !only?.stmt_len };
+    return { parse: { statements }, whole: stmts.length === 1 && spansWhole(stmts[0]!, bytes) };
   } catch (err) {
     // A tree too deep to walk must not crash the session; the policy sees it as unparseable.
     return { parse: { statements: [], error: `cannot analyse the statement: ${(err as Error).message}` }, whole: false };
@@ -63,6 +65,16 @@ export function parseSql(sql: string): SqlParse {
   // PostgreSQL answers an empty query with EmptyQueryResponse; libpg-query's wrapper refuses it.
   if (sql.trim() === '') return { statements: [] };
   return cachedParse(sql, parseUncached);
+}
+
+/** One statement from the start, with nothing after it but blanks and semicolons. */
+function spansWhole(s: RawStmt, bytes: Buffer): boolean {
+  if (s.stmt_location) return false;
+  for (let i = s.stmt_len || bytes.length; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c !== 0x3b && c !== 0x20 && (c < 0x09 || c > 0x0d)) return false;
+  }
+  return true;
 }
 
 function describeError(err: unknown): string {
