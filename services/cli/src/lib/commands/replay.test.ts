@@ -109,8 +109,10 @@ describe('chaperone replay', () => {
     } finally {
       out.restore();
     }
-    const lines = out.out().trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; messageType: string });
+    const lines = out.out().trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; messageType: string; messageTypes?: string[] });
     assert.deepEqual(lines.map((l) => l.seq), recorded.map((e) => e.seq));
     assert.equal(lines[1]!.messageType, 'Query');
+    assert.deepEqual(lines[4]!.messageTypes, ['RowDescription', ...Array<string>(50).fill('DataRow')], 'a frame lists every message it holds');
+    assert.equal(lines[2]!.messageTypes, undefined);
   });
 });

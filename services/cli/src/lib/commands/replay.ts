@@ -45,6 +45,17 @@ function eventJson(e: ReplayEvent): string {
   );
 }
 
+/**
+ * One event as the API sent it, payload and Avro as hex; a Frame also lists the protocol
+ * messages its payload holds (one forwarded write: `messageType` names only the first).
+ */
+function rawEventJson(e: ReplayEvent): string {
+  const { payload, avro, ...rest } = e;
+  const body = e.type === 'Frame' ? eventBody(e) : undefined;
+  const messageTypes = body?.type === 'Frame' ? (body.messageTypes.length ? body.messageTypes : [body.messageType]) : undefined;
+  return JSON.stringify({ ...rest, ...(messageTypes ? { messageTypes } : {}), payload: Buffer.from(payload).toString('hex'), avro: Buffer.from(avro).toString('hex') });
+}
+
 /** Registers `chaperone replay <session-id>`. */
 export function register(program: Command): void {
   withApi(
@@ -63,8 +74,8 @@ export function register(program: Command): void {
       .option('--speed <n>', 'replay at n times the original pace (0.5 = half speed)', speed)
       .option('--no-wait', 'print everything at once, without the original pauses')
       .option('--idle-limit <duration>', 'shorten longer pauses to this (e.g. 2s)', duration)
-      .option('--json', 'print the transcript as JSON; with --follow, one JSON object per event as it arrives')
-      .option('--events', 'print the raw events instead, one JSON object per line (payload and avro as hex)')
+      .option('--json', 'print the transcript as one JSON document, written as the events arrive; with --follow, one JSON object per event')
+      .option('--events', 'print the raw events instead, one JSON object per line (payload and avro as hex, a frame\'s messageTypes)')
       .option('--max-rows <n>', 'result rows shown per command', positiveInt('--max-rows'), 50)
       .addHelpText(
         'after',
@@ -84,10 +95,8 @@ export function register(program: Command): void {
       const stream = client.replay(id, { follow: opts.follow ?? false });
       if (opts.events || (opts.json && opts.follow)) {
         for await (const e of stream) {
-          if (opts.events) {
-            const { payload, avro, ...rest } = e;
-            await write(`${JSON.stringify({ ...rest, payload: Buffer.from(payload).toString('hex'), avro: Buffer.from(avro).toString('hex') })}\n`);
-          } else await write(`${eventJson(e)}\n`);
+          if (opts.events) await write(`${rawEventJson(e)}\n`);
+          else await write(`${eventJson(e)}\n`);
         }
         return;
       }
