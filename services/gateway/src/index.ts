@@ -4,6 +4,8 @@
  * Kubernetes API and REST APIs), token authentication, credential injection, per-command
  * policy decisions, inline masking and record-before-forward to the event log.
  */
+// First: kafkajs must load with the native CRC-32C (sinks/kafka/native-crc.ts).
+import './lib/sinks/kafka/native-crc.js';
 export { GatewayNode, type GatewayNodeOptions } from './lib/node.js';
 export { PolicyEngine, PolicyBundleError } from './lib/policy/index.js';
 export type { PolicyDecision, PolicyInput, PolicyCommand } from './lib/policy/index.js';

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, hash, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, hash, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { encodeEventBody } from './codec.js';
 import type { EventBody, SessionEvent } from './types.js';
@@ -6,12 +6,16 @@ import type { EventBody, SessionEvent } from './types.js';
 export const ZERO_HASH: Buffer = Buffer.alloc(32);
 
 /**
- * hash = SHA-256(prev_hash ‖ canonical Avro bytes of the event) (DESIGN.md, "Events"). One-shot:
- * a Hash object costs more than copying an event's bytes behind the previous hash.
+ * hash = SHA-256(prev_hash ‖ canonical Avro bytes of the event) (DESIGN.md, "Events"). One-shot
+ * for small events: a Hash object costs more than copying them behind the previous hash.
  */
 export function chainHash(prevHash: Uint8Array, avroBody: Uint8Array): Buffer {
+  if (avroBody.length > ONE_SHOT_MAX) return createHash('sha256').update(prevHash).update(avroBody).digest();
   return hash('sha256', Buffer.concat([prevHash, avroBody]), 'buffer');
 }
+
+/** Above this, copying the event behind the previous hash costs more than a Hash object. */
+const ONE_SHOT_MAX = 4096;
 
 export interface ChainedEvent {
   event: SessionEvent;

@@ -1,2 +1,3 @@
 export { KafkaSink, type KafkaSinkOptions } from './kafka-sink.js';
 export { GroupCommit, type GroupCommitOptions } from './group-commit.js';
+export { kafkaCrc32c } from './native-crc.js';
