@@ -137,10 +137,13 @@ export class TranscriptBuilder {
     };
     const match = this.queries.command(body.text);
     const list = this.t.commands;
-    const next = this.queries.first;
-    // The Query message before it is the same command: the Command takes its place.
-    if (match.own) list.splice(list.indexOf(match.own.placeholder), 1, cmd);
-    else if (match.continues && next) list.splice(list.indexOf(next.placeholder), 0, cmd);
+    // The Query message before it is the same command: the Command takes its place. Another
+    // statement of the same query goes before the write's later queries. (Pending queries come
+    // after the current command, so `retire` never took them.)
+    const own = match.own ? list.indexOf(match.own.placeholder) : -1;
+    const next = match.continues && this.queries.first ? list.indexOf(this.queries.first.placeholder) : -1;
+    if (own >= 0) list.splice(own, 1, cmd);
+    else if (next >= 0) list.splice(next, 0, cmd);
     else list.push(cmd);
     this.byId.set(body.commandId, cmd);
     this.setCurrent(cmd);
