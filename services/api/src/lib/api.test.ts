@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import type { Config } from '@chaperone/config';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeEventBody, decodeRecord } from '@chaperone/events';
+import { decodeEventBody, decodeRecord, encodeRecord } from '@chaperone/events';
 import { TokenIssuer } from '@chaperone/identity';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
 import { fixtureSession, testConfig, throwawayDatabase } from '@chaperone/store/testing';
 import { createApiClient, type ApiClient } from './client.js';
 import { ApiError } from './errors.js';
+import { FOLLOW_QUEUE_BYTES, followSession } from './follow.js';
 import { startApiServer, type ApiServer } from './server.js';
 import { bulkScript, recordScript } from './testing.js';
 import { LiveTranscript, TranscriptJsonWriter, buildTranscript } from './transcript/index.js';
@@ -150,6 +151,38 @@ describe('gRPC API', () => {
     assert.deepEqual(seen.map((x) => x.seq), live.events.map((_, i) => i), 'each event once, in order, ending with SessionEnded');
     const delay = seen.at(-1)!.at - sentAt;
     assert.ok(delay < 1000, `live events took ${delay} ms`);
+  });
+
+  it('follows a big live session holding at most FOLLOW_QUEUE_BYTES for a reader that lags', async () => {
+    const id = `bulk-live-${randomBytes(4).toString('hex')}`;
+    const recorded = recordScript(bulkScript(40, 600, 1000), 'v2', id);
+    await producer.send({ topic: config.kafka.topic, acks: -1, messages: recorded.map((e) => ({ key: id, value: encodeRecord([e.avro]) })) });
+    const done = new AbortController();
+    let queued = 0;
+    let peak = 0;
+    const follow = followSession({
+      kafka: config.kafka, sessionId: id, afterSeq: -1, sinceMs: Date.now() - 60_000, signal: done.signal, log: createLogger({ name: 'follow-test', level: 'warn' }),
+      onQueued: (bytes) => ((queued += 1), (peak = Math.max(peak, bytes))),
+    });
+    try {
+      const first = await follow.next();
+      assert.equal(first.done, false);
+      // The reader stops here: the consumer must stop adding once the queue is full.
+      let seen = -1;
+      for (let still = 0; still < 5; still = queued === seen ? still + 1 : 0, seen = queued) await new Promise((r) => setTimeout(r, 100));
+      const largest = Math.max(...recorded.map((e) => e.payload.length + e.avro.length));
+      assert.ok(peak <= FOLLOW_QUEUE_BYTES + largest, `${peak} bytes queued`);
+      assert.ok(queued < recorded.length - 1, `${queued} records queued while the reader took one`);
+      const seqs = [first.value.seq];
+      for await (const e of follow) {
+        seqs.push(e.seq);
+        if (seqs.length === recorded.length) break;
+      }
+      assert.deepEqual(seqs, recorded.map((e) => e.seq));
+    } finally {
+      done.abort();
+      await follow.return(undefined);
+    }
   });
 
   it('replays a stored session of multi-message frames: every frame whole, its transcript complete', async () => {

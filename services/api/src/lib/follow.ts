@@ -16,6 +16,8 @@ export interface FollowOptions {
   log: Logger;
   /** Called once the consumer reads the session's partition (tests wait for it). */
   onReady?: () => void;
+  /** Called with the bytes waiting for the reader whenever a record adds to them (tests watch it). */
+  onQueued?: (bytes: number) => void;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface FollowOptions {
 export const FOLLOW_QUEUE_BYTES = 16 * 1024 * 1024;
 
 /** The events of one Kafka record: one publish, several events (a single one in records written before batches). */
-export const storedOf = (value: Buffer): StoredEvent[] =>
+const storedOf = (value: Buffer): StoredEvent[] =>
   decodeRecord(value).map(({ event, body }) => {
     const r = toEventRow(event, body, chainHash(Buffer.from(event.prevHash), body));
     return {
@@ -101,6 +103,7 @@ export async function* followSession(o: FollowOptions): AsyncGenerator<StoredEve
         } catch (err) {
           o.log.warn({ err, offset: message.offset }, 'follow: skipping an undecodable message');
         }
+        o.onQueued?.(queued);
         notify();
         // Backpressure: the consumer fetches no further while the reader is this far behind.
         while (queued > FOLLOW_QUEUE_BYTES && !stopped && !o.signal.aborted) {
