@@ -1,6 +1,6 @@
 import type { Config } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
-import { sha256 } from '../listeners/postgres/commands.js';
+import { sha256Hex } from '../hash.js';
 import type { ApprovalRequirement } from '../policy/index.js';
 import { approvalBinding, approvalWorkflowId } from './binding.js';
 import type { WireApprovalRequest, WireApprovalResult } from './contract.js';
@@ -85,7 +85,7 @@ export class TemporalApprovalGate implements ApprovalGate {
       subject: req.subject,
       connection: req.connection,
       commandText: req.commandText,
-      commandSha256: sha256(req.commandText),
+      commandSha256: sha256Hex(req.commandText),
       approverGroups: req.requirement.approverGroups,
       ttlMs,
       quorum: Math.max(1, req.requirement.quorum),

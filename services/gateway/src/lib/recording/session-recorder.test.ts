@@ -135,6 +135,23 @@ describe('SessionRecorder', () => {
     assert.throws(() => rec.append(frame(1)), /did not acknowledge/);
   });
 
+  it('times each publish from when it was sent: a later one does not inherit an acknowledged one\'s deadline', async () => {
+    const sink = new MemorySink();
+    const rec = new SessionRecorder(new SessionChain('s', 'n'), sink, { ackTimeoutMs: 100, lingerMs: 0 });
+    rec.append(frame(1));
+    await rec.flush();
+    await new Promise((r) => setTimeout(r, 60));
+    sink.hold = new Promise(() => {});
+    rec.append(frame(1));
+    const failed = rec.flush().then(
+      () => 'acknowledged',
+      (e: Error & { code?: string }) => e.code,
+    );
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(rec.failed, undefined, 'past the first publish\'s deadline, within the second\'s');
+    assert.equal(await failed, 'ACK_TIMEOUT');
+  });
+
   it('reports publish errors', async () => {
     const sink = new MemorySink();
     sink.fail = true;

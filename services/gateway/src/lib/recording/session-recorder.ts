@@ -28,6 +28,8 @@ interface InFlight {
   lastSeq: number;
   bytes: number;
   done: boolean;
+  /** When the event log must have acknowledged it (ms, performance.now()). */
+  deadline: number;
 }
 
 /**
@@ -50,6 +52,8 @@ export class SessionRecorder extends EventEmitter {
   private failure: RecordingError | undefined;
   private waiters: Waiter[] = [];
   private linger: NodeJS.Timeout | undefined;
+  /** One timer for the oldest publish in flight, not one per publish. */
+  private ackTimer: NodeJS.Timeout | undefined;
   private readonly maxBatchBytes: number;
   private readonly lingerMs: number;
   private readonly maxInFlight: number;
@@ -130,29 +134,32 @@ export class SessionRecorder extends EventEmitter {
   }
 
   private publish(batch: ChainedEvent[]): void {
-    const entry: InFlight = { lastSeq: batch[batch.length - 1]!.event.seq, bytes: 0, done: false };
+    const entry: InFlight = { lastSeq: batch[batch.length - 1]!.event.seq, bytes: 0, done: false, deadline: performance.now() + this.opts.ackTimeoutMs };
     for (const e of batch) entry.bytes += e.body.length;
     this.inflight.push(entry);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RecordingError('ACK_TIMEOUT', `the event log did not acknowledge within ${this.opts.ackTimeoutMs} ms`)),
-        this.opts.ackTimeoutMs,
-      );
-    });
+    this.ackTimer ??= setTimeout(this.checkAcks, this.opts.ackTimeoutMs);
     // Once this session failed, its batches still queued in the sink are not sent (no holes).
-    Promise.race([this.sink.publish(this.chain.sessionId, batch, this.cancelled), timeout]).then(
+    this.sink.publish(this.chain.sessionId, batch, this.cancelled).then(
       () => {
-        clearTimeout(timer);
         entry.done = true;
         this.settle();
       },
-      (err: unknown) => {
-        clearTimeout(timer);
-        this.fail(err instanceof RecordingError ? err : new RecordingError('PUBLISH_FAILED', `publishing to the event log failed: ${(err as Error).message}`));
-      },
+      (err: unknown) => this.fail(err instanceof RecordingError ? err : new RecordingError('PUBLISH_FAILED', `publishing to the event log failed: ${(err as Error).message}`)),
     );
   }
+
+  /**
+   * The ack timer fired: the oldest publish still unacknowledged (its deadline is the earliest)
+   * decides. Past its deadline the session fails; otherwise the timer waits for that deadline.
+   */
+  private readonly checkAcks = (): void => {
+    this.ackTimer = undefined;
+    const head = this.inflight.find((f) => !f.done);
+    if (!head || this.failure) return;
+    const left = head.deadline - performance.now();
+    if (left <= 0) this.fail(new RecordingError('ACK_TIMEOUT', `the event log did not acknowledge within ${this.opts.ackTimeoutMs} ms`));
+    else this.ackTimer = setTimeout(this.checkAcks, Math.ceil(left));
+  };
 
   /** Advances the acknowledged prefix: a batch counts only once every batch before it did. */
   private settle(): void {
@@ -165,6 +172,10 @@ export class SessionRecorder extends EventEmitter {
       advanced = true;
     }
     if (!advanced) return;
+    if (this.inflight.length === 0 && this.ackTimer) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+    }
     this.waiters = this.waiters.filter((w) => (w.seq <= this.acked ? (w.resolve(), false) : true));
     this.emit('drain');
     // Events held back by maxInFlight (no linger timer runs for them) go out now.
@@ -178,6 +189,8 @@ export class SessionRecorder extends EventEmitter {
     this.failure = err;
     if (this.linger) clearTimeout(this.linger);
     this.linger = undefined;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     for (const w of this.waiters) w.reject(err);
     this.waiters = [];
     this.pending = [];

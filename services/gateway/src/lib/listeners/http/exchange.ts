@@ -1,11 +1,11 @@
-import { singleFrame } from '@chaperone/events';
-import { createHash } from 'node:crypto';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { singleFrame } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, type HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/index.js';
 import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
+import { sha256Hex } from '../../hash.js';
 import type { Analysis, UpstreamProbe } from './analysis.js';
 import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_UNHELD_S } from './approval.js';
 import type { CredentialSource } from './credentials.js';
@@ -57,7 +57,6 @@ class ClientGone extends Error {
   override name = 'ClientGone';
 }
 
-export const sha256hex = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 
 /**
  * Reads the start of the body before the decision. Small bodies (most API calls) are read
@@ -164,7 +163,7 @@ export type Decided = PolicyDecision & { commandId: number };
 export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): Decided {
   const { session } = x;
   const commandId = session.nextCommandId();
-  session.append({ type: 'Command', commandId, protocol: cmd.protocol, action: cmd.action, targets: cmd.targets, text: cmd.text, textSha256: sha256hex(cmd.text), detailsJson: JSON.stringify(cmd.details), params: [] });
+  session.append({ type: 'Command', commandId, protocol: cmd.protocol, action: cmd.action, targets: cmd.targets, text: cmd.text, textSha256: sha256Hex(cmd.text), detailsJson: JSON.stringify(cmd.details), params: [] });
   const d = deps.policy.evaluate(policyInput(x, cmd));
   session.append(decisionEvent(commandId, d));
   session.counters.commands++;

@@ -1,5 +1,5 @@
-import { singleFrame } from '@chaperone/events';
 import type { ServerResponse } from 'node:http';
+import { singleFrame } from '@chaperone/events';
 import type { HoldOutcome, HoldTicket } from '../../approvals/index.js';
 import { formatResponseHead } from '../../protocols/http/index.js';
 import type { HttpSession } from './session.js';

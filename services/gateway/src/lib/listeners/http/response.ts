@@ -1,6 +1,5 @@
-import { singleFrame } from '@chaperone/events';
 import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
-import type { MaskNote } from '@chaperone/events';
+import { singleFrame, type MaskNote } from '@chaperone/events';
 import { BodyCapture, bodyStoreFor, endToEndHeaders, formatResponseHead } from '../../protocols/http/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import { UpstreamError } from '../../errors.js';

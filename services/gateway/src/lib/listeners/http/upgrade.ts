@@ -1,7 +1,6 @@
-import { singleFrame } from '@chaperone/events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Direction } from '@chaperone/events';
+import { singleFrame, type Direction } from '@chaperone/events';
 import { HttpProtocolError, WsFrameReader, endToEndHeaders, formatRequestHead, formatResponseHead, headerValue, wsOpcodeName, type RequestTarget } from '../../protocols/http/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import type { Analysis } from './analysis.js';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../hash.js';
 import type { Connection } from '@chaperone/config';
 import type { AgentIdentity } from '@chaperone/identity';
 import { parseSql, type SqlStatement } from '../../commands/index.js';
@@ -50,7 +50,6 @@ const SEVERITY = { allow: 0, approval: 1, deny: 2 } as const;
 /** Bound parameter values longer than this are stored truncated in Command events. */
 const MAX_PARAM_CHARS = 4096;
 
-export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /**
  * Parses one SQL string (a simple Query or a Parse) with the real PostgreSQL parser and asks
@@ -137,7 +136,7 @@ export function recordVerdict(verdict: Verdict, recorder: SessionRecorder, nextC
       action: s.action,
       targets: s.targets,
       text: s.text,
-      textSha256: sha256(s.text),
+      textSha256: sha256Hex(s.text),
       detailsJson: JSON.stringify(s.details),
       params,
     });
