@@ -158,7 +158,7 @@ export function decodeEventBody(body: Buffer): SessionEvent {
 export function frameMessages(frame: Pick<Frame, 'messageType' | 'messageTypes' | 'offsets' | 'bytes'>): FrameMessage[] {
   const n = frame.messageTypes.length;
   if (n === 0) return [{ type: frame.messageType, start: 0, end: frame.bytes.length }];
-  const out: FrameMessage[] = new Array(n);
+  const out = new Array<FrameMessage>(n);
   for (let i = 0; i < n; i++) out[i] = { type: frame.messageTypes[i]!, start: frame.offsets[i] ?? 0, end: i + 1 < n ? frame.offsets[i + 1]! : frame.bytes.length };
   return out;
 }
