@@ -200,7 +200,7 @@ async function main(o: Options): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, load average ${load[0]!.toFixed(1)} → ${load[1]!.toFixed(1)}`;
   const date = new Date().toISOString();
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ date, machine, seconds: o.seconds, scale: o.scale, cases, comparisons, kafkaAck, verdicts: verdicts(comparisons) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ date, machine, seconds: o.seconds, scale: o.scale, cases, comparisons, kafkaAck, verdicts: verdicts(comparisons, kafkaAck.p50Us) }, null, 2)}\n`);
     return;
   }
   const floor =
@@ -208,7 +208,7 @@ async function main(o: Options): Promise<void> {
     '"ack wait" is the gateways\' mean wait per client message for it (chaperone_pg_record_wait_seconds), "cpu" their CPU time per statement, ' +
     '"produce" the mean duration of their produce requests and how many they sent per statement (chaperone_kafka_produce_seconds; sessions\' ' +
     'publishes are merged into shared requests) — all from the nodes\' /metrics, so other traffic on them counts too.';
-  process.stdout.write(`pgbench -S, ${o.seconds} s per case, scale ${o.scale}; ${date}; ${machine}\n\n${formatTable(cases, comparisons)}\n\n${floor}\n${verdicts(comparisons).join('\n')}\n`);
+  process.stdout.write(`pgbench -S, ${o.seconds} s per case, scale ${o.scale}; ${date}; ${machine}\n\n${formatTable(cases, comparisons)}\n\n${floor}\n${verdicts(comparisons, kafkaAck.p50Us).join('\n')}\n`);
 }
 
 try {
