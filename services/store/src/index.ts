@@ -7,6 +7,7 @@
  */
 export { createStore, storeOn } from './lib/store.js';
 export type { Store, InsertReport } from './lib/store.js';
+export type { RangeOptions } from './lib/pages.js';
 export type { ClickHouseConfig } from './lib/clickhouse.js';
 export { createHttpExecutor } from './lib/clickhouse.js';
 export type { Executor } from './lib/executor.js';

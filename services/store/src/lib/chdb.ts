@@ -100,6 +100,15 @@ class ChdbExecutor implements Executor {
       .map((l) => JSON.parse(l) as T);
   }
 
+  async selectBinary(sql: string): Promise<Buffer> {
+    try {
+      const bytes = (await this.main.queryAsync(trimStatement(sql), { format: 'RowBinary' })).bytes();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (err) {
+      throw fromEngineText((err as Error).message ?? String(err), err);
+    }
+  }
+
   async insert(table: string, columns: readonly ColumnSpec[], rows: readonly object[]): Promise<void> {
     if (rows.length === 0) return;
     try {

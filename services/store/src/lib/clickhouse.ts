@@ -78,6 +78,19 @@ class HttpExecutor implements Executor {
     }
   }
 
+  async selectBinary(sql: string): Promise<Buffer> {
+    try {
+      // The server holds the result until the query is done, so a failure half-way is an HTTP
+      // error and never an error text appended to rows already sent (RowBinary cannot tell).
+      const r = await this.internal.exec({ query: `${trimStatement(sql)}\nFORMAT RowBinary`, clickhouse_settings: { wait_end_of_query: 1 } });
+      const chunks: Buffer[] = [];
+      for await (const chunk of r.stream as AsyncIterable<Buffer>) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    } catch (err) {
+      throw translate(err, this.describe);
+    }
+  }
+
   async insert(table: string, columns: readonly ColumnSpec[], rows: readonly object[]): Promise<void> {
     if (rows.length === 0) return;
     const names = columns.map((c) => c.name).join(', ');

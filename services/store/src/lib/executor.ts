@@ -16,6 +16,11 @@ export interface Executor {
   command(sql: string, opts?: { inDatabase?: boolean }): Promise<void>;
   /** A SELECT whose rows come back as objects (JSONEachRow: 64-bit integers arrive as strings). */
   select<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /**
+   * A SELECT's rows as RowBinary (decodeRowBinary reads them): raw bytes both ways, for reading
+   * frames back. The whole result is in memory, so keep it to a bounded range.
+   */
+  selectBinary(sql: string): Promise<Buffer>;
   /** Inserts rows (objects keyed by column name) into `database.table`. */
   insert(table: string, columns: readonly ColumnSpec[], rows: readonly object[]): Promise<void>;
   /** Runs caller SQL read-only, returning at most maxRows rows as ClickHouse renders them. */

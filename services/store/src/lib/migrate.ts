@@ -5,7 +5,7 @@ import { clickhouseDir } from '@chaperone/schemas';
 import { StoreError } from './errors.js';
 import type { Executor } from './executor.js';
 import { str } from './sql.js';
-import { CH_DUPLICATE_COLUMN } from './translate.js';
+import { CH_DUPLICATE_COLUMN, CH_TABLE_ALREADY_EXISTS, CH_UNKNOWN_TABLE } from './translate.js';
 
 export interface Migration {
   version: string;
@@ -65,24 +65,60 @@ export function loadMigrations(dir: string = clickhouseDir): Migration[] {
     });
 }
 
+/** Statements of migrations, recorded one by one as they run (see migrate). */
+const STEPS = 'schema_migration_steps';
+
+/** A single-pair `RENAME TABLE a TO b`, the only form a migration's table swap may take. */
+const SINGLE_RENAME = /^RENAME\s+TABLE\s+\w+\s+TO\s+\w+$/i;
+
 /**
- * Runs one DDL statement. 18.16 has no `ADD COLUMN IF NOT EXISTS`, so an ADD COLUMN that finds
- * its column (a migration cut off half-way, or run by two processes at once) counts as applied.
+ * Errors that mean "this statement already ran": a migration cut off after a statement but before
+ * its step was recorded runs it again. 18.16 has no `ADD COLUMN IF NOT EXISTS`, so an ADD COLUMN
+ * that finds its column counts as applied; a single RENAME whose source is gone or whose target is
+ * there did its work before (004's swap; the migration checks the outcome itself before it drops
+ * anything).
  */
-async function applyStatement(exec: Executor, statement: string): Promise<void> {
+function alreadyApplied(statement: string, code: number | undefined): boolean {
+  if (code === CH_DUPLICATE_COLUMN) return /^ALTER\s+TABLE\s+\w+\s+ADD\s+COLUMN\s/i.test(statement);
+  if (code === CH_UNKNOWN_TABLE || code === CH_TABLE_ALREADY_EXISTS) return SINGLE_RENAME.test(statement);
+  return false;
+}
+
+/** Runs one statement of a migration, inside the store's database. */
+async function applyStatement(exec: Executor, m: Migration, step: number): Promise<void> {
+  const statement = m.statements[step]!;
   try {
     await exec.command(statement, { inDatabase: true });
   } catch (err) {
-    if (err instanceof StoreError && err.engineCode === CH_DUPLICATE_COLUMN && /^ALTER\s+TABLE\s+\w+\s+ADD\s+COLUMN\s/i.test(statement)) return;
-    throw err;
+    if (!(err instanceof StoreError)) throw err;
+    if (alreadyApplied(statement, err.engineCode)) return;
+    // Which statement failed, so a refusal (004's own check, a memory limit) says where it stopped.
+    const failed = new StoreError(err.code, `schemas/clickhouse/${m.name}, statement ${step + 1}: ${err.message}`, { cause: err });
+    if (err.engineCode !== undefined) failed.engineCode = err.engineCode;
+    throw failed;
   }
 }
 
+/** Whether a statement of this version of the migration ran to completion (recorded by recordStep). */
+async function stepDone(exec: Executor, m: Migration, step: number): Promise<boolean> {
+  const [r] = await exec.select<{ n: string }>(
+    `SELECT count() AS n FROM ${exec.database}.${STEPS} WHERE version = ${str(m.version)} AND step = ${step} AND checksum = ${str(m.checksum)}`,
+  );
+  return Number(r?.n ?? 0) > 0;
+}
+
+const recordStep = (exec: Executor, m: Migration, step: number): Promise<void> =>
+  exec.command(`INSERT INTO ${exec.database}.${STEPS} (version, step, checksum) VALUES (${str(m.version)}, ${step}, ${str(m.checksum)})`);
+
 /**
- * Applies the migrations not yet recorded in `schema_migrations`. Idempotent and safe to run
- * from several processes at once: every statement is CREATE … IF NOT EXISTS, and the tracking
- * table is a ReplacingMergeTree keyed by version. A recorded migration whose file changed is an
- * error: applied DDL is history, changes go into a new file.
+ * Applies the migrations not yet recorded in `schema_migrations`. Each statement is recorded in
+ * `schema_migration_steps` once it ran, and skipped when the migration runs again, so a migration
+ * cut off half-way (a crash, a timeout) resumes where it stopped: a table swap is not done twice.
+ * The one statement that may run twice — the one cut off, or the one that ran but was not
+ * recorded — must be re-runnable on its own (CREATE … IF NOT EXISTS, DROP … IF EXISTS, an INSERT
+ * whose copies the ReplacingMergeTree collapses, see alreadyApplied). Steps are read again before
+ * every statement, so processes migrating at once skip what another finished. A recorded migration
+ * whose file changed is an error: applied DDL is history, changes go into a new file.
  */
 export async function migrate(exec: Executor, migrations: Migration[] = loadMigrations()): Promise<MigrationReport> {
   const db = exec.database;
@@ -90,6 +126,10 @@ export async function migrate(exec: Executor, migrations: Migration[] = loadMigr
   await exec.command(
     `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version String, name String, checksum String, applied_at DateTime DEFAULT now()) ` +
       'ENGINE = ReplacingMergeTree ORDER BY version',
+  );
+  await exec.command(
+    `CREATE TABLE IF NOT EXISTS ${db}.${STEPS} (version String, step UInt32, checksum String, applied_at DateTime DEFAULT now()) ` +
+      'ENGINE = ReplacingMergeTree ORDER BY (version, step, checksum)',
   );
   const done = new Map(
     (await exec.select<{ version: string; checksum: string }>(`SELECT version, checksum FROM ${db}.schema_migrations FINAL`)).map((r) => [r.version, r.checksum]),
@@ -106,7 +146,11 @@ export async function migrate(exec: Executor, migrations: Migration[] = loadMigr
       report.alreadyApplied.push(m.name);
       continue;
     }
-    for (const statement of m.statements) await applyStatement(exec, statement);
+    for (let step = 0; step < m.statements.length; step++) {
+      if (await stepDone(exec, m, step)) continue;
+      await applyStatement(exec, m, step);
+      await recordStep(exec, m, step);
+    }
     await exec.command(`INSERT INTO ${db}.schema_migrations (version, name, checksum) VALUES (${str(m.version)}, ${str(m.name)}, ${str(m.checksum)})`);
     report.applied.push(m.name);
   }

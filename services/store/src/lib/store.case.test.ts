@@ -73,14 +73,14 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
       assert.deepEqual(before003.applied, ['001_init.sql', '002_soc.sql']);
       await t.exec.insert('events', PRE_003_COLUMNS, legacy.events.map((e) => toEventRow(e.event, e.body, e.hash)));
       const report = await t.store.migrate();
-      assert.deepEqual(report.applied, ['003_frames.sql']);
+      assert.deepEqual(report.applied, ['003_frames.sql', '004_events_granularity.sql']);
     });
     after(async () => t?.cleanup());
 
     it('migrates idempotently', async () => {
       const again = await t.store.migrate();
       assert.deepEqual(again.applied, []);
-      assert.deepEqual(again.alreadyApplied, ['001_init.sql', '002_soc.sql', '003_frames.sql']);
+      assert.deepEqual(again.alreadyApplied, ['001_init.sql', '002_soc.sql', '003_frames.sql', '004_events_granularity.sql']);
     });
 
     it('stores a session and reads it back exactly, once, despite redelivery', async () => {
@@ -123,6 +123,20 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
       const paged: number[] = [];
       for await (const e of t.store.iterateSessionEvents(g.sessionId, 2)) paged.push(e.seq);
       assert.deepEqual(paged, g.events.map((_, i) => i).filter((i) => i !== 3));
+    });
+
+    it('ends a range at a byte budget: within it, at least one event, copies counted once', async () => {
+      // Session a is stored twice (a redelivery); each event counts its payload and Avro once.
+      const size = (i: number) => a.events[i]!.body.length + (a.events[i]!.event.body.type === 'Frame' ? a.events[i]!.event.body.bytes.length : 0);
+      const seqs = async (from: number, to: number, maxBytes: number) => (await t.store.eventRange(a.sessionId, from, to, { maxBytes })).map((e) => e.seq);
+      assert.deepEqual(await seqs(0, 100, size(0) + size(1) + size(2)), [0, 1, 2]);
+      assert.deepEqual(await seqs(0, 100, size(0) + size(1) + size(2) + size(3) - 1), [0, 1, 2], 'the event that would pass the budget ends the page');
+      assert.deepEqual(await seqs(1, 100, 1), [1], 'one event, however big');
+      assert.deepEqual(await seqs(2, 5, 1e9), [2, 3, 4], 'the range still bounds it');
+      assert.deepEqual(await seqs(a.events.length, a.events.length + 10, 1e9), []);
+      const page = await t.store.eventRange(a.sessionId, 3, 100, { maxBytes: 4096 });
+      assert.ok(page.reduce((n, e) => n + e.payload.length + e.avro.length, 0) <= 4096 && page.length > 1);
+      await assert.rejects(t.store.eventRange(a.sessionId, 0, 5, { maxBytes: 0 }), (e: unknown) => e instanceof StoreError && e.code === 'BAD_REQUEST');
     });
 
     it('joins commands with their decisions and the session identity', async () => {

@@ -3,6 +3,9 @@ import { StoreError } from './errors.js';
 /** ClickHouse error codes we turn into specific store errors (ErrorCodes.cpp). */
 export const CH_READONLY = 164;
 export const CH_DUPLICATE_COLUMN = 15;
+export const CH_UNKNOWN_IDENTIFIER = 47;
+export const CH_TABLE_ALREADY_EXISTS = 57;
+export const CH_UNKNOWN_TABLE = 60;
 
 /** The server's error code, from its text (every version words it `Code: N`). */
 export function clickhouseCode(message: string): number | undefined {
