@@ -7,7 +7,7 @@ import { testConfig } from '@chaperone/store/testing';
 import { createApiClient, type ApiClient } from './client.js';
 import type { EventMsg as ReplayEvent } from './proto.js';
 import { startApiServer, type ApiServer } from './server.js';
-import { PAGE_BYTES } from './stored.js';
+import { FIRST_PAGE_BYTES, PAGE_BYTES } from './stored.js';
 import { bulkScript, fakeStore, recordScript, storedEvent, type FakeStore } from './testing.js';
 import { LiveTranscript } from './transcript/index.js';
 
@@ -53,14 +53,18 @@ describe('Replay streams a big session', () => {
     const events = client.replay('huge')[Symbol.asyncIterator]();
     for (let i = 0; i < 3; i++) assert.equal(((await events.next()) as IteratorYieldResult<ReplayEvent>).value.seq, i);
     await settled(() => fake.reads.length);
-    const furthest = Math.max(...fake.reads.map(([, to]) => to));
+    const furthest = Math.max(...fake.reads.map((r) => r.end));
     // What grpc-js and HTTP/2 buffer on both sides, and the page after the one being sent.
     assert.ok(furthest <= 100, `read up to seq ${furthest} while the client took 3 events`);
-    assert.deepEqual(fake.reads[0], [0, 16], 'the first page asks for few events');
-    for (const [from, to] of fake.reads.slice(1)) assert.ok((to - from) * 768 * KiB <= PAGE_BYTES, `a page of ${to - from} big frames`);
+    const eventBytes = frame.length + avro.length;
+    assert.deepEqual(fake.reads[0], { from: 0, to: 2000, maxBytes: FIRST_PAGE_BYTES, end: Math.floor(FIRST_PAGE_BYTES / eventBytes) }, 'the first page holds a few frames');
+    for (const r of fake.reads.slice(1)) {
+      assert.equal(r.maxBytes, PAGE_BYTES);
+      assert.ok((r.end - r.from) * eventBytes <= PAGE_BYTES, `a page of ${r.end - r.from} big frames`);
+    }
     await events.return?.();
     const reads = await settled(() => fake.reads.length);
-    assert.ok(Math.max(...fake.reads.map(([, to]) => to)) <= furthest + 2 * Math.floor(PAGE_BYTES / (768 * KiB)), 'a cancelled replay stops reading');
+    assert.ok(Math.max(...fake.reads.map((r) => r.end)) <= furthest + 2 * Math.floor(PAGE_BYTES / eventBytes), 'a cancelled replay stops reading');
     assert.equal(fake.reads.length, reads);
   });
 

@@ -150,31 +150,54 @@ export const pgParseComplete = (): Buffer => pgMessage('1');
 export const pgBindComplete = (): Buffer => pgMessage('2');
 export const pgEmptyQueryResponse = (): Buffer => pgMessage('I');
 
+/** A read of the fake store: the range asked for, the byte budget, and the seqs it returned ([from, end)). */
+export interface FakeRead {
+  from: number;
+  to: number;
+  maxBytes: number | undefined;
+  /** One past the last seq returned (`from` when none was). */
+  end: number;
+}
+
 /** A store of one session's events for the API's Replay, that tells what was read and can hold reads back. */
 export interface FakeStore {
   store: Store;
-  /** The seq ranges read, [from, to), in the order they were asked for. */
-  reads: [number, number][];
-  /** Reads of ranges that reach `seq` wait until `release()`. */
+  /** The reads, in the order they were asked for. */
+  reads: FakeRead[];
+  /** Reads whose page reaches `seq` wait until `release()`. */
   hold(seq: number): void;
   release(): void;
 }
 
 /**
  * A session of `count` events made by `event(seq)` on demand (so a test can replay gigabytes
- * without holding them), behind the parts of Store that Replay uses.
+ * without holding them), behind the parts of Store that Replay uses. A read with maxBytes ends as
+ * the store ends it: before the event that would take the page's payload and Avro past the budget,
+ * at least one event.
  */
 export function fakeStore(sessionId: string, count: number, event: (seq: number) => StoredEvent): FakeStore {
-  const reads: [number, number][] = [];
+  const reads: FakeRead[] = [];
   let held: { seq: number; until: Promise<void>; release: () => void } | undefined;
+  const page = (from: number, to: number, maxBytes = Infinity): StoredEvent[] => {
+    const out: StoredEvent[] = [];
+    let bytes = 0;
+    for (let seq = from; seq < Math.min(to, count); seq++) {
+      const e = event(seq);
+      bytes += e.payload.length + e.avro.length;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(e);
+    }
+    return out;
+  };
   const store: Partial<Store> = {
     database: 'fake',
     describe: 'a fake store',
-    async eventRange(id, from, to) {
-      reads.push([from, to]);
-      if (held && to > held.seq) await held.until;
-      if (id !== sessionId) return [];
-      return Array.from({ length: Math.max(0, Math.min(to, count) - from) }, (_, i) => event(from + i));
+    async eventRange(id, from, to, opts) {
+      const events = id === sessionId ? page(from, to, opts?.maxBytes) : [];
+      const end = events.length > 0 ? events.at(-1)!.seq + 1 : from;
+      reads.push({ from, to, maxBytes: opts?.maxBytes, end });
+      if (held && end > held.seq) await held.until;
+      return events;
     },
     lastStoredSeq: (id) => Promise.resolve(id === sessionId ? count - 1 : -1),
     getSession: (id) => Promise.reject(new SessionNotFoundError(id)),
