@@ -66,6 +66,15 @@ export interface Store {
 const EVENT_BINARY = new Set(['payload', 'avro']);
 const DEFAULT_PAGE = 2000;
 
+/**
+ * How event rows are read. PREWHERE on the key reads payload and Avro only of the rows in range
+ * (18.16 moves no condition on key columns to PREWHERE by itself, nor any with FINAL), and blocks of
+ * 32 rows (no block-size estimate, which would round up to a whole granule) let it skip the rest
+ * of a granule: a page of ten 1.5 MB frames in 64-row granules takes ~130 ms instead of ~340 ms
+ * (schemas/clickhouse/README.md, measurements).
+ */
+const FRAME_READ_SETTINGS = 'SETTINGS max_block_size = 32, preferred_block_size_bytes = 0';
+
 const seqRange = (from: number, to: number): string => `seq >= ${uint(from)} AND seq < ${uint(to)}`;
 const rowBytes = (r: EventRow): number => r.payload.length + r.avro.length;
 /** Rows in seq order with each seq once: FINAL collapses copies only within a partition (a redelivered copy is always in the same one, but be exact). */
@@ -195,7 +204,7 @@ class ClickHouseStore implements Store {
   private async eventRows(id: string, range: string, final: boolean, limit?: number): Promise<EventRow[]> {
     const raw = await this.exec.selectBinary(
       `SELECT ${EVENT_COLUMNS.map((c) => c.name).join(', ')} FROM ${this.database}.events${final ? ' FINAL' : ''}` +
-        ` WHERE session_id = ${str(id)} AND ${range} ORDER BY seq${limit ? ` LIMIT ${uint(limit)}` : ''}`,
+        ` PREWHERE session_id = ${str(id)} AND ${range} ORDER BY seq${limit ? ` LIMIT ${uint(limit)}` : ''} ${FRAME_READ_SETTINGS}`,
     );
     return decodeRowBinary<EventRow>(EVENT_COLUMNS, raw, EVENT_BINARY);
   }
