@@ -31,6 +31,9 @@ function translate(err: unknown, where: string): StoreError {
   return fromEngineText(String(e.message ?? err), err);
 }
 
+/** How long one migration statement may run (the client's timeout of the migration client). */
+const MIGRATION_TIMEOUT_MS = 24 * 3600_000;
+
 /** Statements with a trailing `;` or whitespace would break the FORMAT clause we append. */
 function trimStatement(sql: string): string {
   return sql.trim().replace(/;+\s*$/, '').trim();
@@ -52,7 +55,9 @@ class HttpExecutor implements Executor {
     // Two clients of the main user: one without a database (the database may not exist yet, and
     // the server refuses every request that names a missing one), one inside it for migrations.
     this.internal = createClient({ ...common, username: cfg.username, password: cfg.password });
-    this.scoped = createClient({ ...common, username: cfg.username, password: cfg.password, database: cfg.database });
+    // Migrations copy tables (004 copies `events`: ~4 s a GB on a 2-core VM), longer than any
+    // request should take; cut off by a timeout, a copy would start over on every restart.
+    this.scoped = createClient({ ...common, request_timeout: MIGRATION_TIMEOUT_MS, username: cfg.username, password: cfg.password, database: cfg.database });
     // A readonly=1 user may not change any setting, so nothing is sent for it; the main user is
     // made read-only per request instead.
     this.soc = cfg.readonly

@@ -47,7 +47,7 @@ export interface Store {
   eventRange(id: string, fromSeq: number, toSeq: number, opts?: RangeOptions): Promise<StoredEvent[]>;
   /** The highest seq stored for a session, -1 when none is. */
   lastStoredSeq(id: string): Promise<number>;
-  /** Every event of a session, each once, in seq order, read range by range. */
+  /** Every event of a session, each once, in seq order, read range by range (at most pageSize events and 16 MiB of frames a range). */
   iterateSessionEvents(id: string, pageSize?: number): AsyncIterable<StoredEvent>;
   /** SOC SQL, always read-only. */
   query(sql: string, opts: QueryOptions): Promise<QueryResult>;
@@ -65,6 +65,8 @@ export interface Store {
 
 const EVENT_BINARY = new Set(['payload', 'avro']);
 const DEFAULT_PAGE = 2000;
+/** Bytes of payload and Avro the store's own paging (iterateSessionEvents, verifySession) holds at once. */
+const PAGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * How event rows are read. PREWHERE on the key reads payload and Avro only of the rows in range
@@ -218,11 +220,16 @@ class ClickHouseStore implements Store {
     if (maxBytes !== undefined) checkMaxBytes(maxBytes);
     if (toSeq <= fromSeq) return [];
     if (maxBytes === undefined) return once(await this.eventRows(id, seqRange(fromSeq, toSeq), true)).map(toStored);
-    const end = budgetEnd(await this.storedSizes(id, fromSeq, toSeq), maxBytes);
+    const end = await this.budgetEnd(id, fromSeq, toSeq, maxBytes);
     if (end === undefined) return [];
     const rows = once(await this.eventRows(id, seqRange(fromSeq, end), true));
     // An event stored between the two reads (a gap filled late) must not take the page past the budget.
     return rows.slice(0, fitting(rows.map(rowBytes), maxBytes)).map(toStored);
+  }
+
+  /** Where a page of the range ends at maxBytes (budgetEnd), from the sizes of its stored events; undefined when none is stored. */
+  private async budgetEnd(id: string, fromSeq: number, toSeq: number, maxBytes: number): Promise<number | undefined> {
+    return budgetEnd(await this.storedSizes(id, fromSeq, toSeq), maxBytes);
   }
 
   /** The bytes of each stored event of a range, in seq order, each seq once (copies of an event count once). */
@@ -255,8 +262,9 @@ class ClickHouseStore implements Store {
     // written), so a gap in the seqs does not end the iteration early.
     let last = await this.lastStoredSeq(id);
     for (let from = 0; from <= last; ) {
-      yield* await this.eventRange(id, from, from + pageSize);
-      from += pageSize;
+      const page = await this.eventRange(id, from, from + pageSize, { maxBytes: PAGE_BYTES });
+      yield* page;
+      from = page.length > 0 ? page.at(-1)!.seq + 1 : from + pageSize;
       if (from > last) last = await this.lastStoredSeq(id);
     }
   }
@@ -287,9 +295,12 @@ class ClickHouseStore implements Store {
       return verifier.finish();
     }
     const last = Number(stats.last);
-    // Read every stored copy (no FINAL): a forged row next to the genuine one must not hide.
-    for (let from = 0; from <= last && verifier.ok; from += DEFAULT_PAGE) {
-      const rows = await this.eventRows(id, seqRange(from, from + DEFAULT_PAGE), false);
+    // Read every stored copy (no FINAL): a forged row next to the genuine one must not hide. Pages
+    // end at PAGE_BYTES of one copy each, so a bulk session is never held whole.
+    for (let from = 0, end = 0; from <= last && verifier.ok; from = end) {
+      const to = Math.min(from + DEFAULT_PAGE, last + 1);
+      end = (await this.budgetEnd(id, from, to, PAGE_BYTES)) ?? to;
+      const rows = await this.eventRows(id, seqRange(from, end), false);
       for (let i = 0; i < rows.length && verifier.ok; ) {
         let j = i;
         while (j < rows.length && rows[j]!.seq === rows[i]!.seq) j++;
