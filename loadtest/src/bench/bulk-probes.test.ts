@@ -3,10 +3,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { LiveTranscript, type ReplayEvent } from '@chaperone/api/client';
-import { SessionChain, singleFrame, type ChainedEvent, type EventBody } from '@chaperone/events';
+import { SessionChain, messagesFrame, singleFrame, type ChainedEvent, type EventBody } from '@chaperone/events';
 import { pgCommandComplete, pgDataRow, pgQuery, pgReadyForQuery, pgRowDescription } from '@chaperone/store/testing';
 import { FirstRowWatch, RssSampler, gatewayMetrics, growthOf, residentBytes } from './bulk-probes.js';
-import { statementEvents, writeFrame } from './statement-events.js';
+import { statementEvents } from './statement-events.js';
 
 describe('gateway resident memory', () => {
   it("reads process_resident_memory_bytes, with our services' chaperone_ prefix or without", () => {
@@ -82,7 +82,7 @@ function transcript(rows: string[][], v2 = false): string {
     ['CommandComplete', pgCommandComplete(`SELECT ${rows.length}`)],
     ['ReadyForQuery', pgReadyForQuery()],
   ];
-  if (v2) events.push(chain.append(writeFrame('SERVER_TO_CLIENT', result)));
+  if (v2) events.push(chain.append(messagesFrame('SERVER_TO_CLIENT', result)));
   else for (const [type, bytes] of result) events.push(chain.append(singleFrame('SERVER_TO_CLIENT', type, bytes)));
   const live = new LiveTranscript();
   return events.map((e) => live.push(replayEvent(e))).join('') + live.end();

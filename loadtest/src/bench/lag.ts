@@ -11,14 +11,14 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createApiClient, startApiServer } from '@chaperone/api';
 import { loadConfig, type Config } from '@chaperone/config';
-import { SessionChain, singleFrame } from '@chaperone/events';
+import { SessionChain, messagesFrame, singleFrame } from '@chaperone/events';
 import { TokenIssuer } from '@chaperone/identity';
 import { Materializer } from '@chaperone/materializer';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
 import { pgCommandComplete, pgQuery, pgReadyForQuery, throwawayDatabase } from '@chaperone/store/testing';
 import { cpuBetween, sampleCpu, type CpuSample } from '../fleet/cpu.js';
-import { StatementPublishes, writeFrame, type BenchRecord } from './statement-events.js';
+import { StatementPublishes, type BenchRecord } from './statement-events.js';
 
 const HELP = `usage: lag.ts [--rate N] [--seconds S] [--sessions N] [--materializers N] [--backlog N]
               [--only lag|replay] [--replay-runs N] [--profile DIR] [--config FILE]
@@ -345,7 +345,7 @@ async function storeReplaySession(store: Store, id: string): Promise<string> {
       chain.append(
         i % 2
           ? singleFrame('CLIENT_TO_SERVER', 'Query', pgQuery(`SELECT ${i}`))
-          : writeFrame('SERVER_TO_CLIENT', [['CommandComplete', pgCommandComplete('SELECT 1')], ['ReadyForQuery', pgReadyForQuery()]]),
+          : messagesFrame('SERVER_TO_CLIENT', [['CommandComplete', pgCommandComplete('SELECT 1')], ['ReadyForQuery', pgReadyForQuery()]]),
       ),
     );
   for (let i = 0; i < events.length; i += 10_000) await store.insertEvents(events.slice(i, i + 10_000).map((e) => ({ event: e.event, body: e.body })));

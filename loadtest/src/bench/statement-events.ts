@@ -5,21 +5,8 @@
  * benchmarks that publish to Kafka or the store themselves.
  */
 import { createHash } from 'node:crypto';
-import { encodeRecord, singleFrame, type ChainedEvent, type Direction, type Frame, type SessionChain } from '@chaperone/events';
+import { encodeRecord, messagesFrame, singleFrame, type ChainedEvent, type SessionChain } from '@chaperone/events';
 import { pgCommandComplete, pgDataRow, pgQuery, pgReadyForQuery, pgRowDescription } from '@chaperone/store/testing';
-
-/** A v2 Frame of several protocol messages of one direction: one forwarded write. */
-export function writeFrame(direction: Direction, messages: readonly (readonly [type: string, bytes: Buffer])[]): Frame {
-  const offsets: number[] = [];
-  let at = 0;
-  for (const [, bytes] of messages) {
-    offsets.push(at);
-    at += bytes.length;
-  }
-  const messageTypes = messages.map(([type]) => type);
-  const bytes = Buffer.concat(messages.map(([, b]) => b));
-  return { type: 'Frame', direction, messageType: messageTypes[0] ?? '', bytes, redacted: false, masks: [], messageTypes, offsets };
-}
 
 /**
  * What the gateway publishes before it forwards a statement (record-before-forward): the
@@ -39,7 +26,7 @@ export function statementEvents(chain: SessionChain, sql: string, commandId: num
 /** The upstream's answer to a one-row SELECT, forwarded in one write: one Frame event. */
 export function resultEvent(chain: SessionChain, value: string): ChainedEvent {
   return chain.append(
-    writeFrame('SERVER_TO_CLIENT', [
+    messagesFrame('SERVER_TO_CLIENT', [
       ['RowDescription', pgRowDescription(['full_name'])],
       ['DataRow', pgDataRow([value])],
       ['CommandComplete', pgCommandComplete('SELECT 1')],

@@ -5,7 +5,7 @@
  * the per-session hash chain, and Ed25519 seals.
  */
 export * from './lib/types.js';
-export { encodeEvent, encodeEventBody, encodeRecord, decodeEvent, decodeRecord, decodeEventBody, frameBody, frameMessages, singleFrame, splitSingleObject } from './lib/codec.js';
+export { encodeEvent, encodeEventBody, encodeRecord, decodeEvent, decodeRecord, decodeEventBody, frameBody, frameMessages, messagesFrame, singleFrame, splitSingleObject } from './lib/codec.js';
 export { SessionChain, chainHash, signSeal, verifySeal, loadPrivateKey, loadPublicKey, nowMicros, ZERO_HASH } from './lib/chain.js';
 export type { ChainedEvent } from './lib/chain.js';
 export { rabinFingerprint } from './lib/fingerprint.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient, ClickHouseLogLevel } from '@clickhouse/client';
 import { loadConfig, type Config } from '@chaperone/config';
 import {
-  ZERO_HASH, chainHash, encodeEventBody, encodeRecord, signSeal, singleFrame,
+  ZERO_HASH, chainHash, encodeEventBody, encodeRecord, messagesFrame, signSeal, singleFrame,
   type ChainedEvent, type DecisionResult, type Direction, type EventBody, type Frame, type SessionEvent,
 } from '@chaperone/events';
 import type { ClickHouseConfig } from './lib/clickhouse.js';
@@ -20,6 +20,8 @@ import { ident } from './lib/sql.js';
 import { pgCommandComplete, pgDataRow, pgErrorResponse, pgQuery, pgReadyForQuery, pgRowDescription } from './lib/pgwire.js';
 
 export { pgCommandComplete, pgDataRow, pgErrorResponse, pgQuery, pgReadyForQuery, pgRowDescription };
+/** A Frame of several protocol messages (now in @chaperone/events; kept here for the fixtures' users). */
+export { messagesFrame };
 
 export interface FixtureQuery {
   sql: string;
@@ -79,21 +81,6 @@ const DEFAULT_QUERIES: FixtureQuery[] = [
 ];
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-/** A v2 Frame of several protocol messages of one direction, as the gateway records one forwarded write. */
-export function messagesFrame(direction: Direction, messages: readonly (readonly [type: string, bytes: Buffer])[]): Frame {
-  const offsets: number[] = [];
-  let at = 0;
-  for (const [, bytes] of messages) {
-    offsets.push(at);
-    at += bytes.length;
-  }
-  const messageTypes = messages.map(([type]) => type);
-  return {
-    type: 'Frame', direction, messageType: messageTypes[0] ?? '', bytes: Buffer.concat(messages.map(([, b]) => b)), redacted: false, masks: [],
-    messageTypes, offsets,
-  };
-}
 
 /**
  * The canonical Avro of an event as a v1 writer made it. A v1 Frame is the v2 encoding without

@@ -167,3 +167,22 @@ export function frameMessages(frame: Pick<Frame, 'messageType' | 'messageTypes' 
 export function singleFrame(direction: Frame['direction'], messageType: string, bytes: Buffer, extra: { redacted?: boolean; masks?: Frame['masks'] } = {}): Frame {
   return { type: 'Frame', direction, messageType, bytes, redacted: extra.redacted ?? false, masks: extra.masks ?? [], messageTypes: [messageType], offsets: [0] };
 }
+
+/**
+ * A Frame of several protocol messages of one direction, as the gateway records one forwarded
+ * write: the messages' bytes back to back, with each one's type and offset (fixtures, benchmarks;
+ * the gateway builds its frames incrementally with its FrameBuilder).
+ */
+export function messagesFrame(direction: Frame['direction'], messages: readonly (readonly [type: string, bytes: Buffer])[]): Frame {
+  const messageTypes: string[] = [];
+  const offsets: number[] = [];
+  let at = 0;
+  for (const [type, bytes] of messages) {
+    messageTypes.push(type);
+    offsets.push(at);
+    at += bytes.length;
+  }
+  return {
+    type: 'Frame', direction, messageType: messageTypes[0] ?? '', bytes: Buffer.concat(messages.map(([, b]) => b)), redacted: false, masks: [], messageTypes, offsets,
+  };
+}
