@@ -1,7 +1,7 @@
 import { EventDecodeError } from './errors.js';
 import { batchFingerprint, batchType, knownSchemas, writerFingerprint, writerType, type KnownSchema } from './schema.js';
 import type { EventBody, Frame, FrameMessage, SessionEvent } from './types.js';
-import { isHot, writeHotEvent } from './writer.js';
+import { isHot, longSize, writeHotEvent, writeLong } from './writer.js';
 
 const NS = 'dev.chaperone.events.v1.';
 /** Avro single-object encoding marker (spec: "Single-object encoding"). */
@@ -40,27 +40,6 @@ export function frameBody(body: Buffer): Buffer {
   return Buffer.concat([MAGIC, writerFingerprint, body]);
 }
 
-/** Bytes of an Avro long (zig-zag varint) for a non-negative number. */
-function varintLength(n: number): number {
-  let z = n * 2;
-  let len = 1;
-  while (z >= 0x80) {
-    z = Math.floor(z / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(buf: Buffer, at: number, n: number): number {
-  let z = n * 2;
-  while (z >= 0x80) {
-    buf[at++] = (z & 0x7f) | 0x80;
-    z = Math.floor(z / 128);
-  }
-  buf[at++] = z;
-  return at;
-}
-
 /**
  * One Kafka record's value: a SessionEventBatch (schemas/avro/session-event-batch.avsc) in
  * single-object encoding, holding the canonical Avro binary of consecutive events of one session.
@@ -68,17 +47,17 @@ function writeVarint(buf: Buffer, at: number, n: number): number {
  */
 export function encodeRecord(bodies: readonly Buffer[]): Buffer {
   let size = HEADER_BYTES + 8 + 1;
-  if (bodies.length > 0) size += varintLength(bodies.length);
-  for (const b of bodies) size += varintLength(b.length) + b.length;
+  if (bodies.length > 0) size += longSize(bodies.length);
+  for (const b of bodies) size += longSize(b.length) + b.length;
   const out = Buffer.allocUnsafe(size);
   MAGIC.copy(out, 0);
   batchFingerprint.copy(out, 2);
   writerFingerprint.copy(out, HEADER_BYTES);
   let at = HEADER_BYTES + 8;
   if (bodies.length > 0) {
-    at = writeVarint(out, at, bodies.length);
+    at = writeLong(out, at, bodies.length);
     for (const b of bodies) {
-      at = writeVarint(out, at, b.length);
+      at = writeLong(out, at, b.length);
       at += b.copy(out, at);
     }
   }

@@ -22,7 +22,7 @@ export function isHot(e: SessionEvent): e is HotEvent {
 }
 
 /** Bytes of a zig-zag varint (Avro int and long) of a safe integer. */
-function longSize(n: number): number {
+export function longSize(n: number): number {
   let z = n >= 0 ? n * 2 : -n * 2 - 1;
   let len = 1;
   while (z >= 128) {
@@ -44,18 +44,23 @@ function stringsSize(items: readonly string[]): number {
   return size;
 }
 
+/** Writes a zig-zag varint at `at`; returns where the next byte goes. */
+export function writeLong(buf: Buffer, at: number, n: number): number {
+  let z = n >= 0 ? n * 2 : -n * 2 - 1;
+  while (z >= 128) {
+    buf[at++] = (z % 128) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buf[at++] = z;
+  return at;
+}
+
 class Out {
   at = 0;
   constructor(readonly buf: Buffer) {}
 
   long(n: number): void {
-    let z = n >= 0 ? n * 2 : -n * 2 - 1;
-    const b = this.buf;
-    while (z >= 128) {
-      b[this.at++] = (z % 128) | 0x80;
-      z = Math.floor(z / 128);
-    }
-    b[this.at++] = z;
+    this.at = writeLong(this.buf, this.at, n);
   }
 
   string(s: string): void {

@@ -1,3 +1,4 @@
+import { BoundedMap, deepFreeze } from '../shared-state.js';
 import { sqlShape } from './sql-shape.js';
 import type { SqlParse, SqlStatement } from './types.js';
 
@@ -6,32 +7,10 @@ const MAX_ENTRIES = 4096;
 /** Longer strings are parsed every time (they rarely repeat, and would hold memory). */
 const MAX_CACHED_TEXT = 8192;
 
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
-}
-
-class Lru<V> {
-  private readonly map = new Map<string, V>();
-  get(key: string): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: string, value: V): void {
-    if (this.map.size >= MAX_ENTRIES) this.map.delete(this.map.keys().next().value!);
-    this.map.set(key, value);
-  }
-  clear(): void {
-    this.map.clear();
-  }
-}
-
 /** By exact text: extended-protocol Parse and repeated simple queries. */
-const byText = new Lru<SqlParse>();
+const byText = new BoundedMap<string, SqlParse>(MAX_ENTRIES);
 /** By shape, for one-statement strings: the statement's analysis without its text. */
-const byShape = new Lru<Omit<SqlStatement, 'text'> | null>();
+const byShape = new BoundedMap<string, Omit<SqlStatement, 'text'> | null>(MAX_ENTRIES);
 
 /** Drops every cached parse (tests). */
 export function clearParseCache(): void {

@@ -2,7 +2,8 @@ import { Counter, type Logger, type Registry } from '@chaperone/observability';
 import { fileVersion, loadBundle, sameVersion, type BundleSnapshot, type FileVersion } from './bundle.js';
 import { parseDecision, PROBE_INPUTS, type ParsedDecision } from './decision.js';
 import { PolicyBundleError } from './errors.js';
-import { deepFreeze, InputSerializer } from './input-json.js';
+import { BoundedMap, deepFreeze } from '../shared-state.js';
+import { InputSerializer } from './input-json.js';
 import type { PolicyDecision, PolicyInput } from './types.js';
 
 /** The policy output of a result set (JSON text from the Wasm module). */
@@ -56,7 +57,7 @@ const MAX_MEMO_INPUT = 8192;
 /** Output texts by input JSON, for one bundle snapshot. */
 interface Memo {
   snapshot: BundleSnapshot;
-  outputs: Map<string, string>;
+  outputs: BoundedMap<string, string>;
 }
 
 interface Metrics {
@@ -187,12 +188,11 @@ export class PolicyEngine {
   /** The bundle's output text for an input, memoized when the bundle is deterministic. */
   private outputFor(snapshot: BundleSnapshot, json: string): string {
     if (!snapshot.deterministic || json.length > MAX_MEMO_INPUT) return snapshot.evaluate(json);
-    if (this.memo?.snapshot !== snapshot) this.memo = { snapshot, outputs: new Map() };
+    if (this.memo?.snapshot !== snapshot) this.memo = { snapshot, outputs: new BoundedMap(MEMO_ENTRIES) };
     const outputs = this.memo.outputs;
     let text = outputs.get(json);
     if (text === undefined) {
       text = snapshot.evaluate(json);
-      if (outputs.size >= MEMO_ENTRIES) outputs.delete(outputs.keys().next().value!);
       outputs.set(json, text);
     }
     return text;

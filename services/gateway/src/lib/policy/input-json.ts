@@ -1,15 +1,8 @@
+import { deepFreeze } from '../shared-state.js';
 import type { PolicyInput } from './types.js';
 
 /** The part of a policy input that stays the same for every command of a session. */
 export type PolicyInputBase = Pick<PolicyInput, 'identity' | 'connection' | 'session'>;
-
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 function deepFrozen(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true;

@@ -68,6 +68,8 @@ export class PgProxySession {
   private readonly pauses = new Set<'recording' | 'client'>();
   /** What one write to the client holds, recorded as one Frame. */
   private readonly toClient = new FrameBuilder('SERVER_TO_CLIENT');
+  /** What one chunk from the client holds, recorded as one Frame. */
+  private readonly fromClient = new FrameBuilder('CLIENT_TO_SERVER');
   private terminating = false;
   private ended = false;
   readonly counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, commands: 0, denied: 0 };
@@ -425,11 +427,10 @@ export class PgProxySession {
   /** Records the messages of one client chunk as one Frame, before any of them is decided or forwarded. */
   private recordClientChunk(messages: PgMessage[]): void {
     if (messages.length === 0) return;
-    const chunk = new FrameBuilder('CLIENT_TO_SERVER');
-    for (const m of messages) chunk.add(messageName('client', m.code, m.payload), m.frame);
+    for (const m of messages) this.fromClient.add(messageName('client', m.code, m.payload), m.frame);
     this.counters.framesIn += messages.length;
-    this.counters.bytesIn += chunk.bytes;
-    this.recorder.append(chunk.take()!.frame);
+    this.counters.bytesIn += this.fromClient.bytes;
+    this.recorder.append(this.fromClient.take()!.frame);
   }
 
   private recordingNotice(err: RecordingError): PgNotice {
