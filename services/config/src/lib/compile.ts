@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { configSchema, httpProxyListenerSchema, type ParsedConfig } from './schema.js';
 import { parseDuration, parseSize } from './units.js';
+import { compileAccess, compileIdentity, compileRetention, type Access, type IdentityConfig, type Retention, type Roles } from './identity.js';
 
 export interface HostPort {
   host: string;
@@ -44,6 +45,8 @@ export interface HttpUpstream {
   pathPrefix: string | undefined;
   stripPrefix: boolean;
   preserveHost: boolean;
+  /** Lower-case agent credential fields (cookie, proxy-authorization) forwarded upstream. */
+  forwardAgentHeaders: string[];
   tls: { ca: string | undefined; serverName: string | undefined; rejectUnauthorized: boolean };
   credentials: HttpCredentials;
   bodies: { maxStoredBytes: number; rules: { pattern: string; store: BodyStore }[]; fallback: BodyStore };
@@ -63,6 +66,7 @@ export interface HttpProxyListener {
   /** undefined only with `plaintext: true`. */
   tls: { certFile: string; keyFile: string } | undefined;
   maxHeaderBytes: number;
+  maxHeaderFields: number;
   maxBodyBytes: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -76,7 +80,7 @@ export interface Config {
   configFile: string | undefined;
   nodeId: string;
   logLevel: ParsedConfig['logging']['level'];
-  identity: { issuer: string; audience: string; signingKeyFile: string; defaultTtlMs: number; maxTtlMs: number };
+  identity: IdentityConfig;
   gateway: {
     postgres: {
       listen: HostPort;
@@ -103,6 +107,10 @@ export interface Config {
   policy: { bundleFile: string; reloadIntervalMs: number };
   api: { listen: HostPort; http: HostPort; requireToken: boolean; socGroups: string[]; token: string | undefined };
   approvals: Approvals;
+  access: Access;
+  /** Groups per API role; roles.soc includes api.socGroups. */
+  roles: Roles;
+  retention: Retention;
 }
 
 /** One person who may answer approvals: an identity, its groups, and its Slack user if any. */
@@ -231,6 +239,7 @@ function compileHttpUpstream(h: RawHttpUpstream, field: string, path: (p: string
     pathPrefix: prefix,
     stripPrefix: h.stripPrefix,
     preserveHost: h.preserveHost,
+    forwardAgentHeaders: h.forwardAgentHeaders,
     tls: { ca, serverName: h.tls?.serverName, rejectUnauthorized: !(h.tls?.insecureSkipVerify ?? false) },
     credentials,
     bodies: {
@@ -270,6 +279,7 @@ function compileHttpProxy(
     listen: hostPort(p.listenByNode[nodeId] ?? p.listen),
     tls: p.plaintext ? undefined : tls,
     maxHeaderBytes: parseSize(p.maxHeaderBytes, 'gateway.httpProxy.maxHeaderBytes'),
+    maxHeaderFields: p.maxHeaderFields,
     maxBodyBytes: parseSize(p.maxBodyBytes, 'gateway.httpProxy.maxBodyBytes'),
     headersTimeoutMs: parseDuration(p.headersTimeout, 'gateway.httpProxy.headersTimeout'),
     keepAliveTimeoutMs: parseDuration(p.keepAliveTimeout, 'gateway.httpProxy.keepAliveTimeout'),
@@ -345,9 +355,6 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
     };
   });
   checkHttpRoutes(connections);
-  const defaultTtlMs = parseDuration(c.identity.defaultTtl, 'identity.defaultTtl');
-  const maxTtlMs = parseDuration(c.identity.maxTtl, 'identity.maxTtl');
-  if (defaultTtlMs > maxTtlMs) throw new ConfigError('identity.defaultTtl must not exceed identity.maxTtl');
   const pgl = c.gateway.postgres;
   const nodeId = opts.nodeId ?? c.node.id ?? `${hostname()}-${process.pid}`;
   const pgTls = pgl.tls && { certFile: path(pgl.tls.certFile), keyFile: path(pgl.tls.keyFile) };
@@ -356,7 +363,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
     configFile,
     nodeId,
     logLevel: c.logging.level,
-    identity: { issuer: c.identity.issuer, audience: c.identity.audience, signingKeyFile: path(c.identity.signingKeyFile), defaultTtlMs, maxTtlMs },
+    identity: compileIdentity(c.identity, path),
     gateway: {
       postgres: {
         listen: hostPort(pgl.listen),
@@ -407,6 +414,9 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
       token: resolveSecret(c.api.token, baseDir, env, 'api.token') ?? (env.CHAPERONE_TOKEN?.trim() || undefined),
     },
     approvals: compileApprovals(c.approvals, (s, f) => resolveSecret(s, baseDir, env, f)),
+    access: compileAccess(c.access, connections.map((conn) => conn.name)),
+    roles: { ...c.roles, soc: [...new Set([...c.roles.soc, ...c.api.socGroups])] },
+    retention: compileRetention(c.retention),
   };
 }
 

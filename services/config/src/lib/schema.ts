@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessSchema, identitySchema, retentionSchema, rolesSchema } from './identity.js';
 
 const duration = z.union([z.string(), z.number().nonnegative()]);
 const size = z.union([z.string(), z.number().nonnegative()]);
@@ -65,6 +66,12 @@ export const httpUpstreamSchema = z
     stripPrefix: z.boolean().default(true),
     /** Send the agent's Host header upstream instead of the upstream URL's. @default false */
     preserveHost: z.boolean().default(false),
+    /**
+     * Agent-sent credential fields passed upstream (`cookie`, `proxy-authorization`); dropped
+     * otherwise. Authorization (the agent's token) and the field the credentials are injected
+     * in are never forwarded. @default []
+     */
+    forwardAgentHeaders: z.array(z.enum(['cookie', 'proxy-authorization'])).default([]),
     tls: z
       .object({
         /** PEM CA bundle the upstream certificate must chain to (default: the system roots). */
@@ -112,8 +119,10 @@ export const httpProxyListenerSchema = z
     tls: z.object({ certFile: z.string(), keyFile: z.string() }).strict().optional(),
     /** Serve plain HTTP (behind a TLS-terminating balancer, or benchmarks on loopback). @default false */
     plaintext: z.boolean().default(false),
-    /** Largest request head (request line + headers). @default 16KiB */
+    /** Largest request head (request line + headers, every byte counted; HTTP/1.1 and HTTP/2). @default 16KiB */
     maxHeaderBytes: size.default('16KiB'),
+    /** Most header fields in a request head (and in its trailers); more gets 431. @default 100 */
+    maxHeaderFields: z.number().int().min(1).max(1000).default(100),
     /** Largest request body (git packs and image layers are large). @default 10GiB */
     maxBodyBytes: size.default('10GiB'),
     /** Time for a client to send a complete request head. @default 30s */
@@ -187,16 +196,7 @@ export const configSchema = z
   .object({
     node: z.object({ id: z.string().optional() }).strict().default({}),
     logging: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).strict().default({ level: 'info' }),
-    identity: z
-      .object({
-        issuer: z.string().default('chaperone'),
-        audience: z.string().default('chaperone'),
-        /** Ed25519 private key (PKCS#8 PEM) that signs the tokens `chaperone token issue` prints. */
-        signingKeyFile: z.string(),
-        defaultTtl: duration.default('15m'),
-        maxTtl: duration.default('24h'),
-      })
-      .strict(),
+    identity: identitySchema,
     gateway: z
       .object({
         postgres: z
@@ -335,6 +335,12 @@ export const configSchema = z
       .prefault({}),
     // prefault: the empty block goes through the schema, so its defaults apply.
     approvals: approvalsSchema.prefault({}),
+    /** Which identities may open which connection. */
+    access: accessSchema.prefault({}),
+    /** Groups that make a person soc, approver or admin on the API. */
+    roles: rolesSchema.prefault({}),
+    /** How long ClickHouse keeps recordings. */
+    retention: retentionSchema.prefault({}),
   })
   .strict();
 

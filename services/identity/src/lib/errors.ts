@@ -3,9 +3,12 @@ export type IdentityErrorCode =
   | 'TOKEN_EXPIRED'
   | 'TOKEN_INVALID'
   | 'TOKEN_NOT_YET_VALID'
+  | 'TOKEN_TOO_LARGE'
   | 'WRONG_AUDIENCE'
   | 'WRONG_ISSUER'
+  | 'CLAIM_REQUIRED'
   | 'TTL_TOO_LONG'
+  | 'KEYS_UNAVAILABLE'
   | 'REQUEST_INVALID'
   | 'KEY_INVALID';
 
@@ -18,5 +21,17 @@ export class IdentityError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** A valid identity that may not open the connection it asked for (config `access`); the message names the connection. */
+export class AccessDeniedError extends Error {
+  override name = 'AccessDeniedError';
+  readonly code = 'ACCESS_DENIED';
+  constructor(
+    readonly connection: string,
+    message: string,
+  ) {
+    super(message);
   }
 }

@@ -12,7 +12,10 @@ let keyFile: string;
 let otherKeyFile: string;
 
 function identityConfig(over: Partial<Config['identity']> = {}): Config['identity'] {
-  return { issuer: 'chaperone-test', audience: 'gw-test', signingKeyFile: keyFile, defaultTtlMs: 15 * 60_000, maxTtlMs: 3_600_000, ...over };
+  return {
+    issuer: 'chaperone-test', audience: 'gw-test', signingKeyFile: keyFile, defaultTtlMs: 15 * 60_000, maxTtlMs: 3_600_000,
+    clockSkewMs: 30_000, maxTokenBytes: 8192, sessionGraceMs: 0, trustedIssuers: [], ...over,
+  };
 }
 
 function pem(): string {
@@ -103,7 +106,7 @@ describe('identity tokens', () => {
 
   it('refuses a token signed with another key', async () => {
     const token = await (await TokenIssuer.fromConfig(identityConfig({ signingKeyFile: otherKeyFile }))).issue({ subject: 'agent:x' });
-    await rejectsWith((await TokenVerifier.fromConfig(identityConfig())).verify(token), 'TOKEN_INVALID', /another key/);
+    await rejectsWith((await TokenVerifier.fromConfig(identityConfig())).verify(token), 'TOKEN_INVALID', /signed with a key chaperone-test does not publish/);
   });
 
   it('refuses a wrong audience or issuer', async () => {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { Config } from '@chaperone/config';
+import type { IdentityConfig } from '@chaperone/config';
 import { IdentityError } from './errors.js';
 import { loadSigningKeys, type SigningKeys } from './keys.js';
+import { fmtMs } from './limits.js';
 import { RESERVED_CLAIMS, type ClockOptions, type IssueOptions } from './types.js';
 
 /** A freshly issued token and what it says, for callers that show or record it. */
@@ -18,12 +19,12 @@ export interface IssuedToken {
 /** Signs short-lived agent identity tokens (EdDSA over Ed25519, RFC 8037) with the configured key. */
 export class TokenIssuer {
   private constructor(
-    private readonly cfg: Config['identity'],
+    private readonly cfg: IdentityConfig,
     private readonly keys: SigningKeys,
     private readonly now: () => number,
   ) {}
 
-  static async fromConfig(identity: Config['identity'], opts: ClockOptions = {}): Promise<TokenIssuer> {
+  static async fromConfig(identity: IdentityConfig, opts: ClockOptions = {}): Promise<TokenIssuer> {
     return new TokenIssuer(identity, await loadSigningKeys(identity.signingKeyFile), opts.now ?? Date.now);
   }
 
@@ -70,11 +71,4 @@ export class TokenIssuer {
     }
     return { subject, groups, ttlMs, claims };
   }
-}
-
-function fmtMs(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }

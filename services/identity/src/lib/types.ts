@@ -28,5 +28,8 @@ export interface ClockOptions {
   now?: () => number;
 }
 
+/** Registered JWT claims (RFC 7519 §4.1). */
+export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti']);
+
 /** Claims this package owns; callers may not set them through `claims`. */
 export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'groups']);

@@ -1,91 +1,79 @@
 import type { KeyObject } from 'node:crypto';
-import { errors, jwtVerify, type JWTPayload } from 'jose';
-import type { Config } from '@chaperone/config';
+import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import type { IdentityConfig } from '@chaperone/config';
 import { IdentityError } from './errors.js';
+import { ExternalIssuer } from './external.js';
 import { loadSigningKeys } from './keys.js';
+import { checkLifetime, checkTokenSize, explainJose, type TokenRules } from './limits.js';
 import { RESERVED_CLAIMS, type AgentIdentity, type ClockOptions } from './types.js';
 
-/** Clocks of the issuing machine and the gateway drift; 30 s absorbs that without extending tokens meaningfully. */
-const CLOCK_TOLERANCE_S = 30;
 const REISSUE = 'issue a new one with `chaperone token issue`';
 
-/** Verifies identity tokens against the public half of the configured signing key. */
+/**
+ * Verifies identity tokens: our own (EdDSA, the public half of identity.signingKeyFile) and
+ * workload tokens of the issuers in identity.trustedIssuers, picked by the token's `iss`. Every
+ * token, whatever the protocol that carried it, passes the same limits: identity.maxTokenBytes,
+ * `exp − iat` within maxTtl, `iat` and `nbf` not later than identity.clockSkew from now, and
+ * `exp` not earlier than identity.clockSkew ago.
+ */
 export class TokenVerifier {
+  private readonly own: TokenRules;
   private constructor(
-    private readonly cfg: Config['identity'],
+    private readonly cfg: IdentityConfig,
     private readonly publicKey: KeyObject,
+    private readonly external: ReadonlyMap<string, ExternalIssuer>,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.own = { issuer: cfg.issuer, audiences: [cfg.audience], maxTtlMs: cfg.maxTtlMs, skewMs: cfg.clockSkewMs, remedy: REISSUE };
+  }
 
-  static async fromConfig(identity: Config['identity'], opts: ClockOptions = {}): Promise<TokenVerifier> {
+  static async fromConfig(identity: IdentityConfig, opts: ClockOptions = {}): Promise<TokenVerifier> {
     const keys = await loadSigningKeys(identity.signingKeyFile);
-    return new TokenVerifier(identity, keys.publicKey, opts.now ?? Date.now);
+    const now = opts.now ?? Date.now;
+    const external = new Map((identity.trustedIssuers ?? []).map((t) => [t.issuer, ExternalIssuer.create(t, identity.clockSkewMs, now)]));
+    return new TokenVerifier(identity, keys.publicKey, external, now);
   }
 
   /** Returns the identity a valid token proves; throws {@link IdentityError} saying why a token is refused. */
-  async verify(token: string): Promise<AgentIdentity> {
+  async verify(raw: string): Promise<AgentIdentity> {
+    const token = raw.trim();
+    checkTokenSize(token, this.cfg.maxTokenBytes);
+    const iss = peekIssuer(token);
+    if (iss === this.cfg.issuer) return this.verifyOwn(token);
+    const external = iss === undefined ? undefined : this.external.get(iss);
+    if (external) return external.verify(token);
+    const trusted = [this.cfg.issuer, ...this.external.keys()].map((i) => `"${i}"`).join(', ');
+    throw new IdentityError('WRONG_ISSUER', `token was issued by ${JSON.stringify(iss ?? null)}, this gateway trusts ${trusted} (identity.issuer, identity.trustedIssuers); ${REISSUE} against this gateway's configuration`);
+  }
+
+  private async verifyOwn(token: string): Promise<AgentIdentity> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token.trim(), this.publicKey, {
+      ({ payload } = await jwtVerify(token, this.publicKey, {
         algorithms: ['EdDSA'],
         issuer: this.cfg.issuer,
         audience: this.cfg.audience,
-        clockTolerance: CLOCK_TOLERANCE_S,
+        clockTolerance: Math.floor(this.cfg.clockSkewMs / 1000),
         currentDate: new Date(this.now()),
         requiredClaims: ['sub', 'exp', 'jti', 'iat'],
       }));
     } catch (err) {
-      throw this.explain(err);
+      throw explainJose(err, this.own);
     }
+    checkLifetime(payload, this.own, this.now());
     return toIdentity(payload);
-  }
-
-  private explain(err: unknown): IdentityError {
-    if (err instanceof errors.JWTExpired) {
-      return new IdentityError('TOKEN_EXPIRED', `token expired at ${isoDate(err.payload.exp)}; ${REISSUE}`, { cause: err });
-    }
-    if (err instanceof errors.JWTClaimValidationFailed) {
-      const p = err.payload;
-      if (err.claim === 'aud') {
-        return new IdentityError(
-          'WRONG_AUDIENCE',
-          `token is for audience ${JSON.stringify(p.aud)}, this gateway expects "${this.cfg.audience}"; ${REISSUE} against this gateway's configuration`,
-          { cause: err },
-        );
-      }
-      if (err.claim === 'iss') {
-        return new IdentityError(
-          'WRONG_ISSUER',
-          `token was issued by ${JSON.stringify(p.iss)}, this gateway trusts "${this.cfg.issuer}"; ${REISSUE} against this gateway's configuration`,
-          { cause: err },
-        );
-      }
-      if (err.claim === 'nbf' || err.claim === 'iat') {
-        return new IdentityError(
-          'TOKEN_NOT_YET_VALID',
-          `token is not valid before ${isoDate(p.nbf ?? p.iat)}; check the clock of the machine that issued it (or wait)`,
-          { cause: err },
-        );
-      }
-      return new IdentityError('TOKEN_INVALID', `token claims are not acceptable (${err.message}); ${REISSUE}`, { cause: err });
-    }
-    if (err instanceof errors.JWSSignatureVerificationFailed) {
-      return new IdentityError(
-        'TOKEN_INVALID',
-        `token signature does not verify: it was altered or signed with another key than this gateway's identity.signingKeyFile; ${REISSUE}`,
-        { cause: err },
-      );
-    }
-    if (err instanceof errors.JOSEAlgNotAllowed) {
-      return new IdentityError('TOKEN_INVALID', `token is signed with an algorithm this gateway refuses (only EdDSA); ${REISSUE}`, { cause: err });
-    }
-    const msg = err instanceof Error ? err.message : String(err);
-    return new IdentityError('TOKEN_INVALID', `not a valid identity token (${msg}); ${REISSUE}`, { cause: err });
   }
 }
 
-function isoDate(sec: unknown): string {
-  return typeof sec === 'number' ? new Date(sec * 1000).toISOString() : 'an unknown time';
+/** The unverified `iss`, only to pick the keys that will verify the token. */
+function peekIssuer(token: string): string | undefined {
+  let p: JWTPayload;
+  try {
+    p = decodeJwt(token);
+  } catch (err) {
+    throw new IdentityError('TOKEN_INVALID', `not a valid identity token (${(err as Error).message}); ${REISSUE}`, { cause: err });
+  }
+  return typeof p.iss === 'string' ? p.iss : undefined;
 }
 
 function toIdentity(p: JWTPayload): AgentIdentity {
