@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { Config, Connection } from '@chaperone/config';
 import { SessionChain, singleFrame } from '@chaperone/events';
-import { IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
+import { AccessDeniedError, ConnectionAccess, IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
 import {
   Backend,
@@ -62,6 +62,7 @@ function resolveConnection(params: Record<string, string>, connections: Connecti
 function noticeFor(err: unknown): { notice: PgNotice; code: string } {
   if (err instanceof AuthError) return { code: err.code, notice: { severity: 'FATAL', code: err.code === 'UNKNOWN_CONNECTION' ? '3D000' : '28000', message: `chaperone: ${err.message}` } };
   if (err instanceof IdentityError) return { code: err.code, notice: { severity: 'FATAL', code: '28P01', message: `chaperone: ${err.message}` } };
+  if (err instanceof AccessDeniedError) return { code: err.code, notice: { severity: 'FATAL', code: '28000', message: `chaperone: ${err.message}` } };
   if (err instanceof UpstreamError) return { code: `UPSTREAM_${err.code}`, notice: { severity: 'FATAL', code: '08006', message: `chaperone: ${err.message}` } };
   if (err instanceof PgProtocolError) return { code: err.code, notice: { severity: 'FATAL', code: err.sqlState, message: `chaperone: ${err.message}` } };
   if (err instanceof RecordingError)
@@ -82,8 +83,10 @@ export class PgListener {
   readonly sessions = new Set<PgProxySession>();
   /** Sessions by the cancel key of their upstream backend (the BackendKeyData the client got). */
   private readonly byCancelKey = new Map<string, PgProxySession>();
+  private readonly access: ConnectionAccess;
 
   constructor(private readonly deps: PgListenerDeps) {
+    this.access = new ConnectionAccess(deps.config.access);
     const tls = deps.config.gateway.postgres.tls;
     this.secureContext = tls && createSecureContext({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), minVersion: 'TLSv1.2' });
     deps.cancels?.onCancel((key) => this.cancelHeld(key, 'another node'));
@@ -128,6 +131,7 @@ export class PgListener {
       const { connection, user } = resolveConnection(hello.params, config.connections);
       if (user !== identity.subject)
         throw new AuthError('SUBJECT_MISMATCH', `user "${user}" does not match the token's subject "${identity.subject}"; connect with user=${identity.subject}`);
+      this.access.check(connection.name, identity);
       const upstream = await loginUpstream(connection.postgres!, hello.params, pg.maxMessageBytes);
       await this.startSession(hello.stream, hello.conn.detach(), hello.conn.reader, upstream, identity, connection, clientAddress, hello.tls, hello.params);
     } catch (err) {
@@ -204,12 +208,25 @@ export class PgListener {
       client.write(taken.bytes);
     }
     session.start(pending);
+    const expiry = this.endAtExpiry(session, identity);
     const reason = await session.done;
+    clearTimeout(expiry);
     this.sessions.delete(session);
     if (key) this.byCancelKey.delete(key);
     metrics.sessionsActive.dec();
     metrics.sessions.inc({ result: reason });
     log.info({ session: sessionId, reason, ...session.counters }, 'session ended');
+  }
+
+  /**
+   * A session lives no longer than its token: at `exp` + identity.sessionGrace the statement in
+   * flight finishes, then the session ends with a FATAL saying why (recorded in SessionEnded).
+   */
+  private endAtExpiry(session: PgProxySession, identity: AgentIdentity): NodeJS.Timeout {
+    const graceMs = this.deps.config.identity.sessionGraceMs;
+    const at = identity.expiresAt + graceMs;
+    const message = `chaperone: the session's token expired at ${new Date(identity.expiresAt).toISOString()}${graceMs ? ` (grace ${graceMs / 1000} s)` : ''}; reconnect with a fresh token`;
+    return setTimeout(() => session.endWhenIdle('token-expired', message, { severity: 'FATAL', code: '28000', message }), Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1));
   }
 
   /** Ends the wait for approval of the session with this cancel key, if it is on this node and waiting. */

@@ -72,6 +72,8 @@ export class PgProxySession {
   private readonly fromClient = new FrameBuilder('CLIENT_TO_SERVER');
   private terminating = false;
   private ended = false;
+  /** Set by {@link endWhenIdle}: the session ends once nothing is in flight. */
+  private closing: { reason: string; error: string; notice: PgNotice } | undefined;
   readonly counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, commands: 0, denied: 0 };
   readonly done: Promise<string>;
   private resolveDone!: (reason: string) => void;
@@ -101,6 +103,22 @@ export class PgProxySession {
    */
   cancelHeld(): boolean {
     return this.waits?.cancel() ?? false;
+  }
+
+  /**
+   * Ends the session as soon as no statement is in flight: now, or at the ReadyForQuery that
+   * answers the last one (its result reaches the client first). Statements sent meanwhile are
+   * not run. Used when the session's token expires.
+   */
+  endWhenIdle(reason: string, error: string, notice: PgNotice): void {
+    this.closing = { reason, error, notice };
+    if (this.answers.seen >= this.answers.expected && !this.batch.held) void this.end(reason, error, notice);
+  }
+
+  private endIfClosing(): boolean {
+    if (!this.closing) return false;
+    void this.end(this.closing.reason, this.closing.error, this.closing.notice);
+    return true;
   }
 
   /** Starts relaying; `pendingClient` are messages the client already sent during the handshake. */
@@ -145,7 +163,7 @@ export class PgProxySession {
   }
 
   private async handleClient(messages: PgMessage[]): Promise<void> {
-    if (this.ended) return;
+    if (this.ended || this.endIfClosing()) return;
     this.recordClientChunk(messages);
     const out: Buffer[] = [];
     for (const m of messages) {
@@ -399,6 +417,7 @@ export class PgProxySession {
       this.fail(err as Error);
       return;
     }
+    if (this.closing && this.answers.seen >= this.answers.expected && !this.batch.held) return void this.endIfClosing();
     if (this.recorder.unackedBytes > this.opts.maxInFlightBytes) this.pause('recording');
     if (error) void this.end('upstream-protocol-error', error.message, { severity: 'FATAL', code: '08P01', message: `chaperone: upstream sent invalid data: ${error.message}` });
   }
