@@ -15,6 +15,8 @@ export { createChdbExecutor } from './lib/chdb.js';
 export type { ChdbOptions } from './lib/chdb.js';
 export { migrate, loadMigrations, splitStatements } from './lib/migrate.js';
 export type { Migration, MigrationReport } from './lib/migrate.js';
+export { applyRetention, expiredPartitions } from './lib/retention.js';
+export type { RetentionDays, RetentionReport } from './lib/retention.js';
 export { toRows, toEventRow, EVENT_COLUMNS, COMMAND_COLUMNS, SESSION_COLUMNS } from './lib/rows.js';
 export type { EventRow, CommandRow, SessionRow, ProjectedRows, RowUpdate, ColumnSpec, ColumnType } from './lib/rows.js';
 export { ChainVerifier } from './lib/verify.js';

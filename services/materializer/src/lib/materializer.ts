@@ -53,6 +53,7 @@ export class Materializer {
   private readonly group: GroupCommit<DecodedEvent, EachBatchPayload>;
   private assigned: number[] = [];
   private sealer: IdleSealer | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   private ops: Server | undefined;
   private clickhouseOk = true;
   private clickhouseDetail = '';
@@ -114,6 +115,7 @@ export class Materializer {
         this.ops = await startOpsServer({ ...c.materializer.http, registry: this.registry, lifecycle: this.lifecycle, checks: () => this.checks() });
       const report = await this.store.migrate();
       this.log.info({ database: report.database, applied: report.applied }, 'ClickHouse schema ready');
+      await this.enforceRetention();
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [c.kafka.topic], fromBeginning: true });
       await this.consumer.run({
@@ -162,12 +164,32 @@ export class Materializer {
     this.sealer.start(this.opts.sealSweepMs ?? Math.min(30_000, Math.max(250, Math.floor(c.materializer.idleTimeoutMs / 4))));
   }
 
+  /**
+   * Config `retention` on the recording tables: TTLs where ClickHouse has them (set once), else the
+   * expired month partitions dropped now and again every day (store retention.ts).
+   */
+  private async enforceRetention(): Promise<void> {
+    const run = async () => {
+      try {
+        const r = await this.store.applyRetention(this.opts.config.retention);
+        this.log.info({ ttl: r.ttl, dropped: r.dropped }, 'retention applied');
+        return r;
+      } catch (err) {
+        this.log.warn({ err }, 'applying retention failed; recordings are kept until it succeeds');
+        return undefined;
+      }
+    };
+    const first = await run();
+    if (first && first.ttl.length === 0) this.retentionTimer = setInterval(() => void run(), 86_400_000).unref();
+  }
+
   /** Seals idle sessions now (tests; normally a timer does it). Resolves to how many were sealed. */
   async sealIdleSessions(): Promise<number> {
     return this.sealer ? this.sealer.sweep() : 0;
   }
 
   private async close(): Promise<void> {
+    clearInterval(this.retentionTimer);
     await this.sealer?.stop();
     await this.admin.disconnect().catch(() => undefined);
     await this.consumer.disconnect().catch((err: Error) => this.log.warn({ err }, 'Kafka disconnect failed'));

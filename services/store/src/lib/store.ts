@@ -1,3 +1,4 @@
+import { applyRetention, type RetentionDays, type RetentionReport } from './retention.js';
 import { createHttpExecutor, type ClickHouseConfig } from './clickhouse.js';
 import { parseRow, selectList } from './columns.js';
 import { decodeRowBinary } from './rowbinary-read.js';
@@ -28,6 +29,8 @@ export interface Store {
   readonly describe: string;
   /** Creates the database and applies pending schemas/clickhouse migrations. */
   migrate(): Promise<MigrationReport>;
+  /** Applies config `retention`: table TTLs, or on ClickHouse 18.16 drops expired month partitions (retention.ts). */
+  applyRetention(retention: RetentionDays): Promise<RetentionReport>;
   /** Writes decoded events and the command/session rows they update; resolves once ClickHouse accepted all of it. */
   insertEvents(events: readonly DecodedEvent[]): Promise<InsertReport>;
   listSessions(filter?: SessionFilter): Promise<SessionSummary[]>;
@@ -147,6 +150,10 @@ class ClickHouseStore implements Store {
 
   migrate(): Promise<MigrationReport> {
     return migrate(this.exec);
+  }
+
+  applyRetention(retention: RetentionDays): Promise<RetentionReport> {
+    return applyRetention(this.exec, retention);
   }
 
   async insertEvents(events: readonly DecodedEvent[]): Promise<InsertReport> {
