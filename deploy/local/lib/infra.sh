@@ -93,6 +93,10 @@ SQL
 KAFKA_DIR=$RUN_DIR/kafka
 KAFKA_TOPIC=chaperone.sessions.v1
 KAFKA_PARTITIONS=6
+# How long the broker keeps session events: Kafka carries them to the materializer (and to live
+# replay); ClickHouse keeps the recordings (chaperone.yaml `retention`). 7 days covers a long
+# materializer outage. Override with CHAPERONE_KAFKA_RETENTION_MS.
+: "${CHAPERONE_KAFKA_RETENTION_MS:=604800000}"
 
 # Kafka's own Uuid rules: 16 random bytes, base64url without padding, never starting with '-'.
 kafka_cluster_id() {
@@ -148,19 +152,33 @@ start_kafka() {
 health_kafka() { port_open "$CHAPERONE_KAFKA_PORT"; }
 
 after_kafka() {
-  [[ -f $KAFKA_DIR/.topic-created ]] && return 0
+  [[ -f $KAFKA_DIR/.topic-created ]] && { kafka_retention; return; }
   local i
   for i in 1 2 3 4 5; do
     if kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$CHAPERONE_KAFKA_PORT" \
         --create --if-not-exists --topic "$KAFKA_TOPIC" --partitions "$KAFKA_PARTITIONS" --replication-factor 1 \
-        >>"$LOG_DIR/kafka-topics.log" 2>&1; then
+        --config "retention.ms=$CHAPERONE_KAFKA_RETENTION_MS" >>"$LOG_DIR/kafka-topics.log" 2>&1; then
       touch "$KAFKA_DIR/.topic-created"
-      echo "created topic $KAFKA_TOPIC ($KAFKA_PARTITIONS partitions)"
+      echo "created topic $KAFKA_TOPIC ($KAFKA_PARTITIONS partitions, retention.ms=$CHAPERONE_KAFKA_RETENTION_MS)"
+      echo "$CHAPERONE_KAFKA_RETENTION_MS" >"$KAFKA_DIR/.topic-retention"
       return 0
     fi
     sleep 2
   done
   err "could not create topic $KAFKA_TOPIC"; tail -n 20 "$LOG_DIR/kafka-topics.log" >&2; return 1
+}
+
+# The topic's retention.ms, set again only when CHAPERONE_KAFKA_RETENTION_MS changed (idempotent).
+kafka_retention() {
+  [[ $(cat "$KAFKA_DIR/.topic-retention" 2>/dev/null) == "$CHAPERONE_KAFKA_RETENTION_MS" ]] && return 0
+  if kafka_java kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$CHAPERONE_KAFKA_PORT" --alter \
+      --entity-type topics --entity-name "$KAFKA_TOPIC" --add-config "retention.ms=$CHAPERONE_KAFKA_RETENTION_MS" \
+      >>"$LOG_DIR/kafka-topics.log" 2>&1; then
+    echo "$CHAPERONE_KAFKA_RETENTION_MS" >"$KAFKA_DIR/.topic-retention"
+    echo "topic $KAFKA_TOPIC: retention.ms=$CHAPERONE_KAFKA_RETENTION_MS"
+  else
+    err "could not set retention.ms of $KAFKA_TOPIC (see $LOG_DIR/kafka-topics.log); the broker default applies"
+  fi
 }
 
 # ---------------------------------------------------------------- Temporal
