@@ -9,6 +9,10 @@ KEYS_DIR=$RUN_DIR/keys
 # approvers answer with `chaperone approvals approve|deny`.
 : "${CHAPERONE_SLACK_STANDIN_PORT:=18901}"
 : "${CHAPERONE_APPROVALS_SLACK_PORT:=19402}"
+# Workload identity: two test OIDC issuers the gateways trust. services/e2e (identity-oidc) serves
+# the GitHub-Actions-shaped one's JWKS on this port and writes the Kubernetes-shaped one's JWKS
+# file; with neither, their tokens are refused (no keys) and nothing else changes.
+: "${CHAPERONE_TEST_JWKS_PORT:=18902}"
 TLS_DIR=$RUN_DIR/tls
 POLICY_BUNDLE=$REPO_ROOT/policies/build/bundle.tar.gz
 
@@ -69,6 +73,8 @@ write_config() {
   secret_file postgres-upstream.password >/dev/null
   secret_file slack-bot.token >/dev/null
   secret_file slack-signing.secret >/dev/null
+  mkdir -p "$RUN_DIR/test-issuers"
+  [[ -s $RUN_DIR/test-issuers/k8s-jwks.json ]] || echo '{"keys":[]}' >"$RUN_DIR/test-issuers/k8s-jwks.json"
   for ((i = 1; i <= CHAPERONE_GATEWAY_NODES; i++)); do trusted+="    gw-$i: keys/node.pub.pem"$'\n'; done
   tmp=$(mktemp "$RUN_DIR/.chaperone.yaml.XXXXXX")
   cat >"$tmp" <<YAML
@@ -78,6 +84,24 @@ logging:
   level: info
 identity:
   signingKeyFile: keys/identity.pem
+  # a session outlives its token by this much, then ends (e2e: identity-lifetime)
+  sessionGrace: 5s
+  trustedIssuers:
+    - issuer: http://127.0.0.1:$CHAPERONE_TEST_JWKS_PORT/github
+      jwksUrl: http://127.0.0.1:$CHAPERONE_TEST_JWKS_PORT/github/jwks
+      audiences: [chaperone]
+      algorithms: [RS256]
+      requiredClaims: { repository_owner: acme }
+      subject: 'repo:{repository}:ref:{ref}'
+      groups: [github-actions, 'repo:{repository}']
+      jwksCooldown: 1s
+    - issuer: http://127.0.0.1:$CHAPERONE_TEST_JWKS_PORT/k8s
+      jwksFile: test-issuers/k8s-jwks.json
+      audiences: [chaperone]
+      algorithms: [RS256]
+      subject: 'system:serviceaccount:{kubernetes.io.namespace}:{kubernetes.io.serviceaccount.name}'
+      groups: ['k8s-namespace:{kubernetes.io.namespace}']
+      jwksCooldown: 1s
 gateway:
   # each node gets --node-id/--listen/--http on its command line; these are node 1's
   postgres:
@@ -92,6 +116,8 @@ $(pg_connection_yaml demo prod demo)
 $(pg_connection_yaml sandbox dev sandbox)
   # the sandbox database with a short statement_timeout (e2e: postgres-limits)
 $(pg_connection_yaml sandbox-short dev sandbox 'statementTimeout: 2s')
+  # the sandbox database for the dba group only (e2e: identity-access)
+$(pg_connection_yaml restricted dev sandbox)
 $(http_connections_yaml)
 recording:
   nodeKeyFile: keys/node.pem
@@ -134,6 +160,18 @@ policy:
 api:
   listen: 127.0.0.1:$CHAPERONE_API_GRPC_PORT
   http: 127.0.0.1:$CHAPERONE_API_HTTP_PORT
+access:
+  default: allow
+  rules:
+    - { connection: restricted, groups: [dba] }
+roles:
+  soc: [soc]
+  approver: [dba, sre-oncall, security-leads]
+  admin: [admins]
+retention:
+  events: 30d
+  commands: 365d
+  sessions: 365d
 YAML
   chmod 600 "$tmp"
   mv -f "$tmp" "$CONFIG_FILE"
