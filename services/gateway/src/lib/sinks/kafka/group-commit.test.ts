@@ -2,6 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GroupCommit, PublishCancelled } from './group-commit.js';
 
+/** Lets the event-loop turn end: a request leaves then. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 describe('GroupCommit', () => {
   it('merges publishes that arrive while requests are in flight, in order', async () => {
     const sent: number[][] = [];
@@ -11,10 +14,12 @@ describe('GroupCommit', () => {
       return new Promise((r) => releases.push(r));
     }, { maxInFlight: 1 });
     const first = gc.publish([1], 1);
+    await turn();
     const rest = [gc.publish([2], 1), gc.publish([3, 4], 2), gc.publish([5], 1)];
     assert.deepEqual(sent, [[1]]);
     releases.shift()!();
     await first;
+    await turn();
     assert.deepEqual(sent, [[1], [2, 3, 4, 5]]);
     releases.shift()!();
     await Promise.all(rest);
@@ -40,11 +45,13 @@ describe('GroupCommit', () => {
       return new Promise((resolve, reject) => pending.push({ resolve, reject }));
     }, { maxInFlight: 1 });
     const a1 = gc.publish(['a1'], 1, { key: 'a' });
+    await turn();
     const a2 = gc.publish(['a2'], 1, { key: 'a' });
     const b1 = gc.publish(['b1'], 1, { key: 'b' });
     pending.shift()!.reject(new Error('broker restarting'));
     await assert.rejects(a1, /broker restarting/);
     await assert.rejects(a2, (err: Error) => err instanceof PublishCancelled && /earlier publish of a failed/.test(err.message));
+    await turn();
     assert.deepEqual(sent, [['a1'], ['b1']], 'a2 was never sent; b1 was');
     pending.shift()!.resolve();
     await b1;
@@ -59,6 +66,7 @@ describe('GroupCommit', () => {
     }, { maxInFlight: 1 });
     let failed = false;
     const first = gc.publish(['x1'], 1, { key: 'x', cancelled: () => failed });
+    await turn();
     const second = gc.publish(['x2'], 1, { key: 'x', cancelled: () => failed });
     const other = gc.publish(['y1'], 1, { key: 'y' });
     failed = true; // e.g. the session's acknowledgement timed out meanwhile
@@ -68,5 +76,18 @@ describe('GroupCommit', () => {
     assert.deepEqual(sent, [['x1'], ['y1']]);
     releases.shift()!();
     await other;
+  });
+
+  it('sends the publishes of one event-loop turn in one request, and sends at once when asked to', async () => {
+    const sent: number[][] = [];
+    const gathered = new GroupCommit<number>((items) => (sent.push(items), Promise.resolve()), { maxInFlight: 1 });
+    const all = [gathered.publish([1], 1), gathered.publish([2], 1), gathered.publish([3], 1)];
+    assert.equal(sent.length, 0, 'nothing leaves within the turn');
+    await Promise.all(all);
+    assert.deepEqual(sent, [[1, 2, 3]]);
+    const eager = new GroupCommit<number>((items) => (sent.push(items), Promise.resolve()), { maxInFlight: 1, gatherTurn: false });
+    const e = eager.publish([4], 1);
+    assert.deepEqual(sent.at(-1), [4]);
+    await e;
   });
 });

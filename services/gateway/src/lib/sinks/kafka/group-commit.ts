@@ -1,7 +1,10 @@
 /**
  * Group commit for the event log: publishes that arrive while produce requests are in flight
  * are merged into the next request, so N concurrent sessions cost about one broker round trip
- * together instead of N queued ones. A session's publishes (its recorder pipelines a few) always
+ * together instead of N queued ones. A request also leaves only at the end of the event-loop
+ * turn (setImmediate) in which its first publish arrived: every socket read of that turn (under
+ * load, one poll phase handles many sessions' reads) adds its publish to the same request,
+ * where sending at once would carry the first alone and make the rest wait a round trip. A session's publishes (its recorder pipelines a few) always
  * queue on the same instance and leave in the order they were queued, so merging never reorders
  * a session's events.
  */
@@ -37,6 +40,8 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /** Largest merged request; bigger backlogs go out as several. @default 16 MiB */
   maxRequestBytes?: number;
+  /** Send at the end of the event-loop turn rather than at once (see above). @default true */
+  gatherTurn?: boolean;
 }
 
 export class GroupCommit<T> {
@@ -44,6 +49,8 @@ export class GroupCommit<T> {
   private inFlight = 0;
   private readonly maxInFlight: number;
   private readonly maxRequestBytes: number;
+  private readonly gatherTurn: boolean;
+  private scheduled: NodeJS.Immediate | undefined;
   /** Requests sent and the publishes merged into them, for metrics. */
   readonly stats = { requests: 0, publishes: 0 };
 
@@ -53,6 +60,7 @@ export class GroupCommit<T> {
   ) {
     this.maxInFlight = opts.maxInFlight ?? 2;
     this.maxRequestBytes = opts.maxRequestBytes ?? 16 * 1024 * 1024;
+    this.gatherTurn = opts.gatherTurn ?? true;
   }
 
   /**
@@ -63,9 +71,20 @@ export class GroupCommit<T> {
   publish(items: T[], bytes: number, opts: PublishOptions = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ items, bytes, resolve, reject, key: opts.key, cancelled: opts.cancelled });
-      this.pump();
+      this.schedule();
     });
   }
+
+  private schedule(): void {
+    if (!this.gatherTurn) return this.pump();
+    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = setImmediate(this.pumpScheduled);
+  }
+
+  private readonly pumpScheduled = (): void => {
+    this.scheduled = undefined;
+    this.pump();
+  };
 
   private take(): Pending<T>[] {
     if (this.queue.some((p) => p.cancelled?.() === true)) {
@@ -106,6 +125,6 @@ export class GroupCommit<T> {
         );
       }
     }
-    this.pump();
+    this.schedule();
   }
 }
