@@ -7,6 +7,7 @@ import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import { sha256Hex } from '../../hash.js';
 import type { Analysis, UpstreamProbe } from './analysis.js';
+import { bodyFramingError } from './guard.js';
 import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_UNHELD_S } from './approval.js';
 import type { CredentialSource } from './credentials.js';
 import type { HttpMetrics } from './metrics.js';
@@ -75,6 +76,8 @@ function preRead(req: IncomingMessage, a: Analysis, maxBody: number): Promise<{ 
       req.resume();
       return resolve({ chunks, bytes, ended: true });
     }
+    const refused = bodyFramingError(req);
+    if (refused) return reject(refused);
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
@@ -105,7 +108,7 @@ function preRead(req: IncomingMessage, a: Analysis, maxBody: number): Promise<{ 
     };
     const onError = (e: Error): void => {
       cleanup();
-      reject(new ClientGone(`request body is malformed or was cut off: ${e.message}`));
+      reject(e instanceof HttpProtocolError ? e : new ClientGone(`request body is malformed or was cut off: ${e.message}`));
     };
     req.on('data', onData);
     req.on('end', onEnd);
@@ -219,7 +222,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   if (session.isEnded || res.destroyed) return;
 
   const auth = await deps.credentials(conn).headers(x.analysis.scope);
-  const headers = endToEndHeaders(req.rawHeaders, { drop: DROP_REQUEST });
+  const headers = endToEndHeaders(req.rawHeaders, { drop: dropFor(conn) });
   const flat: string[] = ['Host', conn.http.preserveHost ? (req.headers.host ?? conn.http.url.host) : conn.http.url.host];
   for (const [k, v] of headers) flat.push(k, v);
   for (const [k, v] of auth) flat.push(k, v);
@@ -287,6 +290,27 @@ async function awaitApproval(x: Exchange, deps: ExchangeDeps, gate: ApprovalGate
 /** The agent's Authorization is never forwarded; Expect is answered by the gateway itself. */
 export const DROP_REQUEST: ReadonlySet<string> = new Set(['host', 'authorization', 'expect', 'content-length', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded']);
 
+/** Credentials an agent may try to send along; dropped unless the connection forwards them. */
+const AGENT_CREDENTIAL_FIELDS = ['cookie', 'proxy-authorization'];
+const dropSets = new WeakMap<HttpConnection, ReadonlySet<string>>();
+
+/**
+ * The request fields never forwarded on this connection: DROP_REQUEST, every agent-sent copy of
+ * the field its credentials are injected in (else an upstream that reads the first value reads
+ * the agent's), and Cookie and Proxy-Authorization unless `forwardAgentHeaders` names them.
+ */
+export function dropFor(conn: HttpConnection): ReadonlySet<string> {
+  let set = dropSets.get(conn);
+  if (!set) {
+    const c = conn.http.credentials;
+    const forwarded = new Set(conn.http.forwardAgentHeaders.map((h) => h.toLowerCase()));
+    const names = [...DROP_REQUEST, ...AGENT_CREDENTIAL_FIELDS.filter((h) => !forwarded.has(h))];
+    if (c.type === 'header') names.push(c.name.toLowerCase());
+    dropSets.set(conn, (set = new Set(names)));
+  }
+  return set;
+}
+
 function requestHeadFrame(req: IncomingMessage): Parameters<HttpSession['append']>[0] {
   return singleFrame('CLIENT_TO_SERVER', 'http.request.head', formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders));
 }
@@ -336,7 +360,7 @@ function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest
         })
         .catch(fail);
     });
-    req.on('error', (e) => fail(new ClientGone(`request body is malformed or was cut off: ${e.message}`)));
+    req.on('error', (e) => fail(e instanceof HttpProtocolError ? e : new ClientGone(`request body is malformed or was cut off: ${e.message}`)));
     req.on('close', () => {
       if (!req.readableEnded) fail(new ClientGone('client closed the connection before the request body ended'));
     });

@@ -20,6 +20,8 @@ export interface H1Head {
   authority: string | undefined;
   /** Bytes the header list counts against SETTINGS_MAX_HEADER_LIST_SIZE (pseudo-fields included). */
   listBytes: number;
+  /** Regular (non-pseudo) fields, each `cookie` crumb counted. */
+  fields: number;
   /** A reason the head is malformed beyond what nghttp2 already checks, for a 400. */
   problem: string | undefined;
 }
@@ -61,7 +63,7 @@ export function h1RequestHead(raw: readonly string[]): H1Head {
     problem = `Host "${host.slice(0, 80)}" differs from :authority "${authority.slice(0, 80)}" (RFC 9113 §8.3.1)`;
   else if (authority === undefined && host === undefined) problem = 'neither :authority nor Host names the target host';
   if (host === undefined && authority !== undefined) out.unshift('host', authority);
-  return { rawHeaders: out, authority: authority ?? host, listBytes, problem };
+  return { rawHeaders: out, authority: authority ?? host, listBytes, fields: (out.length >> 1) + Math.max(0, cookies.length - 1) - (host === undefined && authority !== undefined ? 1 : 0), problem };
 }
 
 /**

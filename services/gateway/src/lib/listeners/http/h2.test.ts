@@ -62,7 +62,7 @@ describe('HTTP listener over HTTP/2 (ALPN h2)', () => {
       socket.on('data', (c: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), c])));
     });
     h = await startHarness(
-      [{ name: 'api', protocol: 'http', labels: { env: 'test' }, http: { upstream: `${up.url}/base`, pathPrefix: '/api', credentials: { type: 'bearer', token: { value: SECRET } } } }],
+      [{ name: 'api', protocol: 'http', labels: { env: 'test' }, http: { upstream: `${up.url}/base`, pathPrefix: '/api', forwardAgentHeaders: ['cookie'], credentials: { type: 'bearer', token: { value: SECRET } } } }],
       (input) => (input.command.text.includes('/forbidden') ? { result: 'deny', reasons: ['no forbidden things (policy: test)'] } : { result: 'allow', reasons: [] }),
       { h2: { maxConcurrentStreams: 7, maxHeaderListSize: '4KiB' } },
       { tls: true },

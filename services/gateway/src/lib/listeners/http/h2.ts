@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { Http2ServerRequest, Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream, type SecureServerOptions } from 'node:http2';
 import type { Duplex, ReadableOptions } from 'node:stream';
 import type { HttpProxyListener } from '@chaperone/config';
-import { HttpProtocolError } from '../../protocols/http/index.js';
+import { HttpProtocolError, checkHost } from '../../protocols/http/index.js';
 import { h1RequestHead, h2ResponseHeaders, type H1Head } from './h2-head.js';
 
 /**
@@ -94,10 +94,16 @@ export function h2ServerOptions(s: HttpProxyListener): SecureServerOptions<typeo
  * header list limit we advertise (nghttp2 enforces it only once the client acknowledged our
  * SETTINGS, i.e. not on the first requests) and a consistent target host.
  */
-export function checkH2Head(req: H2Request, maxHeaderListSize: number): void {
-  if (req.h1.listBytes > maxHeaderListSize)
-    throw new HttpProtocolError('HEADERS_TOO_LARGE', `request header list of ${req.h1.listBytes} bytes exceeds the limit of ${maxHeaderListSize} (SETTINGS_MAX_HEADER_LIST_SIZE)`);
+export function checkH2Head(req: H2Request, limits: Pick<HttpProxyListener, 'maxHeaderBytes' | 'maxHeaderFields' | 'h2'>): void {
+  const { listBytes, fields } = req.h1;
+  if (listBytes > limits.h2.maxHeaderListSize)
+    throw new HttpProtocolError('HEADERS_TOO_LARGE', `request header list of ${listBytes} bytes exceeds the limit of ${limits.h2.maxHeaderListSize} (SETTINGS_MAX_HEADER_LIST_SIZE)`);
+  // The same limits as an HTTP/1.1 head: listBytes counts 32 bytes a field, more than ": " + CRLF.
+  if (listBytes > limits.maxHeaderBytes) throw new HttpProtocolError('HEADERS_TOO_LARGE', `request head of ${listBytes} bytes exceeds the limit of ${limits.maxHeaderBytes}`);
+  if (fields > limits.maxHeaderFields) throw new HttpProtocolError('TOO_MANY_FIELDS', `more than ${limits.maxHeaderFields} header fields`);
   if (req.h1.problem) throw new HttpProtocolError('BAD_HEADER', req.h1.problem);
+  const bad = req.h1.authority === undefined ? undefined : checkHost(req.h1.authority);
+  if (bad) throw bad;
 }
 
 /**

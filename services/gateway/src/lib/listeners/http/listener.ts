@@ -1,6 +1,6 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -8,7 +8,7 @@ import type { Config } from '@chaperone/config';
 import { SessionChain, singleFrame } from '@chaperone/events';
 import { AccessDeniedError, ConnectionAccess, IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
-import { HttpProtocolError, checkRequestHead, hostName, parseAgentAuthorization, parseTarget, selectRoute, type Route } from '../../protocols/http/index.js';
+import { HttpProtocolError, checkPathForKind, checkRequestHead, hostName, parseAgentAuthorization, parseTarget, selectRoute, type Route } from '../../protocols/http/index.js';
 import { RecordingError, UpstreamError } from '../../errors.js';
 import { SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
@@ -18,6 +18,7 @@ import { credentialSource, type CredentialSource } from './credentials.js';
 import { runExchange, type ExchangeDeps } from './exchange.js';
 import { H2Request, asIncomingMessage, asServerResponse, checkH2Head, clientConnection, h2ServerOptions, type ClientConnection, type H2Response } from './h2.js';
 import type { HttpMetrics } from './metrics.js';
+import { ConnectionGuard, guardOf, type GuardHooks } from './guard.js';
 import { policyRefusal, refusal, sendRefusal, type Kind } from './refuse.js';
 import { HttpSession } from './session.js';
 import { isHttpConnection, type HttpConnection } from './types.js';
@@ -112,11 +113,16 @@ export class HttpListener {
     };
     this.server = !s.tls ? createHttpServer(options) : s.h2.enabled ? this.createH2Server(s, options) : createHttpsServer({ ...options, ...tlsOptions(s.tls), ALPNProtocols: ['http/1.1'] });
     this.server.setTimeout(s.idleTimeoutMs);
-    this.server.on('request', (req: AgentRequest, res: ServerResponse | H2Response) => void this.handle(req, res, false));
+    // Every HTTP/1.1 connection gets its guard (guard.ts) right after Node attached its parser:
+    // the gateway's framer sees each byte first, and requests are served in order, none after a refusal.
+    const limits = { maxHeadBytes: s.maxHeaderBytes, maxFields: s.maxHeaderFields, maxBodyBytes: s.maxBodyBytes };
+    const hooks: GuardHooks = { handle: (req, res, c) => this.handle(req, res, c), refuse: (socket, err) => this.refuseFraming(socket, err), headTimeoutMs: s.headersTimeoutMs };
+    this.server.on(s.tls ? 'secureConnection' : 'connection', (socket: Duplex) => ConnectionGuard.attach(socket, limits, hooks));
+    this.server.on('request', (req: AgentRequest, res: ServerResponse | H2Response) => this.dispatch(req, res, false));
     // Registering checkContinue stops Node from answering 100 itself: the gateway first
     // authenticates and routes, so a refused upload is never sent (RFC 9110 §10.1.1). HTTP/2
     // clients (curl) send Expect too; the compatibility API routes it here the same way.
-    this.server.on('checkContinue', (req: AgentRequest, res: ServerResponse | H2Response) => void this.handle(req, res, true));
+    this.server.on('checkContinue', (req: AgentRequest, res: ServerResponse | H2Response) => this.dispatch(req, res, true));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.clientError(err, socket));
     await new Promise<void>((resolve, reject) => {
@@ -234,21 +240,35 @@ export class HttpListener {
     return session;
   }
 
+  /** HTTP/1.1 requests go through their connection's guard, one at a time; HTTP/2 streams run at once. */
+  private dispatch(req: AgentRequest, res: ServerResponse | H2Response, expectContinue: boolean): void {
+    const guard = req instanceof H2Request ? undefined : guardOf(req.socket);
+    if (guard) guard.run(req as IncomingMessage, res as ServerResponse, expectContinue);
+    else if (req instanceof H2Request) void this.handle(req, res, expectContinue);
+    // An HTTP/1.1 request on a connection without a guard cannot be trusted to be framed right.
+    else req.socket.destroy();
+  }
+
   /** Checks, authenticates and routes a request head; the exchange itself runs in the session. */
   private async admit(req: AgentRequest): Promise<{ session: HttpSession; conn: HttpConnection; st: SocketState; target: ReturnType<typeof parseTarget>; routedPath: string; prefix: string | undefined; identity: AgentIdentity }> {
-    if (req instanceof H2Request) checkH2Head(req, this.settings.h2.maxHeaderListSize);
-    checkRequestHead(req.rawHeaders, this.settings.maxBodyBytes);
+    // An HTTP/1.1 head was checked byte by byte by the connection's framer (guard.ts).
+    if (req instanceof H2Request) {
+      checkH2Head(req, this.settings);
+      checkRequestHead(req.rawHeaders, this.settings.maxBodyBytes);
+    }
     const target = parseTarget(req.url ?? '', req.method ?? '');
     const creds = parseAgentAuthorization(req.headers.authorization);
     const st = this.stateFor(req);
     const identity = await this.identify(st, creds.token);
     const match = selectRoute(this.routes, hostName(req.headers.host), target.path);
     if (!match) throw new HttpProtocolError('NO_ROUTE', `no connection serves host ${hostName(req.headers.host) || '(none)'} path ${target.path}`);
+    checkPathForKind(target.path, match.value.http.kind);
     this.access.check(match.value.name, identity);
     return { session: this.sessionFor(st, req, match.value, identity), conn: match.value, st, target, routedPath: apiPath(match.value, match.rest, target.path), prefix: match.prefix, identity };
   }
 
   private async handle(agentReq: AgentRequest, agentRes: ServerResponse | H2Response, expectContinue: boolean): Promise<void> {
+    if (agentRes.destroyed) return;
     // The exchange is written against Node's HTTP/1.1 objects; the HTTP/2 ones present the same surface (h2.ts).
     const req = agentReq instanceof H2Request ? asIncomingMessage(agentReq) : agentReq;
     const res = agentReq instanceof H2Request ? asServerResponse(agentRes as H2Response) : (agentRes as ServerResponse);
@@ -295,6 +315,9 @@ export class HttpListener {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     try {
+      // Pipelined requests before the upgrade are served first; after a refusal it is not served.
+      const guard = guardOf(socket);
+      if (!guard || !(await guard.idle())) return void socket.destroy();
       const a = await this.admit(req);
       // A tunnel (kubectl exec) lives no longer than its token: closed at exp + identity.sessionGrace.
       const expiry = setTimeout(() => socket.destroy(), Math.min(Math.max(0, a.identity.expiresAt + this.deps.config.identity.sessionGraceMs - Date.now()), 2 ** 31 - 1));
@@ -310,15 +333,28 @@ export class HttpListener {
 
   /** Requests Node's parser rejects (bad chunking, oversized or malformed heads) end here. */
   private clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const guard = guardOf(socket);
+    guard?.markRefused();
+    // The gateway's framer refused a chunked body (guard.ts provoked this parser error): say why.
+    if (guard?.violation) return this.refuseFraming(socket, guard.violation);
     const code = err.code ?? 'HPE_ERROR';
     // Only an HTTP/1.1 parser error or timeout gets an HTTP answer; the HTTP/2 server also
     // reports failed TLS handshakes here (tlsClientError), where nothing can be said.
     if (!code.startsWith('HPE_') && !code.startsWith('ERR_HTTP_')) return void socket.destroy();
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.answerMalformed(socket, status, code, `chaperone: malformed request (${code}): ${err.message}`, err.message);
+  }
+
+  /** A request the connection's framer refused (guard.ts): nothing of it reached the handlers. */
+  private refuseFraming(socket: Duplex, err: HttpProtocolError): void {
+    this.answerMalformed(socket, err.status, err.code, `chaperone: ${err.message}`, err.message);
+  }
+
+  private answerMalformed(socket: Duplex, status: number, code: string, text: string, message: string): void {
     this.deps.metrics.refused.inc({ code });
-    this.deps.log.info({ code, err: err.message, client: (socket as { remoteAddress?: string }).remoteAddress }, 'malformed request refused');
+    this.deps.log.info({ code, err: message, client: (socket as { remoteAddress?: string }).remoteAddress }, 'malformed request refused');
     const busy = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-    if (socket.writable && !busy) socket.end(rawResponse(status, `chaperone: malformed request (${code}): ${err.message}`, false));
+    if (socket.writable && !busy) socket.end(rawResponse(status, text, false));
     else socket.destroy();
   }
 }
@@ -330,7 +366,7 @@ function tlsOptions(tls: { certFile: string; keyFile: string }): { cert: Buffer;
 function rawResponse(status: number, text: string, challenge: boolean): string {
   const body = `${text}\n`;
   return (
-    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 401 ? 'Unauthorized' : status === 408 ? 'Request Timeout' : status >= 500 ? 'Bad Gateway' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\n` +
     `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
     (challenge ? 'WWW-Authenticate: Basic realm="chaperone", charset="UTF-8"\r\n' : '') +
     `\r\n${body}`

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { singleFrame } from '@chaperone/events';
 import type { HoldOutcome, HoldTicket } from '../../approvals/index.js';
 import { formatResponseHead } from '../../protocols/http/index.js';
+import { guardOf } from './guard.js';
 import type { HttpSession } from './session.js';
 
 export type Kind = 'rest' | 'git' | 'oci' | 'k8s';
@@ -36,10 +37,17 @@ function json(status: number, value: unknown): Refusal {
 }
 
 /**
- * Sends a refusal, recording it in the session when there is one. `close` when the request body
- * was not read: the connection cannot be reused for the next request then.
+ * Sends a refusal, recording it in the session when there is one. On HTTP/1.1 every refusal
+ * closes the connection, and nothing the agent sent after the refused request is parsed,
+ * recorded or forwarded (guard.ts). On HTTP/2 `close` (the request body was not read) resets
+ * the stream once the answer is out; the connection stays usable, as nghttp2 frames requests.
  */
 export function sendRefusal(res: ServerResponse, r: Refusal, opts: { session?: HttpSession; close?: boolean; challenge?: boolean } = {}): void {
+  const guard = res.req.httpVersionMajor === 2 ? undefined : guardOf(res.req.socket);
+  if (guard) {
+    guard.markRefused();
+    opts = { ...opts, close: true };
+  }
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;

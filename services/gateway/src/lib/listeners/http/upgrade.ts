@@ -6,7 +6,7 @@ import type { ApprovalGate } from '../../approvals/index.js';
 import type { Analysis } from './analysis.js';
 import { analyze } from './analyze.js';
 import { holdForApproval, RETRY_AFTER_HELD_S, upgradeCommandText } from './approval.js';
-import { DROP_REQUEST, decide, makeProbe, type Decided, type ExchangeDeps } from './exchange.js';
+import { decide, dropFor, makeProbe, type Decided, type ExchangeDeps } from './exchange.js';
 import { approvalRefusal, policyRefusal, refusal, type Refusal } from './refuse.js';
 import type { HttpSession } from './session.js';
 import type { HttpConnection } from './types.js';
@@ -85,7 +85,7 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   await session.recorder.flush();
   const auth = await deps.credentials(conn).headers(analysis.scope);
   const flat: string[] = ['Host', conn.http.preserveHost ? (req.headers.host ?? conn.http.url.host) : conn.http.url.host];
-  for (const [k, v] of endToEndHeaders(req.rawHeaders, { drop: DROP_REQUEST, upgrade: true })) flat.push(k, v);
+  for (const [k, v] of endToEndHeaders(req.rawHeaders, { drop: dropFor(conn), upgrade: true })) flat.push(k, v);
   for (const [k, v] of auth) flat.push(k, v);
   flat.push('X-Forwarded-For', u.clientIp, 'X-Forwarded-Proto', u.tls ? 'https' : 'http');
   // A POST upgrade (SPDY exec) says it has no body; without a length Node would send it chunked,

@@ -14,6 +14,18 @@ export type HttpProtocolErrorCode =
   | 'BAD_TRANSFER_ENCODING'
   /** A header name or value with characters RFC 9110 §5 does not allow, or a repeated Host. */
   | 'BAD_HEADER'
+  /** A request line that is not `method SP origin-form SP HTTP/1.x` (RFC 9112 §3), or a bare LF. */
+  | 'BAD_REQUEST_LINE'
+  /** An HTTP version other than 1.0 and 1.1 on an HTTP/1 connection. */
+  | 'VERSION_NOT_SUPPORTED'
+  /** A missing, repeated or malformed Host (RFC 9110 §7.2: host[:port] only). */
+  | 'BAD_HOST'
+  /** More header (or trailer) fields than gateway.httpProxy.maxHeaderFields. */
+  | 'TOO_MANY_FIELDS'
+  /** A chunk size of more than 16 hex digits, over the body limit, or a malformed chunk line. */
+  | 'BAD_CHUNK'
+  /** A request head that did not arrive within gateway.httpProxy.headersTimeout. */
+  | 'HEAD_TIMEOUT'
   /** An HTTP/2 header list beyond the SETTINGS_MAX_HEADER_LIST_SIZE the gateway advertised. */
   | 'HEADERS_TOO_LARGE'
   | 'BODY_TOO_LARGE'
@@ -36,6 +48,12 @@ const STATUS: Record<HttpProtocolErrorCode, number> = {
   BAD_CONTENT_LENGTH: 400,
   BAD_TRANSFER_ENCODING: 501,
   BAD_HEADER: 400,
+  BAD_REQUEST_LINE: 400,
+  VERSION_NOT_SUPPORTED: 505,
+  BAD_HOST: 400,
+  TOO_MANY_FIELDS: 431,
+  BAD_CHUNK: 400,
+  HEAD_TIMEOUT: 408,
   HEADERS_TOO_LARGE: 431,
   BODY_TOO_LARGE: 413,
   MISSING_CREDENTIALS: 401,

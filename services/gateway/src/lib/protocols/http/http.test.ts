@@ -7,7 +7,8 @@ import { HttpProtocolError } from './errors.js';
 import { checkRequestHead, endToEndHeaders, formatRequestHead, hostName } from './headers.js';
 import { parseQuery, restCommand } from './rest.js';
 import { selectRoute } from './route.js';
-import { parseTarget } from './target.js';
+import { checkHost } from './host.js';
+import { checkPathForKind, parseTarget } from './target.js';
 import { WsFrameReader } from './websocket.js';
 
 const code = (f: () => unknown): string | undefined => {
@@ -25,8 +26,29 @@ describe('request targets', () => {
     assert.deepEqual(parseTarget('/v2/team%2Dx/app/manifests/v1?x=1&y', 'GET'), { path: '/v2/team%2Dx/app/manifests/v1', query: 'x=1&y', segments: ['v2', 'team-x', 'app', 'manifests', 'v1'] });
     assert.deepEqual(parseTarget('/', 'GET').segments, []);
     assert.deepEqual(parseTarget('/a/', 'GET').segments, ['a']);
-    assert.equal(parseTarget('*', 'OPTIONS').path, '*');
-    assert.equal(parseTarget('http://example.com/x?q', 'GET').path, '/x');
+    assert.deepEqual(parseTarget('/api/100%25/x;v=1', 'GET').segments, ['api', '100%', 'x;v=1']);
+  });
+
+  it('accepts only origin-form (RFC 9112 §3.2.1)', () => {
+    for (const t of ['*', 'http://example.com/x?q', 'example.com:443', '//x/y']) assert.ok(code(() => parseTarget(t, 'OPTIONS')), t);
+  });
+
+  it('decides on the fully decoded path', () => {
+    for (const t of ['/a/%252e%252e/b', '/a/..%252f', '/a/%25252e%25252e/b', '/a/..;/b', '/a/.;x=1/b', '/a/%2e%2e;/b', '/a/%255c', '/a/%2500', '/a/%2525252e'])
+      assert.equal(code(() => parseTarget(t, 'GET')), 'PATH_TRAVERSAL', t);
+    for (const t of ['/a/%c0%ae%c0%ae/b', '/a/%e0%80%ae', '/a/%ff', '/a/%252525252e'])
+      assert.equal(code(() => parseTarget(t, 'GET')), 'BAD_TARGET', t);
+    assert.doesNotThrow(() => parseTarget('/a/%25zz/b%20c', 'GET'));
+    assert.equal(code(() => checkPathForKind('/v2/app;x/manifests/1', 'oci')), 'PATH_TRAVERSAL');
+    assert.equal(code(() => checkPathForKind('/repo.git/%2541', 'git')), 'PATH_TRAVERSAL');
+    assert.equal(code(() => checkPathForKind('/api/v1/pods;x', 'k8s')), 'PATH_TRAVERSAL');
+    assert.equal(code(() => checkPathForKind('/items;v=1', 'rest')), undefined);
+  });
+
+  it('accepts only host[:port] as Host (RFC 9110 §7.2)', () => {
+    for (const h of ['x', 'a.example.com', 'a.example.com:8443', '127.0.0.1', '127.0.0.1:18081', '[::1]', '[::1]:443', 'under_score']) assert.equal(checkHost(h), undefined, h);
+    for (const h of ['', '127.0.0.1/git/', 'user@127.0.0.1:18081', 'a b', 'a:b:c', 'a:99999', 'a:', '[::1', 'a%2eb', 'a,b', 'a\\b', 'a?b', 'a#b'])
+      assert.equal(checkHost(h)?.code, 'BAD_HOST', h);
   });
 
   it('refuses traversal and ambiguity', () => {
