@@ -9,5 +9,6 @@ export { encodeEvent, encodeEventBody, encodeRecord, decodeEvent, decodeRecord, 
 export { SessionChain, chainHash, signSeal, verifySeal, loadPrivateKey, loadPublicKey, nowMicros, ZERO_HASH } from './lib/chain.js';
 export type { ChainedEvent } from './lib/chain.js';
 export { rabinFingerprint } from './lib/fingerprint.js';
+export { sessionHash, sessionPartition } from './lib/partition.js';
 export { EventDecodeError } from './lib/errors.js';
 export { writerFingerprint, batchFingerprint } from './lib/schema.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, Partitioners, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import type { Config } from '@chaperone/config';
-import { chainHash, decodeRecord } from '@chaperone/events';
+import { chainHash, decodeRecord, sessionPartition } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 import { toEventRow, type StoredEvent } from '@chaperone/store';
 
@@ -45,8 +45,8 @@ const HEARTBEAT_MS = 1000;
 
 /**
  * A live session straight from Kafka: a consumer of its own (a throwaway group, deleted
- * afterwards) reads only the session's partition, which the gateway chose with kafkajs' default
- * murmur2 partitioner over the session id, from `sinceMs` on, and yields the session's events
+ * afterwards) reads only the session's partition, which the gateway chose from the session id
+ * (sessionPartition), from `sinceMs` on, and yields the session's events
  * after `afterSeq` in order, until SessionEnded or the signal aborts. Reading the partition
  * directly keeps the delay to the broker's fetch wait (100 ms), not the materializer's batching.
  * A record is one publish of the session, several events; at most FOLLOW_QUEUE_BYTES of them
@@ -81,7 +81,7 @@ export async function* followSession(o: FollowOptions): AsyncGenerator<StoredEve
     await admin.connect();
     const meta = await admin.fetchTopicMetadata({ topics: [o.kafka.topic] });
     const partitions = meta.topics[0]?.partitions ?? [];
-    const partition = Partitioners.DefaultPartitioner()({ topic: o.kafka.topic, partitionMetadata: partitions, message: { key: o.sessionId, value: null } });
+    const partition = sessionPartition(o.sessionId, partitions.length);
     const offsets = await admin.fetchTopicOffsetsByTimestamp(o.kafka.topic, o.sinceMs);
     const start = offsets.find((p) => p.partition === partition)?.offset ?? '-1';
     await consumer.connect();

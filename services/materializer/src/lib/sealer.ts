@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { Partitioners, type Admin, type PartitionMetadata } from 'kafkajs';
+import type { Admin, PartitionMetadata } from 'kafkajs';
+import { sessionPartition } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 import { IDLE_REASON, signIncompleteSeal, type Store } from '@chaperone/store';
 import type { Metrics } from './metrics.js';
@@ -27,14 +28,13 @@ export interface SealerOptions {
  * signed `incomplete` seal pins what was stored (last seq and its hash).
  *
  * Two guards keep a live session from being sealed by mistake. A member seals only sessions of
- * partitions assigned to it (the gateway keys events by session id with kafkajs' default murmur2
- * partitioner, so the partition is computed, not looked up), so members never race. And it seals
+ * partitions assigned to it (the gateway puts a session's records on sessionPartition(session id),
+ * so the partition is computed, not looked up), so members never race. And it seals
  * only from partitions whose committed offset has reached the end of the partition: a member
  * catching up after downtime would otherwise take every session whose newer events are still
  * in Kafka for dead.
  */
 export class IdleSealer {
-  private readonly partitionOf = Partitioners.DefaultPartitioner();
   private partitions: PartitionMetadata[] | undefined;
   private running: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -67,7 +67,7 @@ export class IdleSealer {
   }
 
   private partitionOfSession(sessionId: string, partitionMetadata: PartitionMetadata[]): number {
-    return this.partitionOf({ topic: this.o.topic, partitionMetadata, message: { key: sessionId, value: null } });
+    return sessionPartition(sessionId, partitionMetadata.length);
   }
 
   /** Assigned partitions whose committed offset is at the end of the partition. */

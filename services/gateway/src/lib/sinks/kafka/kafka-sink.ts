@@ -1,9 +1,9 @@
 // Before kafkajs: its record batches checksummed natively (native-crc.ts).
 import './native-crc.js';
 import { connect as netConnect } from 'node:net';
-import { Kafka, logLevel, type ISocketFactory, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type ICustomPartitioner, type ISocketFactory, type Message, type Producer } from 'kafkajs';
 import { Counter, Histogram, type Logger, type Registry } from '@chaperone/observability';
-import { encodeRecord, type ChainedEvent } from '@chaperone/events';
+import { encodeRecord, sessionHash, sessionPartition, type ChainedEvent } from '@chaperone/events';
 import type { EventSink } from '../../recording/sink.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -61,6 +61,20 @@ const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
   return socket;
 };
 
+/**
+ * The session's partition (@chaperone/events sessionPartition, which `replay --follow` reads too).
+ * Cheaper than kafkajs' default partitioner, which makes a Buffer of each record's key,
+ * murmur2-hashes it and filters the partition list, per record.
+ */
+const sessionPartitioner: ICustomPartitioner = () => ({ partitionMetadata, message }) => sessionPartition(message.key as string, partitionMetadata.length);
+
+/**
+ * Largest produce request. kafkajs copies a request's records about four times while encoding it
+ * (record, record batch, request, size-prefixed frame), so this bounds a node's transient memory
+ * under bulk traffic more than throughput: a bulk session has at most maxInFlightBytes unacknowledged.
+ */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
 interface Lane {
   producer: Producer;
   group: GroupCommit<Record>;
@@ -102,8 +116,8 @@ export class KafkaSink implements EventSink {
     this.metrics = opts.registry ? createSinkMetrics(opts.registry) : undefined;
     this.lanes = Array.from({ length: Math.max(1, opts.producers ?? 2) }, () => {
       // maxInFlightRequests: 1 — this producer's requests must reach the broker in order.
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
-      const lane: Lane = { producer, connected: false, group: new GroupCommit((messages) => this.send(producer, messages), { maxInFlight: 1 }) };
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: sessionPartitioner, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
+      const lane: Lane = { producer, connected: false, group: new GroupCommit((messages) => this.send(producer, messages), { maxInFlight: 1, maxRequestBytes: MAX_REQUEST_BYTES }) };
       producer.on(producer.events.DISCONNECT, () => (lane.connected = false));
       producer.on(producer.events.CONNECT, () => (lane.connected = true));
       return lane;
@@ -139,10 +153,7 @@ export class KafkaSink implements EventSink {
   }
 
   private laneOf(sessionId: string): Lane {
-    if (this.lanes.length === 1) return this.lanes[0]!;
-    let h = 0;
-    for (let i = 0; i < sessionId.length; i++) h = (Math.imul(h, 31) + sessionId.charCodeAt(i)) >>> 0;
-    return this.lanes[h % this.lanes.length]!;
+    return this.lanes.length === 1 ? this.lanes[0]! : this.lanes[sessionHash(sessionId) % this.lanes.length]!;
   }
 
   private async send(producer: Producer, records: Record[]): Promise<void> {
