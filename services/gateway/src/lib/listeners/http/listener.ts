@@ -347,6 +347,9 @@ export class HttpListener {
 
   /** A request the connection's framer refused (guard.ts): nothing of it reached the handlers. */
   private refuseFraming(socket: Duplex, err: HttpProtocolError): void {
+    // The response before it may still be flushing: the refusal follows it, in order.
+    const pending = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending && !pending.writableFinished && !socket.destroyed) return void pending.once('finish', () => setImmediate(() => this.refuseFraming(socket, err)));
     this.answerMalformed(socket, err.status, err.code, `chaperone: ${err.message}`, err.message);
   }
 

@@ -139,7 +139,7 @@ export class RequestFramer {
     /** End of what may be passed: a head only once it is complete and accepted. */
     let ok = 0;
     while (pos < buf.length) {
-      switch (this.state) {
+      switch (this.state as State) {
         case State.Head: {
           const lf = buf.indexOf(Byte.LF, pos);
           const end = lf < 0 ? buf.length : lf + 1;
