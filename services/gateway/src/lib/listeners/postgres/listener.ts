@@ -125,7 +125,9 @@ export class PgListener {
         onCancel: (pid, key) => this.forwardCancel(pid, key),
         onSecure: (secure) => (stream = secure),
       });
-      if (!hello) return void socket.end();
+      // A cancel connection: closed the way it was opened — inside TLS (libpq ≥ 17 encrypts its
+      // CancelRequest) with close_notify first, or libpq reports "SSL error: unexpected eof".
+      if (!hello) return void stream.end();
       const token = await readToken(hello, HANDSHAKE_TIMEOUT_MS);
       const identity = await this.deps.verifier.verify(token);
       const { connection, user } = resolveConnection(hello.params, config.connections);
