@@ -109,6 +109,20 @@ export class UpstreamLog {
   private get file(): string {
     return this.stack.JSON_API_ACCESS_LOG!;
   }
+  /**
+   * How many requests naming `m` the upstream logged, once `expected` are there or a second
+   * passed (it logs when its response is finished, which may be after the gateway relayed it).
+   */
+  async countFor(m: string, expected: number): Promise<number> {
+    const until = Date.now() + 1000;
+    let n = this.linesFor(m).length;
+    while (n < expected && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 25));
+      n = this.linesFor(m).length;
+    }
+    return n;
+  }
+
   /** Request lines since this log was opened that name `m`. */
   linesFor(m: string): string[] {
     return logSince(this.file, this.from)
