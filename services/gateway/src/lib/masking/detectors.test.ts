@@ -142,7 +142,7 @@ describe('Masker rules', () => {
   it('lists its detectors with kinds; secrets are a fixed set', () => {
     assert.ok(DETECTORS.length >= 20);
     for (const id of SECRET_DETECTOR_IDS) assert.equal(DETECTORS.find((d) => d.id === id)?.kind, 'secret');
-    assert.deepEqual(DETECTORS.filter((d) => d.kind === 'pii').map((d) => d.id).sort(), ['card-number', 'email', 'iban', 'phone-number']);
+    assert.deepEqual(DETECTORS.filter((d) => d.kind === 'pii').map((d) => d.id).sort(), ['card-number', 'email', 'iban', 'national-id', 'phone-number']);
   });
 
   it('runs only the enabled detectors and refuses unknown ones', () => {

@@ -29,9 +29,12 @@ export class Masker {
     if (unknown.length > 0) throw new MaskRulesError(`unknown detector${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${[...DETECTOR_IDS].join(', ')}`);
     const enabled = new Set(ids);
     this.detectors = enabled;
+    const tokenRules = tokenRulesFor(enabled);
     this.cfg = {
       enabled,
-      tokenRules: tokenRulesFor(enabled),
+      tokenRules,
+      anyTokenRule: tokenRules.includes(1),
+      nationalId: enabled.has('national-id'),
       awsSecret: enabled.has('aws-secret-access-key'),
       privateKey: enabled.has('private-key'),
       email: enabled.has('email'),

@@ -1,6 +1,6 @@
 /**
- * PII detectors: e-mail addresses, payment card numbers (Luhn), IBANs (ISO 13616 mod 97) and
- * phone numbers. Numbers are found by probing for runs of four digits (every card, IBAN and
+ * PII detectors: e-mail addresses, payment card numbers (Luhn), IBANs (ISO 13616 mod 97), phone
+ * numbers and national identity numbers (national.ts). Numbers are found by probing for runs of four digits (every card, IBAN and
  * the phone formats we accept contain one) and only those neighbourhoods are examined, so
  * digits in ids, amounts and timestamps cost a table lookup, not a regex.
  */
@@ -8,6 +8,7 @@ import { CLASS, DIGIT, EMAIL_LOCAL, HOST, LOWER, UPPER, ibanValid, latin1, luhnV
 import { forEachByte, forEachSparseRun, type Scan } from './scan.js';
 import type { Match } from './types.js';
 import { AT_REACH, urlPasswordAt } from './secrets.js';
+import { nationalIn } from './national.js';
 
 // --- '@': e-mail addresses and URL passwords ---------------------------------------------
 
@@ -61,7 +62,9 @@ function plausibleCard(digits: string): boolean {
   switch (digits[0]) {
     case '4': return n === 13 || n === 16 || n === 19; // Visa
     case '5': return p2 >= 51 && p2 <= 55 ? n === 16 : n >= 12; // Mastercard, Maestro
-    case '2': return p4 >= 2221 && p4 <= 2720 && n === 16; // Mastercard 2-series
+    case '2': return ((p4 >= 2221 && p4 <= 2720) || (p4 >= 2200 && p4 <= 2204)) && n === 16; // Mastercard 2-series, Mir
+    case '8': return (p2 === 81 || p2 === 82) && n === 16; // RuPay
+    case '9': return p4 === 9792 && n === 16; // Troy
     case '3': return (p2 === 34 || p2 === 37) ? n === 15 : p4 >= 3528 && p4 <= 3589 ? n >= 16 : (p2 === 36 || p2 === 38 || p2 === 39 || (p4 >= 3000 && p4 <= 3059)) && n >= 14;
     case '6': return n >= 16; // Discover, UnionPay, Maestro
     default: return false;
@@ -75,7 +78,7 @@ const IBAN_LENGTH: Record<string, number> = {
   HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20,
   LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29,
   RO: 24, RS: 22, SA: 24, SC: 31, SE: 24, SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22,
-  VG: 24, XK: 20,
+  VG: 24, XK: 20, BI: 27, DJ: 27, FK: 18, HN: 28, LY: 25, MN: 20, NI: 28, OM: 23, RU: 33, SD: 18, SO: 23, YE: 30,
 };
 
 /** An IBAN starting at `start` (country code), compact or printed in groups with single spaces. */
@@ -146,12 +149,12 @@ function cardsIn(s: Scan, start: number, end: number): void {
 
 /** How far before a run of digits an IBAN can start (its country code and check digits, see onNumber). */
 const IBAN_REACH = 30;
-/** Shortest number we look at: "+1 555 0100" and "555-123-4567" are longer, cards and IBANs too. */
-const MIN_NUMBER = 9;
+/** Shortest number we look at: a Spanish DNI's eight digits; phones, cards, IBANs and other ids are longer. */
+const MIN_NUMBER = 8;
 
 export function scanNumbers(s: Scan): void {
   // Runs of digits and the separators printed numbers use; most runs are dates or spaces.
-  if (s.cfg.card || s.cfg.iban || s.cfg.phone) forEachSparseRun(s, NUMERIC, MIN_NUMBER, onNumber, s.until + IBAN_REACH);
+  if (s.cfg.card || s.cfg.iban || s.cfg.phone || s.cfg.nationalId) forEachSparseRun(s, NUMERIC, MIN_NUMBER, onNumber, s.until + IBAN_REACH);
 }
 
 function onNumber(s: Scan, start: number, end: number): void {
@@ -177,6 +180,7 @@ function onNumber(s: Scan, start: number, end: number): void {
         j = ibanStart(buf, from, e ?? j + 1, end);
       }
     }
+    if (s.cfg.nationalId || phone) nationalIn(s, start, end);
     // Cards have 13+ digits, North American numbers 10, international ones a '+' and 8+.
     if (digits < 10 && !plus) return;
     if (card && digits >= 13) cardsIn(s, start, end);
@@ -213,4 +217,4 @@ export function hasNanpTail(buf: Buffer, start: number, end: number): boolean {
   return false;
 }
 
-export const PII_DETECTORS = ['email', 'card-number', 'iban', 'phone-number'];
+export const PII_DETECTORS = ['email', 'card-number', 'iban', 'phone-number', 'national-id'];

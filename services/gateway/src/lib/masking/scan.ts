@@ -3,7 +3,10 @@ import type { Match } from './types.js';
 /** Which detectors run, resolved once per Masker so that a scan does no set look-ups. */
 export interface DetectorConfig {
   readonly enabled: ReadonlySet<string>;
-  readonly tokenRules: readonly { id: string; re: RegExp; group?: number; bit: number }[];
+  /** 1 for each enabled token rule, by its index in TOKEN_RULES. */
+  readonly tokenRules: Uint8Array;
+  readonly anyTokenRule: boolean;
+  readonly nationalId: boolean;
   readonly awsSecret: boolean;
   readonly privateKey: boolean;
   readonly email: boolean;

@@ -1,12 +1,11 @@
 /**
- * Secret detectors. The patterns follow gitleaks' and secretlint's published rules (token
- * prefixes and lengths as the vendors document them) but are our own code: secretlint's rules
- * are callbacks behind its file-linting API, each rescanning the whole input, and its AWS rule
- * ignores the documentation example keys; gitleaks' rule file is Go/RE2 TOML, not an npm
- * package. A gateway needs one cheap pass over every response, so detection here is
+ * Secret detectors that are not single tokens: private key blocks, passwords in URLs, secret
+ * assignments. A gateway needs one cheap pass over every response, so detection is
  * anchor-driven: long tokens, '-----BEGIN', '@' and assignment operators are found with
  * memchr-speed scans and only those spots are checked with the (compiled once) patterns.
- * Token rules are in tokens.ts.
+ * Token rules (secretlint's recommended preset and ours) are in tokens.ts; the preset's
+ * patterns that are not tokens (its AWS, private key, basic auth and connection string rules)
+ * are what these passes find (secretlint.test.ts checks it).
  */
 import { CLASS, WORD, entropy, latin1 } from './bytes.js';
 import type { Scan } from './scan.js';
