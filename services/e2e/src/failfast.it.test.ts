@@ -16,6 +16,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
+import { loadConfig } from '@chaperone/config';
+import { GatewayNode } from '@chaperone/gateway';
+import { createLogger } from '@chaperone/observability';
 import { loadStack, repoRoot, type Stack } from './lib/stack.js';
 
 interface Exit {
@@ -150,6 +153,28 @@ describe('nodes fail fast and drain', { timeout: 180_000 }, () => {
       assert.equal(e.code, 1, e.stderr);
       assert.deepEqual(plainLines(e.stderr), [`chaperone gateway: cannot start: cannot bind the HTTP proxy listener on 127.0.0.1:${taken.port} (gateway.httpProxy.listen): the address is in use`]);
       assert.equal(await accepts(pgPort), false);
+    } finally {
+      taken.server.close();
+    }
+  });
+
+  it('a GatewayNode whose HTTP proxy cannot bind fails its start and closes the PostgreSQL listener it had opened', async () => {
+    // In-process, past the CLI's early port check: the case issue #18 found (the node stayed
+    // alive with its PostgreSQL listener open, refusing every session).
+    const taken = await occupy();
+    try {
+      const [pgPort, http] = [await freePort(), await freePort()];
+      const file = configWith((c) => {
+        c.gateway.httpProxy = { ...(c.gateway.httpProxy ?? {}), listen: `127.0.0.1:${taken.port}`, listenByNode: {} };
+      });
+      const config = loadConfig(file, { nodeId: 'gw-failfast-inproc' });
+      config.gateway.postgres.listen = { host: '127.0.0.1', port: pgPort };
+      config.gateway.http = { host: '127.0.0.1', port: http };
+      const node = new GatewayNode({ config, log: createLogger({ name: 'gateway', level: 'fatal' }) });
+      await assert.rejects(node.start(), /cannot bind the HTTP proxy listener on 127\.0\.0\.1:\d+ \(gateway\.httpProxy\.listen\): the address is in use/);
+      assert.equal(node.lifecycle.state, 'failed');
+      assert.equal(await accepts(pgPort), false, 'the PostgreSQL listener is closed');
+      assert.equal(await accepts(http), false, 'the health endpoint is closed');
     } finally {
       taken.server.close();
     }
