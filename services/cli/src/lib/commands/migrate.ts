@@ -35,7 +35,7 @@ export function register(program: Command): void {
         if (!opts.skipKafka) await createTopics(config, replicationFactor);
         if (!opts.skipClickhouse) await migrateClickhouse(config);
       } catch (err) {
-        exitNow('migrate', err);
+        exitNow('migrate', err, undefined, 'failed');
       }
     });
 }
