@@ -132,8 +132,11 @@ let HINT_THIRD = new Uint16Array(0);
   }
 }
 
-/** Shortest token any token rule can match (an AWS key id is 20). */
-const MIN_TOKEN = 20;
+/**
+ * Shortest token looked at (an AWS key id is 20). Some preset patterns allow shorter matches
+ * (secretlint's Slack and SendGrid ones); the vendors' real tokens are all longer.
+ */
+export const MIN_TOKEN = 20;
 /** 1 for the bytes of tokens (TOKEN in CLASS). */
 const TOKEN_BYTES = CLASS.map((c) => ((c & TOKEN) !== 0 ? 1 : 0));
 /** Length of an AWS secret access key. */
