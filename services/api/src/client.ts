@@ -6,7 +6,7 @@
  * sooner (a short-lived command pays for every module it loads).
  */
 export { createApiClient } from './lib/client.js';
-export type { ApiClient, ApiClientOptions, ReplayOptions } from './lib/client.js';
+export type { ApiClient, ApiClientOptions, ReplayOptions, WhoAmI } from './lib/client.js';
 export { ApiError } from './lib/errors.js';
 export type { EventMsg as ReplayEvent, SessionMsg } from './lib/proto.js';
 export { buildTranscript, formatTranscript, formatTable, formatMicros, LiveTranscript, TranscriptJsonWriter, eventBody } from './lib/transcript/index.js';

@@ -18,7 +18,7 @@ export type {
   Approver,
   SlackApprovals,
 } from './lib/compile.js';
-export type { Access, AccessRule, IdentityConfig, Retention, Roles, TrustedIssuer } from './lib/identity.js';
+export type { Access, AccessRule, IdentityConfig, LoginConfig, Retention, Roles, TrustedIssuer } from './lib/identity.js';
 export { configSchema } from './lib/schema.js';
 export type { RawConfig } from './lib/schema.js';
 export { ConfigError } from './lib/errors.js';

@@ -152,13 +152,15 @@ describe('just-in-time approval through Slack', () => {
     const ls = await chaperone(stack, ['approvals', 'ls', '--json']);
     assert.equal(ls.code, 0, ls.stderr);
     assert.ok((JSON.parse(ls.stdout) as { approvalId: string }[]).some((x) => x.approvalId === id));
-    const self = await chaperone(stack, ['approvals', 'approve', id.slice(0, 20), '--as', 'user:carol']);
+    // People answer through the API as who their token says (no --as): carol's own token.
+    const self = await chaperone(stack, ['approvals', 'approve', id.slice(0, 20), '--token', carol]);
     assert.equal(self.code, 1);
     assert.match(self.stderr, /self-approval is not allowed/);
     const show = await chaperone(stack, ['approvals', 'show', id, '--json']);
     assert.equal((JSON.parse(show.stdout) as { refused: unknown[] }).refused.length, 2);
 
-    const ok = await chaperone(stack, ['approvals', 'approve', id, '--as', 'user:alice', '--reason', 'e2e']);
+    const alice = await issuer.issue({ subject: 'user:alice', groups: ['dba'], ttlMs: 5 * 60_000 });
+    const ok = await chaperone(stack, ['approvals', 'approve', id, '--token', alice, '--reason', 'e2e']);
     assert.equal(ok.code, 0, ok.stderr);
     const r = await held;
     assert.equal(r.code, 0, r.stderr);

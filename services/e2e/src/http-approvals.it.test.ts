@@ -126,7 +126,7 @@ describe('HTTP requests held for approval (Kubernetes delete in a production nam
     assert.match(p.command, new RegExp(`^DELETE ${cmPath('b')}\\nbody: sha256:[0-9a-f]{64} \\(\\d+ bytes\\)$`), 'kubectl sends DeleteOptions: the body is bound too');
     assert.equal(p.connection, 'cluster');
     assert.deepEqual(deletesSince(from, 'b'), []);
-    const ok = await chaperone(stack, ['approvals', 'approve', p.approvalId, '--as', 'user:alice', '--reason', 'e2e']);
+    const ok = await chaperone(stack, ['approvals', 'approve', p.approvalId, '--token', await issueToken(stack, 'user:alice', ['dba']), '--reason', 'e2e']);
     assert.equal(ok.code, 0, ok.stderr);
     const r = await held;
     assert.equal(r.code, 0, r.stderr);
@@ -140,14 +140,14 @@ describe('HTTP requests held for approval (Kubernetes delete in a production nam
     const p = await pendingFor(`configmaps/c`);
     assert.equal(p.approvalId, approvalIdFor(`DELETE ${cmPath('c')}\nbody: none`));
     assert.notEqual(p.approvalId, approvalIdFor(`DELETE ${cmPath('a')}\nbody: none`), 'another request, another approval');
-    const denied = await chaperone(stack, ['approvals', 'deny', p.approvalId, '--as', 'user:alice', '--reason', 'not during the freeze']);
+    const denied = await chaperone(stack, ['approvals', 'deny', p.approvalId, '--token', await issueToken(stack, 'user:alice', ['dba']), '--reason', 'not during the freeze']);
     assert.equal(denied.code, 0, denied.stderr);
     const r = await reply;
     assert.equal(r.status, 403);
     assert.equal(r.headers['retry-after'], undefined);
     const status = JSON.parse(r.body) as { message: string; details: { name: string } };
     assert.equal(status.details.name, p.approvalId);
-    assert.match(status.message, new RegExp(`approval ${p.approvalId} was denied by user:alice \\(cli\\): not during the freeze; the request was not forwarded`));
+    assert.match(status.message, new RegExp(`approval ${p.approvalId} was denied by user:alice \\(api\\): not during the freeze; the request was not forwarded`));
     assert.deepEqual(deletesSince(from, 'c'), []);
     assert.equal((await kubectl('get', 'configmap', 'c', '-o', 'jsonpath={.data.k}')).stdout, 'c', 'still there');
   });

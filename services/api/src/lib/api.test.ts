@@ -31,6 +31,7 @@ describe('gRPC API', () => {
     recording: { ...base.recording, trustedNodeKeys: { [a.nodeId]: keyFile } },
     kafka: { ...base.kafka, topic: `chaperone.api-test.${randomBytes(4).toString('hex')}` },
     api: { ...base.api, listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, requireToken: true, socGroups: ['soc'] },
+    roles: { soc: ['soc'], approver: ['approvers'], admin: ['admins'] },
   };
   const kafka = new Kafka({ clientId: 'api-test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -108,21 +109,33 @@ describe('gRPC API', () => {
     await assert.rejects(client.verify('missing'), (e: unknown) => e instanceof ApiError && e.code === 'NOT_FOUND');
   });
 
-  it('requires a token, and a SOC group for what reads recorded content', async () => {
+  it('requires a token, and a role for every call: an agent token gets only its own introspection', async () => {
     const agent = createApiClient(server.address, { token: await issuer.issue({ subject: 'agent:x', groups: ['agents'] }) });
+    const approver = createApiClient(server.address, { token: await issuer.issue({ subject: 'user:alice', groups: ['approvers'] }) });
     const anonymous = createApiClient(server.address);
     const badToken = createApiClient(server.address, { token: `${await issuer.issue({ subject: 'soc:y', groups: ['soc'] })}x` });
+    const denied = (e: unknown) => e instanceof ApiError && e.code === 'PERMISSION_DENIED' && /needs the role/.test(e.message);
     try {
-      assert.equal((await agent.listSessions()).length, 1, 'any valid token lists sessions');
-      await assert.rejects(agent.query('SELECT 1'), (e: unknown) => e instanceof ApiError && e.code === 'PERMISSION_DENIED' && /--groups soc/.test(e.message));
-      await assert.rejects(agent.verify(a.sessionId), (e: unknown) => e instanceof ApiError && e.code === 'PERMISSION_DENIED');
-      await assert.rejects(async () => {
-        for await (const _ of agent.replay(a.sessionId));
-      }, (e: unknown) => e instanceof ApiError && e.code === 'PERMISSION_DENIED');
+      const me = await agent.whoami();
+      assert.equal(me.subject, 'agent:x');
+      assert.deepEqual(me.roles, []);
+      for (const c of [agent, approver]) {
+        await assert.rejects(c.listSessions(), denied);
+        await assert.rejects(c.getSession(a.sessionId), denied);
+        await assert.rejects(c.query('SELECT 1'), denied);
+        await assert.rejects(c.verify(a.sessionId), denied);
+        await assert.rejects(async () => {
+          for await (const _ of c.replay(a.sessionId));
+        }, denied);
+      }
+      await assert.rejects(agent.listApprovals(), denied);
+      await assert.rejects(agent.decideApproval('approval-00000000', true), denied);
+      assert.deepEqual((await approver.whoami()).roles, ['approver']);
       await assert.rejects(anonymous.listSessions(), (e: unknown) => e instanceof ApiError && e.code === 'UNAUTHENTICATED' && /requires an identity token/.test(e.message));
       await assert.rejects(badToken.listSessions(), (e: unknown) => e instanceof ApiError && e.code === 'UNAUTHENTICATED');
     } finally {
       agent.close();
+      approver.close();
       anonymous.close();
       badToken.close();
     }

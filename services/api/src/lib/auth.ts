@@ -14,55 +14,90 @@ export class CallRefused extends Error {
   }
 }
 
-/** Calls that read recorded content (statements, results, SQL over everything) need a SOC group. */
-const SOC_ONLY = new Set(['Query', 'Replay', 'Verify']);
-
-const HOW = 'the CLI sends --token, api.token or $CHAPERONE_TOKEN, or mints one itself where identity.signingKeyFile is readable';
+/** What a person may do on the API, from the groups of their token (config `roles`). */
+export type Role = 'soc' | 'approver' | 'admin';
 
 /**
- * Bearer tokens on the API, from the same issuer as agents' tokens (identity.signingKeyFile).
- * With api.requireToken (the default) every call needs one; Query, Replay and Verify also need
- * the caller to be in one of api.socGroups. A token that is sent is always verified, so a stale
- * or forged one is never silently ignored.
+ * The roles each call needs (any one of them). Recorded content (sessions, statements, results,
+ * SQL over everything) is for the SOC; approvals for approvers (the SOC and admins may read
+ * them); WhoAmI for any valid token — an agent's token gets nothing else.
+ */
+const NEEDS: Record<string, readonly Role[]> = {
+  ListSessions: ['soc', 'admin'],
+  GetSession: ['soc', 'admin'],
+  Query: ['soc', 'admin'],
+  Replay: ['soc', 'admin'],
+  Verify: ['soc', 'admin'],
+  ListApprovals: ['approver', 'soc', 'admin'],
+  GetApproval: ['approver', 'soc', 'admin'],
+  DecideApproval: ['approver'],
+  WhoAmI: [],
+};
+
+/** Calls that answer without a token (where to log in). */
+const PUBLIC = new Set(['LoginInfo']);
+
+const HOW = 'log in with `chaperone login`, or send --token / $CHAPERONE_TOKEN';
+
+/** The caller of a call: who the token says, and the roles its groups give. */
+export interface Caller {
+  identity: AgentIdentity;
+  roles: Role[];
+}
+
+export function rolesOf(groups: readonly string[], roles: Config['roles']): Role[] {
+  return (['soc', 'approver', 'admin'] as const).filter((r) => groups.some((g) => roles[r].includes(g)));
+}
+
+/**
+ * Bearer tokens on the API: our own (identity.signingKeyFile) and those of trusted issuers,
+ * verified with the same limits as on the gateway. With api.requireToken (the default) every
+ * call needs one, and the call's role (NEEDS) must be among the token's roles. A token that is
+ * sent is always verified, so a stale or forged one is never silently ignored.
  */
 export class Authenticator {
   private constructor(
     private readonly verifier: TokenVerifier | undefined,
     private readonly unavailable: string,
-    private readonly api: Config['api'],
+    private readonly config: Pick<Config, 'api' | 'roles'>,
   ) {}
 
-  static async fromConfig(config: Pick<Config, 'identity' | 'api'>, log: Logger): Promise<Authenticator> {
+  static async fromConfig(config: Pick<Config, 'identity' | 'api' | 'roles' | 'login'>, log: Logger): Promise<Authenticator> {
+    // People's ID tokens from the login provider are accepted here, never on the gateway.
+    const identity = config.login ? { ...config.identity, trustedIssuers: [...config.identity.trustedIssuers, config.login.trusted] } : config.identity;
     try {
-      return new Authenticator(await TokenVerifier.fromConfig(config.identity), '', config.api);
+      return new Authenticator(await TokenVerifier.fromConfig(identity), '', config);
     } catch (err) {
       log.warn({ err }, 'identity key not loadable: calls carrying a token will be refused');
-      return new Authenticator(undefined, (err as Error).message, config.api);
+      return new Authenticator(undefined, (err as Error).message, config);
     }
   }
 
   /** The caller of `rpc`, or undefined for an anonymous call where tokens are optional. */
-  async caller(md: Metadata, rpc: string): Promise<AgentIdentity | undefined> {
+  async caller(md: Metadata, rpc: string): Promise<Caller | undefined> {
     const header = md.get('authorization')[0];
+    if (PUBLIC.has(rpc)) return undefined;
     if (header === undefined) {
-      if (this.api.requireToken) throw new CallRefused(status.UNAUTHENTICATED, `this API requires an identity token (${HOW})`);
+      if (this.config.api.requireToken) throw new CallRefused(status.UNAUTHENTICATED, `this API requires an identity token (${HOW})`);
       return undefined;
     }
     const m = /^Bearer\s+(\S+)$/i.exec(String(header));
     if (!m) throw new CallRefused(status.UNAUTHENTICATED, 'authorization metadata must be "Bearer <token>"');
     if (!this.verifier) throw new CallRefused(status.UNAUTHENTICATED, `this API cannot verify tokens: ${this.unavailable}`);
-    let id: AgentIdentity;
+    let identity: AgentIdentity;
     try {
-      id = await this.verifier.verify(m[1]!);
+      identity = await this.verifier.verify(m[1]!);
     } catch (err) {
       throw new CallRefused(status.UNAUTHENTICATED, (err as Error).message);
     }
-    if (SOC_ONLY.has(rpc) && this.api.requireToken && !id.groups.some((g) => this.api.socGroups.includes(g)))
+    const roles = rolesOf(identity.groups, this.config.roles);
+    const needs = NEEDS[rpc] ?? ['admin'];
+    if (this.config.api.requireToken && needs.length > 0 && !needs.some((r) => roles.includes(r)))
       throw new CallRefused(
         status.PERMISSION_DENIED,
-        `${rpc} is for the SOC: ${id.subject} is in ${id.groups.length ? `groups ${id.groups.join(', ')}` : 'no group'}, ` +
-          `not in ${this.api.socGroups.join(' or ')} (issue a token with --groups ${this.api.socGroups[0] ?? 'soc'})`,
+        `${rpc} needs the role ${needs.join(' or ')}: ${identity.subject} has ${roles.length ? `roles ${roles.join(', ')}` : 'no role'} ` +
+          `(groups ${identity.groups.join(', ') || 'none'}; config roles maps groups to roles)`,
       );
-    return id;
+    return { identity, roles };
   }
 }

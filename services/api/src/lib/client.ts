@@ -11,6 +11,15 @@ export interface ApiClientOptions {
   timeoutMs?: number;
 }
 
+export interface WhoAmI {
+  subject: string;
+  issuer: string;
+  groups: string[];
+  roles: string[];
+  expiresMicros: number;
+  tokenId: string;
+}
+
 export interface ReplayOptions {
   /** Start at this seq. @default 0 */
   fromSeq?: number;
@@ -30,6 +39,16 @@ export interface ApiClient {
   replay(sessionId: string, opts?: ReplayOptions): AsyncIterable<EventMsg>;
   query(sql: string, maxRows?: number): Promise<QueryResult>;
   verify(sessionId: string): Promise<VerifyResult>;
+  /** Where people log in; issuer '' when the API has no login configured. */
+  loginInfo(): Promise<{ issuer: string; clientId: string }>;
+  /** The caller's own token as the API sees it. */
+  whoami(): Promise<WhoAmI>;
+  /** Approvals as JSON values of @chaperone/approvals (ApprovalSummary[]). */
+  listApprovals(opts?: { all?: boolean; limit?: number }): Promise<unknown[]>;
+  /** One approval's status (ApprovalStatus), by id or unique prefix. */
+  getApproval(id: string): Promise<{ approvalId: string; status: unknown }>;
+  /** Approves or denies as the token's identity; `refused` says why the workflow did not count it. */
+  decideApproval(id: string, approve: boolean, reason?: string): Promise<{ approvalId: string; status: unknown; refused: string | undefined }>;
   close(): void;
 }
 
@@ -80,6 +99,19 @@ export function createApiClient(address: string, opts: ApiClientOptions = {}): A
     },
     async verify(sessionId) {
       return verifyResult(await call<VerifyResponse>('Verify', { sessionId }));
+    },
+    whoami: () => call<WhoAmI>('WhoAmI', {}),
+    loginInfo: () => call<{ issuer: string; clientId: string }>('LoginInfo', {}),
+    async listApprovals(o = {}) {
+      return JSON.parse((await call<{ json: string }>('ListApprovals', { all: o.all ?? false, limit: o.limit ?? 0 })).json) as unknown[];
+    },
+    async getApproval(id) {
+      const r = await call<{ approvalId: string; json: string }>('GetApproval', { id });
+      return { approvalId: r.approvalId, status: JSON.parse(r.json) as unknown };
+    },
+    async decideApproval(id, approve, reason = '') {
+      const r = await call<{ approvalId: string; json: string; refused: string }>('DecideApproval', { id, approve, reason });
+      return { approvalId: r.approvalId, status: JSON.parse(r.json) as unknown, refused: r.refused || undefined };
     },
     close: () => client.close(),
   };

@@ -9,7 +9,8 @@ import type { Config } from '@chaperone/config';
 import { loadPublicKey } from '@chaperone/events';
 import { Counter, Histogram, Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
 import { createStore, StoreError, type SessionFilter, type Store } from '@chaperone/store';
-import { Authenticator, CallRefused } from './auth.js';
+import { approvalCalls, type ApprovalsBackend } from './approvals.js';
+import { Authenticator, CallRefused, type Caller } from './auth.js';
 import { followSession } from './follow.js';
 import { storedPages } from './stored.js';
 import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
@@ -22,6 +23,8 @@ export interface ApiServerOptions {
   store?: Store;
   /** Serve /healthz and /metrics on config.api.http. @default true */
   opsServer?: boolean;
+  /** The approval workflows (`chaperone api` passes the @chaperone/approvals client); without it the approval calls answer UNIMPLEMENTED. */
+  approvals?: ApprovalsBackend;
 }
 
 export interface ApiServer {
@@ -54,6 +57,9 @@ function sessionFilter(r: ListSessionsRequest): SessionFilter {
 /** Maps store failures onto gRPC statuses callers can act on. */
 function toStatus(err: unknown, rpc: string): { code: status; details: string } {
   if (err instanceof CallRefused) return { code: err.status, details: err.message };
+  // The approvals client's errors, by name: the API does not import the approvals service.
+  if ((err as Error)?.name === 'ApprovalNotFoundError') return { code: status.NOT_FOUND, details: (err as Error).message };
+  if ((err as Error)?.name === 'TemporalUnavailableError') return { code: status.UNAVAILABLE, details: (err as Error).message };
   if (err instanceof StoreError) {
     switch (err.code) {
       case 'NOT_FOUND':
@@ -89,13 +95,13 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
   const calls = new Counter({ name: 'chaperone_api_calls_total', help: 'API calls by method and status', labelNames: ['method', 'code'], registers: [registry] });
   const seconds = new Histogram({ name: 'chaperone_api_call_seconds', help: 'API call duration', labelNames: ['method'], registers: [registry] });
 
-  async function observe<T>(rpc: string, md: ServerUnaryCall<unknown, unknown>['metadata'], fn: () => Promise<T>): Promise<T> {
+  async function observe<T>(rpc: string, md: ServerUnaryCall<unknown, unknown>['metadata'], fn: (caller: Caller | undefined) => Promise<T>): Promise<T> {
     const end = seconds.startTimer({ method: rpc });
     try {
       const caller = await auth.caller(md, rpc);
-      const out = await fn();
+      const out = await fn(caller);
       calls.inc({ method: rpc, code: 'OK' });
-      log.debug({ rpc, caller: caller?.subject }, 'call');
+      log.info({ rpc, caller: caller?.identity.subject, roles: caller?.roles }, 'call');
       return out;
     } catch (err) {
       const s = toStatus(err, rpc);
@@ -108,15 +114,25 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
   }
 
   const unary =
-    <Req, Res>(rpc: string, fn: (req: Req) => Promise<Res>) =>
+    <Req, Res>(rpc: string, fn: (req: Req, caller: Caller | undefined) => Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
-      observe(rpc, call.metadata, () => fn(call.request)).then(
+      observe(rpc, call.metadata, (caller) => fn(call.request, caller)).then(
         (res) => cb(null, res),
         (err: { code: status; details: string }) => cb(err),
       );
     };
 
+  const approvals = approvalCalls(opts.approvals);
   const impl: UntypedServiceImplementation = {
+    LoginInfo: unary('LoginInfo', () => Promise.resolve({ issuer: config.login?.issuer ?? '', clientId: config.login?.clientId ?? '' })),
+    WhoAmI: unary('WhoAmI', (_r: unknown, caller: Caller | undefined) => {
+      if (!caller) return Promise.reject(new CallRefused(status.UNAUTHENTICATED, 'WhoAmI needs a token'));
+      const id = caller.identity;
+      return Promise.resolve({ subject: id.subject, issuer: id.issuer, groups: id.groups, roles: caller.roles, expiresMicros: id.expiresAt * 1000, tokenId: id.tokenId });
+    }),
+    ListApprovals: unary('ListApprovals', (r: { all: boolean; limit: number }) => approvals.list(r)),
+    GetApproval: unary('GetApproval', (r: { id: string }) => approvals.get(r)),
+    DecideApproval: unary('DecideApproval', (r: { id: string; approve: boolean; reason: string }, caller: Caller | undefined) => approvals.decide(r, caller)),
     ListSessions: unary('ListSessions', async (r: ListSessionsRequest) => ({ sessions: (await store.listSessions(sessionFilter(r))).map(sessionMsg) })),
     GetSession: unary('GetSession', async (r: { sessionId: string }) => sessionMsg(await store.getSession(r.sessionId))),
     Query: unary('Query', async (r: QueryRequest) => queryMsg(await store.query(r.sql, { readonly: true, maxRows: r.maxRows || 10_000 }))),

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { configSchema, httpProxyListenerSchema, type ParsedConfig } from './schema.js';
 import { parseDuration, parseSize } from './units.js';
-import { compileAccess, compileIdentity, compileRetention, type Access, type IdentityConfig, type Retention, type Roles } from './identity.js';
+import { compileAccess, compileIdentity, compileLogin, compileRetention, type Access, type IdentityConfig, type LoginConfig, type Retention, type Roles } from './identity.js';
 
 export interface HostPort {
   host: string;
@@ -108,6 +108,8 @@ export interface Config {
   api: { listen: HostPort; http: HostPort; requireToken: boolean; socGroups: string[]; token: string | undefined };
   approvals: Approvals;
   access: Access;
+  /** undefined: no human login configured. */
+  login: LoginConfig | undefined;
   /** Groups per API role; roles.soc includes api.socGroups. */
   roles: Roles;
   retention: Retention;
@@ -415,6 +417,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
     },
     approvals: compileApprovals(c.approvals, (s, f) => resolveSecret(s, baseDir, env, f)),
     access: compileAccess(c.access, connections.map((conn) => conn.name)),
+    login: compileLogin(c.login),
     roles: { ...c.roles, soc: [...new Set([...c.roles.soc, ...c.api.socGroups])] },
     retention: compileRetention(c.retention),
   };

@@ -88,6 +88,48 @@ export const accessSchema = z
   })
   .strict();
 
+/**
+ * How people log in (`chaperone login`): an OpenID provider and the CLI's public client there.
+ * The API accepts its ID tokens (audience clientId) beside agents' tokens; the CLI learns these
+ * settings from the API, so it needs no configuration file.
+ */
+export const loginSchema = z
+  .object({
+    issuer: z.string().url(),
+    clientId: z.string().min(1),
+    /** @default <issuer>/jwks (oidc-provider's default; see the provider's discovery document) */
+    jwksUrl: z.string().url().optional(),
+    /** @default 'user:{sub}' */
+    subject: z.string().min(1).default('user:{sub}'),
+    /** @default 'groups' */
+    groupsClaim: z.string().default('groups'),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGS)).min(1).default(['RS256', 'ES256', 'PS256', 'EdDSA']),
+    /** Longest ID token lifetime accepted. @default 12h */
+    maxTtl: duration.default('12h'),
+  })
+  .strict();
+
+export interface LoginConfig {
+  issuer: string;
+  clientId: string;
+  /** The provider as a trusted issuer of the API's verifier. */
+  trusted: TrustedIssuer;
+}
+
+export function compileLogin(c: z.output<typeof loginSchema> | undefined): LoginConfig | undefined {
+  if (!c) return undefined;
+  const issuer = c.issuer.replace(/\/$/, '');
+  checkTemplate(c.subject, 'login.subject');
+  return {
+    issuer,
+    clientId: c.clientId,
+    trusted: {
+      issuer, jwks: { url: c.jwksUrl ?? `${issuer}/jwks` }, audiences: [c.clientId], algorithms: c.algorithms, requiredClaims: {}, subject: c.subject,
+      groups: [], groupsClaim: c.groupsClaim, maxTtlMs: parseDuration(c.maxTtl, 'login.maxTtl'), jwksCooldownMs: 30_000, jwksCacheMaxAgeMs: 600_000, jwksTimeoutMs: 5000,
+    },
+  };
+}
+
 /** Roles of people on the API, from the groups of their login. */
 export const rolesSchema = z
   .object({

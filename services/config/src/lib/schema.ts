@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accessSchema, identitySchema, retentionSchema, rolesSchema } from './identity.js';
+import { accessSchema, identitySchema, loginSchema, retentionSchema, rolesSchema } from './identity.js';
 
 const duration = z.union([z.string(), z.number().nonnegative()]);
 const size = z.union([z.string(), z.number().nonnegative()]);
@@ -337,6 +337,8 @@ export const configSchema = z
     approvals: approvalsSchema.prefault({}),
     /** Which identities may open which connection. */
     access: accessSchema.prefault({}),
+    /** How people log in (chaperone login); the API accepts the provider's ID tokens. */
+    login: loginSchema.optional(),
     /** Groups that make a person soc, approver or admin on the API. */
     roles: rolesSchema.prefault({}),
     /** How long ClickHouse keeps recordings. */

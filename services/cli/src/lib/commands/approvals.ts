@@ -1,40 +1,16 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import {
-  ApprovalNotFoundError,
-  createApprovalsClient,
-  TemporalUnavailableError,
-  type ApprovalsClient,
-  type ApprovalStatus,
-} from '@chaperone/approvals';
-import type { Config } from '@chaperone/config';
-import { configFrom, printJson, printTable, UserError, withConfig } from '../context.js';
+import type { ApprovalStatus, ApprovalSummary } from '@chaperone/approvals';
+import type { ApiClient } from '@chaperone/api/client';
+import { printJson, printTable, UserError } from '../context.js';
+import { withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 
-interface Common {
-  config?: string;
+interface Common extends ApiOptions {
   json?: boolean;
 }
 
-async function withClient<T>(opts: Common, fn: (c: ApprovalsClient, config: Config) => Promise<T>): Promise<T> {
-  const config = configFrom(opts);
-  let client: ApprovalsClient;
-  try {
-    client = await createApprovalsClient(config.temporal, { connectTimeoutMs: 5_000 });
-  } catch (err) {
-    if (err instanceof TemporalUnavailableError) throw new UserError(err.message);
-    throw err;
-  }
-  try {
-    return await fn(client, config);
-  } catch (err) {
-    if (err instanceof ApprovalNotFoundError) throw new UserError(err.message);
-    // A query needs a worker to answer it.
-    if (/no poller|did not respond|deadline/i.test((err as Error).message ?? ''))
-      throw new UserError(`Temporal did not answer for the approval (${(err as Error).message}); is \`chaperone approvals-worker\` running?`);
-    throw err;
-  } finally {
-    await client.close();
-  }
+/** Approvals go through the API, which knows who asks (the token) and reaches Temporal itself. */
+function withClient<T>(opts: Common, fn: (c: ApiClient) => Promise<T>): Promise<T> {
+  return withApiClient(opts, fn);
 }
 
 const clip = (s: string, n = 60) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -58,40 +34,16 @@ function describe(s: ApprovalStatus, id: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The identity answering from the CLI, with its groups from approvals.approvers. */
-function approverFrom(config: Config, as: string | undefined): { approver: string; groups: string[] } {
-  const subject = as ?? `user:${userInfo().username}`;
-  const entry = config.approvals.approvers.find((a) => a.subject === subject);
-  if (!entry) {
-    const known = config.approvals.approvers.map((a) => a.subject);
-    throw new UserError(`${subject} is not an approver: list it under approvals.approvers in ${config.configFile ?? 'the configuration'} with its groups${as ? '' : ', or pass --as <subject>'} (approvers: ${known.join(', ') || 'none configured'})`);
-  }
-  return { approver: entry.subject, groups: entry.groups };
-}
-
-/** Signals, then reads back what the workflow made of the answer (refusals are not errors to Temporal). */
-async function answer(opts: Common & { as?: string; reason?: string }, idArg: string, kind: 'approve' | 'deny'): Promise<void> {
-  await withClient(opts, async (client, config) => {
-    const who = approverFrom(config, opts.as);
-    const id = await client.resolveId(idArg);
-    const before = await client.status(id);
-    if (before.state !== 'PENDING') throw new UserError(`approval ${id} is already ${before.state.toLowerCase()}`);
-    const decision = { ...who, via: 'cli' as const, ...(opts.reason ? { reason: opts.reason } : {}) };
-    await (kind === 'approve' ? client.approve(id, decision) : client.deny(id, decision));
-    let after = before;
-    for (let i = 0; i < 50; i++) {
-      after = await client.status(id).catch(() => after);
-      const refused = after.refused.length > before.refused.length;
-      const counted = (after.answers?.length ?? 0) > (before.answers?.length ?? 0);
-      if (refused || counted || after.state !== 'PENDING') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const refusal = after.refused.length > before.refused.length ? after.refused[after.refused.length - 1] : undefined;
-    if (opts.json) printJson({ approvalId: id, answer: kind, approver: who.approver, state: after.state, refused: refusal?.why ?? null, status: after });
-    else if (refusal) process.stderr.write(`chaperone: refused: ${refusal.why}\n`);
-    else if (after.state === 'PENDING') process.stdout.write(`${id}: approval counted (${after.answers?.length ?? 0} of ${after.quorum ?? 1}); still pending\n`);
-    else process.stdout.write(`${id}: ${after.state.toLowerCase()} by ${after.approver ?? who.approver}\n`);
-    if (refusal) process.exitCode = 1;
+/** Answers as the logged-in identity (the API takes subject and groups from the token); a refusal is reported, not thrown. */
+async function answer(opts: Common & { reason?: string }, idArg: string, kind: 'approve' | 'deny'): Promise<void> {
+  await withClient(opts, async (client) => {
+    const r = await client.decideApproval(idArg, kind === 'approve', opts.reason);
+    const after = r.status as ApprovalStatus;
+    if (opts.json) printJson({ approvalId: r.approvalId, answer: kind, approver: after.approver ?? null, state: after.state, refused: r.refused ?? null, status: after });
+    else if (r.refused) process.stderr.write(`chaperone: refused: ${r.refused}\n`);
+    else if (after.state === 'PENDING') process.stdout.write(`${r.approvalId}: approval counted (${after.answers?.length ?? 0} of ${after.quorum ?? 1}); still pending\n`);
+    else process.stdout.write(`${r.approvalId}: ${after.state.toLowerCase()} by ${after.approver ?? '?'}\n`);
+    if (r.refused) process.exitCode = 1;
   });
 }
 
@@ -104,50 +56,49 @@ export function register(program: Command): void {
       'Statements the policy holds for approval wait in a Temporal workflow until approvers answer, in Slack or here. ' +
         'An approval is bound to the exact command text, the identity and the connection: the same statement retried ' +
         'while the approval is valid runs without asking again. Ids look like approval-<64 hex>; any unique prefix of ' +
-        'at least 8 hex characters works. These commands talk to temporal.address directly.',
+        'at least 8 hex characters works. These commands go through the Chaperone API, which answers as the identity ' +
+        'you logged in with (`chaperone login`); no server configuration is needed.',
     );
 
-  withConfig(approvals.command('ls'))
+  withApi(approvals.command('ls'))
     .description('List pending approvals, newest first (with --all also decided ones Temporal still keeps)')
     .option('--all', 'include approved, denied and expired approvals')
     .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 50)
     .option('--json', 'print the approvals as JSON')
     .action(async (opts: Common & { all?: boolean; limit: number }) => {
       if (!(opts.limit > 0)) throw new UserError('--limit must be a positive integer');
-      const rows = await withClient(opts, (c) => c.list({ all: opts.all ?? false, limit: opts.limit }));
+      const rows = (await withClient(opts, (c) => c.listApprovals({ all: opts.all ?? false, limit: opts.limit }))) as ApprovalSummary[];
       if (opts.json) return printJson(rows);
       printTable(
         rows.map((a) => ({ APPROVAL: `${a.approvalId.slice(0, 'approval-'.length + 12)}…`, STATE: a.state, 'REQUESTED (UTC)': a.requestedAt.slice(0, 19), SUBJECT: a.subject, CONNECTION: a.connection, COMMAND: clip(a.command.replace(/\s+/g, ' ')), BY: a.approver ?? '' })),
       );
     });
 
-  withConfig(approvals.command('show'))
+  withApi(approvals.command('show'))
     .description('Show one approval: the command, who asked, who may answer, the answers so far and the outcome')
     .argument('<id>', 'approval id (or a unique prefix)')
     .option('--json', 'print the status as JSON')
     .action(async (idArg: string, opts: Common) => {
       await withClient(opts, async (c) => {
-        const id = await c.resolveId(idArg);
-        const s = await c.status(id);
-        if (opts.json) printJson({ approvalId: id, ...s });
-        else process.stdout.write(describe(s, id));
+        const { approvalId, status } = await c.getApproval(idArg);
+        const s = status as ApprovalStatus;
+        if (opts.json) printJson({ approvalId, ...s });
+        else process.stdout.write(describe(s, approvalId));
       });
     });
 
-  withConfig(approvals.command('approve'))
-    .description('Approve a held statement as an approver listed in approvals.approvers (the requester cannot approve its own)')
+  withApi(approvals.command('approve'))
+    .description('Approve a held statement as the logged-in identity; the policy says which groups may (the requester cannot approve its own)')
     .argument('<id>', 'approval id (or a unique prefix)')
-    .option('--as <subject>', 'the approver identity (default: user:<your login name>)')
     .option('--reason <text>', 'a note recorded with the approval')
     .option('--json', 'print the resulting status as JSON')
-    .addHelpText('after', '\nExample:\n  chaperone approvals approve approval-3f2a9c01 --as user:alice --reason "cleanup ticket OPS-42"\n')
-    .action((idArg: string, opts: Common & { as?: string; reason?: string }) => answer(opts, idArg, 'approve'));
+    .addHelpText('after', '\nExample:\n  chaperone login && chaperone approvals approve approval-3f2a9c01 --reason "cleanup ticket OPS-42"\n')
+    .action((idArg: string, opts: Common & { reason?: string }) => answer(opts, idArg, 'approve'));
 
-  withConfig(approvals.command('deny'))
-    .description('Deny a held statement; the agent gets the reason as its error')
+  withApi(approvals.command('deny'))
+    .description('Deny a held statement as the logged-in identity; the agent gets the reason as its error')
     .argument('<id>', 'approval id (or a unique prefix)')
     .requiredOption('--reason <text>', 'why (shown to the agent)')
-    .option('--as <subject>', 'the approver identity (default: user:<your login name>)')
     .option('--json', 'print the resulting status as JSON')
-    .action((idArg: string, opts: Common & { as?: string; reason: string }) => answer(opts, idArg, 'deny'));
+    .action((idArg: string, opts: Common & { reason: string }) => answer(opts, idArg, 'deny'));
 }
