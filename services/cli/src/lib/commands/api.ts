@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { startApiServer } from '@chaperone/api';
+import { createLogger } from '@chaperone/observability';
 import { approvalsBackend } from '../api-approvals.js';
 import { configFrom, withConfig } from '../context.js';
+import { checkListenable } from '../preflight.js';
+import { runUntilSignal, startOrExit } from '../run.js';
 
 /** Registers `chaperone api`: the gRPC API server, until SIGTERM. */
 export function register(program: Command): void {
@@ -18,11 +20,14 @@ export function register(program: Command): void {
     .option('--node-id <id>', 'name of this process in logs (default: node.id or host-pid)')
     .action(async (opts: { config?: string; nodeId?: string }) => {
       const config = configFrom(opts, opts.nodeId ? { nodeId: opts.nodeId } : {});
-      const server = await startApiServer(config, { approvals: approvalsBackend(config.temporal) });
-      await new Promise<void>((resolve) => {
-        const stop = () => void server.stop().then(resolve);
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      const log = createLogger({ name: 'api', level: config.logLevel, nodeId: config.nodeId });
+      const listeners = [
+        { what: 'gRPC API', setting: 'api.listen', at: config.api.listen },
+        { what: 'health and metrics endpoint', setting: 'api.http', at: config.api.http },
+      ];
+      await startOrExit('api', () => checkListenable(listeners), log);
+      const { startApiServer } = await import('@chaperone/api');
+      const server = await startOrExit('api', () => startApiServer(config, { logger: log, approvals: approvalsBackend(config.temporal) }), log);
+      await runUntilSignal(log, () => server.stop());
     });
 }

@@ -14,6 +14,7 @@ export const commands: { name: string; load: () => Promise<CommandModule> }[] = 
   { name: 'materializer', load: () => import('./materializer.js') },
   { name: 'api', load: () => import('./api.js') },
   { name: 'approvals-worker', load: () => import('./approvals-worker.js') },
+  { name: 'migrate', load: () => import('./migrate.js') },
   { name: 'approvals', load: () => import('./approvals.js') },
   { name: 'login', load: () => import('./login.js') },
   { name: 'logout', load: () => import('./login.js') },
