@@ -51,8 +51,15 @@ export class SessionRecorder extends EventEmitter {
   private unacked = 0;
   private failure: RecordingError | undefined;
   private waiters: Waiter[] = [];
+  /**
+   * The linger timer outlives the publish that made it unnecessary (a flush): a statement would
+   * otherwise arm and clear one each. When it fires it publishes only events that lingered
+   * their full lingerMs (`lingerSince`), and waits again for younger ones.
+   */
   private linger: NodeJS.Timeout | undefined;
-  /** One timer for the oldest publish in flight, not one per publish. */
+  /** When the oldest event pending without a waiter was appended (ms, performance.now()); undefined when none is. */
+  private lingerSince: number | undefined;
+  /** One timer for the oldest publish in flight, not one per publish; left to run out when all are acknowledged. */
   private ackTimer: NodeJS.Timeout | undefined;
   private readonly maxBatchBytes: number;
   private readonly lingerMs: number;
@@ -98,7 +105,10 @@ export class SessionRecorder extends EventEmitter {
     this.pendingBytes += e.body.length;
     this.unacked += e.body.length;
     if (this.pendingBytes >= this.maxBatchBytes || this.lingerMs <= 0) this.pump();
-    else this.linger ??= setTimeout(() => this.pump(), this.lingerMs);
+    else {
+      this.lingerSince ??= performance.now();
+      this.linger ??= setTimeout(this.lingered, this.lingerMs);
+    }
     return e;
   }
 
@@ -124,11 +134,16 @@ export class SessionRecorder extends EventEmitter {
     return this.pending.splice(0, n);
   }
 
+  private readonly lingered = (): void => {
+    this.linger = undefined;
+    if (this.lingerSince === undefined || this.failure) return;
+    const left = this.lingerSince + this.lingerMs - performance.now();
+    if (left > 0.5) this.linger = setTimeout(this.lingered, Math.ceil(left));
+    else this.pump();
+  };
+
   private pump(): void {
-    if (this.linger) {
-      clearTimeout(this.linger);
-      this.linger = undefined;
-    }
+    this.lingerSince = undefined;
     while (!this.failure && this.pending.length > 0 && this.inflight.length < this.maxInFlight) this.publish(this.takeBatch());
     // Events left behind (too many publishes in flight) go out as soon as one is acknowledged.
   }
@@ -137,7 +152,7 @@ export class SessionRecorder extends EventEmitter {
     const entry: InFlight = { lastSeq: batch[batch.length - 1]!.event.seq, bytes: 0, done: false, deadline: performance.now() + this.opts.ackTimeoutMs };
     for (const e of batch) entry.bytes += e.body.length;
     this.inflight.push(entry);
-    this.ackTimer ??= setTimeout(this.checkAcks, this.opts.ackTimeoutMs);
+    this.ackTimer ??= setTimeout(this.checkAcks, this.opts.ackTimeoutMs).unref();
     // Once this session failed, its batches still queued in the sink are not sent (no holes).
     this.sink.publish(this.chain.sessionId, batch, this.cancelled).then(
       () => {
@@ -158,7 +173,7 @@ export class SessionRecorder extends EventEmitter {
     if (!head || this.failure) return;
     const left = head.deadline - performance.now();
     if (left <= 0) this.fail(new RecordingError('ACK_TIMEOUT', `the event log did not acknowledge within ${this.opts.ackTimeoutMs} ms`));
-    else this.ackTimer = setTimeout(this.checkAcks, Math.ceil(left));
+    else this.ackTimer = setTimeout(this.checkAcks, Math.ceil(left)).unref();
   };
 
   /** Advances the acknowledged prefix: a batch counts only once every batch before it did. */
@@ -172,14 +187,10 @@ export class SessionRecorder extends EventEmitter {
       advanced = true;
     }
     if (!advanced) return;
-    if (this.inflight.length === 0 && this.ackTimer) {
-      clearTimeout(this.ackTimer);
-      this.ackTimer = undefined;
-    }
     this.waiters = this.waiters.filter((w) => (w.seq <= this.acked ? (w.resolve(), false) : true));
     this.emit('drain');
-    // Events held back by maxInFlight (no linger timer runs for them) go out now.
-    if (this.pending.length > 0 && !this.linger) this.pump();
+    // Events held back by maxInFlight (none of them lingering) go out now.
+    if (this.pending.length > 0 && this.lingerSince === undefined) this.pump();
   }
 
   private readonly cancelled = (): boolean => this.failure !== undefined;
@@ -189,6 +200,7 @@ export class SessionRecorder extends EventEmitter {
     this.failure = err;
     if (this.linger) clearTimeout(this.linger);
     this.linger = undefined;
+    this.lingerSince = undefined;
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     for (const w of this.waiters) w.reject(err);
