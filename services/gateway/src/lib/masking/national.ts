@@ -192,11 +192,15 @@ function standsAlone(buf: Buffer, from: number, to: number, start: number, end: 
   return !(after !== undefined && SEPARATORS.has(after) && after !== SP && (isDigit(buf[end + 1]) || isLetter(buf[end + 1])));
 }
 
-/** Group lengths (up to 31) a shape can begin with, as a, a·32+b and a·1024+b·32+c (CANDIDATE). */
-const STARTS = new Set<number>();
+/** Group lengths (up to 31) a shape can begin with: one group, two joined, three joined (by one separator). */
+const SINGLE = new Uint8Array(32);
+const PAIR = new Uint8Array(32 * 32);
+const TRIPLE = new Uint8Array(32 * 32 * 32);
 for (const shape of SHAPES) {
   const [a = 0, b = 0, c = 0] = shape.lengths;
-  STARTS.add(shape.lengths.length === 1 ? a : shape.lengths.length === 2 ? (1 << 15) | (a << 5) | b : (1 << 16) | (a << 10) | (b << 5) | c);
+  if (shape.lengths.length === 1) SINGLE[a] = 1;
+  else if (shape.lengths.length === 2) PAIR[(a << 5) | b] = 1;
+  else TRIPLE[(a << 10) | (b << 5) | c] = 1;
 }
 
 /**
@@ -217,11 +221,14 @@ function mayHold(buf: Buffer, start: number, end: number): boolean {
     }
     if (len > 0) {
       const c = Math.min(len, 31);
-      if (STARTS.has(c) || (b !== 0 && STARTS.has((1 << 15) | (b << 5) | c)) || (a !== 0 && sepAB === sep && STARTS.has((1 << 16) | (a << 10) | (b << 5) | c))) return true;
+      if (SINGLE[c] === 1 || PAIR[(b << 5) | c] === 1 || (sepAB === sep && TRIPLE[(a << 10) | (b << 5) | c] === 1)) return true;
       // Groups join only over one separator.
       if (i + 1 < end && isDigit(buf[i + 1])) {
-        [a, b, sepAB, sep] = [b, c, sep, buf[i]!];
-      } else [a, b, sepAB, sep] = [0, 0, 0, 0];
+        a = b;
+        b = c;
+        sepAB = sep;
+        sep = buf[i]!;
+      } else a = b = sepAB = sep = 0;
     }
     len = 0;
   }

@@ -101,10 +101,10 @@ export const TOKEN_RULES: readonly TokenRule[] = RULES.map(({ starts: _, ...r },
  * byte a group: the rules that can begin so (GROUPS). Token bytes are ASCII: seven bits of each
  * byte index the tables. A pair that ends a token is looked up with 0 for its third byte.
  */
-const HINT_PAIR = new Uint16Array(1 << 14);
+const HINT_PAIR = new Uint8Array(1 << 14);
 const GROUP_OF = new Map<string, number>([['', 0]]);
 const GROUPS: number[][] = [[]];
-let HINT_THIRD = new Uint16Array(0);
+let HINT_THIRD = new Uint8Array(0);
 {
   const cells = new Map<number, Set<number>>();
   let rows = 0;
@@ -120,7 +120,9 @@ let HINT_THIRD = new Uint16Array(0);
       }
     }
   });
-  HINT_THIRD = new Uint16Array((rows + 1) << 7);
+  // One byte a cell keeps both tables in the first-level cache (16 KiB + rows × 128 bytes).
+  if (rows > 255 || cells.size > 0 && new Set([...cells.values()].map((s) => [...s].join())).size > 255) throw new Error('token rule starts need wider hint tables');
+  HINT_THIRD = new Uint8Array((rows + 1) << 7);
   for (const [cell, set] of cells) {
     const key = [...set].sort((a, b) => a - b).join(',');
     let g = GROUP_OF.get(key);
@@ -190,6 +192,21 @@ export function screenToken(buf: Buffer, start: number, end: number): number {
   return (hit !== 0 ? HIT : 0) | (Math.min(2, upper / UPPER) << UPPER_SHIFT);
 }
 
+/** Whether some rule's start is in the token buf[start, end): screenToken without the count, for tokens too short for an AWS secret. */
+export function tokenHit(buf: Buffer, start: number, end: number): boolean {
+  let a = buf[start]!;
+  let b = buf[start + 1]!;
+  let hit = 0;
+  for (let i = start + 2; i < end; i++) {
+    const c = buf[i]!;
+    const row = HINT_PAIR[(a << 7) | b]!;
+    if (row !== 0) hit |= HINT_THIRD[(row << 7) | c]!;
+    a = b;
+    b = c;
+  }
+  return (hit | HINT_THIRD[HINT_PAIR[(a << 7) | b]! << 7]!) !== 0;
+}
+
 /** Marks of rules already listed by tokenHints, by call (no clearing between calls). */
 const listed = new Uint32Array(RULES.length);
 let stamp = 0;
@@ -226,7 +243,7 @@ function onToken(s: Scan, start: number, end: number): void {
   const { buf, out } = s;
   const on = s.cfg.tokenRules;
   const aws = s.cfg.awsSecret && end - start >= AWS_SECRET;
-  const screen = screenToken(buf, start, end);
+  const screen = aws ? screenToken(buf, start, end) : s.cfg.anyTokenRule && tokenHit(buf, start, end) ? HIT : 0;
   if ((screen & HIT) !== 0 && s.cfg.anyTokenRule) {
     const text = latin1(buf, start, end);
     for (const i of tokenHints(buf, start, end)) {
