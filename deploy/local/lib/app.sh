@@ -164,6 +164,12 @@ access:
   default: allow
   rules:
     - { connection: restricted, groups: [dba] }
+login:
+  # deploy/local's OpenID provider (component oidc): users sam (soc), alice (dba), bob (sre-oncall),
+  # adam (admins), mallory (developers); password "chaperone"
+  issuer: http://127.0.0.1:$CHAPERONE_OIDC_PORT
+  clientId: chaperone-cli
+  subject: 'user:{preferred_username}'
 roles:
   soc: [soc]
   approver: [dba, sre-oncall, security-leads]

@@ -10,7 +10,7 @@
 # dispatched by lib/components.sh (kind "upstream"). Sourced, never run.
 
 # shellcheck disable=SC2034  # used by lib/components.sh
-UPSTREAM_COMPONENTS=(git-http registry k8s-api json-api nginx)
+UPSTREAM_COMPONENTS=(git-http registry k8s-api json-api nginx oidc)
 GIT_ROOT=$RUN_DIR/git/repos
 REGISTRY_DIR=$RUN_DIR/registry
 NGINX_DIR=$RUN_DIR/nginx
@@ -22,8 +22,25 @@ upstream_port() {
     k8s-api) echo "$CHAPERONE_K8S_API_PORT" ;;
     json-api) echo "$CHAPERONE_JSON_API_PORT" ;;
     nginx) echo "$CHAPERONE_NGINX_ORIGIN_PORT" ;;
+    oidc) echo "$CHAPERONE_OIDC_PORT" ;;
   esac
 }
+
+# ---------------------------------------------------------------- OpenID provider (human login)
+# panva's oidc-provider (OpenID Certified, maintained), pinned, installed once under the cache;
+# deploy/local/oidc/server.mjs configures it with static test users and the CLI's public client.
+: "${CHAPERONE_OIDC_PORT:=18950}"
+OIDC_PROVIDER_VERSION=9.13.3
+OIDC_DIR=$CACHE/oidc-provider-$OIDC_PROVIDER_VERSION
+prepare_oidc() {
+  [[ -f $OIDC_DIR/node_modules/oidc-provider/package.json ]] && return 0
+  mkdir -p "$OIDC_DIR"
+  [[ -f $OIDC_DIR/package.json ]] || echo '{"private":true}' >"$OIDC_DIR/package.json"
+  (cd "$OIDC_DIR" && npm install --no-audit --no-fund --save-exact "oidc-provider@$OIDC_PROVIDER_VERSION") >"$LOG_DIR/oidc-install.log" 2>&1 ||
+    die "npm install oidc-provider@$OIDC_PROVIDER_VERSION failed (see $LOG_DIR/oidc-install.log)"
+}
+start_oidc() { spawn oidc node "$LOCAL_DIR/oidc/server.mjs" "$OIDC_DIR" "$CHAPERONE_OIDC_PORT"; }
+health_oidc() { http_ok "http://127.0.0.1:$CHAPERONE_OIDC_PORT/.well-known/openid-configuration"; }
 
 # ---------------------------------------------------------------- git http-backend
 prepare_git_http() {

@@ -8,12 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
+import { enterDeviceCode } from './lib/oidc-browser.js';
 import { eventually, loadStack, run, type RunResult, type Stack } from './lib/stack.js';
 
 describe('the API authorizes every call by role', { timeout: 120_000 }, () => {
@@ -60,6 +62,64 @@ describe('the API authorizes every call by role', { timeout: 120_000 }, () => {
     }
     const soc = await cli(await issue('user:sam', ['soc']), 'sessions', 'ls', '--limit', '1');
     assert.equal(soc.code, 0, soc.stderr);
+  });
+
+  /** `chaperone login` (device grant) against deploy/local's OpenID provider, the code entered as `user`. */
+  const login = async (user: string): Promise<RunResult> => {
+    const child = spawn('node', [stack.CHAPERONE_CLI!, 'login', '--api', stack.API_ADDRESS!], { cwd: dir, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? 1)));
+    const prompt = await new Promise<RegExpExecArray>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /open (\S+)[\s\S]*\(code (\S+);/.exec(stderr);
+        if (m) resolve(m);
+      });
+      void exited.then(() => reject(new Error(`chaperone login ended before showing a code: ${stderr}`)));
+    });
+    await enterDeviceCode(prompt[1]!, prompt[2]!, user);
+    return { code: await exited, stdout, stderr };
+  };
+
+  it('logs a person in with the device grant: the token is stored 0600 and used without --token', async () => {
+    const r = await login('alice');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /logged in as user:alice \(roles: approver\)/);
+    const file = join(dir, '.config', 'chaperone', 'credentials.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const me = await run('node', [stack.CHAPERONE_CLI!, 'whoami', '--json'], { cwd: dir, env });
+    assert.equal(me.code, 0, me.stderr);
+    const who = JSON.parse(me.stdout) as { subject: string; issuer: string; groups: string[]; roles: string[] };
+    assert.equal(who.subject, 'user:alice');
+    assert.deepEqual(who.groups, ['dba']);
+    const recordings = await run('node', [stack.CHAPERONE_CLI!, 'sessions', 'ls'], { cwd: dir, env });
+    assert.match(recordings.stderr, /needs the role soc or admin: user:alice has roles approver/);
+  });
+
+  it('records the logged-in approver of an approval decided with chaperone approvals approve', async () => {
+    const subject = `agent:e2e-login-${randomBytes(4).toString('hex')}`;
+    const agent = await issue(subject, ['agents', 'db-writers']);
+    const sql = `DELETE FROM orders -- e2e login ${randomBytes(4).toString('hex')}`;
+    const held = run('psql', [`host=127.0.0.1 port=${stack.HAPROXY_PG_PORT} dbname=demo user=${subject} sslmode=verify-full sslrootcert=${stack.TLS_CA_FILE} connect_timeout=10`, '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'BEGIN', '-c', sql, '-c', 'ROLLBACK'], {
+      env: { ...process.env, PGPASSWORD: agent, PGAPPNAME: 'e2e-login' },
+    });
+    const loggedIn = (...args: string[]) => run('node', [stack.CHAPERONE_CLI!, ...args], { cwd: dir, env });
+    const id = await eventually('the pending approval', async () => {
+      const r = await loggedIn('approvals', 'ls', '--json');
+      return (JSON.parse(r.stdout || '[]') as { approvalId: string; command: string }[]).find((a) => a.command.includes(sql))?.approvalId;
+    });
+    const ok = await loggedIn('approvals', 'approve', id, '--reason', 'e2e login', '--json');
+    assert.equal(ok.code, 0, ok.stderr);
+    const out = JSON.parse(ok.stdout) as { state: string; status: { approver: string } };
+    assert.equal(out.state, 'APPROVED');
+    assert.equal(out.status.approver, 'user:alice');
+    assert.equal((await held).code, 0);
+    const bye = await loggedIn('logout');
+    assert.match(bye.stdout, /logged out/);
+    const after = await loggedIn('whoami');
+    assert.notEqual(after.code, 0, 'whoami answered after logout');
   });
 
   it('records the authenticated approver of an approval decided through the API', async () => {
