@@ -195,7 +195,7 @@ chaperone() { node "$CLI_MAIN" "$@"; }
 
 prepare_service() {
   require_cli || exit 1
-  [[ -f $POLICY_BUNDLE ]] || warn "policy bundle $POLICY_BUNDLE missing (build policies: npx nx run policies:build); the gateway will deny everything"
+  [[ -f $POLICY_BUNDLE ]] || warn "policy bundle $POLICY_BUNDLE missing (build policies: npx nx run policies:build); the gateways will exit at start"
 }
 
 # Service name -> CLI command line (after `node services/cli/dist/main.js`).
