@@ -10,7 +10,7 @@ APT_PINS=(
   "postgresql-client-15=15.20-0+deb12u1"
   "pgbouncer=1.18.0-1+deb12u1"
   "haproxy=2.6.12-1+deb12u4"
-  "nginx-light=1.22.1-9+deb12u11"
+  "nginx-light=1.22.1-9+deb12u12"
   "clickhouse-server=18.16.1+ds-7.3+b2"
   "clickhouse-client=18.16.1+ds-7.3+b2"
   "openssl=3.0.22-1~deb12u2"
@@ -34,3 +34,6 @@ OPA_VERSION=v1.4.2
 # Helm (the chart's `helm lint`/`helm template` checks in the test suite), built from source with
 # the local Go like OPA. Helm 3: the chart is apiVersion v2, which Helm 3 and 4 both install.
 HELM_VERSION=v3.21.4
+# psycopg with its bundled libpq (18 in this release) from PyPI, into the same venv: the e2e
+# client for libpq >= 17's encrypted CancelRequest (services/e2e/src/postgres-cancel.it.test.ts).
+PSYCOPG_VERSION=3.3.9
