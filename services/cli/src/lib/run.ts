@@ -16,7 +16,8 @@ export async function startOrExit<T>(service: string, start: () => Promise<T>, l
 
 /** Writes the one line for a failed start (or run, for one-off commands) and exits 1 (after the logger's buffered lines). */
 export function exitNow(service: string, err: unknown, log?: Logger, what = 'cannot start'): never {
-  const message = (err as Error)?.message ?? String(err);
+  // A service's own error may already say it cannot start ("materializer cannot start: …").
+  const message = ((err as Error)?.message ?? String(err)).replace(`${service} cannot start: `, '');
   log?.error({ err }, what);
   log?.flush();
   process.stderr.write(`chaperone ${service}: ${what}: ${message.split('\n').join(' ')}\n`);
