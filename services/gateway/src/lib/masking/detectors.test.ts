@@ -163,3 +163,56 @@ describe('Masker rules', () => {
     assert.equal(run('Grüße an jürgen.müller@example.com — 東京 ada@例え.example.jp ✓').text, 'Grüße an [MASKED:email] — 東京 [MASKED:email] ✓');
   });
 });
+
+describe('the kinds issue #17 found reaching agents in clear', () => {
+  const b64u = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const rnd = (n: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789') => Array.from({ length: n }, (_, i) => alphabet[(i * 7919 + n * 31) % alphabet.length]).join('');
+  const hex = (n: number) => rnd(n, '0123456789abcdef');
+
+  it('AI provider keys', () => {
+    masks('ai-api-key', `ANTHROPIC_API_KEY ${j('sk-ant-api03-', rnd(93), 'AA')}`, rnd(93));
+    masks('ai-api-key', j('key: sk-proj-', rnd(74), 'T3BlbkFJ', rnd(74)), rnd(74));
+    masks('ai-api-key', j('groq gsk_', rnd(52)), rnd(52));
+    masks('ai-api-key', j('hf token hf_', rnd(34, 'abcdefghijklmnopqrstuvwxyzABCDEFGH')), rnd(34, 'abcdefghijklmnopqrstuvwxyzABCDEFGH'));
+    masks('ai-api-key', j('xai-', rnd(80)), rnd(80));
+  });
+
+  it('package registry tokens', () => {
+    masks('package-registry-token', j('password = pypi-AgEIcHlwaS5vcmc', rnd(70)), rnd(70));
+    masks('package-registry-token', j('GEM_HOST_API_KEY: rubygems_', hex(48)), hex(48));
+    masks('package-registry-token', j('dckr_pat_', rnd(27)), rnd(27));
+    masks('npm-token', j('npm_', rnd(36)), rnd(36));
+  });
+
+  it('e-mail delivery keys', () => {
+    masks('email-delivery-key', j('SG.', rnd(22), '.', rnd(43)), rnd(43));
+    masks('email-delivery-key', j('mailgun key-', hex(32)), hex(32));
+    masks('email-delivery-key', j('mailchimp ', hex(32), '-us21'), hex(32));
+    masks('email-delivery-key', j('brevo xkeysib-', hex(64), '-', rnd(16)), hex(64));
+  });
+
+  it('secret manager tokens', () => {
+    masks('secret-manager-token', j('VAULT_TOKEN=hvs.', rnd(95)), rnd(95));
+    masks('secret-manager-token', j('DOPPLER_TOKEN=dp.st.prd.', rnd(43)).replace('prd.', ''), rnd(43));
+    masks('secret-manager-token', j('ops_eyJ', rnd(200, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'), 'fQ=='), rnd(200, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/').slice(0, 60));
+  });
+
+  it('JWTs: HS256 and EdDSA, large claims, a header with spaces, unsigned, in a query string', () => {
+    const sig = rnd(86, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_');
+    const big = `${b64u({ alg: 'EdDSA', typ: 'JWT', kid: rnd(43) })}.${b64u({ sub: 'agent:x', groups: Array.from({ length: 60 }, (_, i) => `group-${i}`), exp: 1 })}.${sig}`;
+    masks('jwt', `token=${big}&x=1`, sig);
+    masks('jwt', `"${Buffer.from('{ "alg": "HS256" }').toString('base64url')}.${b64u({ sub: '1' })}.${sig}"`, sig);
+    const unsigned = `${b64u({ alg: 'none' })}.${b64u({ sub: 'agent:y', iat: 1 })}.`;
+    masks('jwt', `Bearer ${unsigned}`, unsigned);
+  });
+
+  it('national identity numbers, with their check digits', () => {
+    masks('national-id', 'ssn: 078-05-1120', '078-05-1120');
+    masks('national-id', 'SIN 130 692 544', '130 692 544');
+    masks('national-id', 'NIR 1 85 05 78 006 084 91', '1 85 05 78 006 084 91');
+    masks('national-id', 'DNI 12345678Z', '12345678Z');
+    masks('national-id', 'CPF 111.444.777-35', '111.444.777-35');
+    masks('national-id', 'aadhaar 2345 6789 0124', '2345 6789 0124');
+    clean('SSN-like 000-12-3456 and 666-12-3456; DNI 12345678A; CPF 111.444.777-36');
+  });
+});
