@@ -33,5 +33,7 @@ export const commands: { name: string; load: () => Promise<CommandModule> }[] = 
  */
 export async function commandsFor(argv: readonly string[]): Promise<CommandModule[]> {
   const named = commands.find((c) => c.name === argv[0]);
-  return Promise.all((named ? [named] : commands).map((c) => c.load()));
+  const modules = await Promise.all((named ? [named] : commands).map((c) => c.load()));
+  // One module may register several commands (login, logout, whoami): register it once.
+  return [...new Set(modules)];
 }
