@@ -172,7 +172,7 @@ test_empty_input_still_decides if {
 
 test_pii_masked_for_agents_on_prod if {
 	d := authz.decision with input as pg(prod, agent, [stmt("SELECT", ["customers"], true)])
-	d.mask == {"detectors": ["email", "card-number", "iban", "phone-number"], "columns": ["phone"], "jsonPaths": []}
+	d.mask == {"detectors": ["email", "card-number", "iban", "phone-number", "national-id"], "columns": ["phone"], "jsonPaths": []}
 }
 
 test_pii_readers_and_non_prod_see_pii_but_secrets_stay_masked if {

@@ -119,5 +119,5 @@ test_http_prod_is_read_only_for_agents if {
 test_http_responses_get_json_path_rules if {
 	d := authz.decision with input as http_input(cluster_prod, agent, api("GET"))
 	d.mask.jsonPaths == ["$..client_secret", "$..password", "$..ssn"]
-	d.mask.detectors == ["email", "card-number", "iban", "phone-number"]
+	d.mask.detectors == ["email", "card-number", "iban", "phone-number", "national-id"]
 }

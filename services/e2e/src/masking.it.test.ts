@@ -240,7 +240,7 @@ describe('inline policy and masking through the load-balanced endpoint', () => {
       const d = engine.evaluate(input('DROP TABLE customers'));
       assert.equal(d.result, 'deny');
       assert.match(d.reasons[0]!, /ddl-in-prod/);
-      assert.deepEqual(d.mask?.detectors, ['email', 'card-number', 'iban', 'phone-number']);
+      assert.deepEqual(d.mask?.detectors, ['email', 'card-number', 'iban', 'phone-number', 'national-id']);
 
       // And the good one comes back.
       await copyFile(loadConfig(stack.CHAPERONE_CONFIG).policy.bundleFile, `${live}.new`);

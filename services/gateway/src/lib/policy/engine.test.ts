@@ -63,7 +63,7 @@ describe('PolicyEngine with the default policy pack', () => {
     assert.deepEqual(d.reasons, []);
     assert.equal(d.revision, revision);
     assert.ok(Number.isInteger(d.evalMicros) && d.evalMicros >= 0);
-    const mask = { detectors: ['email', 'card-number', 'iban', 'phone-number'], columns: [], jsonPaths: [] };
+    const mask = { detectors: ['email', 'card-number', 'iban', 'phone-number', 'national-id'], columns: [], jsonPaths: [] };
     assert.deepEqual(d.output, { result: 'allow', reasons: [], mask });
     assert.deepEqual(d.mask, mask);
   });
