@@ -38,7 +38,7 @@ export type BodyStore = 'full' | 'digest' | 'none';
 export interface HttpUpstream {
   /** Parsed base URL: origin plus a path prefix without trailing slash ('' for none). */
   url: { protocol: 'http:' | 'https:'; hostname: string; port: number; basePath: string; host: string };
-  kind: 'rest' | 'git' | 'oci' | 'k8s';
+  kind: 'rest' | 'git' | 'oci' | 'k8s' | 'mcp';
   /** Lower-case host names, without ports. */
   hosts: string[];
   /** Normalised to start and end with '/', or undefined. */

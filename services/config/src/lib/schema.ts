@@ -57,7 +57,7 @@ export const httpUpstreamSchema = z
     /** Base URL of the upstream, e.g. http://127.0.0.1:18080 or https://registry.internal/ (a path is prepended). */
     upstream: z.string().url(),
     /** Which parser turns requests into commands. @default rest */
-    kind: z.enum(['rest', 'git', 'oci', 'k8s']).default('rest'),
+    kind: z.enum(['rest', 'git', 'oci', 'k8s', 'mcp']).default('rest'),
     /** Route requests whose Host (without port) is one of these. */
     hosts: z.array(z.string().min(1)).default([]),
     /** Route requests under this path prefix, e.g. /git/ (longest prefix wins). */

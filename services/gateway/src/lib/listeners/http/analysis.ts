@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpCommand, RequestTarget } from '../../protocols/http/index.js';
+import type { BodyTransform } from '../../protocols/mcp/index.js';
+import type { PolicyDecision } from '../../policy/index.js';
 import type { CredentialScope } from './credentials.js';
 import type { Refusal } from './refuse.js';
 import type { HttpConnection } from './types.js';
@@ -39,6 +41,22 @@ export interface Analysis {
   scope: CredentialScope;
   /** A protocol-native refusal (e.g. a git report-status that rejects each ref). */
   refusal?(status: number, message: string): Refusal | undefined;
+  /** Several commands in one request (an MCP JSON-RPC batch): decides each, returns the request's decision. */
+  decideEach?(hooks: McpHooks): PolicyDecision & { commandId: number };
+  /** Rewrites the response body before it is masked, recorded and forwarded (MCP tools/list). */
+  responseTransform?(headers: IncomingHttpHeaders): BodyTransform | undefined;
+}
+
+/** What an analyser that decides per message gets from the exchange. */
+export interface McpHooks {
+  /** The connection's name (the MCP server). */
+  server: string;
+  /** Records Command + Decision for one message. */
+  decide(cmd: HttpCommand): PolicyDecision & { commandId: number };
+  /** Asks the policy without recording (e.g. which listed tools the identity may call). */
+  evaluate(cmd: HttpCommand): PolicyDecision;
+  /** Tools hidden from a tools/list answer. */
+  hidden(tools: string[]): void;
 }
 
 /** The routed path's segments, percent-decoded (the target checks already refused bad escapes). */

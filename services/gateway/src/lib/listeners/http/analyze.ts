@@ -2,6 +2,7 @@ import { restCommand } from '../../protocols/http/index.js';
 import type { Analysis, RequestInfo } from './analysis.js';
 import { gitAnalysis } from './analyze-git.js';
 import { k8sAnalysis } from './analyze-k8s.js';
+import { mcpAnalysis } from './analyze-mcp.js';
 import { ociAnalysis } from './analyze-oci.js';
 import type { Kind } from './refuse.js';
 
@@ -14,6 +15,8 @@ export function analyze(kind: Kind, info: RequestInfo): Analysis {
       return ociAnalysis(info) ?? restAnalysis(info);
     case 'k8s':
       return k8sAnalysis(info);
+    case 'mcp':
+      return mcpAnalysis(info, () => restAnalysis(info));
     default:
       return restAnalysis(info);
   }

@@ -6,7 +6,8 @@ import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/
 import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import { sha256Hex } from '../../hash.js';
-import type { Analysis, UpstreamProbe } from './analysis.js';
+import type { Analysis, McpHooks, UpstreamProbe } from './analysis.js';
+import { mcpPolicyInput } from './analyze-mcp.js';
 import { bodyFramingError } from './guard.js';
 import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_UNHELD_S } from './approval.js';
 import type { CredentialSource } from './credentials.js';
@@ -154,7 +155,7 @@ function policyInput(x: DecideContext, cmd: HttpCommand): PolicyInput {
       text: cmd.text,
       targets: cmd.targets,
       http: { method: x.req.method ?? '', host: x.req.headers.host ?? '', path: x.path, routedPath: x.routedPath, query: x.query, contentType: x.req.headers['content-type'] ?? '' },
-      ...(cmd.protocol !== 'http' ? { [cmd.protocol]: cmd.details } : {}),
+      ...(cmd.protocol === 'mcp' ? { mcp: mcpPolicyInput(cmd.details) } : cmd.protocol !== 'http' ? { [cmd.protocol]: cmd.details } : {}),
     },
   };
 }
@@ -171,6 +172,16 @@ export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): 
   session.append(decisionEvent(commandId, d));
   session.counters.commands++;
   return { ...d, commandId };
+}
+
+/** For analysers that decide per message (MCP): record each, or only ask the policy. */
+function mcpHooks(x: DecideContext, deps: ExchangeDeps): McpHooks {
+  return {
+    server: x.conn.name,
+    decide: (c) => decide(x, deps, c),
+    evaluate: (c) => deps.policy.evaluate(policyInput(x, c)),
+    hidden: (tools) => deps.log.debug({ connection: x.conn.name, session: x.session.info.sessionId, tools }, 'mcp: tools hidden from tools/list'),
+  };
 }
 
 /**
@@ -204,7 +215,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
     const stored = reqCap.take(c);
     if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored));
   }
-  const d = decide(x, deps, cmd);
+  const d = x.analysis.decideEach ? x.analysis.decideEach(mcpHooks(x, deps)) : decide(x, deps, cmd);
   if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end'));
   const refused = async (r: Refusal, result: string): Promise<void> => {
     session.counters.denied++;

@@ -2,10 +2,11 @@ import type { ServerResponse } from 'node:http';
 import { singleFrame } from '@chaperone/events';
 import type { HoldOutcome, HoldTicket } from '../../approvals/index.js';
 import { formatResponseHead } from '../../protocols/http/index.js';
+import { mcpRefusal } from './analyze-mcp.js';
 import { guardOf } from './guard.js';
 import type { HttpSession } from './session.js';
 
-export type Kind = 'rest' | 'git' | 'oci' | 'k8s';
+export type Kind = 'rest' | 'git' | 'oci' | 'k8s' | 'mcp';
 
 /** A ready-made answer the gateway gives in place of the upstream's. */
 export interface Refusal {
@@ -28,6 +29,7 @@ export function refusal(kind: Kind, status: number, message: string): Refusal {
     const body = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: text, reason: REASON[status] ?? 'InternalError', code: status };
     return json(status, body);
   }
+  if (kind === 'mcp') return mcpRefusal(status, text);
   if (kind === 'oci') return json(status, { errors: [{ code: OCI_CODE[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'DENIED'), message: text, detail: null }] });
   return { status, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: Buffer.from(`${text}\n`) };
 }

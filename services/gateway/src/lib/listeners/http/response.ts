@@ -82,9 +82,10 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       }
       const status = upRes.statusCode ?? 502;
       // Masking changes the body's length: the agent gets it chunked instead (RFC 9112 §6.1).
+      const transform = x.analysis.responseTransform?.(upRes.headers);
       const masking = bodyMasking(upRes.headers);
       const masker = masking !== 'none' ? new BodyMasker(maskerFor(effectiveRules(decision.mask)), { json: masking === 'json' }) : undefined;
-      if (masker) {
+      if (masker || transform) {
         for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i]!.toLowerCase() === 'content-length') flat.splice(i, 2);
       }
       // Recorded as the agent got it: an HTTP/2 agent gets an HTTP/2 head, which has no reason phrase (RFC 9113 §8.3.2).
@@ -107,7 +108,8 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
         return chunk.length === 0 || res.write(chunk);
       };
       upRes.on('data', (raw: Buffer) => {
-        const { out: chunk, notes } = masker ? masker.push(raw) : { out: raw, notes: [] };
+        const body = transform ? transform.push(raw) : raw;
+        const { out: chunk, notes } = masker ? masker.push(body) : { out: body, notes: [] };
         const ok = relay(chunk, notes);
         if (!ok || recorder.unackedBytes > deps.maxInFlightBytes) {
           paused = true;
@@ -120,6 +122,11 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
         resolve();
       };
       upRes.on('end', () => {
+        const last = transform?.end();
+        if (last && last.length > 0) {
+          const r = masker ? masker.push(last) : { out: last, notes: [] };
+          relay(r.out, r.notes);
+        }
         if (masker) {
           const tail = masker.end();
           relay(tail.out, tail.notes);

@@ -3,7 +3,7 @@ import { mediaType } from './headers.js';
 
 /** What every HTTP-borne command carries for the record and the policy. */
 export interface HttpCommand {
-  protocol: 'http' | 'git' | 'oci' | 'k8s';
+  protocol: 'http' | 'git' | 'oci' | 'k8s' | 'mcp';
   /** e.g. GET, git.push, oci.manifest.push, k8s.delete */
   action: string;
   targets: string[];

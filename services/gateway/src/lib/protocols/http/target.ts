@@ -93,8 +93,8 @@ export function parseTarget(raw: string, _method: string): RequestTarget {
  * A REST API may use both (matrix parameters, literal '%' in names), as long as parseTarget
  * found nothing that decodes to a dot segment or a separator.
  */
-export function checkPathForKind(path: string, kind: 'rest' | 'git' | 'oci' | 'k8s'): void {
-  if (kind === 'rest') return;
+export function checkPathForKind(path: string, kind: 'rest' | 'git' | 'oci' | 'k8s' | 'mcp'): void {
+  if (kind === 'rest' || kind === 'mcp') return;
   if (path.includes(';')) throw new HttpProtocolError('PATH_TRAVERSAL', `";" path parameters are not valid in ${kind} request paths`);
   if (/%25/i.test(path)) throw new HttpProtocolError('PATH_TRAVERSAL', `double percent-encoding ("%25") is not valid in ${kind} request paths`);
 }

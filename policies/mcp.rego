@@ -1,0 +1,46 @@
+# Rules for MCP servers (connections of kind mcp): each JSON-RPC message the agent sends is a
+# command with input.command.mcp = {server, method, id, tool, arguments, argsSha256, sessionId}.
+# Same package as authz.rego: these add to its deny set. Approval for tool calls, tool
+# annotations (readOnlyHint, destructiveHint) and pinned tool descriptions are later slices.
+package chaperone.authz
+
+is_mcp if input.command.protocol == "mcp"
+
+# Session plumbing and listings pass: initialize, ping, every */list, every notification, and
+# the agent's answers to server requests ("response").
+mcp_plumbing(method) if method in settings.mcp.plumbing_methods
+
+mcp_plumbing(method) if endswith(method, "/list")
+
+mcp_plumbing(method) if startswith(method, "notifications/")
+
+deny contains msg if {
+	is_mcp
+	method := input.command.mcp.method
+	not method in settings.mcp.decided_methods
+	not mcp_plumbing(method)
+	msg := concat("", ["the MCP method ", as_text(method), " is not allowed through the gateway (policy: mcp-unknown-method)"])
+}
+
+# A tool whose name has a destructive word in it: delete_record, dropTable, FILE-REMOVE, hardDelete
+# (a word: between non-letters, or starting with a capital after a lower-case letter).
+destructive_tool(name) if {
+	is_string(name)
+	some w in settings.mcp.destructive_words
+	regex.match(concat("", ["(^|[^A-Za-z])(?i:", w, ")($|[^a-z])"]), name)
+}
+
+destructive_tool(name) if {
+	is_string(name)
+	some w in settings.mcp.destructive_words
+	regex.match(concat("", ["[a-z0-9]", upper(substring(w, 0, 1)), substring(w, 1, -1), "($|[^a-z])"]), name)
+}
+
+deny contains msg if {
+	is_mcp
+	production
+	input.command.mcp.method == "tools/call"
+	tool := input.command.mcp.tool
+	destructive_tool(tool)
+	msg := concat("", ["the tool ", as_text(tool), " looks destructive by its name; such tools are not allowed on production MCP servers (policy: mcp-destructive-tool)"])
+}

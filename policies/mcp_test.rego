@@ -1,0 +1,54 @@
+package chaperone.authz_test
+
+import data.chaperone.authz
+
+mcp_prod := {"name": "mcp", "protocol": "http", "labels": {"env": "prod"}}
+
+mcp_dev := {"name": "mcp-dev", "protocol": "http", "labels": {"env": "dev"}}
+
+mcp_agent := {"subject": "agent:test", "issuer": "chaperone", "groups": ["agents", "deployers"], "claims": {}}
+
+mcp_input(conn, method, tool) := {"identity": mcp_agent, "connection": conn, "session": session, "command": {
+	"protocol": "mcp", "action": method, "text": method, "targets": [],
+	"mcp": {"server": conn.name, "method": method, "id": 1, "tool": tool, "arguments": {}, "argsSha256": "", "sessionId": null},
+}}
+
+test_mcp_plumbing_allowed if {
+	every method in ["initialize", "ping", "tools/list", "resources/templates/list", "notifications/initialized", "notifications/cancelled", "response"] {
+		d := authz.decision with input as mcp_input(mcp_prod, method, null)
+		d.result == "allow"
+	}
+}
+
+test_mcp_unknown_method_denied if {
+	d := authz.decision with input as mcp_input(mcp_dev, "sampling/createMessage", null)
+	d.result == "deny"
+	d.reasons == ["the MCP method sampling/createMessage is not allowed through the gateway (policy: mcp-unknown-method)"]
+}
+
+test_mcp_read_only_tools_allowed_on_prod if {
+	every tool in ["read_file", "echo", "list_records", "dropbox_search", "getRecord", "overwriteable_list"] {
+		d := authz.decision with input as mcp_input(mcp_prod, "tools/call", tool)
+		d.result == "allow"
+	}
+}
+
+test_mcp_destructive_tools_denied_on_prod if {
+	every tool in ["delete_record", "dropTable", "FILE-REMOVE", "hardDelete", "write_file", "purge"] {
+		d := authz.decision with input as mcp_input(mcp_prod, "tools/call", tool)
+		d.result == "deny"
+		d.reasons == [concat("", ["the tool ", tool, " looks destructive by its name; such tools are not allowed on production MCP servers (policy: mcp-destructive-tool)"])]
+	}
+}
+
+test_mcp_destructive_tools_allowed_on_dev if {
+	d := authz.decision with input as mcp_input(mcp_dev, "tools/call", "delete_record")
+	d.result == "allow"
+}
+
+test_mcp_resources_and_prompts_decided if {
+	d1 := authz.decision with input as mcp_input(mcp_prod, "resources/read", "file:///etc/hosts")
+	d1.result == "allow"
+	d2 := authz.decision with input as mcp_input(mcp_prod, "prompts/get", "summary")
+	d2.result == "allow"
+}

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { argsSha256, canonicalJson, jsonToolsFilter, McpParseError, parseJsonRpcBody, sseToolsFilter } from './index.js';
+
+const body = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+const toolNames = (json: string): string[] => (JSON.parse(json) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
+
+describe('mcp JSON-RPC parsing', () => {
+  it('reads a tools/call: tool, arguments and the hash of their canonical JSON', () => {
+    const { batch, messages } = parseJsonRpcBody(body({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { b: 1, a: [{ y: 2, x: 1 }] } } }));
+    assert.equal(batch, false);
+    assert.deepEqual(messages[0], { kind: 'request', id: 7, method: 'tools/call', tool: 'echo', arguments: { b: 1, a: [{ y: 2, x: 1 }] }, argsSha256: argsSha256({ a: [{ x: 1, y: 2 }], b: 1 }) });
+    assert.equal(canonicalJson({ b: 1, a: [{ y: 2, x: 1 }] }), '{"a":[{"x":1,"y":2}],"b":1}');
+  });
+
+  it('reads batches, notifications, resources/read and client responses', () => {
+    const { batch, messages } = parseJsonRpcBody(
+      body([
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { jsonrpc: '2.0', id: 'r', method: 'resources/read', params: { uri: 'file:///etc/hosts' } },
+        { jsonrpc: '2.0', id: 3, result: {} },
+      ]),
+    );
+    assert.equal(batch, true);
+    assert.deepEqual(
+      messages.map((m) => [m.kind, m.method, m.tool]),
+      [
+        ['notification', 'notifications/initialized', undefined],
+        ['request', 'resources/read', 'file:///etc/hosts'],
+        ['response', '', undefined],
+      ],
+    );
+  });
+
+  it('turns malformed bodies into McpParseError with the JSON-RPC code', () => {
+    for (const [b, code] of [
+      ['{not json', -32700],
+      ['[]', -32600],
+      ['{"jsonrpc":"1.0","method":"x"}', -32600],
+      ['{"jsonrpc":"2.0","id":{},"method":"x"}', -32600],
+      ['42', -32600],
+    ] as const) {
+      assert.throws(() => parseJsonRpcBody(Buffer.from(b)), (e: unknown) => e instanceof McpParseError && (e.code as number) === code, b);
+    }
+  });
+});
+
+describe('mcp tools/list filter', () => {
+  const answer = { jsonrpc: '2.0', id: 2, result: { tools: [{ name: 'echo' }, { name: 'delete_record' }, { name: 'read_file' }] } };
+  const mayCall = (t: string): boolean => !t.startsWith('delete');
+
+  it('filters a JSON answer to the listed request only', () => {
+    const hidden: string[][] = [];
+    const f = jsonToolsFilter(new Set([2]), mayCall, (h) => hidden.push(h));
+    const raw = body(answer);
+    assert.equal(f.push(raw.subarray(0, 10)).length, 0);
+    const out = Buffer.concat([f.push(raw.subarray(10)), f.end()]);
+    assert.deepEqual(toolNames(out.toString()), ['echo', 'read_file']);
+    assert.deepEqual(hidden, [['delete_record']]);
+    const other = jsonToolsFilter(new Set([9]), mayCall, () => {});
+    other.push(raw);
+    assert.deepEqual(JSON.parse(other.end().toString()), answer);
+  });
+
+  it('filters an SSE answer split at every byte offset', () => {
+    const sse = Buffer.from(`event: message\nid: 1\ndata: ${JSON.stringify(answer)}\n\n: ping\n\n`);
+    for (let i = 0; i <= sse.length; i++) {
+      const f = sseToolsFilter(new Set([2]), mayCall, () => {});
+      const out = Buffer.concat([f.push(sse.subarray(0, i)), f.push(sse.subarray(i)), f.end()]).toString();
+      const data = out.split('\n').find((l) => l.startsWith('data: '))!;
+      assert.deepEqual(toolNames(data.slice(6)), ['echo', 'read_file'], `split at ${i}`);
+      assert.match(out, /^event: message\nid: 1\ndata: .*\n\n: ping\n\n$/);
+    }
+  });
+});
