@@ -30,6 +30,9 @@ upstream_port() {
 # panva's oidc-provider (OpenID Certified, maintained), pinned, installed once under the cache;
 # deploy/local/oidc/server.mjs configures it with static test users and the CLI's public client.
 : "${CHAPERONE_OIDC_PORT:=18950}"
+# The MCP server under test (services/e2e mcp.it.test.ts starts it, built with the MCP SDK, on
+# this port; the gateways' `mcp` connection points at it). Nothing listens otherwise.
+: "${CHAPERONE_MCP_TEST_PORT:=18903}"
 OIDC_PROVIDER_VERSION=9.13.3
 OIDC_DIR=$CACHE/oidc-provider-$OIDC_PROVIDER_VERSION
 prepare_oidc() {
@@ -188,6 +191,7 @@ http_connections_yaml() {
   secret_file registry.password >/dev/null
   secret_file k8s-sa.token >/dev/null
   secret_file json-api.key >/dev/null
+  secret_file mcp-server.token >/dev/null
   cat <<YAML
   - name: git
     protocol: http
@@ -230,6 +234,15 @@ http_connections_yaml() {
       upstream: http://127.0.0.1:$CHAPERONE_NGINX_ORIGIN_PORT
       kind: rest
       pathPrefix: /bench/
+  # an MCP server over Streamable HTTP, labelled prod (e2e: mcp; the test serves it)
+  - name: mcp
+    protocol: http
+    labels: { env: prod }
+    http:
+      upstream: http://127.0.0.1:$CHAPERONE_MCP_TEST_PORT
+      kind: mcp
+      pathPrefix: /mcp/
+      credentials: { type: bearer, token: { file: secrets/mcp-server.token } }
 YAML
 }
 
@@ -258,6 +271,7 @@ http_stack_env() {
   env_line K8S_API_ACCESS_LOG "$LOG_DIR/k8s-api.log"
   env_line JSON_API_URL "http://127.0.0.1:$CHAPERONE_JSON_API_PORT"
   env_line JSON_API_ACCESS_LOG "$LOG_DIR/json-api.log"
+  env_line MCP_TEST_PORT "$CHAPERONE_MCP_TEST_PORT"
   env_line NGINX_ORIGIN_URL "http://127.0.0.1:$CHAPERONE_NGINX_ORIGIN_PORT"
   env_line NGINX_PROXY_URL "http://127.0.0.1:$CHAPERONE_NGINX_PROXY_PORT"
   env_line NGINX_PROXY_TLS_URL "https://127.0.0.1:$CHAPERONE_NGINX_PROXY_TLS_PORT"

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Readable } from 'node:stream';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+/** A tool call the test MCP server executed (its own log, to compare with the recording). */
+export interface ExecutedCall {
+  tool: string;
+  args: Record<string, unknown>;
+}
+
+/**
+ * A small MCP server built with the SDK (McpServer + StreamableHTTPServerTransport, stateful
+ * sessions): read_file (read-only), echo, delete_record. It answers only requests carrying the
+ * bearer token the gateway injects, so a request that bypassed the gateway would fail.
+ */
+export async function startMcpServer(port: number, token: string): Promise<{ server: Server; executed: ExecutedCall[]; unauthorized: () => number; close(): Promise<void> }> {
+  const executed: ExecutedCall[] = [];
+  let unauthorized = 0;
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const build = (): McpServer => {
+    const mcp = new McpServer({ name: 'e2e-records', version: '1.0.0' });
+    mcp.registerTool('read_file', { description: 'Reads a file', inputSchema: { path: z.string() }, annotations: { readOnlyHint: true } }, ({ path }) => {
+      executed.push({ tool: 'read_file', args: { path } });
+      return { content: [{ type: 'text', text: `contents of ${path}` }] };
+    });
+    mcp.registerTool('echo', { description: 'Echoes a message', inputSchema: { message: z.string() } }, ({ message }) => {
+      executed.push({ tool: 'echo', args: { message } });
+      return { content: [{ type: 'text', text: `echo: ${message}` }] };
+    });
+    mcp.registerTool('delete_record', { description: 'Deletes a record', inputSchema: { id: z.string() }, annotations: { destructiveHint: true } }, ({ id }) => {
+      executed.push({ tool: 'delete_record', args: { id } });
+      return { content: [{ type: 'text', text: `deleted ${id}` }] };
+    });
+    return mcp;
+  };
+  const readJson = async (req: IncomingMessage): Promise<unknown> => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+  };
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        unauthorized++;
+        res.writeHead(401).end();
+        return;
+      }
+      const sid = req.headers['mcp-session-id'];
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      let transport = typeof sid === 'string' ? transports.get(sid) : undefined;
+      if (!transport && req.method === 'POST' && isInitializeRequest(body)) {
+        const t = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void transports.set(id, t) });
+        transport = t;
+        await build().connect(t);
+      }
+      if (!transport) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'no session' } }));
+        return;
+      }
+      await transport.handleRequest(req, res, body);
+    })().catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500).end(String(err));
+    });
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  return {
+    server,
+    executed,
+    unauthorized: () => unauthorized,
+    close: async () => {
+      for (const t of transports.values()) await t.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * fetch for the SDK's client transport over node:https with the stack's CA (the global fetch
+ * cannot be given a CA without undici).
+ */
+export function fetchWithCa(ca: string): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  return (url, init = {}) =>
+    new Promise((resolve, reject) => {
+      const headers = new Headers(init.headers);
+      const req = httpsRequest(new URL(url), { method: init.method ?? 'GET', headers: Object.fromEntries(headers.entries()), ca }, (res) => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        const status = res.statusCode ?? 502;
+        const body = status === 204 || status === 304 || init.method === 'HEAD' ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+        resolve(new Response(body, { status, headers: h }));
+      });
+      req.on('error', reject);
+      init.signal?.addEventListener('abort', () => req.destroy(new Error('aborted')));
+      req.end(typeof init.body === 'string' ? init.body : undefined);
+    });
+}
