@@ -102,4 +102,34 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
     assert.match(out, /denied by policy: the tool delete_record/, 'the gateway refusal is recorded');
     assert.ok(!/"name":"delete_record"/.test(out), 'the recorded tools/list answer is the filtered one');
   });
+
+  it('refuses a batch with a denied call as a whole, and malformed JSON with -32700', async () => {
+    const post = (body: string): Promise<Response> =>
+      fetchWithCa(readFileSync(stack.TLS_CA_FILE!, 'utf8'))(`${httpBase(stack)}/mcp/`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+        body,
+      });
+    const batch = [
+      { jsonrpc: '2.0', id: 101, method: 'tools/call', params: { name: 'echo', arguments: { message: 'batched' } } },
+      { jsonrpc: '2.0', id: 102, method: 'tools/call', params: { name: 'delete_record', arguments: { id: 'r-2' } } },
+      { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } },
+    ];
+    const r = await post(JSON.stringify(batch));
+    assert.equal(r.status, 200);
+    const answers = (await r.json()) as { id: number; error: { code: number; message: string } }[];
+    assert.deepEqual(
+      answers.map((a) => [a.id, a.error.code]),
+      [
+        [101, -32001],
+        [102, -32001],
+      ],
+    );
+    assert.match(answers[0]!.error.message, /another request in the same batch was denied/);
+    assert.match(answers[1]!.error.message, /\(policy: mcp-destructive-tool\)/);
+    const bad = await post('{"jsonrpc":"2.0",');
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { code: number } }).error.code, -32700);
+    assert.ok(!upstream.executed.some((c) => c.args.message === 'batched' || c.tool === 'delete_record'), 'nothing of the batch reached the server');
+  });
 });
