@@ -50,6 +50,8 @@ export class ConnectionGuard {
   /** A refusal was sent: queued and later requests are dropped. */
   private refused = false;
   private busy = false;
+  /** Set by endWhenIdle: the connection ends at the first moment no request is in progress. */
+  private ending = false;
   private readonly queue: Queued[] = [];
   private headTimer: NodeJS.Timeout | undefined;
   /** The framing error that ended the connection, for the parser error it provokes. */
@@ -156,6 +158,23 @@ export class ConnectionGuard {
     this.clearHeadTimer();
   }
 
+  /**
+   * Ends the connection (close_notify and FIN after the last response) at the first moment no
+   * request is in progress, queued or half-received: a keep-alive connection whose token expired.
+   * A request already under way is answered first.
+   */
+  endWhenIdle(): void {
+    this.ending = true;
+    this.endIfIdle();
+  }
+
+  private endIfIdle(): void {
+    if (!this.ending || this.busy || this.queue.length > 0 || this.framer.inHead || this.socket.destroyed) return;
+    this.stopped = true;
+    this.clearHeadTimer();
+    this.socket.end();
+  }
+
   /** Resolves once no request of this connection is in progress (upgrades wait for it). */
   async idle(): Promise<boolean> {
     while (this.busy) await new Promise((r) => setTimeout(r, 5));
@@ -165,7 +184,7 @@ export class ConnectionGuard {
   private done(): void {
     this.busy = false;
     const next = this.queue.shift();
-    if (!next || this.refused) return;
+    if (!next || this.refused) return this.endIfIdle();
     if ('refusal' in next) {
       this.markRefused();
       if (!this.socket.destroyed) this.hooks.refuse(this.socket, next.refusal);

@@ -3,6 +3,7 @@ import { Http2ServerRequest, Http2ServerResponse, type ServerHttp2Session, type 
 import type { Duplex, ReadableOptions } from 'node:stream';
 import type { HttpProxyListener } from '@chaperone/config';
 import { HttpProtocolError, checkHost } from '../../protocols/http/index.js';
+import { guardOf } from './guard.js';
 import { h1RequestHead, h2ResponseHeaders, type H1Head } from './h2-head.js';
 
 /**
@@ -118,14 +119,32 @@ export interface ClientConnection {
   onClose(fn: () => void): void;
   /** Closes it at once (a recording failure: nothing more may pass). */
   destroy(): void;
+  /** Closes it once the requests under way are answered (HTTP/2: GOAWAY; HTTP/1.1: after the last response). */
+  endWhenIdle(): void;
 }
 
 export function clientConnection(req: IncomingMessage | H2Request): ClientConnection {
   if (req instanceof H2Request) {
     const session = req.stream.session as ServerHttp2Session;
     const socket = session.socket;
-    return { key: session, remoteAddress: socket.remoteAddress ?? '?', remotePort: socket.remotePort ?? 0, tls: true, onClose: (fn) => void session.once('close', fn), destroy: () => session.destroy() };
+    return {
+      key: session,
+      remoteAddress: socket.remoteAddress ?? '?',
+      remotePort: socket.remotePort ?? 0,
+      tls: true,
+      onClose: (fn) => void session.once('close', fn),
+      destroy: () => session.destroy(),
+      endWhenIdle: () => session.close(),
+    };
   }
   const socket: Duplex & { remoteAddress?: string; remotePort?: number } = req.socket;
-  return { key: socket, remoteAddress: socket.remoteAddress ?? '?', remotePort: socket.remotePort ?? 0, tls: 'encrypted' in socket, onClose: (fn) => void socket.once('close', fn), destroy: () => socket.destroy() };
+  return {
+    key: socket,
+    remoteAddress: socket.remoteAddress ?? '?',
+    remotePort: socket.remotePort ?? 0,
+    tls: 'encrypted' in socket,
+    onClose: (fn) => void socket.once('close', fn),
+    destroy: () => socket.destroy(),
+    endWhenIdle: () => (guardOf(socket) ? guardOf(socket)!.endWhenIdle() : socket.end()),
+  };
 }

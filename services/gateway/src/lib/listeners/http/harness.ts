@@ -123,7 +123,7 @@ export interface Harness {
   certFile: string | undefined;
   sink: MemorySink;
   listener: HttpListener;
-  token(subject?: string, groups?: string[]): Promise<string>;
+  token(subject?: string, groups?: string[], ttlMs?: number): Promise<string>;
   decisions: PolicyInput[];
   close(): Promise<void>;
 }
@@ -182,7 +182,7 @@ export async function startHarness(connections: RawConfig['connections'], policy
     sink,
     listener,
     decisions,
-    token: (subject = 'agent:test', groups = ['agents']) => issuer.issue({ subject, groups, ttlMs: 600_000 }),
+    token: (subject = 'agent:test', groups = ['agents'], ttlMs = 600_000) => issuer.issue({ subject, groups, ttlMs }),
     close: async () => {
       await listener.close();
       await listener.endAll('test-end');

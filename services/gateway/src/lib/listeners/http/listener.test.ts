@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Command, Decision, SessionEnded } from '@chaperone/events';
 import { frames, get, rawRequest, settle, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
@@ -213,5 +214,41 @@ describe('HTTP listener refuses malformed requests before the upstream', () => {
     assert.match(reply, /^HTTP\/1\.1 400 |^$/);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(up.seen.length, n, 'the upstream never got a complete request');
+  });
+});
+
+describe('HTTP listener: a keep-alive connection ends with its token', () => {
+  let up: Upstream;
+  let h: Harness;
+
+  before(async () => {
+    up = await startUpstream((_r, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+    });
+    h = await startHarness([{ name: 'api', protocol: 'http', http: { upstream: up.url, pathPrefix: '/api' } }], undefined, {}, { raw: { identity: { signingKeyFile: 'identity.pem', sessionGrace: '0s' } } });
+  });
+  after(async () => {
+    await h.close();
+    up.server.close();
+  });
+
+  it('closes an idle keep-alive connection at exp + identity.sessionGrace, not before', async () => {
+    // exp is whole seconds: a 3 s token expires 2–3 s after it was issued.
+    const token = await h.token('agent:test', ['agents'], 3_000);
+    const t0 = Date.now();
+    const s = connect(h.port, '127.0.0.1');
+    let got = '';
+    s.on('data', (b: Buffer) => (got += b.toString('latin1')));
+    const closed = new Promise<number>((resolve) => s.on('close', () => resolve(Date.now() - t0)));
+    s.write(`GET /api/a HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.match(got, /^HTTP\/1\.1 200 /, 'the first request is answered');
+    assert.ok(!s.destroyed, 'still open while the token is good');
+    s.write(`GET /api/b HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    const after = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 7_000))]);
+    s.destroy();
+    assert.equal(got.match(/HTTP\/1\.1 200 /g)?.length, 2, 'both requests answered');
+    assert.ok(after >= 1_900 && after < 5_000, `closed ${after} ms after the token was issued (it lived 3 s)`);
   });
 });

@@ -45,6 +45,9 @@ interface SocketState {
   clientIp: string;
   tls: boolean;
   conn: ClientConnection;
+  /** When the newest token this connection carried stops being good, grace included (ms since the epoch): then the connection ends. */
+  closeAt: number;
+  expiry: NodeJS.Timeout | undefined;
 }
 
 /** A request as the handlers take it: HTTP/1.1 from Node's parser, or HTTP/2 through the compatibility API. */
@@ -180,10 +183,11 @@ export class HttpListener {
     let st = this.sockets.get(conn.key);
     if (!st) {
       const ip = conn.remoteAddress;
-      st = { sessions: new Map(), tokens: new Map(), clientAddress: `${ip}:${conn.remotePort}`, clientIp: ip, tls: conn.tls, conn };
+      st = { sessions: new Map(), tokens: new Map(), clientAddress: `${ip}:${conn.remotePort}`, clientIp: ip, tls: conn.tls, conn, closeAt: 0, expiry: undefined };
       this.sockets.set(conn.key, st);
       const state = st;
       conn.onClose(() => {
+        if (state.expiry) clearTimeout(state.expiry);
         this.sockets.delete(conn.key);
         for (const session of state.sessions.values()) void this.endSession(session, 'client-closed');
       });
@@ -206,7 +210,21 @@ export class HttpListener {
     const identity = await this.deps.verifier.verify(token);
     if (st.tokens.size >= MAX_TOKENS_PER_SOCKET) st.tokens.clear();
     st.tokens.set(token, identity);
+    this.endAtExpiry(st, identity);
     return identity;
+  }
+
+  /**
+   * A keep-alive connection lives no longer than the newest token it carried: at its exp +
+   * identity.sessionGrace the connection ends once the request under way is answered (a request
+   * with a fresh token before then moves the end).
+   */
+  private endAtExpiry(st: SocketState, identity: AgentIdentity): void {
+    const at = identity.expiresAt + this.deps.config.identity.sessionGraceMs;
+    if (at <= st.closeAt) return;
+    st.closeAt = at;
+    if (st.expiry) clearTimeout(st.expiry);
+    st.expiry = setTimeout(() => st.conn.endWhenIdle(), Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1)).unref();
   }
 
   private sessionFor(st: SocketState, req: AgentRequest, conn: HttpConnection, identity: AgentIdentity): HttpSession {
