@@ -41,15 +41,19 @@ export class McpParseError extends Error {
   }
 }
 
+/** Arguments nested deeper than this are refused (the canonical form is built recursively). */
+export const MAX_ARGS_DEPTH = 100;
+
 /** The canonical JSON of a value: object keys sorted at every level, no insignificant space. */
-export function canonicalJson(v: unknown): string {
+export function canonicalJson(v: unknown, depth = 0): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (depth >= MAX_ARGS_DEPTH) throw new McpParseError(McpErrorCode.InvalidRequest, `arguments nested deeper than ${MAX_ARGS_DEPTH} levels`);
+  if (Array.isArray(v)) return `[${v.map((x) => canonicalJson(x, depth + 1)).join(',')}]`;
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o)
     .filter((k) => o[k] !== undefined)
     .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k], depth + 1)}`).join(',')}}`;
 }
 
 export function argsSha256(args: unknown): string {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { argsSha256, canonicalJson, jsonToolsFilter, McpParseError, parseJsonRpcBody, sseToolsFilter } from './index.js';
 
 const body = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
@@ -39,9 +40,32 @@ describe('mcp JSON-RPC parsing', () => {
       ['{"jsonrpc":"1.0","method":"x"}', -32600],
       ['{"jsonrpc":"2.0","id":{},"method":"x"}', -32600],
       ['42', -32600],
+      [`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":${'['.repeat(5000)}${']'.repeat(5000)}}}`, -32600],
     ] as const) {
       assert.throws(() => parseJsonRpcBody(Buffer.from(b)), (e: unknown) => e instanceof McpParseError && (e.code as number) === code, b);
     }
+  });
+});
+
+describe('mcp JSON-RPC parsing under fuzzing', () => {
+  it('turns any body into messages or an McpParseError, never another exception', () => {
+    const message = fc.record({ jsonrpc: fc.constantFrom('2.0', '1.0', 2), id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.object()), method: fc.oneof(fc.constantFrom('tools/call', 'tools/list', 'resources/read', 'prompts/get'), fc.string()), params: fc.oneof(fc.object(), fc.jsonValue()) }, { requiredKeys: [] });
+    const body = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+      fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
+      fc.oneof(message, fc.array(message, { maxLength: 4 })).map((v) => Buffer.from(JSON.stringify(v))),
+    );
+    fc.assert(
+      fc.property(body, (b) => {
+        try {
+          const { messages } = parseJsonRpcBody(b);
+          for (const m of messages) if (m.argsSha256 !== undefined) assert.match(m.argsSha256, /^[0-9a-f]{64}$/);
+        } catch (err) {
+          if (!(err instanceof McpParseError)) throw err;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
