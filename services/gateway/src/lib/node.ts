@@ -8,7 +8,7 @@ import { initSqlParser } from './commands/index.js';
 import { KafkaCancelBus, PgListener, createPgMetrics } from './listeners/postgres/index.js';
 import { HttpListener, createHttpMetrics } from './listeners/http/index.js';
 import { PolicyEngine } from './policy/index.js';
-import { KafkaSink, kafkaCrc32c } from './sinks/kafka/index.js';
+import { KafkaSink, kafkaCrc32c, kafkaEncoderGrowth } from './sinks/kafka/index.js';
 
 export interface GatewayNodeOptions {
   config: Config;
@@ -87,7 +87,7 @@ export class GatewayNode {
         log.info({ httpProxy: `${hp.listen.host}:${this.httpProxyPort}`, tls: hp.tls !== undefined }, 'http proxy listening');
       }
       this.lifecycle.to('running');
-      log.info({ postgres: `${config.gateway.postgres.listen.host}:${this.pgPort}`, http: `${config.gateway.http.host}:${config.gateway.http.port}`, policy: this.policy.revision, kafkaRecordCrc: kafkaCrc32c }, 'gateway node running');
+      log.info({ postgres: `${config.gateway.postgres.listen.host}:${this.pgPort}`, http: `${config.gateway.http.host}:${config.gateway.http.port}`, policy: this.policy.revision, kafkaRecordCrc: kafkaCrc32c, kafkaEncoderGrowth }, 'gateway node running');
     } catch (err) {
       this.lifecycle.to('failed');
       await this.shutdown();

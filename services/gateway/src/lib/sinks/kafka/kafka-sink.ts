@@ -1,5 +1,6 @@
 // Before kafkajs: its record batches checksummed natively (native-crc.ts).
 import './native-crc.js';
+import './encoder-growth.js';
 import { connect as netConnect } from 'node:net';
 import { Kafka, logLevel, type ICustomPartitioner, type ISocketFactory, type Message, type Producer } from 'kafkajs';
 import { Counter, Histogram, type Logger, type Registry } from '@chaperone/observability';
