@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Config } from '@chaperone/config';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeEventBody, decodeRecord, encodeRecord } from '@chaperone/events';
+import { decodeEventBody, decodeRecord, encodeRecord, sessionPartition } from '@chaperone/events';
 import { TokenIssuer } from '@chaperone/identity';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
@@ -35,7 +35,8 @@ describe('gRPC API', () => {
   };
   const kafka = new Kafka({ clientId: 'api-test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true });
+  // Partitioned as the gateway does (sessionPartition): follow reads only the session's partition.
+  const producer = kafka.producer({ idempotent: true, createPartitioner: () => ({ partitionMetadata, message }) => sessionPartition(String(message.key), partitionMetadata.length) });
   let store: Store;
   let server: ApiServer;
   let client: ApiClient;
