@@ -46,7 +46,7 @@ describe('gRPC API', () => {
     store = createStore(db.config);
     await store.migrate();
     await store.insertEvents(a.messages.flatMap((m) => decodeRecord(m)));
-    server = await startApiServer(config, { logger: createLogger({ name: 'api-test', level: 'warn' }) });
+    server = await startApiServer(config, { logger: createLogger({ name: 'api-test', level: 'warn' }), followStartWaitMs: 3000 });
     issuer = await TokenIssuer.fromConfig(config.identity);
     client = createApiClient(server.address, { token: await issuer.issue({ subject: 'soc:analyst', groups: ['soc'] }) });
     await admin.connect();
@@ -165,6 +165,24 @@ describe('gRPC API', () => {
     assert.deepEqual(seen.map((x) => x.seq), live.events.map((_, i) => i), 'each event once, in order, ending with SessionEnded');
     const delay = seen.at(-1)!.at - sentAt;
     assert.ok(delay < 1000, `live events took ${delay} ms`);
+  });
+
+  it('follows an unknown session: NOT_FOUND after the start wait, but a session starting within it is followed', async () => {
+    const started = Date.now();
+    await assert.rejects(async () => {
+      for await (const _ of client.replay(`missing-${randomBytes(4).toString('hex')}`, { follow: true }));
+    }, (e: unknown) => e instanceof ApiError && e.code === 'NOT_FOUND' && /sessions ls/.test(e.message) && /live/.test(e.message));
+    const took = Date.now() - started;
+    assert.ok(took >= 2900 && took < 10_000, `answered after ${took} ms`);
+    const late = fixtureSession({ subject: 'agent:late' });
+    const seqs: number[] = [];
+    const watching = (async () => {
+      for await (const e of client.replay(late.sessionId, { follow: true })) seqs.push(e.seq);
+    })();
+    await new Promise((r) => setTimeout(r, 1000));
+    await producer.send({ topic: config.kafka.topic, acks: -1, messages: late.messages.map((value) => ({ key: late.sessionId, value })) });
+    await watching;
+    assert.deepEqual(seqs, late.events.map((_, i) => i));
   });
 
   it('follows a big live session holding at most FOLLOW_QUEUE_BYTES for a reader that lags', async () => {

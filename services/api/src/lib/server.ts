@@ -8,7 +8,7 @@ import {
 import type { Config } from '@chaperone/config';
 import { loadPublicKey } from '@chaperone/events';
 import { Counter, Histogram, Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
-import { createStore, StoreError, type SessionFilter, type Store } from '@chaperone/store';
+import { createStore, SessionNotFoundError, StoreError, type SessionFilter, type Store } from '@chaperone/store';
 import { approvalCalls, type ApprovalsBackend } from './approvals.js';
 import { Authenticator, CallRefused, type Caller } from './auth.js';
 import { followSession } from './follow.js';
@@ -25,6 +25,11 @@ export interface ApiServerOptions {
   opsServer?: boolean;
   /** The approval workflows (`chaperone api` passes the @chaperone/approvals client); without it the approval calls answer UNIMPLEMENTED. */
   approvals?: ApprovalsBackend;
+  /**
+   * How long `replay --follow` of a session neither stored nor in Kafka waits for it to start
+   * before answering NOT_FOUND (a session just opening is not yet anywhere). @default 10_000
+   */
+  followStartWaitMs?: number;
 }
 
 export interface ApiServer {
@@ -41,6 +46,17 @@ export interface ApiServer {
  * materializer stored and what Kafka still holds (as long as the materializer lags less).
  */
 const FOLLOW_OVERLAP_MS = 5 * 60_000;
+
+/** Whether the first live event comes within `ms` (false on timeout; a Kafka failure rejects). */
+async function arrivesWithin(first: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([first.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function sessionFilter(r: ListSessionsRequest): SessionFilter {
   return {
@@ -90,6 +106,25 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
   const registry = opts.registry ?? createRegistry({ service: 'api' });
   const lifecycle = new Lifecycle('api');
   const store = opts.store ?? createStore(config.clickhouse);
+  const followStartWaitMs = opts.followStartWaitMs ?? 10_000;
+  /** A session unknown to the store and silent in Kafka for followStartWaitMs: NOT_FOUND, not a silent wait. */
+  const awaitSessionStart = async (id: string, first: Promise<unknown>, reading: Promise<void>): Promise<void> => {
+    const stored = await store.getSession(id).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof SessionNotFoundError) return false;
+        throw err;
+      },
+    );
+    if (stored) return;
+    // The wait counts from when the consumer reads the partition: joining its group can take seconds.
+    await Promise.race([reading, first]);
+    if (await arrivesWithin(first, followStartWaitMs)) return;
+    throw new CallRefused(
+      status.NOT_FOUND,
+      `no session ${id}, recorded or live (waited ${Math.round(followStartWaitMs / 1000)}s for it to start); list sessions with \`chaperone sessions ls\``,
+    );
+  };
   const trustedKeys = loadTrustedKeys(config);
   const auth = await Authenticator.fromConfig(config, log);
   const calls = new Counter({ name: 'chaperone_api_calls_total', help: 'API calls by method and status', labelNames: ['method', 'code'], registers: [registry] });
@@ -158,8 +193,10 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
         const id = call.request.sessionId;
         // With follow, the Kafka consumer starts now, while the stored part streams, so it is
         // reading the session's partition by the time the stored events run out.
+        let onReady: () => void = () => undefined;
+        const reading = new Promise<void>((r) => (onReady = r));
         const live = call.request.follow
-          ? followSession({ kafka: config.kafka, sessionId: id, afterSeq: -1, sinceMs: Date.now() - FOLLOW_OVERLAP_MS, signal: cancelled.signal, log })
+          ? followSession({ kafka: config.kafka, sessionId: id, afterSeq: -1, sinceMs: Date.now() - FOLLOW_OVERLAP_MS, signal: cancelled.signal, log, onReady })
           : undefined;
         const firstLive = live?.next();
         firstLive?.catch(() => undefined);
@@ -173,8 +210,8 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
             }
             last = page.at(-1);
           }
-          // NOT_FOUND when unknown, unless the caller waits for a session that has not reached the store yet.
-          if (!last && from === 0 && !live) await store.getSession(id);
+          // NOT_FOUND when unknown; with follow, only once a session just starting had a few seconds to show up.
+          if (!last && from === 0) await (firstLive ? awaitSessionStart(id, firstLive, reading) : store.getSession(id));
           if (!live || !firstLive || call.cancelled || last?.type === 'SessionEnded') return;
           const after = last ? last.seq : from - 1;
           const head = await firstLive;
