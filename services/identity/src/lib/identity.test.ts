@@ -98,7 +98,12 @@ describe('identity tokens', () => {
     claims.groups = ['admins'];
     const forged = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
     await rejectsWith(verifier.verify(forged), 'TOKEN_INVALID', /signature does not verify/);
-    await rejectsWith(verifier.verify('not-a-token'), 'TOKEN_INVALID', /not a valid identity token/);
+    // Not a JWT at all: the message names what is wrong, never jose's "Invalid Compact JWS".
+    await rejectsWith(verifier.verify('not-a-token'), 'TOKEN_INVALID', /^not a token: expected three base64url parts separated by dots, got 1; pass the whole token/);
+    await rejectsWith(verifier.verify(`${h}.${p}`), 'TOKEN_INVALID', /^not a token: expected three base64url parts .* got 2/);
+    await rejectsWith(verifier.verify(`${h}.${p}=.${s}`), 'TOKEN_INVALID', /^not a token: its payload \(part 2\) is not base64url/);
+    await rejectsWith(verifier.verify(`${h}.bm90IGpzb24.${s}`), 'TOKEN_INVALID', /^not a token: its payload does not decode to a JSON object/);
+    await rejectsWith(verifier.verify(`e30.${p}.${s}`), 'TOKEN_INVALID', /^token is malformed: its header or claims/);
     // alg=none must never be accepted.
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${p}.`;
     await rejectsWith(verifier.verify(none), 'TOKEN_INVALID');

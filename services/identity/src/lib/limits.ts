@@ -22,6 +22,35 @@ export function checkTokenSize(token: string, maxBytes: number): void {
     throw new IdentityError('TOKEN_TOO_LARGE', `token is ${bytes} bytes, more than the ${maxBytes} this gateway accepts (identity.maxTokenBytes); use a token with fewer claims`);
 }
 
+const PARTS = ['header', 'payload', 'signature'] as const;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const NOT_A_TOKEN = 'pass the whole token as `chaperone token issue` (or your workload identity provider) printed it';
+
+/**
+ * Refuses what is not a compact JWT at all, naming the part that is wrong, before jose parses it:
+ * jose's own words ("Invalid Compact JWS", "Invalid JWT") tell a person neither what nor why
+ * (RFC 7515 §7.1: header.payload.signature, each base64url without padding).
+ */
+export function checkTokenShape(token: string): void {
+  const parts = token.split('.');
+  const refuse = (what: string) => {
+    throw new IdentityError('TOKEN_INVALID', `not a token: ${what}; ${NOT_A_TOKEN}`);
+  };
+  if (parts.length !== 3) refuse(`expected three base64url parts separated by dots, got ${parts.length}`);
+  parts.forEach((part, i) => {
+    if (!BASE64URL.test(part)) refuse(`its ${PARTS[i]} (part ${i + 1}) is ${part ? 'not base64url' : 'empty'}`);
+  });
+  for (const i of [0, 1]) {
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(parts[i]!, 'base64url').toString('utf8'));
+    } catch {
+      value = undefined;
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) refuse(`its ${PARTS[i]} does not decode to a JSON object`);
+  }
+}
+
 /**
  * The lifetime rules jose does not apply by itself: `exp − iat` at most maxTtl (a year-long token
  * signed by a valid key is still refused) and `iat` not later than now + clock skew.
@@ -62,8 +91,13 @@ export function explainJose(err: unknown, rules: TokenRules): IdentityError {
     return new IdentityError('TOKEN_INVALID', `token is signed with a key (kid) that ${rules.issuer} does not publish in its JWKS; ${rules.remedy}`, opts);
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || err instanceof TypeError || (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC'))
     return new IdentityError('KEYS_UNAVAILABLE', `cannot get the signing keys of ${rules.issuer} (${err.message}) and none are cached; try again shortly`, opts);
+  // Structure errors jose finds past checkTokenShape (a header field of the wrong type, claims that are not a JWT's).
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid)
+    return new IdentityError('TOKEN_INVALID', `token is malformed: its header or claims are not those of a signed JWT from ${rules.issuer}; ${rules.remedy}`, opts);
+  if (err instanceof errors.JOSENotSupported)
+    return new IdentityError('TOKEN_INVALID', `token uses a JOSE feature this gateway does not support (a "crit" header or an unknown algorithm); ${rules.remedy}`, opts);
   const msg = err instanceof Error ? err.message : String(err);
-  return new IdentityError('TOKEN_INVALID', `not a valid identity token (${msg}); ${rules.remedy}`, opts);
+  return new IdentityError('TOKEN_INVALID', `token refused (${msg}); ${rules.remedy}`, opts);
 }
 
 export function isoDate(sec: unknown): string {

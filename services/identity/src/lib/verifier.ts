@@ -4,7 +4,7 @@ import type { IdentityConfig } from '@chaperone/config';
 import { IdentityError } from './errors.js';
 import { ExternalIssuer } from './external.js';
 import { loadSigningKeys } from './keys.js';
-import { checkLifetime, checkTokenSize, explainJose, type TokenRules } from './limits.js';
+import { checkLifetime, checkTokenShape, checkTokenSize, explainJose, type TokenRules } from './limits.js';
 import { RESERVED_CLAIMS, type AgentIdentity, type ClockOptions } from './types.js';
 
 const REISSUE = 'issue a new one with `chaperone token issue`';
@@ -38,6 +38,7 @@ export class TokenVerifier {
   async verify(raw: string): Promise<AgentIdentity> {
     const token = raw.trim();
     checkTokenSize(token, this.cfg.maxTokenBytes);
+    checkTokenShape(token);
     const iss = peekIssuer(token);
     if (iss === this.cfg.issuer) return this.verifyOwn(token);
     const external = iss === undefined ? undefined : this.external.get(iss);
@@ -71,7 +72,7 @@ function peekIssuer(token: string): string | undefined {
   try {
     p = decodeJwt(token);
   } catch (err) {
-    throw new IdentityError('TOKEN_INVALID', `not a valid identity token (${(err as Error).message}); ${REISSUE}`, { cause: err });
+    throw new IdentityError('TOKEN_INVALID', `token is malformed: its payload is not a JWT claims set; ${REISSUE}`, { cause: err });
   }
   return typeof p.iss === 'string' ? p.iss : undefined;
 }

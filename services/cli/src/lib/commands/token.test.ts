@@ -78,4 +78,23 @@ describe('chaperone token', () => {
     assert.equal(r.error?.name, 'UserError');
     assert.match(r.error.message, /signature does not verify/);
   });
+
+  it('exits 1 for a token past its exp, though within the clock skew, still printing it', async () => {
+    const token = (await cli('token', 'issue', '-s', 'agent:brief', '--ttl', '1s')).out.trim();
+    await new Promise((r) => setTimeout(r, 1100));
+    const r = await cli('token', 'inspect', token, '--json');
+    assert.equal(r.error?.name, 'UserError');
+    assert.match(r.error.message, /^token expired at \d{4}-.*chaperone token issue/);
+    assert.equal((JSON.parse(r.out) as { subject: string }).subject, 'agent:brief');
+  });
+
+  it('says what is wrong with something that is not a token', async () => {
+    for (const [arg, why] of [['abc', /three base64url parts/], ['a.b.c', /header does not decode to a JSON object/], ['e30.e30', /three base64url parts/]] as const) {
+      const r = await cli('token', 'inspect', arg);
+      assert.equal(r.error?.name, 'UserError');
+      assert.match(r.error.message, why);
+      assert.doesNotMatch(r.error.message, /Invalid (Compact JWS|JWT)|Failed to/);
+      assert.match(r.error.message, /chaperone token issue/);
+    }
+  });
 });

@@ -27,6 +27,8 @@ function userFacing(err: unknown): unknown {
   return err instanceof IdentityError ? new UserError(err.message) : err;
 }
 
+const REISSUE = 'issue a new one with `chaperone token issue`';
+
 function until(ms: number): string {
   const s = Math.round((ms - Date.now()) / 1000);
   if (s <= 0) return 'expired';
@@ -88,7 +90,11 @@ export function register(program: Command): void {
     .description('verify a token against this configuration (key, issuer, audience, expiry) and print the identity it proves')
     .argument('<token>', 'the JWT, or "-" to read it from stdin')
     .option('--json', 'print the identity as JSON (expiresAt as ISO 8601)')
-    .addHelpText('after', '\nExits 1 with the reason (expired, wrong audience, bad signature, …) when the token is not valid.')
+    .addHelpText(
+      'after',
+      '\nExits 1 with the reason (expired, wrong audience, bad signature, …) when the token is not valid; a token ' +
+        'expired within identity.clockSkew is still printed (with --json too), then exits 1.',
+    )
     .action(async (arg: string, opts: { config?: string; json?: boolean }) => {
       const config = configFrom(opts);
       try {
@@ -96,6 +102,8 @@ export function register(program: Command): void {
         const id = await verifier.verify(readToken(arg));
         if (opts.json) printJson({ ...id, expiresAt: new Date(id.expiresAt).toISOString() });
         else printIdentity(id);
+        // The verifier allows identity.clockSkew past `exp`; a person asking about the token is told it has expired.
+        if (id.expiresAt <= Date.now()) throw new UserError(`token expired at ${new Date(id.expiresAt).toISOString()}; ${REISSUE}`);
       } catch (err) {
         throw userFacing(err);
       }
