@@ -98,7 +98,9 @@ export function register(program: Command): void {
   withApi(approvals.command('deny'))
     .description('Deny a held statement as the logged-in identity; the agent gets the reason as its error')
     .argument('<id>', 'approval id (or a unique prefix)')
-    .requiredOption('--reason <text>', 'why (shown to the agent)')
+    // Commander's help does not mark a required option: the usage line and its text say so.
+    .usage('--reason <text> [options] <id>')
+    .requiredOption('--reason <text>', 'required: why (shown to the agent)')
     .option('--json', 'print the resulting status as JSON')
     .action((idArg: string, opts: Common & { reason: string }) => answer(opts, idArg, 'deny'));
 }
