@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { encodeRecord, loadPublicKey } from '@chaperone/events';
+import { encodeRecord, loadPublicKey, sessionPartition } from '@chaperone/events';
 import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
@@ -24,7 +24,8 @@ describe('materializer against Kafka and ClickHouse', () => {
   };
   const kafka = new Kafka({ clientId: 'materializer-test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true });
+  // Partitioned as the gateway does (sessionPartition): the idle sealer computes a session's partition that way.
+  const producer = kafka.producer({ idempotent: true, createPartitioner: () => ({ partitionMetadata, message }) => sessionPartition(String(message.key), partitionMetadata.length) });
   // Records of one publish each (a few events), a session whose first statement came as records of
   // one v1 event each (written before batches), and one published whole: a record of more events
   // than one insert holds (batchSize 7), split between inserts.
