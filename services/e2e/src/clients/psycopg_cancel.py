@@ -8,7 +8,7 @@ import time
 
 import psycopg
 
-conn = psycopg.connect(sys.argv[1])
+conn = psycopg.connect(sys.argv[1], autocommit=True)
 result = {"libpq": psycopg.pq.version()}
 
 
