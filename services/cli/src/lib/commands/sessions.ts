@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatMicros, type SessionMsg } from '@chaperone/api/client';
 import type { SessionFilter } from '@chaperone/store';
-import { printJson, printTable } from '../context.js';
+import { printJson, printTable, UserError } from '../context.js';
 import { parseSince, positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 
 const state = (s: SessionMsg) => s.state || (!s.ended ? 'open' : !s.complete ? 'incomplete' : s.sealed ? 'sealed' : 'ended');
@@ -25,9 +25,39 @@ interface LsOpts extends ApiOptions {
   verdict?: SessionFilter['verdict'];
   denied?: boolean;
   state?: SessionFilter['state'];
+  before?: number;
   limit: number;
   json?: boolean;
 }
+/**
+ * `--before`: a cursor (the microseconds a previous page's hint printed) or a time like --until.
+ * Sessions started strictly before it are listed (newest first).
+ */
+export function parseBefore(value: string, now = Date.now()): number {
+  if (/^\d{16}$/.test(value)) return Number(value);
+  try {
+    return parseSince(value, now);
+  } catch {
+    throw new UserError(`--before: expected a cursor from a previous page's hint, a duration back (1h) or a date (2026-01-15T12:00Z); got "${value}"`);
+  }
+}
+
+/**
+ * One page out of `limit + 1` rows, newest first: the rows to show and, when more exist, the
+ * `--before` cursor of the next page. A session sharing the last shown one's start time is shown
+ * again on the next page rather than skipped (the cursor is a start time, not a position).
+ */
+export function pageOf<T extends { startedMicros: number }>(rows: T[], limit: number): { shown: T[]; next?: number } {
+  if (rows.length <= limit) return { shown: rows };
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1)!.startedMicros;
+  return { shown, next: rows[limit]!.startedMicros === last ? last + 1 : last };
+}
+
+/** The stderr line after a page that has more after it. */
+export const moreHint = (shown: number, next: number) =>
+  `${shown} sessions shown; more with --before ${next} (and the same filters)\n`;
+
 const when = (micros: number) => (micros ? formatMicros(micros).slice(0, 19) : '');
 
 /** Registers `chaperone sessions ls|show`. */
@@ -46,29 +76,39 @@ export function register(program: Command): void {
       .option('--verdict <verdict>', `only sessions with a command decided so: ${VERDICTS.join(', ')}`, oneOf('--verdict', VERDICTS, true))
       .option('--denied', 'only sessions with a denied command (= --verdict DENY)')
       .option('--state <state>', `only sessions in this state: ${STATES.join(', ')} (incomplete: cut off, sealed by the materializer)`, oneOf('--state', STATES))
-      .option('--limit <n>', 'at most this many', positiveInt('--limit'), 50)
+      .option('--before <cursor|when>', 'only sessions started before: the cursor a previous page printed, or a time like --until', (v) => parseBefore(v))
+      .option('--limit <n>', 'at most this many (a line on stderr says when more exist and how to see them)', positiveInt('--limit'), 50)
       .option('--json', 'print the sessions as JSON')
-      .addHelpText('after', '\nExamples:\n  chaperone sessions ls --subject ci:deploy-bot --since 1d\n  chaperone sessions ls --connection prod-pg --denied --json\n  chaperone sessions ls --state incomplete'),
+      .addHelpText('after', '\nExamples:\n  chaperone sessions ls --subject ci:deploy-bot --since 1d\n  chaperone sessions ls --connection prod-pg --denied --json\n  chaperone sessions ls --state incomplete\n  chaperone sessions ls --limit 20 --before 1765090000000000   # the next page, as the hint says'),
   ).action(async (opts: LsOpts) => {
     const verdict = opts.denied ? 'DENY' : opts.verdict;
+    const bounds = [opts.until ? parseSince(opts.until) : undefined, opts.before].filter((x): x is number => x !== undefined);
+    const until = bounds.length ? Math.min(...bounds) : undefined;
     const filter: SessionFilter = {
       ...(opts.subject ? { subject: opts.subject } : {}),
       ...(opts.connection ? { connection: opts.connection } : {}),
       ...(opts.since ? { sinceMicros: parseSince(opts.since) } : {}),
-      ...(opts.until ? { untilMicros: parseSince(opts.until) } : {}),
+      ...(until !== undefined ? { untilMicros: until } : {}),
       ...(verdict ? { verdict } : {}),
       ...(opts.state ? { state: opts.state } : {}),
-      limit: opts.limit,
+      // One more than shown tells whether there is a next page.
+      limit: Math.min(opts.limit + 1, 100_000),
     };
-    const list = await withApiClient(opts, (c) => c.listSessions(filter));
-    if (opts.json) return printJson(list);
+    const { shown, next } = pageOf(await withApiClient(opts, (c) => c.listSessions(filter)), opts.limit);
+    const hint = () => next !== undefined && process.stderr.write(moreHint(shown.length, next));
+    if (opts.json) {
+      printJson(shown);
+      hint();
+      return;
+    }
     printTable(
-      list.map((s) => ({
+      shown.map((s) => ({
         SESSION: s.sessionId, 'STARTED (UTC)': when(s.startedMicros), SUBJECT: s.subject, CONNECTION: s.connection, NODE: s.nodeId,
         CMDS: s.ended ? s.counters.commands : '', DENIED: s.ended ? s.counters.denied : '', STATE: state(s),
         ...(s.state === 'incomplete' && s.endReason === 'idle-timeout' ? { STATE: 'incomplete (sealed by materializer)' } : {}),
       })),
     );
+    hint();
   });
 
   withApi(
