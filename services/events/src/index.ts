@@ -2,7 +2,8 @@
  * @module @chaperone/events
  * Session events (schemas/avro/session-event.avsc): Avro single-object codec with writer-schema
  * resolution by fingerprint, the Kafka record of one publish (a batch of one session's events),
- * the per-session hash chain, and Ed25519 seals.
+ * the per-session hash chain, and Ed25519 seals. Importing it also fixes kafkajs' idle request-queue
+ * timer loop (lib/kafkajs-request-queue.ts) in every service that talks to Kafka.
  */
 export * from './lib/types.js';
 export { encodeEvent, encodeEventBody, encodeRecord, decodeEvent, decodeRecord, decodeEventBody, frameBody, frameMessages, messagesFrame, singleFrame, splitSingleObject } from './lib/codec.js';
@@ -11,4 +12,5 @@ export type { ChainedEvent } from './lib/chain.js';
 export { rabinFingerprint } from './lib/fingerprint.js';
 export { sessionHash, sessionPartition } from './lib/partition.js';
 export { EventDecodeError } from './lib/errors.js';
+export { kafkaRequestQueue } from './lib/kafkajs-request-queue.js';
 export { writerFingerprint, batchFingerprint } from './lib/schema.js';

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Config } from '@chaperone/config';
-import { loadPrivateKey } from '@chaperone/events';
+import { kafkaRequestQueue, loadPrivateKey } from '@chaperone/events';
 import { TokenVerifier } from '@chaperone/identity';
 import { Lifecycle, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
 import { TemporalApprovalGate, TemporalApprovalWorkflows } from './approvals/index.js';
@@ -87,7 +87,7 @@ export class GatewayNode {
         log.info({ httpProxy: `${hp.listen.host}:${this.httpProxyPort}`, tls: hp.tls !== undefined }, 'http proxy listening');
       }
       this.lifecycle.to('running');
-      log.info({ postgres: `${config.gateway.postgres.listen.host}:${this.pgPort}`, http: `${config.gateway.http.host}:${config.gateway.http.port}`, policy: this.policy.revision, kafkaRecordCrc: kafkaCrc32c, kafkaEncoderGrowth }, 'gateway node running');
+      log.info({ postgres: `${config.gateway.postgres.listen.host}:${this.pgPort}`, http: `${config.gateway.http.host}:${config.gateway.http.port}`, policy: this.policy.revision, kafkaRecordCrc: kafkaCrc32c, kafkaEncoderGrowth, kafkaRequestQueue }, 'gateway node running');
     } catch (err) {
       this.lifecycle.to('failed');
       await this.shutdown();

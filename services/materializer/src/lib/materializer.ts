@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import type { Config } from '@chaperone/config';
-import { EventDecodeError, decodeRecord, loadPrivateKey } from '@chaperone/events';
+import { EventDecodeError, decodeRecord, kafkaRequestQueue, loadPrivateKey } from '@chaperone/events';
 import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
 import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
 import { chunkRecords, type Chunk } from './chunks.js';
@@ -132,7 +132,7 @@ export class Materializer {
       throw new MaterializerError('START_FAILED', `materializer cannot start: ${(err as Error).message}`, { cause: err });
     }
     this.lifecycle.to('running');
-    this.log.info({ topic: c.kafka.topic, groupId: c.materializer.groupId, store: this.store.describe }, 'materializer running');
+    this.log.info({ topic: c.kafka.topic, groupId: c.materializer.groupId, store: this.store.describe, kafkaRequestQueue }, 'materializer running');
   }
 
   /** Finishes the batch in flight, commits, leaves the group. Safe to call more than once. */
