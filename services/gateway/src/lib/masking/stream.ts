@@ -61,6 +61,15 @@ export class StreamMasker {
     return this.process(false);
   }
 
+  /**
+   * Emits what is held back and goes on: an interactive stream (exec output) that went quiet is
+   * not kept waiting for bytes that may never come. A match split by a flush is not found.
+   */
+  flush(): { out: Buffer; notes: MaskNote[] } {
+    if (this.ended || this.carry === 0) return { out: EMPTY, notes: [] };
+    return this.process(true);
+  }
+
   /** Flushes what is held back; the stream is finished. */
   end(): { out: Buffer; notes: MaskNote[] } {
     if (this.ended) return { out: EMPTY, notes: [] };

@@ -1,10 +1,19 @@
-import type { Direction } from '@chaperone/events';
-import { SpdyFrameReader, SpdyHeaderDecoder, SpdyProtocolError, SpdyStreamTable, spdyMessageType, type SpdyHeaders } from '../../protocols/spdy/index.js';
+import type { Direction, MaskNote } from '@chaperone/events';
+import type { WsFrame } from '../../protocols/http/index.js';
+import { SpdyFrameReader, SpdyHeaderDecoder, SpdyProtocolError, SpdyStreamTable, spdyMessageType, type SpdyFrame, type SpdyHeaders } from '../../protocols/spdy/index.js';
 
 /** A recordable piece of a tunnel: bytes exactly as forwarded, and their message type. */
 export interface TunnelUnit {
   bytes: Buffer;
   type: string;
+  /** What is recorded, when it differs from what is forwarded (a client's WebSocket frame without its XOR key). */
+  recorded?: Buffer;
+  /** Which detector masked what in this unit's payload. */
+  masks?: MaskNote[];
+  /** The SPDY frame, and the channel of its stream. */
+  spdy?: { frame: SpdyFrame; channel: string | undefined };
+  /** The WebSocket frame. */
+  ws?: WsFrame;
 }
 
 export interface SpdyTunnelLimits {
@@ -47,7 +56,7 @@ export class SpdyTunnelSplitter {
       }
       const s = this.streams.observe(dir === 'CLIENT_TO_SERVER' ? 'client' : 'server', f, headers);
       if (s instanceof SpdyProtocolError) return s;
-      units.push({ bytes: f.raw, type: spdyMessageType(f, s.channel) });
+      units.push({ bytes: f.raw, type: spdyMessageType(f, s.channel), spdy: { frame: f, channel: s.channel } });
     }
     // Frames before a malformed one were whole and valid, but the tunnel ends: nothing more is relayed.
     return r.error ?? units;

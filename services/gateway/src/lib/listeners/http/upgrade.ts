@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { singleFrame, type Direction } from '@chaperone/events';
 import { HttpProtocolError, WsFrameReader, endToEndHeaders, formatRequestHead, formatResponseHead, headerValue, wsOpcodeName, type RequestTarget } from '../../protocols/http/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
+import { effectiveRules, maskerFor } from '../../masking/index.js';
 import type { Analysis } from './analysis.js';
 import { analyze } from './analyze.js';
 import { holdForApproval, RETRY_AFTER_HELD_S, upgradeCommandText } from './approval.js';
@@ -12,6 +13,7 @@ import type { HttpSession } from './session.js';
 import type { HttpConnection } from './types.js';
 import { SpdyTunnelSplitter, type TunnelUnit } from './spdy.js';
 import { upstreamPath } from './upstream.js';
+import { TunnelMasker, wsChannelEncoding } from './tunnel-masking.js';
 
 export interface UpgradeContext {
   session: HttpSession;
@@ -32,6 +34,8 @@ const MAX_TUNNEL_FRAME_BYTES = 16 * 1024 * 1024;
 const TUNNEL_LINGER_MS = 5000;
 /** What a client may send before its upgrade is answered (while held for approval); beyond this it is dropped. */
 const MAX_EARLY_BYTES = 1024 * 1024;
+/** Exec output held back by masking (a secret may go on in the next frame) goes out once the upstream is this quiet. */
+const TUNNEL_FLUSH_IDLE_MS = 25;
 
 const STATUS_TEXT: Record<number, string> = { 403: 'Forbidden', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
@@ -48,9 +52,9 @@ function tunnelMode(reqHeaders: readonly string[], resHeaders: readonly string[]
 
 /**
  * An Upgrade (WebSocket, SPDY for `kubectl exec`): decided like any request (one sent to
- * approval is held, see holdUpgrade), then a recorded tunnel. WebSocket traffic is recorded frame by frame (`ws.frame.<opcode>`), SPDY/3.1 frame by
+ * approval is held, see holdUpgrade), then a recorded tunnel. WebSocket traffic is recorded frame by frame (`ws.frame.<opcode>[;channel=<name>]`, client frames without their XOR key), SPDY/3.1 frame by
  * frame with the stream and its channel (`spdy.frame.<type>;stream=<id>;channel=<name>`), anything
- * else as the chunks that pass (`upgrade.data`). Client-to-upstream bytes are acknowledged before
+ * else as the chunks that pass (`upgrade.data`). Exec output is masked on every output channel (TunnelMasker). Client-to-upstream bytes are acknowledged before
  * they are forwarded; upstream-to-client bytes are recorded and relayed with backpressure.
  */
 export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Promise<void> {
@@ -85,7 +89,8 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   await session.recorder.flush();
   const auth = await deps.credentials(conn).headers(analysis.scope);
   const flat: string[] = ['Host', conn.http.preserveHost ? (req.headers.host ?? conn.http.url.host) : conn.http.url.host];
-  for (const [k, v] of endToEndHeaders(req.rawHeaders, { drop: dropFor(conn), upgrade: true })) flat.push(k, v);
+  // No WebSocket extension (permessage-deflate): a compressed payload could be neither masked nor read in the recording.
+  for (const [k, v] of endToEndHeaders(req.rawHeaders, { drop: dropFor(conn), upgrade: true })) if (k.toLowerCase() !== 'sec-websocket-extensions') flat.push(k, v);
   for (const [k, v] of auth) flat.push(k, v);
   flat.push('X-Forwarded-For', u.clientIp, 'X-Forwarded-Proto', u.tls ? 'https' : 'http');
   // A POST upgrade (SPDY exec) says it has no body; without a length Node would send it chunked,
@@ -119,7 +124,10 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
       const head = formatResponseHead(101, res.statusMessage ?? 'Switching Protocols', '1.1', headers);
       session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', head));
       socket.write(head);
-      tunnel(session, deps, socket, upSocket, tunnelMode(req.rawHeaders, res.rawHeaders), clientHead, upHead, resolve);
+      const mode = tunnelMode(req.rawHeaders, res.rawHeaders);
+      const ws = mode === 'websocket' ? wsChannelEncoding(headerValue(res.rawHeaders, 'sec-websocket-protocol')) : undefined;
+      const masking = new TunnelMasker(maskerFor(effectiveRules(d.mask)), ws, MAX_TUNNEL_FRAME_BYTES);
+      tunnel(session, deps, socket, upSocket, { mode, masking }, clientHead, upHead, resolve);
     });
     upReq.end();
   });
@@ -177,7 +185,7 @@ function splitterFor(mode: 'websocket' | 'spdy' | 'opaque'): { split: Split; clo
   return {
     split: (dir, chunk) => {
       const r = readers[dir].push(chunk);
-      return r.error ?? r.frames.map((f) => ({ bytes: f.raw, type: `ws.frame.${wsOpcodeName(f.opcode)}` }));
+      return r.error ?? r.frames.map((f) => ({ bytes: f.raw, type: `ws.frame.${wsOpcodeName(f.opcode)}`, ws: f }));
     },
     close: () => {},
   };
@@ -191,13 +199,16 @@ function splitterFor(mode: 'websocket' | 'spdy' | 'opaque'): { split: Split; clo
  * pending units relayed before the other side is ended; an error or a malformed frame ends
  * both at once.
  */
-function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstream: Duplex, mode: 'websocket' | 'spdy' | 'opaque', clientHead: Buffer, upHead: Buffer, done: () => void): void {
+function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstream: Duplex, how: { mode: 'websocket' | 'spdy' | 'opaque'; masking: TunnelMasker }, clientHead: Buffer, upHead: Buffer, done: () => void): void {
   const { recorder } = session;
+  const { mode, masking } = how;
   const splitter = splitterFor(mode);
   let closed = false;
+  let idle: NodeJS.Timeout | undefined;
   const close = (graceful: boolean): void => {
     if (closed) return;
     closed = true;
+    clearTimeout(idle);
     splitter.close();
     recorder.off('drain', resumeUpstream);
     // Graceful: what was written still goes out (end), then the socket is gone either way; a
@@ -215,7 +226,7 @@ function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstre
     close(false);
   };
   const record = (direction: Direction, us: TunnelUnit[]): void => {
-    for (const x of us) session.append(singleFrame(direction, x.type, x.bytes));
+    for (const x of us) session.append(singleFrame(direction, x.type, x.recorded ?? x.bytes, { masks: x.masks ?? [] }));
   };
   let fromClientDone: Promise<void> = Promise.resolve();
   let fromUpstreamDone: Promise<void> = Promise.resolve();
@@ -226,7 +237,7 @@ function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstre
         const us = await splitter.split('CLIENT_TO_SERVER', chunk);
         if (closed) return;
         if (us instanceof Error) return malformed(us);
-        record('CLIENT_TO_SERVER', us);
+        record('CLIENT_TO_SERVER', masking.client(us));
         if (us.length > 0) {
           await recorder.flush();
           if (closed) return;
@@ -244,24 +255,32 @@ function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstre
     upstream.pause();
     fromUpstreamDone = fromUpstreamDone
       .then(async () => {
-        const us = await splitter.split('SERVER_TO_CLIENT', chunk);
+        const split = await splitter.split('SERVER_TO_CLIENT', chunk);
         if (closed) return;
+        const us = split instanceof Error ? split : masking.server(split);
         if (us instanceof Error) return malformed(us);
-        record('SERVER_TO_CLIENT', us);
-        for (const x of us) client.write(x.bytes);
+        relayUpstream(us);
         resumeUpstream();
+        clearTimeout(idle);
+        if (masking.holding) idle = setTimeout(flushHeld, TUNNEL_FLUSH_IDLE_MS);
       })
       .catch(() => close(false));
   };
+  const relayUpstream = (us: TunnelUnit[]): void => {
+    record('SERVER_TO_CLIENT', us);
+    for (const x of us) client.write(x.bytes);
+  };
+  // Output held back by masking goes out once the upstream is quiet, or before the client is ended.
+  const flushHeld = (): Promise<void> => (fromUpstreamDone = fromUpstreamDone.then(() => void (!closed && relayUpstream(masking.flush()))).catch(() => close(false)));
   client.on('drain', resumeUpstream);
   recorder.on('drain', resumeUpstream);
   client.on('data', fromClient);
   upstream.on('data', fromUpstream);
   // A half-close (the agent's server socket allows it) passes on once the side's units are relayed.
   client.on('end', () => void fromClientDone.then(() => !closed && upstream.end()));
-  upstream.on('end', () => void fromUpstreamDone.then(() => !closed && client.end()));
+  upstream.on('end', () => void flushHeld().then(() => !closed && client.end()));
   client.on('close', () => void fromClientDone.then(() => close(true)));
-  upstream.on('close', () => void fromUpstreamDone.then(() => close(true)));
+  upstream.on('close', () => void flushHeld().then(() => close(true)));
   for (const s of [client, upstream]) s.on('error', () => close(false));
   if (upHead.length > 0) fromUpstream(upHead);
   if (clientHead.length > 0) fromClient(clientHead);

@@ -80,3 +80,39 @@ export class WsFrameReader {
     return { frames, error: new HttpProtocolError('BAD_FRAME', message) };
   }
 }
+
+/** Where a frame's payload starts in `raw` (after the header and the masking key). */
+const payloadStart = (f: WsFrame): number => f.raw.length - f.payloadLength;
+
+/** A frame's payload in clear: a client's XOR masking key (RFC 6455 §5.3) removed. */
+export function wsPayload(f: WsFrame): Buffer {
+  const p = f.raw.subarray(payloadStart(f));
+  if (!f.masked) return p;
+  const key = f.raw.subarray(payloadStart(f) - 4, payloadStart(f));
+  const out = Buffer.allocUnsafe(p.length);
+  for (let i = 0; i < p.length; i++) out[i] = p[i]! ^ key[i & 3]!;
+  return out;
+}
+
+/**
+ * An unmasked frame (what a server sends, RFC 6455 §5.2): `first` is the first header byte
+ * (FIN, RSV bits, opcode), the length in its shortest form.
+ */
+export function encodeWsFrame(first: number, payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([first, n]) : n < 0x10000 ? Buffer.from([first, 126, n >> 8, n & 0xff]) : Buffer.alloc(10);
+  if (n >= 0x10000) {
+    head[0] = first;
+    head[1] = 127;
+    head.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+    head.writeUInt32BE(n >>> 0, 6);
+  }
+  return Buffer.concat([head, payload]);
+}
+
+/**
+ * The frame as recorded: the same frame without the client's masking key. The key is transport
+ * (it keeps proxies from reading a frame as HTTP), not content; stored masked, the payload
+ * could not be read by SQL or replay.
+ */
+export const wsUnmaskedFrame = (f: WsFrame): Buffer => (f.masked ? encodeWsFrame(f.raw[0]!, wsPayload(f)) : f.raw);
