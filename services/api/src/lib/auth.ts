@@ -1,4 +1,4 @@
-import { status, type Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { Config } from '@chaperone/config';
 import { TokenVerifier, type AgentIdentity } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
@@ -28,6 +28,7 @@ const NEEDS: Record<string, readonly Role[]> = {
   Query: ['soc', 'admin'],
   Replay: ['soc', 'admin'],
   Verify: ['soc', 'admin'],
+  Transcript: ['soc', 'admin'],
   ListApprovals: ['approver', 'soc', 'admin'],
   GetApproval: ['approver', 'soc', 'admin'],
   DecideApproval: ['approver'],
@@ -73,15 +74,14 @@ export class Authenticator {
     }
   }
 
-  /** The caller of `rpc`, or undefined for an anonymous call where tokens are optional. */
-  async caller(md: Metadata, rpc: string): Promise<Caller | undefined> {
-    const header = md.get('authorization')[0];
+  /** The caller of `rpc` from its `authorization` header, or undefined for an anonymous call where tokens are optional. */
+  async caller(header: string | undefined, rpc: string): Promise<Caller | undefined> {
     if (PUBLIC.has(rpc)) return undefined;
     if (header === undefined) {
       if (this.config.api.requireToken) throw new CallRefused(status.UNAUTHENTICATED, `this API requires an identity token (${HOW})`);
       return undefined;
     }
-    const m = /^Bearer\s+(\S+)$/i.exec(String(header));
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw new CallRefused(status.UNAUTHENTICATED, 'authorization metadata must be "Bearer <token>"');
     if (!this.verifier) throw new CallRefused(status.UNAUTHENTICATED, `this API cannot verify tokens: ${this.unavailable}`);
     let identity: AgentIdentity;

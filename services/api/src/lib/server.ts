@@ -1,20 +1,21 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KeyObject } from 'node:crypto';
 import {
-  Server, ServerCredentials, status,
+  Server, ServerCredentials, status, type Metadata,
   type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Config } from '@chaperone/config';
-import { loadPublicKey } from '@chaperone/events';
-import { Counter, Histogram, Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
-import { createStore, SessionNotFoundError, StoreError, type SessionFilter, type Store } from '@chaperone/store';
-import { approvalCalls, type ApprovalsBackend } from './approvals.js';
+import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
+import { createStore, SessionNotFoundError, type Store } from '@chaperone/store';
+import type { ApprovalsBackend } from './approvals.js';
 import { Authenticator, CallRefused, type Caller } from './auth.js';
+import { createCallRunner } from './calls.js';
 import { followSession } from './follow.js';
+import { createOperations } from './operations.js';
 import { storedPages } from './stored.js';
-import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
-import { MAX_MESSAGE_BYTES, chaperoneService, type ListSessionsRequest, type QueryRequest, type ReplayRequest } from './proto.js';
+import { eventMsg } from './convert.js';
+import { MAX_MESSAGE_BYTES, chaperoneService, type ReplayRequest } from './proto.js';
+import { startWebServer, type WebServer } from './web.js';
 
 export interface ApiServerOptions {
   logger?: Logger;
@@ -25,6 +26,8 @@ export interface ApiServerOptions {
   opsServer?: boolean;
   /** The approval workflows (`chaperone api` passes the @chaperone/approvals client); without it the approval calls answer UNIMPLEMENTED. */
   approvals?: ApprovalsBackend;
+  /** Where the built console is (services/console/dist); without it the web listener serves the JSON API only. */
+  consoleDir?: string;
   /**
    * How long `replay --follow` of a session neither stored nor in Kafka waits for it to start
    * before answering NOT_FOUND (a session just opening is not yet anywhere). @default 10_000
@@ -37,6 +40,8 @@ export interface ApiServer {
   readonly address: string;
   readonly lifecycle: Lifecycle;
   readonly opsAddress: AddressInfo | undefined;
+  /** The console's HTTPS address (config.api.web), when served. */
+  readonly webAddress: AddressInfo | undefined;
   /** Stops accepting calls, lets running ones finish (up to the grace period), closes the store. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -47,6 +52,12 @@ export interface ApiServer {
  */
 const FOLLOW_OVERLAP_MS = 5 * 60_000;
 
+/** The call's `authorization` metadata, if any. */
+const authorization = (md: Metadata): string | undefined => {
+  const v = md.get('authorization')[0];
+  return v === undefined ? undefined : String(v);
+};
+
 /** Whether the first live event comes within `ms` (false on timeout; a Kafka failure rejects). */
 async function arrivesWithin(first: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -56,48 +67,6 @@ async function arrivesWithin(first: Promise<unknown>, ms: number): Promise<boole
   } finally {
     clearTimeout(timer);
   }
-}
-
-function sessionFilter(r: ListSessionsRequest): SessionFilter {
-  return {
-    ...(r.subject ? { subject: r.subject } : {}),
-    ...(r.connection ? { connection: r.connection } : {}),
-    ...(r.sinceMicros ? { sinceMicros: r.sinceMicros } : {}),
-    ...(r.untilMicros ? { untilMicros: r.untilMicros } : {}),
-    ...(r.verdict ? { verdict: r.verdict as SessionFilter['verdict'] } : {}),
-    ...(r.state ? { state: r.state as SessionFilter['state'] } : {}),
-    limit: r.limit || 100,
-  };
-}
-
-/** Maps store failures onto gRPC statuses callers can act on. */
-function toStatus(err: unknown, rpc: string): { code: status; details: string } {
-  if (err instanceof CallRefused) return { code: err.status, details: err.message };
-  // The approvals client's errors, by name: the API does not import the approvals service.
-  if ((err as Error)?.name === 'ApprovalNotFoundError') return { code: status.NOT_FOUND, details: (err as Error).message };
-  if ((err as Error)?.name === 'TemporalUnavailableError') return { code: status.UNAVAILABLE, details: (err as Error).message };
-  if (err instanceof StoreError) {
-    switch (err.code) {
-      case 'NOT_FOUND':
-        return { code: status.NOT_FOUND, details: err.message };
-      case 'READONLY':
-        return { code: status.PERMISSION_DENIED, details: err.message };
-      case 'BAD_REQUEST':
-        return { code: status.INVALID_ARGUMENT, details: err.message };
-      case 'UNAVAILABLE':
-        return { code: status.UNAVAILABLE, details: `recording store unavailable: ${err.message}` };
-      case 'CLICKHOUSE':
-        // In Query the SQL is the caller's: a server refusal is their error to fix.
-        return { code: rpc === 'Query' ? status.INVALID_ARGUMENT : status.INTERNAL, details: err.message };
-      default:
-        return { code: status.INTERNAL, details: err.message };
-    }
-  }
-  return { code: status.INTERNAL, details: (err as Error).message ?? String(err) };
-}
-
-function loadTrustedKeys(config: Config): Record<string, KeyObject> {
-  return Object.fromEntries(Object.entries(config.recording.trustedNodeKeys).map(([node, file]) => [node, loadPublicKey(file)]));
 }
 
 /** Starts the gRPC API (config.api.listen) and its ops endpoint (config.api.http). */
@@ -125,53 +94,29 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
       `no session ${id}, recorded or live (waited ${Math.round(followStartWaitMs / 1000)}s for it to start); list sessions with \`chaperone sessions ls\``,
     );
   };
-  const trustedKeys = loadTrustedKeys(config);
   const auth = await Authenticator.fromConfig(config, log);
-  const calls = new Counter({ name: 'chaperone_api_calls_total', help: 'API calls by method and status', labelNames: ['method', 'code'], registers: [registry] });
-  const seconds = new Histogram({ name: 'chaperone_api_call_seconds', help: 'API call duration', labelNames: ['method'], registers: [registry] });
-
-  async function observe<T>(rpc: string, md: ServerUnaryCall<unknown, unknown>['metadata'], fn: (caller: Caller | undefined) => Promise<T>): Promise<T> {
-    const end = seconds.startTimer({ method: rpc });
-    try {
-      const caller = await auth.caller(md, rpc);
-      const out = await fn(caller);
-      calls.inc({ method: rpc, code: 'OK' });
-      log.info({ rpc, caller: caller?.identity.subject, roles: caller?.roles }, 'call');
-      return out;
-    } catch (err) {
-      const s = toStatus(err, rpc);
-      calls.inc({ method: rpc, code: status[s.code] });
-      log[s.code === status.INTERNAL || s.code === status.UNAVAILABLE ? 'error' : 'info']({ rpc, err }, 'call failed');
-      throw Object.assign(new Error(s.details), s);
-    } finally {
-      end();
-    }
-  }
+  const run = createCallRunner({ auth, log, registry });
+  const operations = createOperations(config, store, opts.approvals);
 
   const unary =
     <Req, Res>(rpc: string, fn: (req: Req, caller: Caller | undefined) => Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
-      observe(rpc, call.metadata, (caller) => fn(call.request, caller)).then(
+      run(rpc, authorization(call.metadata), (caller) => fn(call.request, caller)).then(
         (res) => cb(null, res),
         (err: { code: status; details: string }) => cb(err),
       );
     };
 
-  const approvals = approvalCalls(opts.approvals);
   const impl: UntypedServiceImplementation = {
-    LoginInfo: unary('LoginInfo', () => Promise.resolve({ issuer: config.login?.issuer ?? '', clientId: config.login?.clientId ?? '' })),
-    WhoAmI: unary('WhoAmI', (_r: unknown, caller: Caller | undefined) => {
-      if (!caller) return Promise.reject(new CallRefused(status.UNAUTHENTICATED, 'WhoAmI needs a token'));
-      const id = caller.identity;
-      return Promise.resolve({ subject: id.subject, issuer: id.issuer, groups: id.groups, roles: caller.roles, expiresMicros: id.expiresAt * 1000, tokenId: id.tokenId });
-    }),
-    ListApprovals: unary('ListApprovals', (r: { all: boolean; limit: number }) => approvals.list(r)),
-    GetApproval: unary('GetApproval', (r: { id: string }) => approvals.get(r)),
-    DecideApproval: unary('DecideApproval', (r: { id: string; approve: boolean; reason: string }, caller: Caller | undefined) => approvals.decide(r, caller)),
-    ListSessions: unary('ListSessions', async (r: ListSessionsRequest) => ({ sessions: (await store.listSessions(sessionFilter(r))).map(sessionMsg) })),
-    GetSession: unary('GetSession', async (r: { sessionId: string }) => sessionMsg(await store.getSession(r.sessionId))),
-    Query: unary('Query', async (r: QueryRequest) => queryMsg(await store.query(r.sql, { readonly: true, maxRows: r.maxRows || 10_000 }))),
-    Verify: unary('Verify', async (r: { sessionId: string }) => verifyMsg(await store.verifySession(r.sessionId, trustedKeys))),
+    LoginInfo: unary('LoginInfo', operations.LoginInfo),
+    WhoAmI: unary('WhoAmI', operations.WhoAmI),
+    ListApprovals: unary('ListApprovals', operations.ListApprovals),
+    GetApproval: unary('GetApproval', operations.GetApproval),
+    DecideApproval: unary('DecideApproval', operations.DecideApproval),
+    ListSessions: unary('ListSessions', operations.ListSessions),
+    GetSession: unary('GetSession', operations.GetSession),
+    Query: unary('Query', operations.Query),
+    Verify: unary('Verify', operations.Verify),
     Replay: (call: ServerWritableStream<ReplayRequest, unknown>) => {
       const cancelled = new AbortController();
       call.on('cancelled', () => cancelled.abort());
@@ -189,7 +134,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
           cancelled.signal.addEventListener('abort', done, { once: true });
         });
       };
-      observe('Replay', call.metadata, async () => {
+      run('Replay', authorization(call.metadata), async () => {
         const id = call.request.sessionId;
         // With follow, the Kafka consumer starts now, while the stored part streams, so it is
         // reading the session's partition by the time the stored events run out.
@@ -241,7 +186,10 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     server.bindAsync(`${config.api.listen.host}:${config.api.listen.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   let ops: HttpServer | undefined;
+  let web: WebServer | undefined;
   try {
+    if (config.api.web)
+      web = await startWebServer({ ...config.api.web, run, operations, log, ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });
     if (opts.opsServer !== false)
       ops = await startOpsServer({
         ...config.api.http, registry, lifecycle,
@@ -256,11 +204,12 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
       });
   } catch (err) {
     server.forceShutdown();
+    await web?.close();
     throw err;
   }
   lifecycle.to('running');
   const address = `${config.api.listen.host}:${port}`;
-  log.info({ address, store: store.describe }, 'API listening');
+  log.info({ address, web: web?.address, store: store.describe }, 'API listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -268,6 +217,9 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     lifecycle,
     get opsAddress() {
       return (ops?.address() as AddressInfo | null) ?? undefined;
+    },
+    get webAddress() {
+      return web?.address;
     },
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
@@ -282,6 +234,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
             resolve();
           });
         });
+        await web?.close();
         await store.close();
         await new Promise<void>((r) => (ops ? ops.close(() => r()) : r()));
         lifecycle.to('stopped');

@@ -105,7 +105,15 @@ export interface Config {
   materializer: { groupId: string; http: HostPort; batchSize: number; flushIntervalMs: number; idleTimeoutMs: number; sealKeyFile: string };
   temporal: { address: string; namespace: string; taskQueue: string; http: HostPort };
   policy: { bundleFile: string; reloadIntervalMs: number };
-  api: { listen: HostPort; http: HostPort; requireToken: boolean; socGroups: string[]; token: string | undefined };
+  api: {
+    listen: HostPort;
+    http: HostPort;
+    requireToken: boolean;
+    socGroups: string[];
+    token: string | undefined;
+    /** The console and its JSON API over HTTPS; undefined: not served. */
+    web: { listen: HostPort; tls: { certFile: string; keyFile: string } } | undefined;
+  };
   approvals: Approvals;
   access: Access;
   /** undefined: no human login configured. */
@@ -414,6 +422,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
       requireToken: c.api.requireToken,
       socGroups: c.api.socGroups,
       token: resolveSecret(c.api.token, baseDir, env, 'api.token') ?? (env.CHAPERONE_TOKEN?.trim() || undefined),
+      web: c.api.web && { listen: hostPort(c.api.web.listen), tls: { certFile: path(c.api.web.tls.certFile), keyFile: path(c.api.web.tls.keyFile) } },
     },
     approvals: compileApprovals(c.approvals, (s, f) => resolveSecret(s, baseDir, env, f)),
     access: compileAccess(c.access, connections.map((conn) => conn.name)),

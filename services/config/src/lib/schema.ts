@@ -330,6 +330,17 @@ export const configSchema = z
         socGroups: z.array(z.string().min(1)).default(['soc']),
         /** Token the CLI presents to the API. @default $CHAPERONE_TOKEN; without either, the CLI mints a short-lived one when it can read identity.signingKeyFile */
         token: secret.optional(),
+        /**
+         * The web console and its JSON API (/api/v1) over HTTPS; absent: no console. TLS is required:
+         * the console's session cookie is `Secure`.
+         */
+        web: z
+          .object({
+            listen: hostPort.default('127.0.0.1:9443'),
+            tls: z.object({ certFile: z.string(), keyFile: z.string() }).strict(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),

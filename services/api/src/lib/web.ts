@@ -1,0 +1,276 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { status } from '@grpc/grpc-js';
+import type { HostPort } from '@chaperone/config';
+import type { Logger } from '@chaperone/observability';
+import type { Caller } from './auth.js';
+import type { CallFailure, CallRunner } from './calls.js';
+import type { Operations } from './operations.js';
+import { loadConsole, type StaticFile } from './static.js';
+
+/** The console's session cookie: the person's token, never readable by scripts (`__Host-`: Secure, Path=/, no Domain). */
+export const SESSION_COOKIE = '__Host-chaperone-session';
+/** Unsafe methods must carry this header: a cross-site form cannot, and a cross-origin script would need a CORS preflight we never grant. */
+export const CSRF_HEADER = 'x-chaperone-console';
+
+const MAX_BODY = 1024 * 1024;
+
+/**
+ * Only our own scripts, styles and API (the console has no inline script or style); no framing,
+ * no plugins, no base or form target elsewhere.
+ */
+const CSP = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'", "connect-src 'self'",
+  "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'", "object-src 'none'",
+].join('; ');
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'strict-transport-security': 'max-age=31536000',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+const HTTP_STATUS: Partial<Record<status, number>> = {
+  [status.UNAUTHENTICATED]: 401,
+  [status.PERMISSION_DENIED]: 403,
+  [status.NOT_FOUND]: 404,
+  [status.INVALID_ARGUMENT]: 400,
+  [status.FAILED_PRECONDITION]: 409,
+  [status.UNAVAILABLE]: 503,
+  [status.UNIMPLEMENTED]: 501,
+};
+
+export interface WebServerOptions {
+  listen: HostPort;
+  tls: { certFile: string; keyFile: string };
+  run: CallRunner;
+  operations: Operations;
+  log: Logger;
+  /** The built console; absent: `/` answers with how to build it. */
+  consoleDir?: string;
+}
+
+export interface WebServer {
+  readonly address: AddressInfo;
+  close(): Promise<void>;
+}
+
+/** A refusal of the web layer itself (before any operation runs). */
+class WebRefusal extends Error {
+  constructor(
+    readonly httpStatus: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Request {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  authorization: string | undefined;
+  body: () => Promise<Record<string, unknown>>;
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new WebRefusal(413, 'TOO_LARGE', `request body over ${MAX_BODY} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return reject(new WebRefusal(415, 'UNSUPPORTED', 'send the body as application/json'));
+      try {
+        const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+        resolve(v as Record<string, unknown>);
+      } catch (err) {
+        reject(new WebRefusal(400, 'INVALID_ARGUMENT', `the body is not a JSON object: ${(err as Error).message}`));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+const num = (q: URLSearchParams, k: string): number => {
+  const v = q.get(k);
+  if (v === null || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new WebRefusal(400, 'INVALID_ARGUMENT', `${k} must be a non-negative integer`);
+  return n;
+};
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/**
+ * The console's JSON API under /api/v1: each route is one operation of operations.ts, run through
+ * the same authorization, metrics and logging as its gRPC call. The answer is the operation's own
+ * message as JSON (approvals' JSON text parsed).
+ */
+function route(o: WebServerOptions, r: Request): Promise<unknown> | undefined {
+  const { run, operations: ops } = o;
+  const call = <T>(rpc: string, fn: (caller: Caller | undefined) => Promise<T>): Promise<T> => run(rpc, r.authorization, fn);
+  const m = /^\/api\/v1\/(sessions|approvals)\/([^/]+)(?:\/(transcript|verify|decision))?$/.exec(r.path);
+  const key = m ? `${r.method} ${m[1]}/:id${m[3] ? `/${m[3]}` : ''}` : `${r.method} ${r.path.slice('/api/v1/'.length)}`;
+  const id = m ? decodeURIComponent(m[2]!) : '';
+  switch (key) {
+    case 'GET login-info':
+      return call('LoginInfo', () => ops.LoginInfo());
+    case 'GET whoami':
+      return call('WhoAmI', (c) => ops.WhoAmI({}, c));
+    case 'GET sessions':
+      return call('ListSessions', () =>
+        ops.ListSessions({
+          subject: r.query.get('subject') ?? '', connection: r.query.get('connection') ?? '', verdict: r.query.get('verdict') ?? '', state: r.query.get('state') ?? '',
+          sinceMicros: num(r.query, 'sinceMicros'), untilMicros: num(r.query, 'untilMicros'), limit: Math.min(num(r.query, 'limit') || 50, 1000),
+        }),
+      );
+    case 'GET sessions/:id':
+      return call('GetSession', () => ops.GetSession({ sessionId: id }));
+    case 'GET sessions/:id/transcript':
+      return call('Transcript', () => ops.Transcript({ sessionId: id }));
+    case 'POST sessions/:id/verify':
+      return call('Verify', () => ops.Verify({ sessionId: id }));
+    case 'POST query':
+      return r.body().then((b) => call('Query', () => ops.Query({ sql: str(b.sql), maxRows: Math.min(Number(b.maxRows) || 1000, 10_000) })));
+    case 'GET approvals':
+      return call('ListApprovals', async () => ({
+        approvals: JSON.parse((await ops.ListApprovals({ all: r.query.get('all') === 'true', limit: num(r.query, 'limit') || 50 })).json) as unknown,
+      }));
+    case 'GET approvals/:id':
+      return call('GetApproval', async () => {
+        const a = await ops.GetApproval({ id });
+        return { approvalId: a.approvalId, status: JSON.parse(a.json) as unknown };
+      });
+    case 'POST approvals/:id/decision':
+      return r.body().then((b) =>
+        call('DecideApproval', async (c) => {
+          if (typeof b.approve !== 'boolean') throw new WebRefusal(400, 'INVALID_ARGUMENT', 'give approve: true or false');
+          const a = await ops.DecideApproval({ id, approve: b.approve, reason: str(b.reason) }, c);
+          return { approvalId: a.approvalId, status: JSON.parse(a.json) as unknown, refused: a.refused };
+        }),
+      );
+    default:
+      return undefined;
+  }
+}
+
+function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+  res.writeHead(code, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function sendError(res: ServerResponse, err: unknown): void {
+  if (err instanceof WebRefusal) return send(res, err.httpStatus, { error: { code: err.code, message: err.message } });
+  const f = err as Partial<CallFailure> & Error;
+  const code = typeof f.code === 'number' ? f.code : status.INTERNAL;
+  send(res, HTTP_STATUS[code] ?? 500, { error: { code: status[code], message: f.details ?? f.message } });
+}
+
+const sessionCookie = (value: string, maxAge: number): string => `${SESSION_COOKIE}=${value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`;
+
+/**
+ * Login with a token (pasted, or an ID token from the login provider): it must verify and carry a
+ * console role (an agent's token carries none and is refused); the cookie lasts as long as the token.
+ */
+async function login(o: WebServerOptions, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+  const token = str(body.token).trim();
+  if (!token) throw new WebRefusal(400, 'INVALID_ARGUMENT', 'give the token to log in with');
+  const who = await o.run('WhoAmI', `Bearer ${token}`, (c) => o.operations.WhoAmI({}, c));
+  if (who.roles.length === 0)
+    throw new WebRefusal(403, 'PERMISSION_DENIED', `${who.subject} has no console role (soc, approver or admin): agent identities cannot use the console`);
+  const maxAge = Math.max(0, Math.floor(who.expiresMicros / 1e6 - Date.now() / 1000));
+  send(res, 200, who, { 'set-cookie': sessionCookie(encodeURIComponent(token), maxAge) });
+}
+
+function serveStatic(files: Map<string, StaticFile> | undefined, path: string, res: ServerResponse): void {
+  if (!files) {
+    res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
+    res.end('the console is not built: run `npx nx run @chaperone/console:build` (or npm run build), then restart the API\n');
+    return;
+  }
+  // Client-side routes (no file extension) get the app; assets are content-hashed, so cached for good.
+  const file = files.get(path) ?? (/\.[a-z0-9]+$/i.test(path) ? undefined : files.get('/index.html'));
+  if (!file) {
+    res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
+    res.end('not found\n');
+    return;
+  }
+  const immutable = path.startsWith('/assets/');
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': file.type, 'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' });
+  res.end(file.bytes);
+}
+
+async function handle(o: WebServerOptions, files: Map<string, StaticFile> | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://console.invalid');
+  const method = req.method ?? 'GET';
+  if (!url.pathname.startsWith('/api/')) {
+    if (method !== 'GET' && method !== 'HEAD') throw new WebRefusal(405, 'METHOD_NOT_ALLOWED', `${method} is not served here`);
+    return serveStatic(files, url.pathname, res);
+  }
+  const unsafe = method !== 'GET' && method !== 'HEAD';
+  if (unsafe && req.headers[CSRF_HEADER] !== '1') throw new WebRefusal(403, 'CSRF', `${method} needs the header ${CSRF_HEADER}: 1 (the console sends it)`);
+  if (url.pathname === '/api/v1/login' && method === 'POST') return login(o, await readBody(req), res);
+  if (url.pathname === '/api/v1/logout' && method === 'POST') return send(res, 200, {}, { 'set-cookie': sessionCookie('', 0) });
+  const fromCookie = cookie(req, SESSION_COOKIE);
+  const authorization = req.headers.authorization ?? (fromCookie ? `Bearer ${fromCookie}` : undefined);
+  const answer = route(o, { method, path: url.pathname, query: url.searchParams, authorization, body: () => readBody(req) });
+  if (!answer) throw new WebRefusal(404, 'NOT_FOUND', `no ${method} ${url.pathname}; the JSON API is under /api/v1 (sessions, approvals, query, whoami)`);
+  send(res, 200, await answer);
+}
+
+/** Starts the HTTPS listener of the console and its JSON API (config api.web). */
+export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
+  const files = o.consoleDir ? loadConsole(o.consoleDir, o.log) : undefined;
+  let key: Buffer, cert: Buffer;
+  try {
+    cert = readFileSync(o.tls.certFile);
+    key = readFileSync(o.tls.keyFile);
+  } catch (err) {
+    throw new Error(`api.web.tls: cannot read ${(err as NodeJS.ErrnoException).path ?? 'the certificate'}: fix the path or create the file`, { cause: err });
+  }
+  const server: Server = createServer({ key, cert }, (req, res) => {
+    handle(o, files, req, res).catch((err: unknown) => {
+      if (!(err instanceof WebRefusal) && typeof (err as CallFailure).code !== 'number') o.log.error({ err, path: req.url }, 'web request failed');
+      if (!res.headersSent) sendError(res, err);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.listen.port, o.listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  o.log.info({ address: `https://${o.listen.host}:${address.port}/`, console: files ? o.consoleDir : 'not built' }, 'console listening');
+  return {
+    address,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
