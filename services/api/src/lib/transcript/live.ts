@@ -4,6 +4,7 @@ import { countsLine, formatMicros, formatTable, type FormatOptions } from './for
 import { eventBody, maskedAt, recordedMessages, type RecordedMessage } from './frames.js';
 import { commandComplete, dataRow, errorResponse, isDataRow, query, rowDescription, type PgField } from './pgwire.js';
 import { QueryMatcher } from './queries.js';
+import { detailLines, HttpRenderer, isHttpMessage } from './http.js';
 
 interface Pending {
   columns?: string[];
@@ -43,6 +44,9 @@ export class LiveTranscript {
   private commands = 0;
   private frames = { in: 0, out: 0 };
   private events = 0;
+  private readonly http = new HttpRenderer();
+  /** An approval requested for the command in progress and not answered yet. */
+  private held: string | undefined;
 
   constructor(opts: FormatOptions = {}) {
     this.o = { maxRows: opts.maxRows ?? 50, maxWidth: opts.maxWidth ?? 60 };
@@ -59,7 +63,7 @@ export class LiveTranscript {
 
   /** What is still held back when the stream ends (a session that is still open). */
   end(): string {
-    const out = [...this.orphans(this.queries.settle()), ...this.flushResult()];
+    const out = [...this.orphans(this.queries.settle()), ...this.flushResult(), ...this.http.flush()];
     return out.length ? `${out.join('\n')}\n` : '';
   }
 
@@ -79,11 +83,14 @@ export class LiveTranscript {
       case 'Command': {
         const match = this.queries.command(body.text);
         this.commands++;
+        this.held = undefined;
         return [
           ...this.orphans(match.orphans),
           ...this.flushResult(),
+          ...this.http.flush(),
           `[${time(e.tsMicros)}] #${body.commandId} ${body.action}`,
           ...body.text.split('\n').map((l) => `  ${l}`),
+          ...detailLines(body.protocol, body.detailsJson),
         ];
       }
       case 'Decision': {
@@ -92,9 +99,11 @@ export class LiveTranscript {
       }
       case 'ApprovalRequested':
         this.queries.approvalRequested(body.approvalId);
+        this.held = body.approvalId;
         return [`  ⏸ approval ${body.approvalId} requested from ${body.approverGroups.join(', ') || 'approvers'} (quorum ${body.quorum})`];
       case 'ApprovalResolved':
         this.queries.approvalResolved(body.approvalId);
+        if (this.held === body.approvalId) this.held = undefined;
         return [`  approval ${body.approvalId}: ${body.outcome}${body.approvers.length ? ` by ${body.approvers.join(', ')}` : ''}${body.reason ? ` (${body.reason})` : ''}`];
       case 'Frame':
         return body.direction === 'CLIENT_TO_SERVER' ? this.clientFrame(e, body) : this.serverFrame(body);
@@ -102,6 +111,7 @@ export class LiveTranscript {
         return [
           ...this.orphans(this.queries.settle()),
           ...this.flushResult(),
+          ...this.http.flush(),
           `ended     ${formatMicros(e.tsMicros)}  (${body.reason}${body.error ? `: ${body.error}` : ''}; ${body.signature.length ? `sealed by ${body.sealedBy}` : 'not sealed'}${body.complete ? '' : '; INCOMPLETE'})`,
           countsLine(this.events, this.commands, this.frames),
         ];
@@ -147,6 +157,10 @@ export class LiveTranscript {
     this.frames.in++;
     const out = this.orphans(this.queries.settle());
     for (const m of recordedMessages(body)) {
+      if (isHttpMessage(m.type)) {
+        out.push(...this.http.message('CLIENT_TO_SERVER', m));
+        continue;
+      }
       const sql = m.type === 'Query' ? query(m.bytes) : undefined;
       if (sql === undefined) continue;
       out.push(...this.flushResult());
@@ -169,7 +183,9 @@ export class LiveTranscript {
     return out;
   }
 
-  private serverMessage({ type, bytes }: RecordedMessage): string[] {
+  private serverMessage(m: RecordedMessage): string[] {
+    const { type, bytes } = m;
+    if (isHttpMessage(type)) return [...(type === 'http.response.head' ? this.heldOutcome() : []), ...this.http.message('SERVER_TO_CLIENT', m)];
     switch (type) {
       case 'RowDescription': {
         // A result printed early gets its count line before the next one starts.
@@ -191,6 +207,13 @@ export class LiveTranscript {
       default:
         return [];
     }
+  }
+
+  /** A request held for approval and answered before any approver did: the hold timed out (or ended otherwise). */
+  private heldOutcome(): string[] {
+    const id = this.held;
+    this.held = undefined;
+    return id ? [`  approval ${id}: not answered while the request was held (timed out); the agent got the answer below`] : [];
   }
 
   private dataRow(bytes: Buffer): string[] {
