@@ -1,7 +1,7 @@
 # Rules for MCP servers (connections of kind mcp): each JSON-RPC message the agent sends is a
 # command with input.command.mcp = {server, method, id, tool, arguments, argsSha256, sessionId}.
-# Same package as authz.rego: these add to its deny set. Approval for tool calls, tool
-# annotations (readOnlyHint, destructiveHint) and pinned tool descriptions are later slices.
+# Same package as authz.rego: these add to its deny and needs_approval sets. A held tool call's
+# approval is bound to server + tool + SHA-256 of the canonical arguments + identity.
 package chaperone.authz
 
 is_mcp if input.command.protocol == "mcp"
@@ -36,11 +36,22 @@ destructive_tool(name) if {
 	regex.match(concat("", ["[a-z0-9]", upper(substring(w, 0, 1)), substring(w, 1, -1), "($|[^a-z])"]), name)
 }
 
+# Tools no one may call through the gateway (glob patterns on the name, e.g. a shell).
 deny contains msg if {
+	is_mcp
+	input.command.mcp.method == "tools/call"
+	tool := input.command.mcp.tool
+	is_string(tool)
+	some pattern in settings.mcp.denied_tools
+	glob.match(pattern, [], tool)
+	msg := concat("", ["the tool ", tool, " is not allowed through the gateway (policy: mcp-denied-tool)"])
+}
+
+needs_approval contains msg if {
 	is_mcp
 	production
 	input.command.mcp.method == "tools/call"
 	tool := input.command.mcp.tool
 	destructive_tool(tool)
-	msg := concat("", ["the tool ", as_text(tool), " looks destructive by its name; such tools are not allowed on production MCP servers (policy: mcp-destructive-tool)"])
+	msg := concat("", ["the tool ", as_text(tool), " looks destructive by its name; calling it on a production MCP server needs approval (policy: mcp-destructive-tool)"])
 }

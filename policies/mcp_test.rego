@@ -33,11 +33,12 @@ test_mcp_read_only_tools_allowed_on_prod if {
 	}
 }
 
-test_mcp_destructive_tools_denied_on_prod if {
+test_mcp_destructive_tools_held_for_approval_on_prod if {
 	every tool in ["delete_record", "dropTable", "FILE-REMOVE", "hardDelete", "write_file", "purge"] {
 		d := authz.decision with input as mcp_input(mcp_prod, "tools/call", tool)
-		d.result == "deny"
-		d.reasons == [concat("", ["the tool ", tool, " looks destructive by its name; such tools are not allowed on production MCP servers (policy: mcp-destructive-tool)"])]
+		d.result == "approval"
+		d.reasons == [concat("", ["the tool ", tool, " looks destructive by its name; calling it on a production MCP server needs approval (policy: mcp-destructive-tool)"])]
+		d.approval == {"approverGroups": ["dba", "sre-oncall"], "quorum": 1, "ttlMs": 900000}
 	}
 }
 
@@ -51,4 +52,19 @@ test_mcp_resources_and_prompts_decided if {
 	d1.result == "allow"
 	d2 := authz.decision with input as mcp_input(mcp_prod, "prompts/get", "summary")
 	d2.result == "allow"
+}
+
+test_mcp_denied_tools_denied_everywhere if {
+	every tool in ["run_shell", "bash_shell", "shell_exec"] {
+		every conn in [mcp_prod, mcp_dev] {
+			d := authz.decision with input as mcp_input(conn, "tools/call", tool)
+			d.result == "deny"
+			d.reasons == [concat("", ["the tool ", tool, " is not allowed through the gateway (policy: mcp-denied-tool)"])]
+		}
+	}
+}
+
+test_mcp_denied_tool_wins_over_approval if {
+	d := authz.decision with input as mcp_input(mcp_prod, "tools/call", "delete_shell")
+	d.result == "deny"
 }

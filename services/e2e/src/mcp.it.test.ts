@@ -3,16 +3,20 @@
  * agent, through the load-balanced TLS endpoint (haproxy → gateway nodes → an MCP server built
  * with the SDK that this test serves on the port of deploy/local's `mcp` connection, labelled
  * prod). initialize, tools/list filtered by the policy, an allowed call, a denied call answered
- * by the gateway with a JSON-RPC error, and the calls in the recording.
+ * by the gateway with a JSON-RPC error, and the calls in the recording. A destructive tool is
+ * held for approval (Temporal + the stack's approvals worker), approved with
+ * `chaperone approvals approve`, and then runs exactly once (the server's own log).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { commandsOf, httpBase, issueToken, sql, uniqueSubject } from './lib/http.js';
 import { fetchWithCa, startMcpServer } from './lib/mcp.js';
-import { loadStack, type Stack } from './lib/stack.js';
+import { chaperone, eventually, loadStack, type Stack } from './lib/stack.js';
+import { loadConfig } from '@chaperone/config';
 
 describe('MCP gateway: the MCP SDK client against an MCP server', () => {
   let stack: Stack;
@@ -44,9 +48,9 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
     assert.equal(upstream.unauthorized(), 0, 'every request reached the server with the injected bearer token');
   });
 
-  it('lists only the tools the identity may call (delete_record hidden on a prod server)', async () => {
+  it('lists only the tools the identity may call (run_shell hidden; delete_record listed: it may be approved)', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['echo', 'read_file']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['delete_record', 'echo', 'read_file']);
   });
 
   it('forwards an allowed call and returns the server result', async () => {
@@ -57,9 +61,9 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
   });
 
   it('answers a denied call with a JSON-RPC error, and the server never sees it', async () => {
-    await assert.rejects(client.callTool({ name: 'delete_record', arguments: { id: 'r-1' } }), (err: Error & { code?: number }) => {
+    await assert.rejects(client.callTool({ name: 'run_shell', arguments: { command: 'id' } }), (err: Error & { code?: number }) => {
       assert.equal(err.code, -32001);
-      assert.match(err.message, /chaperone: denied by policy: the tool delete_record looks destructive.*\(policy: mcp-destructive-tool\)/);
+      assert.match(err.message, /chaperone: denied by policy: the tool run_shell is not allowed through the gateway \(policy: mcp-denied-tool\)/);
       return true;
     });
     assert.deepEqual(
@@ -81,26 +85,26 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
       [
         ['read_file', 'ALLOW'],
         ['echo', 'ALLOW'],
-        ['delete_record', 'DENY'],
+        ['run_shell', 'DENY'],
         ['echo', 'ALLOW'],
       ],
     );
     const denied = calls[2]!;
-    assert.match(denied.reasons[0]!, /\(policy: mcp-destructive-tool\)$/);
+    assert.match(denied.reasons[0]!, /\(policy: mcp-denied-tool\)$/);
     const details = JSON.parse(denied.details) as Record<string, unknown>;
     assert.equal(details.server, 'mcp');
-    assert.equal(details.tool, 'delete_record');
-    assert.deepEqual(details.arguments, { id: 'r-1' });
+    assert.equal(details.tool, 'run_shell');
+    assert.deepEqual(details.arguments, { command: 'id' });
     assert.match(String(details.argsSha256), /^[0-9a-f]{64}$/);
     assert.match(String(details.mcpSessionId), /^[0-9a-f-]{36}$/, 'the Mcp-Session-Id the server assigned');
-    assert.match(denied.text, /^tools\/call delete_record sha256:[0-9a-f]{64}$/);
+    assert.match(denied.text, /^tools\/call run_shell sha256:[0-9a-f]{64}$/);
 
     const sessions = [...new Set(rows.map((r) => `'${r.session_id}'`))].join(',');
     const bodies = await sql<{ dir: string; body: string }>(stack, `SELECT direction AS dir, payload AS body FROM events FINAL WHERE session_id IN (${sessions}) AND message_type = 'http.response.body' ORDER BY seq`);
     const out = bodies.map((b) => b.body).join('\n');
     assert.match(out, /contents of \/srv\/notes\.txt/, 'the allowed call result is recorded');
-    assert.match(out, /denied by policy: the tool delete_record/, 'the gateway refusal is recorded');
-    assert.ok(!/"name":"delete_record"/.test(out), 'the recorded tools/list answer is the filtered one');
+    assert.match(out, /denied by policy: the tool run_shell/, 'the gateway refusal is recorded');
+    assert.ok(!/"name":"run_shell"/.test(out), 'the recorded tools/list answer is the filtered one');
   });
 
   it('refuses a batch with a denied call as a whole, and malformed JSON with -32700', async () => {
@@ -112,7 +116,7 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
       });
     const batch = [
       { jsonrpc: '2.0', id: 101, method: 'tools/call', params: { name: 'echo', arguments: { message: 'batched' } } },
-      { jsonrpc: '2.0', id: 102, method: 'tools/call', params: { name: 'delete_record', arguments: { id: 'r-2' } } },
+      { jsonrpc: '2.0', id: 102, method: 'tools/call', params: { name: 'run_shell', arguments: { command: 'whoami' } } },
       { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } },
     ];
     const r = await post(JSON.stringify(batch));
@@ -126,10 +130,56 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
       ],
     );
     assert.match(answers[0]!.error.message, /another request in the same batch was denied/);
-    assert.match(answers[1]!.error.message, /\(policy: mcp-destructive-tool\)/);
+    assert.match(answers[1]!.error.message, /\(policy: mcp-denied-tool\)/);
     const bad = await post('{"jsonrpc":"2.0",');
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: number } }).error.code, -32700);
-    assert.ok(!upstream.executed.some((c) => c.args.message === 'batched' || c.tool === 'delete_record'), 'nothing of the batch reached the server');
+    assert.ok(!upstream.executed.some((c) => c.args.message === 'batched' || c.tool === 'run_shell'), 'nothing of the batch reached the server');
+  });
+
+  /** The pending approval of this agent's call, as `chaperone approvals ls --json` lists it. */
+  const pendingFor = (needle: string) =>
+    eventually(`a pending approval for ${needle}`, async () => {
+      const ls = await chaperone(stack, ['approvals', 'ls', '--json']);
+      if (ls.code !== 0) throw new Error(ls.stderr);
+      return (JSON.parse(ls.stdout) as { approvalId: string; subject: string; connection: string; command: string }[]).find((p) => p.subject === subject && p.command.includes(needle));
+    });
+  const approve = async (id: string) => {
+    const ok = await chaperone(stack, ['approvals', 'approve', id, '--token', await issueToken(stack, 'user:alice', ['dba']), '--reason', 'e2e mcp']);
+    assert.equal(ok.code, 0, ok.stderr);
+  };
+  const deletes = () => upstream.executed.filter((c) => c.tool === 'delete_record').map((c) => c.args.id);
+
+  it('holds a destructive call; approved with the CLI while it waits, exactly that call runs once', async () => {
+    const args = { id: 'r-held' };
+    const call = client.callTool({ name: 'delete_record', arguments: args });
+    const p = await pendingFor('tools/call delete_record');
+    assert.equal(p.connection, 'mcp');
+    assert.equal(p.command, `tools/call delete_record sha256:${createHash('sha256').update(JSON.stringify(args)).digest('hex')}`, 'bound to tool + canonical arguments, not the JSON-RPC id');
+    assert.deepEqual(deletes(), [], 'not forwarded while held');
+    await approve(p.approvalId);
+    const r = await call;
+    assert.deepEqual(r.content, [{ type: 'text', text: 'deleted r-held' }]);
+    assert.deepEqual(deletes(), ['r-held'], 'the approved call reached the server exactly once');
+  });
+
+  it('answers a call still pending after approvals.httpHold with a JSON-RPC error carrying the approval id; the retry runs once approved', { timeout: 90_000 }, async () => {
+    const holdMs = loadConfig(stack.CHAPERONE_CONFIG).approvals.httpHoldMs;
+    const t0 = Date.now();
+    const err = await client.callTool({ name: 'delete_record', arguments: { id: 'r-later' } }).then(
+      () => assert.fail('the held call returned a result'),
+      (e: Error & { code?: number; data?: { decision: string; approval: { id: string; status: string; approverGroups: string[]; retryAfterSeconds: number } } }) => e,
+    );
+    assert.ok(Date.now() - t0 >= holdMs - 1000, `held ${Date.now() - t0} ms, approvals.httpHold is ${holdMs} ms`);
+    assert.equal(err.code, -32001);
+    const approval = err.data!.approval;
+    assert.match(approval.id, /^approval-[0-9a-f]{64}$/);
+    assert.deepEqual([err.data!.decision, approval.status, approval.approverGroups], ['approval', 'pending', ['dba', 'sre-oncall']]);
+    assert.match(err.message, new RegExp(`needs approval .*\\(policy: mcp-destructive-tool\\)\\); approval ${approval.id} from dba or sre-oncall is still pending`));
+    assert.deepEqual(deletes(), ['r-held']);
+    await approve(approval.id);
+    const r = await client.callTool({ name: 'delete_record', arguments: { id: 'r-later' } });
+    assert.deepEqual(r.content, [{ type: 'text', text: 'deleted r-later' }]);
+    assert.deepEqual(deletes(), ['r-held', 'r-later'], 'each approved call ran exactly once');
   });
 });

@@ -15,7 +15,8 @@ export interface ExecutedCall {
 
 /**
  * A small MCP server built with the SDK (McpServer + StreamableHTTPServerTransport, stateful
- * sessions): read_file (read-only), echo, delete_record. It answers only requests carrying the
+ * sessions): read_file (read-only), echo, delete_record (held for approval on prod), run_shell
+ * (denied). It answers only requests carrying the
  * bearer token the gateway injects, so a request that bypassed the gateway would fail.
  */
 export async function startMcpServer(port: number, token: string): Promise<{ server: Server; executed: ExecutedCall[]; unauthorized: () => number; close(): Promise<void> }> {
@@ -35,6 +36,10 @@ export async function startMcpServer(port: number, token: string): Promise<{ ser
     mcp.registerTool('delete_record', { description: 'Deletes a record', inputSchema: { id: z.string() }, annotations: { destructiveHint: true } }, ({ id }) => {
       executed.push({ tool: 'delete_record', args: { id } });
       return { content: [{ type: 'text', text: `deleted ${id}` }] };
+    });
+    mcp.registerTool('run_shell', { description: 'Runs a shell command', inputSchema: { command: z.string() } }, ({ command }) => {
+      executed.push({ tool: 'run_shell', args: { command } });
+      return { content: [{ type: 'text', text: `ran ${command}` }] };
     });
     return mcp;
   };

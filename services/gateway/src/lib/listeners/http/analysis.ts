@@ -39,8 +39,13 @@ export interface Analysis {
   command(ended: boolean, probe: UpstreamProbe): HttpCommand | Promise<HttpCommand>;
   /** For registry token scopes. */
   scope: CredentialScope;
-  /** A protocol-native refusal (e.g. a git report-status that rejects each ref). */
-  refusal?(status: number, message: string): Refusal | undefined;
+  /**
+   * A protocol-native refusal (e.g. a git report-status that rejects each ref); `approval` is
+   * the approval's state when the request is held (id, status, approverGroups, …).
+   */
+  refusal?(status: number, message: string, approval?: Record<string, unknown>): Refusal | undefined;
+  /** The exact command text a held request's approval is bound to, when not the request line + body digest (MCP: the calls without their JSON-RPC ids). */
+  approvalText?(): string;
   /** Several commands in one request (an MCP JSON-RPC batch): decides each, returns the request's decision. */
   decideEach?(hooks: McpHooks): PolicyDecision & { commandId: number };
   /** Rewrites the response body before it is masked, recorded and forwarded (MCP tools/list). */

@@ -3,6 +3,7 @@ import { HttpProtocolError, mediaType, type HttpCommand } from '../../protocols/
 import { McpErrorCode, McpParseError, jsonRpcError, jsonToolsFilter, parseJsonRpcBody, sseToolsFilter, type BodyTransform, type JsonRpcId, type McpMessage } from '../../protocols/mcp/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import { unionRules } from '../../masking/index.js';
+import { mergeRequirements } from '../../approvals/index.js';
 import type { Analysis, McpHooks, RequestInfo } from './analysis.js';
 import type { Refusal } from './refuse.js';
 
@@ -69,6 +70,7 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
   let bytes = 0;
   let parsed: { batch: boolean; messages: McpMessage[] } | undefined;
   let decided: Decided[] = [];
+  let whole: Decided | undefined;
   let hooks: McpHooks | undefined;
   const read = (ended: boolean): { batch: boolean; messages: McpMessage[] } => {
     if (parsed) return parsed;
@@ -98,19 +100,20 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
       hooks = h;
       const { messages } = read(true);
       decided = messages.map((m) => h.decide(mcpCommand(m, h.server, info.headers)));
-      return combine(decided);
+      whole = combine(decided);
+      return whole;
     },
-    refusal() {
+    refusal(_status, text, approval) {
       const { batch, messages } = read(true);
       const errors: Record<string, unknown>[] = [];
       messages.forEach((m, i) => {
         if (m.kind !== 'request') return;
-        const d = decided[i];
-        const why = d?.reasons.join('; ') || 'not allowed';
-        const message = d && d.result !== 'allow' ? `chaperone: denied by policy: ${why}` : 'chaperone: not forwarded: another request in the same batch was denied';
-        errors.push(jsonRpcError(m.id ?? null, McpErrorCode.Refused, message, { decision: d?.result ?? 'deny', reasons: d?.reasons ?? [] }));
+        errors.push(refusedMessage(m.id ?? null, decided[i], whole?.result === 'deny', text, approval));
       });
       return jsonRpcAnswer(errors, batch);
+    },
+    approvalText() {
+      return approvalText(parsed?.messages ?? [], decided, info.headers);
     },
     responseTransform(headers) {
       const ids = new Set<JsonRpcId>((parsed?.messages ?? []).filter((m) => m.kind === 'request' && m.method === 'tools/list').map((m) => m.id ?? null));
@@ -122,7 +125,8 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
 
 /** tools/list answers keep the tools a tools/call of which (without arguments) the policy allows. */
 function toolsFilter(type: string, ids: Set<JsonRpcId>, h: McpHooks, headers: IncomingHttpHeaders): BodyTransform | undefined {
-  const mayCall = (tool: string): boolean => h.evaluate(mcpCommand({ kind: 'request', id: null, method: 'tools/call', tool }, h.server, headers)).result === 'allow';
+  // A tool held for approval stays listed: the agent may call it, and an approver decides.
+  const mayCall = (tool: string): boolean => h.evaluate(mcpCommand({ kind: 'request', id: null, method: 'tools/call', tool }, h.server, headers)).result !== 'deny';
   const onHidden = (hidden: string[]): void => h.hidden(hidden);
   if (type === 'text/event-stream') return sseToolsFilter(ids, mayCall, onHidden);
   if (type.includes('json')) return jsonToolsFilter(ids, mayCall, onHidden);
@@ -130,12 +134,46 @@ function toolsFilter(type: string, ids: Set<JsonRpcId>, h: McpHooks, headers: In
 }
 
 /**
- * One decision for the request: the first that is not `allow` (an MCP `approval` is refused
- * for now: holding a tool call is a later slice), else an allow that masks what any of them masks.
+ * The JSON-RPC error for one request of a refused POST: a denied message gets its own reasons; a
+ * held one the approval answer (`text`, with the approval id) and `data.approval`; the others of
+ * a batch say why they were not forwarded.
+ */
+function refusedMessage(id: JsonRpcId, d: Decided | undefined, batchDenied: boolean, text: string, approval: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (d?.result === 'approval' && approval) return jsonRpcError(id, McpErrorCode.Refused, text, { decision: 'approval', reasons: d.reasons, approval });
+  if (d?.result === 'deny') return jsonRpcError(id, McpErrorCode.Refused, `chaperone: denied by policy: ${d.reasons.join('; ') || 'not allowed'}`, { decision: 'deny', reasons: d.reasons });
+  // Held without an approval gate: the listener's own text says so.
+  if (d?.result === 'approval' && !batchDenied) return jsonRpcError(id, McpErrorCode.Refused, text, { decision: 'approval', reasons: d.reasons });
+  const why = approval ? 'another request in the same batch is held for approval' : 'another request in the same batch was denied';
+  return jsonRpcError(id, McpErrorCode.Refused, `chaperone: not forwarded: ${why}`, { decision: d?.result ?? 'deny', reasons: d?.reasons ?? [] });
+}
+
+/**
+ * What a held POST's approval is bound to (with the identity and the connection, i.e. the MCP
+ * server: approvals/binding.ts): one line per held message, `<method> <tool> sha256:<canonical
+ * arguments>`. The JSON-RPC id is left out, so the agent's retry of the same call (a new id)
+ * finds the approval, and any other tool or arguments asks again.
+ */
+export function approvalText(messages: McpMessage[], decided: Decided[], headers: IncomingHttpHeaders): string {
+  return messages
+    .filter((_m, i) => decided[i]?.result === 'approval')
+    .map((m) => mcpCommand(m, '', headers).text)
+    .join('\n');
+}
+
+/**
+ * One decision for the request: a deny if any message is denied; else an approval (one
+ * requirement that every held message's approvers meet: mergeRequirements) if any is held; else
+ * an allow that masks what any of them masks.
  */
 function combine(ds: Decided[]): Decided {
-  const refused = ds.find((d) => d.result !== 'allow');
-  if (refused) return refused.result === 'approval' ? { ...refused, result: 'deny', reasons: [...refused.reasons, 'approvals for MCP tool calls are not available yet (policy: mcp-approval)'] } : refused;
+  const denied = ds.find((d) => d.result === 'deny');
+  if (denied) return denied;
+  const held = ds.filter((d) => d.result === 'approval');
+  if (held.length > 0) {
+    const approval = mergeRequirements(held);
+    if (!approval) return { ...held[0]!, result: 'deny', reasons: [...held.flatMap((d) => d.reasons), 'no approver group may approve every held call of this batch; send them one at a time'] };
+    return { ...held[0]!, reasons: [...new Set(held.flatMap((d) => d.reasons))], approval };
+  }
   const first = ds[0]!;
   let mask = first.mask;
   for (const d of ds.slice(1)) if (d.mask) mask = mask ? unionRules(mask, d.mask) : d.mask;

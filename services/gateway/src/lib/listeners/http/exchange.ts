@@ -282,7 +282,7 @@ async function awaitApproval(x: Exchange, deps: ExchangeDeps, gate: ApprovalGate
   x.res.once('close', onClose);
   try {
     const v = await holdForApproval(
-      { session: x.session, commandId: d.commandId, decision: d, commandText: approvalCommandText(cmd, pre, x.req.headers['content-length']), canHold: pre.ended, signal: gone.signal },
+      { session: x.session, commandId: d.commandId, decision: d, commandText: x.analysis.approvalText?.() ?? approvalCommandText(cmd, pre, x.req.headers['content-length']), canHold: pre.ended, signal: gone.signal },
       gate,
       deps.httpHoldMs,
       deps.log,

@@ -120,15 +120,13 @@ function approvalMessage(a: ApprovalAnswer): string {
  * it waits for and, while pending, a `Retry-After` (RFC 9110 §10.2.3). A git push gets its
  * report-status, which git prints per ref.
  */
-export function approvalRefusal(x: { kind: Kind; analysis: { refusal?(status: number, message: string): Refusal | undefined } }, a: ApprovalAnswer): Refusal {
+export function approvalRefusal(x: { kind: Kind; analysis: { refusal?(status: number, message: string, approval?: Record<string, unknown>): Refusal | undefined } }, a: ApprovalAnswer): Refusal {
   const o = a.outcome;
   const unavailable = o.outcome === 'UNAVAILABLE' || o.outcome === 'ABANDONED';
   const status = unavailable ? 503 : 403;
   const message = approvalMessage(a);
   const retry = o.outcome === 'PENDING' || unavailable;
   const extra: [string, string][] = retry ? [['Retry-After', String(a.retryAfterS)]] : [];
-  const native = x.analysis.refusal?.(status, message);
-  if (native) return { ...native, headers: [...native.headers, ...extra] };
   const r = a.ticket?.request;
   const approval = {
     id: o.approvalId ?? null,
@@ -140,6 +138,8 @@ export function approvalRefusal(x: { kind: Kind; analysis: { refusal?(status: nu
     ...(o.reason ? { reason: o.reason } : {}),
     ...(retry ? { retryAfterSeconds: a.retryAfterS } : {}),
   };
+  const native = x.analysis.refusal?.(status, message, approval);
+  if (native) return { ...native, headers: [...native.headers, ...extra] };
   let base: Refusal;
   if (x.kind === 'k8s') {
     // kubectl prints `message`; details.retryAfterSeconds is the Status field for exactly this.
