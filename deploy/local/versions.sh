@@ -20,6 +20,11 @@ APT_PINS=(
   "curl=7.88.1-10+deb12u15"
   "wrk=4.1.0-3+b2"
 )
+# What only the tests drive, installed by `install --test` (npm test), not by the main job.
+APT_TEST_PINS=(
+  # The browser the console tests drive with playwright-core (services/e2e/src/console.it.test.ts).
+  "chromium=156.0.8078.129-1~deb12u1"
+)
 # kubectl: from the apt source that provides `kubectl` when there is one (Google's cloud-sdk
 # repository on our machines), else Debian's kubernetes-client. Not pinned: it is only a client.
 KUBECTL_PACKAGES=(kubectl kubernetes-client)
