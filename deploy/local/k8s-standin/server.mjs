@@ -286,13 +286,54 @@ server.on('upgrade', (req, socket, head) => {
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${proto}\r\n\r\n`);
   log(req, 101);
   const command = url.searchParams.getAll('command');
+  const finish = () => {
+    socket.write(wsFrame(2, Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ metadata: {}, status: 'Success' }))])));
+    setTimeout(() => socket.end(wsFrame(8, Buffer.from([3, 232]))), 50);
+  };
+  socket.on('error', () => {});
+  // `cat` with stdin (v5): what arrives on channel 0 is copied to stdout until the client's close
+  // signal for stdin (channel 255, payload 0).
+  if (command[0] === 'cat' && url.searchParams.get('stdin') === 'true' && proto === 'v5.channel.k8s.io') {
+    let buf = head ?? Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (let f; (f = readClientFrame(buf)); ) {
+        buf = buf.subarray(f.size);
+        if (f.opcode === 8) return socket.end(wsFrame(8, Buffer.from([3, 232])));
+        if (f.payload[0] === 0 && f.payload.length > 1) socket.write(wsFrame(2, Buffer.concat([Buffer.from([1]), f.payload.subarray(1)])));
+        if (f.payload[0] === 255 && f.payload[1] === 0) finish();
+      }
+    });
+    return;
+  }
   const out = command[0] === 'echo' ? `${command.slice(1).join(' ')}\n` : `chaperone k8s stand-in: would run ${JSON.stringify(command)} in ${r.ns}/${r.name}\n`;
   socket.write(wsFrame(2, Buffer.concat([Buffer.from([1]), Buffer.from(out)])));
-  socket.write(wsFrame(2, Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ metadata: {}, status: 'Success' }))])));
-  setTimeout(() => socket.end(wsFrame(8, Buffer.from([3, 232]))), 50);
+  finish();
   socket.on('data', () => {});
-  socket.on('error', () => {});
 });
+
+/** One whole client frame (masked, RFC 6455 §5.2) at the start of buf, unmasked; undefined until it is complete. */
+function readClientFrame(buf) {
+  if (buf.length < 2) return undefined;
+  let len = buf[1] & 0x7f;
+  let at = 2;
+  if (len === 126) {
+    if (buf.length < 4) return undefined;
+    len = buf.readUInt16BE(2);
+    at = 4;
+  } else if (len === 127) {
+    if (buf.length < 10) return undefined;
+    len = Number(buf.readBigUInt64BE(2));
+    at = 10;
+  }
+  const masked = (buf[1] & 0x80) !== 0;
+  const key = masked ? buf.subarray(at, at + 4) : undefined;
+  if (masked) at += 4;
+  if (buf.length < at + len) return undefined;
+  const payload = Buffer.from(buf.subarray(at, at + len));
+  if (key) for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3];
+  return { opcode: buf[0] & 0x0f, payload, size: at + len };
+}
 
 /** pods/exec over SPDY/3.1 with the v4 remote command protocol (X-Stream-Protocol-Version). */
 function spdyExec(req, socket, head, url, r, reject) {

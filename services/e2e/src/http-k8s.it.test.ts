@@ -21,6 +21,17 @@ describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
   const kubeconfig = join(dir, 'kubeconfig');
   const name = `e2e-${randomBytes(3).toString('hex')}`;
   const kubectl = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir } });
+  const kubectlWs = (input: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir }, input });
+  /** A format-valid GitHub token, new each run: exec output that holds it must be masked. */
+  const secret = `ghp_${Array.from(randomBytes(36), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62]).join('')}`;
+  /** The exec session of the one k8s.exec command whose text holds `marker`, replayed. */
+  const execReplay = async (marker: string): Promise<{ sessionId: string; text: string }> => {
+    const [c] = await commandsOf(stack, subject, 1, `action = 'k8s.exec' AND position(text, '${marker}') > 0`);
+    return { sessionId: c!.session_id, text: await replayOf(stack, c!.session_id) };
+  };
+  /** Output frames of a session that hold `value` (the request line holds what the agent asked to run, as sent). */
+  const leaks = async (sessionId: string, value: string): Promise<number> =>
+    Number((await sql<{ n: string | number }>(stack, `SELECT count() AS n FROM events WHERE session_id = '${sessionId}' AND direction = 'SERVER_TO_CLIENT' AND position(payload, '${value}') > 0`))[0]!.n);
   /** kubectl >= 1.30 speaks WebSocket; this turns it off, so it falls back to SPDY/3.1 like older clients. */
   const kubectlSpdy = (input: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
     run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }, input });
@@ -59,6 +70,31 @@ describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
     assert.equal((await kubectl('delete', 'pod', `${name}-pod`)).code, 0);
   });
 
+  it('exec over WebSocket: output masked on stdout before it reaches the agent or the recording; replay shows typed input and output by channel', async () => {
+    const pod = join(dir, 'ws-pod.yaml');
+    writeFileSync(pod, `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}-ws}\nspec: {containers: [{name: main, image: busybox}]}\n`);
+    assert.equal((await kubectl('apply', '-f', pod)).code, 0);
+    const echo = await kubectl('exec', `${name}-ws`, '--', 'echo', `token=${secret}`);
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.match(echo.stdout, /^token=\[MASKED:[\w-]+\]\n$/);
+    const cat = await kubectlWs(`typed-${name}\nsecond line\n`, 'exec', '-i', `${name}-ws`, '--', 'cat');
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, `typed-${name}\nsecond line\n`);
+    assert.equal((await kubectl('delete', 'pod', `${name}-ws`)).code, 0);
+
+    const masked = await execReplay(`${name}-ws/exec?command=echo`);
+    assert.match(masked.text, /stdout │ token=\[MASKED:[\w-]+\]/);
+    assert.match(masked.text, /error {2}│ \{"metadata":\{\},"status":"Success"\}/);
+    assert.match(masked.text, /\(masked: 1× [\w-]+ in /);
+    assert.equal(await leaks(masked.sessionId, secret), 0, 'the secret is not in the recorded output');
+    const typed = await execReplay(`${name}-ws/exec?command=cat`);
+    assert.match(typed.text, new RegExp(`stdin {2}│ typed-${name}\\n {2}stdin {2}│ second line`));
+    assert.match(typed.text, new RegExp(`stdout │ typed-${name}\\n {2}stdout │ second line`));
+    // Client frames are stored without the WebSocket XOR key: SQL reads what was typed.
+    const stdin = await sql<{ n: string | number }>(stack, `SELECT count() AS n FROM events FINAL WHERE session_id = '${typed.sessionId}' AND message_type = 'ws.frame.binary;channel=stdin' AND direction = 'CLIENT_TO_SERVER' AND position(payload, 'typed-${name}') > 0`);
+    assert.equal(Number(stdin[0]!.n), 1);
+  });
+
   it('runs kubectl exec over SPDY/3.1, recorded frame by frame with each stream\'s channel', async () => {
     const pod = join(dir, 'spdy-pod.yaml');
     writeFileSync(pod, `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}-spdy}\nspec: {containers: [{name: main, image: busybox}]}\n`);
@@ -86,6 +122,23 @@ describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
     assert.ok(out, 'the output is recorded on the stdout channel');
     const second = await frames(execs[1]!.session_id, `stdin-${name}`);
     assert.ok(second.some((r) => r.direction === 'CLIENT_TO_SERVER' && r.message_type.endsWith('channel=stdin') && Number(r.has) === 1), 'what the agent typed is recorded on the stdin channel');
+    const replayed = await replayOf(stack, execs[1]!.session_id);
+    assert.match(replayed, new RegExp(`stdin {2}│ stdin-${name}\\n(.*\\n)* {2}stdout │ stdin-${name}`));
+    assert.match(replayed, /verb create {2}resource v1\/pods\/exec {2}namespace demo/);
+  });
+
+  it('masks a secret in exec output over SPDY/3.1 before it reaches the agent or the recording', async () => {
+    const pod = join(dir, 'spdy-secret-pod.yaml');
+    writeFileSync(pod, `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}-sps}\nspec: {containers: [{name: main, image: busybox}]}\n`);
+    assert.equal((await kubectl('apply', '-f', pod)).code, 0);
+    const cat = await kubectlSpdy(`key ${secret}\n`, 'exec', '-i', `${name}-sps`, '--', 'cat');
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.match(cat.stdout, /^key \[MASKED:[\w-]+\]\n$/);
+    assert.equal((await kubectl('delete', 'pod', `${name}-sps`)).code, 0);
+    const r = await execReplay(`${name}-sps/exec`);
+    assert.match(r.text, /stdout │ key \[MASKED:[\w-]+\]/);
+    // What the agent typed is its own input, recorded as typed; what came back is masked.
+    assert.equal(await leaks(r.sessionId, secret), 0, 'the secret is not in the recorded output');
   });
 
   it('records verb, group/version/resource, namespace, name and subresource', async () => {
