@@ -25,6 +25,8 @@
 : "${CHAPERONE_MATERIALIZER_HTTP_PORT:=19201}"
 : "${CHAPERONE_API_GRPC_PORT:=50051}"
 : "${CHAPERONE_API_HTTP_PORT:=19301}"
+# The web console and its JSON API (HTTPS).
+: "${CHAPERONE_API_WEB_PORT:=19443}"
 : "${CHAPERONE_APPROVALS_HTTP_PORT:=19401}"
 # haproxy: the load-balanced PostgreSQL endpoint agents use, and its stats/metrics page.
 : "${CHAPERONE_HAPROXY_PG_PORT:=6432}"

@@ -160,6 +160,12 @@ policy:
 api:
   listen: 127.0.0.1:$CHAPERONE_API_GRPC_PORT
   http: 127.0.0.1:$CHAPERONE_API_HTTP_PORT
+  # the web console (the local CA's certificate for 127.0.0.1, as the gateways')
+  web:
+    listen: 127.0.0.1:$CHAPERONE_API_WEB_PORT
+    tls:
+      certFile: tls/gateway.pem
+      keyFile: tls/gateway-key.pem
 access:
   default: allow
   rules:

@@ -64,6 +64,7 @@ write_stack_info() {
     env_line HAPROXY_STATS_URL "http://127.0.0.1:$CHAPERONE_HAPROXY_STATS_PORT/stats"
     env_line HAPROXY_METRICS_URL "http://127.0.0.1:$CHAPERONE_HAPROXY_STATS_PORT/metrics"
     env_line API_ADDRESS "127.0.0.1:$CHAPERONE_API_GRPC_PORT"
+    env_line CONSOLE_URL "https://127.0.0.1:$CHAPERONE_API_WEB_PORT/"
     env_line TLS_CA_FILE "$TLS_DIR/ca.pem"
     env_line IDENTITY_PUBLIC_KEY_FILE "$KEYS_DIR/identity.pub.pem"
     env_line NODE_PUBLIC_KEY_FILE "$KEYS_DIR/node.pub.pem"
@@ -106,6 +107,9 @@ print_stack_info() {
     echo "    export CHAPERONE_CONFIG=$CONFIG_FILE"
     echo "    node $CLI_MAIN sessions ls"
     echo "    node $CLI_MAIN sql \"SELECT count() FROM chaperone.events\""
+    echo "  console: https://127.0.0.1:$CHAPERONE_API_WEB_PORT/  (certificate from the local CA $TLS_DIR/ca.pem)"
+    echo "    log in with your ID token after \`node $CLI_MAIN login\` (users sam: soc, alice: approver, adam: admin; password chaperone),"
+    echo "    or paste a token: node $CLI_MAIN token issue --config $CONFIG_FILE --subject user:sam --groups soc --ttl 8h"
   else
     echo "  (infrastructure only: no gateway, no haproxy)"
   fi

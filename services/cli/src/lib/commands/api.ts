@@ -1,9 +1,20 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '@chaperone/observability';
 import { approvalsBackend } from '../api-approvals.js';
 import { configFrom, withConfig } from '../context.js';
 import { checkListenable } from '../preflight.js';
 import { runUntilSignal, startOrExit } from '../run.js';
+
+/** The built web console (services/console/dist), served on api.web; undefined when the package is not installed. */
+function consoleDir(): string | undefined {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@chaperone/console/package.json')), 'dist');
+  } catch {
+    return undefined;
+  }
+}
 
 /** Registers `chaperone api`: the gRPC API server, until SIGTERM. */
 export function register(program: Command): void {
@@ -14,7 +25,8 @@ export function register(program: Command): void {
       .description(
         'Run the Chaperone gRPC API (chaperone.v1.Chaperone on api.listen): sessions, replay, read-only SQL and ' +
           'verify over the ClickHouse recording store, for `chaperone sessions|replay|sql|verify` and other clients. ' +
-          'Health and metrics on api.http. Stops cleanly on SIGTERM or Ctrl-C.',
+          'Health and metrics on api.http. With api.web (listen + tls), also the web console and its JSON API (/api/v1) over HTTPS. ' +
+          'Stops cleanly on SIGTERM or Ctrl-C.',
       ),
   )
     .option('--node-id <id>', 'name of this process in logs (default: node.id or host-pid)')
@@ -24,10 +36,11 @@ export function register(program: Command): void {
       const listeners = [
         { what: 'gRPC API', setting: 'api.listen', at: config.api.listen },
         { what: 'health and metrics endpoint', setting: 'api.http', at: config.api.http },
+        ...(config.api.web ? [{ what: 'web console', setting: 'api.web.listen', at: config.api.web.listen }] : []),
       ];
       await startOrExit('api', () => checkListenable(listeners), log);
       const { startApiServer } = await import('@chaperone/api');
-      const server = await startOrExit('api', () => startApiServer(config, { logger: log, approvals: approvalsBackend(config.temporal) }), log);
+      const server = await startOrExit('api', () => startApiServer(config, { logger: log, approvals: approvalsBackend(config.temporal), ...(config.api.web ? { consoleDir: consoleDir() } : {}) }), log);
       await runUntilSignal(log, () => server.stop());
     });
 }
