@@ -108,5 +108,13 @@ describe('HTTP gateway: git smart-HTTP against git http-backend', () => {
     const replay = await replayOf(stack, pushes[3]!.session_id);
     assert.match(replay, /git\.push[\s\S]*DENY[\s\S]*git-force-push/);
     assert.match(replay, /refs\/heads\/main/);
+    // The ref update as parsed (old..new, force push) and the decision, then what git was told.
+    const main = updates[3]!.u;
+    assert.match(replay, new RegExp(`\\n  ref refs/heads/main  ${main.old.slice(0, 12)}\\.\\.${main.new.slice(0, 12)}  FORCE PUSH\\n  → DENY: [^\\n]*git-force-push`));
+    assert.match(replay, /→ DENY[^\n]*\n( {2}.*\n)* {2}← 200\n {2}response body \(git pkt-lines\):\n( {4}.*\n)* {4}ng refs\/heads\/main /, 'git gets its refusal in a report-status');
+    const forced = await replayOf(stack, pushes[2]!.session_id);
+    assert.match(forced, new RegExp(`ref refs/heads/${branch}  [0-9a-f]{12}\\.\\.[0-9a-f]{12}  FORCE PUSH\\n  → ALLOW`));
+    assert.match(forced, /request body: \d+ bytes, sha256 [0-9a-f]{64}/, 'the pack as size + digest');
+    assert.match(await replayOf(stack, pushes[4]!.session_id), new RegExp(`ref refs/heads/${branch}  [0-9a-f]{12}\\.\\.0{12}  delete\\n  → ALLOW`));
   });
 });

@@ -52,6 +52,18 @@ describe('replay of HTTP, git and exec sessions', () => {
     assert.match(text, /← 200 OK\n {2}response body: \(15 bytes binary, sha256 [0-9a-f]{64}\)/);
   });
 
+  it('reads a push report (git pkt-lines, side-band) as its lines', () => {
+    const pkt = (data: Buffer | string) => Buffer.concat([Buffer.from((Buffer.byteLength(data) + 4).toString(16).padStart(4, '0')), Buffer.from(data)]);
+    const report = Buffer.concat([pkt('unpack ok\n'), pkt('ng refs/heads/main denied by policy\n'), Buffer.from('0000')]);
+    const body = Buffer.concat([pkt(Buffer.concat([Buffer.from([1]), report])), pkt('\x02Resolving deltas\n'), Buffer.from('0000')]);
+    const text = replay([
+      { at: ms(0), event: started },
+      { at: ms(1), client: [{ type: 'http.request.head', bytes: head('POST /git/demo.git/git-receive-pack HTTP/1.1'), events: [command(1, 'git', 'git.push', 'POST /git/demo.git/git-receive-pack', { updates: [] }), decision(1, 'ALLOW')] }] },
+      { at: ms(2), server: [{ type: 'http.response.head', bytes: head('HTTP/1.1 200 OK') }, { type: 'http.response.body', bytes: body }] },
+    ]);
+    assert.match(text, /response body \(git pkt-lines\):\n {4}unpack ok\n {4}ng refs\/heads\/main denied by policy\n {4}remote: Resolving deltas\n/);
+  });
+
   it('shows a JSON body in full, and the outcome of a held request that nobody answered', () => {
     const text = replay([
       { at: ms(0), event: started },

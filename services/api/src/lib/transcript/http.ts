@@ -25,6 +25,35 @@ function asText(b: Buffer): string | undefined {
   return /[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/.test(s) ? undefined : s;
 }
 
+/**
+ * A git pkt-line stream (a push's report-status, side-band multiplexed or not) as its lines:
+ * `unpack ok`, `ok refs/heads/x`, `ng refs/heads/main <why>`; undefined when it is not one.
+ */
+function pktLines(b: Buffer, depth = 0): string[] | undefined {
+  const out: string[] = [];
+  for (let at = 0; at < b.length; ) {
+    const hex = b.toString('latin1', at, at + 4);
+    if (!/^[0-9a-f]{4}$/.test(hex)) return undefined;
+    const len = parseInt(hex, 16);
+    if (len === 0 || len === 1 || len === 2) {
+      at += 4;
+      continue;
+    }
+    if (len < 4 || at + len > b.length) return undefined;
+    const data = b.subarray(at + 4, at + len);
+    at += len;
+    const band = data[0];
+    if (depth === 0 && band === 1) out.push(...(pktLines(data.subarray(1), 1) ?? [data.subarray(1).toString('utf8').trimEnd()]));
+    else if (depth === 0 && (band === 2 || band === 3)) out.push(`remote: ${data.subarray(1).toString('utf8').trimEnd()}`);
+    else {
+      const text = asText(data);
+      if (text === undefined) return undefined;
+      out.push(text.replace(/\n$/, ''));
+    }
+  }
+  return out;
+}
+
 const binaryLine = (b: Buffer): string => `(${b.length} bytes binary, sha256 ${createHash('sha256').update(b).digest('hex')})`;
 
 /** The payload of a recorded WebSocket frame, without a client's XOR key (recordings before it was removed kept it). */
@@ -100,6 +129,8 @@ export class HttpRenderer {
     const text = asText(b);
     const more = r.bytes > b.length ? [`    … ${r.bytes - b.length} more bytes`] : [];
     if (r.label.endsWith('body')) {
+      const pkt = text === undefined || /^[0-9a-f]{4}/.test(text) ? pktLines(b) : undefined;
+      if (pkt) return [`  ${r.label} (git pkt-lines):`, ...pkt.map((l) => `    ${l}`), ...more];
       if (text === undefined) return [`  ${r.label}: ${binaryLine(b)}`];
       return [`  ${r.label}:`, ...text.replace(/\n$/, '').split('\n').map((l) => `    ${l.replace(/\r$/, '')}`), ...more];
     }
