@@ -98,7 +98,7 @@ export function SessionPage({ id }: { id: string }) {
         <div aria-live="polite">
           {verify && (
             <p class={`verify verify-${verify.status}`}>
-              <strong>{verify.status}</strong>: {verify.detail} ({verify.events} events{verify.sealedBy ? `, sealed by ${verify.sealedBy}` : ''})
+              <strong>{verify.status}</strong>: {verify.detail}
             </p>
           )}
         </div>

@@ -1,0 +1,176 @@
+/**
+ * The web console end to end (issue #16), with real parts: Debian's chromium driven by
+ * playwright-core → the API's HTTPS listener (api.web) → the recording store, Temporal and the
+ * gateways of the running stack. A SOC analyst finds an agent's psql session by identity, plays
+ * it and sees the masked e-mail cells, verifies it, runs SQL and downloads the CSV; an approver
+ * approves a held statement (the agent's psql then runs it) and denies another with a reason (the
+ * agent gets it); an agent's token is refused the console. A screenshot of every page goes to
+ * services/e2e/.out/console/.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { loadConfig, type Config } from '@chaperone/config';
+import { TokenIssuer } from '@chaperone/identity';
+import { agentPsql, eventually, loadStack, repoRoot, run, statementLogOffset, statementLogSince, type Stack } from './lib/stack.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUT = join(repoRoot, 'services/e2e/.out/console');
+
+describe('the web console', { timeout: 180_000 }, () => {
+  let stack: Stack;
+  let config: Config;
+  let issuer: TokenIssuer;
+  let browser: Browser;
+  let base: string;
+  let logStart = 0;
+  const tag = randomBytes(4).toString('hex');
+  const subject = `agent:e2e-console-${tag}`;
+  let agentToken: string;
+
+  before(async () => {
+    stack = loadStack();
+    config = loadConfig(stack.CHAPERONE_CONFIG);
+    const web = config.api.web;
+    assert.ok(web, 'the stack configuration has no api.web block: rerun deploy/local/up');
+    base = `https://127.0.0.1:${web.listen.port}`;
+    issuer = await TokenIssuer.fromConfig(config.identity);
+    agentToken = await issuer.issue({ subject, groups: ['agents', 'db-writers'], ttlMs: 10 * 60_000 });
+    logStart = statementLogOffset(stack);
+    mkdirSync(OUT, { recursive: true });
+    // The browser trusts exactly the API's certificate (its key's SPKI hash), nothing else.
+    const spki = new X509Certificate(readFileSync(web.tls.certFile)).publicKey.export({ type: 'spki', format: 'der' });
+    const pin = createHash('sha256').update(spki).digest('base64');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${pin}`] });
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  /** A browser profile of its own, logged in with a token through the login page. */
+  const loggedIn = async (who: string, groups: string[]): Promise<{ ctx: BrowserContext; page: Page }> => {
+    const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/`);
+    await page.getByLabel('Identity token').fill(await issuer.issue({ subject: who, groups, ttlMs: 10 * 60_000 }));
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByLabel('Logged in as').getByText(who).waitFor();
+    return { ctx, page };
+  };
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+
+  it('refuses an agent identity at login', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const res = await page.goto(`${base}/sessions`);
+    assert.match(res?.headers()['content-security-policy'] ?? '', /default-src 'none'; script-src 'self'; style-src 'self'/);
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    // An unsafe call without the console's header (what a cross-site form sends) is refused.
+    const csrf = await page.evaluate(async () => (await fetch('/api/v1/logout', { method: 'POST' })).status);
+    assert.equal(csrf, 403);
+    await page.getByLabel('Identity token').fill(agentToken);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').getByText(/has no console role/).waitFor();
+    assert.match((await page.getByRole('alert').textContent()) ?? '', new RegExp(`${subject} has no console role`));
+    assert.deepEqual(await ctx.cookies(), [], 'no session cookie for an agent');
+    await shot(page, 'login-refused');
+    // The API answers nothing to the agent's token either.
+    const status = await page.evaluate(async (t) => (await fetch('/api/v1/sessions', { headers: { authorization: `Bearer ${t}` } })).status, agentToken);
+    assert.equal(status, 403);
+    await ctx.close();
+  });
+
+  it('finds a psql session by identity, plays it with its masked cells, verifies it, and runs SQL with a CSV download', async () => {
+    const r = await agentPsql(stack, { user: subject, token: agentToken, sql: 'SELECT id, email FROM customers ORDER BY id LIMIT 3' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\[MASKED:email\]/);
+    const { ctx, page } = await loggedIn('user:sam', ['soc']);
+    await page.getByRole('link', { name: 'Sessions' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Approvals' }).count(), 1, 'soc reads approvals too');
+
+    // Find it by identity (the materializer stores it within seconds).
+    await eventually('the session in the list', async () => {
+      await page.getByLabel('Identity (subject)').fill(subject);
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('table').getByText(subject).first().waitFor({ timeout: 2000 });
+      return true;
+    });
+    await shot(page, 'sessions');
+    await page.getByRole('link', { name: new RegExp(`of ${subject}`) }).first().click();
+    await page.getByRole('heading', { name: 'Identity' }).waitFor();
+    assert.equal(await page.locator('dd', { hasText: subject }).count(), 1);
+
+    // The replay: the statement, and its result with the masked cells marked.
+    await page.locator('pre.statement', { hasText: 'SELECT id, email FROM customers' }).waitFor();
+    const masked = page.locator('td.masked');
+    await masked.first().waitFor();
+    assert.equal(await masked.count(), 3);
+    assert.equal(await masked.first().getAttribute('data-masked'), 'email');
+    await page.getByRole('button', { name: 'Verify hash chain and signature' }).click();
+    await page.locator('.verify').waitFor();
+    assert.match((await page.locator('.verify').textContent()) ?? '', /^(intact|incomplete)/);
+    await shot(page, 'session');
+
+    // Keyboard: the replay's Play control is reachable and works from the keyboard.
+    await page.getByRole('button', { name: 'Play' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+
+    await page.getByRole('link', { name: 'SQL' }).click();
+    await page.getByLabel(/^Query/).fill(`SELECT session_id, subject, connection FROM sessions FINAL WHERE subject = '${subject}'`);
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.getByRole('table').getByText(subject).waitFor();
+    await shot(page, 'sql');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+    const csvFile = join(OUT, 'query.csv');
+    await download.saveAs(csvFile);
+    const csv = readFileSync(csvFile, 'utf8').trim().split(/\r?\n/);
+    assert.equal(csv[0], 'session_id,subject,connection');
+    assert.equal(csv.length, 2);
+    assert.match(csv[1]!, new RegExp(`,${subject},demo$`));
+    await ctx.close();
+  });
+
+  it('lets an approver approve a held statement (it runs) and deny another with a reason (the agent gets it)', async () => {
+    const { ctx, page } = await loggedIn('user:alice', ['dba']);
+    await page.getByRole('heading', { name: 'Approvals' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Sessions' }).count(), 0, 'an approver who is not soc sees no recordings');
+
+    const held = (sql: string, app: string) =>
+      run('psql', [`host=127.0.0.1 port=${stack.HAPROXY_PG_PORT} dbname=demo user=${subject} sslmode=verify-full sslrootcert=${stack.TLS_CA_FILE} connect_timeout=10`, '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'BEGIN', '-c', sql, '-c', 'ROLLBACK'], {
+        env: { ...process.env, PGPASSWORD: agentToken, PGAPPNAME: app },
+      });
+    const item = (sql: string) => page.getByRole('listitem', { name: `approval for ${subject} on demo` }).filter({ hasText: sql });
+
+    // It appears without a reload.
+    const approveSql = `DELETE FROM orders -- e2e console approve ${tag}`;
+    const approved = held(approveSql, `e2e-console-a-${tag}`);
+    await item(approveSql).waitFor({ timeout: 20_000 });
+    await shot(page, 'approvals');
+    await item(approveSql).getByLabel('Reason').fill('e2e console');
+    await item(approveSql).getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('status').getByText(/approved .*: now approved/).waitFor();
+    const a = await approved;
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stderr, /approved by user:alice/);
+    assert.ok(statementLogSince(stack, logStart).includes(`app=e2e-console-a-${tag} LOG:  statement: ${approveSql}`), 'the approved statement ran upstream');
+
+    const denySql = `DELETE FROM orders -- e2e console deny ${tag}`;
+    const denied = held(denySql, `e2e-console-d-${tag}`);
+    await item(denySql).waitFor({ timeout: 20_000 });
+    await item(denySql).getByLabel('Reason').fill('add a WHERE clause');
+    await item(denySql).getByRole('button', { name: 'Deny' }).click();
+    const d = await denied;
+    assert.notEqual(d.code, 0);
+    assert.match(d.stderr, /denied by user:alice.*: add a WHERE clause/);
+    assert.ok(!statementLogSince(stack, logStart).includes(`app=e2e-console-d-${tag} LOG:  statement: ${denySql}`), 'the denied statement never ran');
+    await page.getByRole('checkbox', { name: 'Show decided approvals too' }).check();
+    await page.getByRole('cell', { name: 'add a WHERE clause' }).first().waitFor();
+    await shot(page, 'approvals-history');
+    await ctx.close();
+  });
+});
