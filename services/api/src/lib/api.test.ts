@@ -30,7 +30,7 @@ describe('gRPC API', () => {
     clickhouse: db.config,
     recording: { ...base.recording, trustedNodeKeys: { [a.nodeId]: keyFile } },
     kafka: { ...base.kafka, topic: `chaperone.api-test.${randomBytes(4).toString('hex')}` },
-    api: { ...base.api, listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, requireToken: true, socGroups: ['soc'] },
+    api: { ...base.api, listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, requireToken: true, socGroups: ['soc'], web: undefined },
     roles: { soc: ['soc'], approver: ['approvers'], admin: ['admins'] },
   };
   const kafka = new Kafka({ clientId: 'api-test', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });

@@ -27,7 +27,7 @@ async function settled(value: () => number): Promise<number> {
 
 describe('Replay streams a big session', () => {
   const base = testConfig();
-  const config: Config = { ...base, api: { ...base.api, listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, requireToken: false } };
+  const config: Config = { ...base, api: { ...base.api, listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, requireToken: false, web: undefined } };
   const running: { server: ApiServer; client: ApiClient }[] = [];
   const serve = async (fake: FakeStore): Promise<ApiClient> => {
     const server = await startApiServer(config, { store: fake.store, opsServer: false, logger: createLogger({ name: 'replay-test', level: 'warn' }) });

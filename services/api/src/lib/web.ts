@@ -94,12 +94,13 @@ function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new WebRefusal(413, 'TOO_LARGE', `request body over ${MAX_BODY} bytes`));
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY) return void chunks.push(c);
+      // Answer 413 at once; what is still coming is read and dropped (the socket then closes).
+      chunks.length = 0;
+      reject(new WebRefusal(413, 'TOO_LARGE', `request body over ${MAX_BODY} bytes: send less`));
     });
     req.on('end', () => {
+      if (size > MAX_BODY) return;
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return reject(new WebRefusal(415, 'UNSUPPORTED', 'send the body as application/json'));
       try {
         const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
@@ -176,7 +177,8 @@ function route(o: WebServerOptions, r: Request): Promise<unknown> | undefined {
 }
 
 function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
-  res.writeHead(code, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.writeHead(code, {
+    ...(code === 413 ? { connection: 'close' } : {}), ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 }
 

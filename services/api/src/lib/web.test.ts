@@ -1,0 +1,178 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '@chaperone/config';
+import { decodeRecord } from '@chaperone/events';
+import { TokenIssuer } from '@chaperone/identity';
+import { createLogger } from '@chaperone/observability';
+import { createStore, type Store } from '@chaperone/store';
+import { fixtureSession, testConfig, throwawayDatabase } from '@chaperone/store/testing';
+import { createApiClient } from './client.js';
+import { startApiServer, type ApiServer } from './server.js';
+import { CSRF_HEADER, SESSION_COOKIE } from './web.js';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: () => Record<string, unknown>;
+}
+
+// The console's JSON API and static files on api.web (HTTPS, a throwaway certificate), over a
+// throwaway database on the local stack's ClickHouse, next to the gRPC API of the same server.
+describe('console web API', () => {
+  const base = testConfig();
+  const db = throwawayDatabase(base.clickhouse, 'chaperone_web_test');
+  const a = fixtureSession({ subject: 'agent:w', connection: 'pg-w' });
+  const dir = mkdtempSync(join(tmpdir(), 'chaperone-web-'));
+  const keyFile = join(dir, 'node.pub.pem');
+  writeFileSync(keyFile, a.publicKey.export({ type: 'spki', format: 'pem' }));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const consoleDir = join(dir, 'console');
+  mkdirSync(join(consoleDir, 'assets'), { recursive: true });
+  writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><script type="module" src="/assets/app-1.js"></script>');
+  writeFileSync(join(consoleDir, 'assets', 'app-1.js'), 'console.log(1)');
+  const config: Config = {
+    ...base,
+    clickhouse: db.config,
+    recording: { ...base.recording, trustedNodeKeys: { [a.nodeId]: keyFile } },
+    api: {
+      ...base.api, listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, requireToken: true,
+      web: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } },
+    },
+    roles: { soc: ['soc'], approver: ['approvers'], admin: ['admins'] },
+  };
+  const ca = readFileSync(join(dir, 'cert.pem'));
+  let store: Store;
+  let server: ApiServer;
+  let issuer: TokenIssuer;
+
+  const call = (method: string, path: string, o: { headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+      const req = request(
+        { host: '127.0.0.1', port: server.webAddress!.port, path, method, ca, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...o.headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode!, headers: res.headers, body: text, json: () => JSON.parse(text) as Record<string, unknown> });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const csrf = { [CSRF_HEADER]: '1' };
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+  before(async () => {
+    store = createStore(db.config);
+    await store.migrate();
+    await store.insertEvents(a.messages.flatMap((m) => decodeRecord(m)));
+    server = await startApiServer(config, { logger: createLogger({ name: 'web-test', level: 'warn' }), consoleDir });
+    issuer = await TokenIssuer.fromConfig(config.identity);
+  });
+
+  after(async () => {
+    await server?.stop(1000);
+    await db.drop();
+    await store?.close();
+  });
+
+  it('serves the console with a strict CSP: files read at start, the app for client routes, nothing else', async () => {
+    const index = await call('GET', '/');
+    assert.equal(index.status, 200);
+    assert.match(String(index.headers['content-type']), /^text\/html/);
+    assert.match(String(index.headers['content-security-policy']), /default-src 'none'; script-src 'self'; style-src 'self'/);
+    assert.match(String(index.headers['content-security-policy']), /frame-ancestors 'none'/);
+    assert.equal(index.headers['x-content-type-options'], 'nosniff');
+    assert.equal((await call('GET', '/sessions/abc')).body, index.body, 'a client-side route gets the app');
+    const js = await call('GET', '/assets/app-1.js');
+    assert.equal(js.status, 200);
+    assert.match(String(js.headers['content-type']), /^text\/javascript/);
+    assert.match(String(js.headers['cache-control']), /immutable/);
+    assert.equal((await call('GET', '/assets/missing.js')).status, 404);
+    assert.equal((await call('GET', '/assets/../../cert.pem')).status, 404);
+    assert.equal((await call('GET', '/%2e%2e/key.pem')).status, 404);
+    assert.equal((await call('POST', '/', { headers: csrf })).status, 405);
+  });
+
+  it('answers the JSON API with the same operations and roles as gRPC, by bearer token', async () => {
+    const soc = await issuer.issue({ subject: 'soc:w', groups: ['soc'] });
+    const list = await call('GET', '/api/v1/sessions?subject=agent%3Aw', { headers: bearer(soc) });
+    assert.equal(list.status, 200, list.body);
+    assert.equal(list.headers['cache-control'], 'no-store');
+    const grpc = createApiClient(server.address, { token: soc });
+    try {
+      assert.deepEqual((list.json().sessions as { sessionId: string }[]).map((s) => s.sessionId), (await grpc.listSessions({ subject: 'agent:w' })).map((s) => s.sessionId));
+    } finally {
+      grpc.close();
+    }
+    const t = (await call('GET', `/api/v1/sessions/${a.sessionId}/transcript`, { headers: bearer(soc) })).json() as { commands: { decision?: { result: string }; result: { rows: unknown[] } }[] };
+    assert.deepEqual(t.commands.map((c) => c.decision?.result), ['ALLOW', 'DENY']);
+    assert.deepEqual(t.commands[0]!.result.rows, [['1', 'ada@example.com'], ['2', null]]);
+    const v = await call('POST', `/api/v1/sessions/${a.sessionId}/verify`, { headers: { ...bearer(soc), ...csrf }, body: {} });
+    assert.equal(v.json().status, 'intact', v.body);
+    const q = await call('POST', '/api/v1/query', { headers: { ...bearer(soc), ...csrf }, body: { sql: 'SELECT command_id, decision FROM commands FINAL ORDER BY command_id' } });
+    assert.deepEqual((q.json().rows as { cells: { text: string }[] }[]).map((r) => r.cells.map((c) => c.text)), [['1', 'ALLOW'], ['2', 'DENY']]);
+    const bad = await call('POST', '/api/v1/query', { headers: { ...bearer(soc), ...csrf }, body: { sql: "INSERT INTO events (session_id) VALUES ('x')" } });
+    assert.equal(bad.status, 403);
+    const missing = await call('GET', '/api/v1/sessions/missing', { headers: bearer(soc) });
+    assert.equal(missing.status, 404);
+    assert.match((missing.json().error as { message: string }).message, /sessions ls/);
+    assert.equal((await call('GET', '/api/v1/approvals', { headers: bearer(soc) })).status, 501, 'no approvals backend: UNIMPLEMENTED');
+    assert.equal((await call('GET', '/api/v1/nothing', { headers: bearer(soc) })).status, 404);
+
+    const approver = await issuer.issue({ subject: 'user:alice', groups: ['approvers'] });
+    const refused = await call('GET', '/api/v1/sessions', { headers: bearer(approver) });
+    assert.equal(refused.status, 403);
+    assert.match((refused.json().error as { message: string }).message, /needs the role soc or admin: user:alice has roles approver/);
+    const anonymous = await call('GET', '/api/v1/sessions');
+    assert.equal(anonymous.status, 401);
+    assert.equal((await call('GET', '/api/v1/sessions', { headers: bearer(`${soc}x`) })).status, 401);
+  });
+
+  it('logs a person in with an HttpOnly SameSite=Strict cookie, refuses agents, and needs the CSRF header on unsafe methods', async () => {
+    const soc = await issuer.issue({ subject: 'soc:w', groups: ['soc'], ttlMs: 60_000 });
+    const agent = await issuer.issue({ subject: 'agent:w', groups: ['agents'] });
+    const noHeader = await call('POST', '/api/v1/login', { body: { token: soc } });
+    assert.equal(noHeader.status, 403);
+    assert.match((noHeader.json().error as { message: string }).message, new RegExp(CSRF_HEADER));
+
+    const refused = await call('POST', '/api/v1/login', { headers: csrf, body: { token: agent } });
+    assert.equal(refused.status, 403);
+    assert.match((refused.json().error as { message: string }).message, /agent:w has no console role/);
+    assert.equal(refused.headers['set-cookie'], undefined);
+    assert.equal((await call('POST', '/api/v1/login', { headers: csrf, body: { token: `${soc}x` } })).status, 401);
+
+    const ok = await call('POST', '/api/v1/login', { headers: csrf, body: { token: soc } });
+    assert.equal(ok.status, 200, ok.body);
+    assert.deepEqual(ok.json().roles, ['soc']);
+    const set = String(ok.headers['set-cookie']);
+    assert.match(set, new RegExp(`^${SESSION_COOKIE}=[^;]+; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=(5\\d|60)$`));
+    const cookie = { cookie: set.split(';')[0]! };
+    assert.equal((await call('GET', '/api/v1/whoami', { headers: cookie })).json().subject, 'soc:w');
+    assert.equal((await call('GET', '/api/v1/sessions', { headers: cookie })).status, 200);
+    // A cross-site POST carries the cookie (were SameSite ignored) but never the header.
+    assert.equal((await call('POST', '/api/v1/query', { headers: cookie, body: { sql: 'SELECT 1' } })).status, 403);
+    assert.equal((await call('POST', '/api/v1/query', { headers: { ...cookie, ...csrf }, body: { sql: 'SELECT 1' } })).status, 200);
+    assert.equal((await call('POST', '/api/v1/query', { headers: { ...cookie, ...csrf, 'content-type': 'text/plain' }, body: { sql: 'SELECT 1' } })).status, 415);
+    const out = await call('POST', '/api/v1/logout', { headers: { ...cookie, ...csrf }, body: {} });
+    assert.match(String(out.headers['set-cookie']), new RegExp(`^${SESSION_COOKIE}=; .*Max-Age=0$`));
+  });
+
+  it('refuses a body over 1 MiB', async () => {
+    const soc = await issuer.issue({ subject: 'soc:w', groups: ['soc'] });
+    const r = await call('POST', '/api/v1/query', { headers: { ...bearer(soc), ...csrf }, body: { sql: `SELECT '${randomBytes(600_000).toString('hex')}'` } });
+    assert.equal(r.status, 413, r.body);
+    assert.match((r.json().error as { message: string }).message, /over 1048576 bytes/);
+  });
+});
