@@ -175,6 +175,8 @@ login:
   # adam (admins), mallory (developers); password "chaperone"
   issuer: http://127.0.0.1:$CHAPERONE_OIDC_PORT
   clientId: chaperone-cli
+  # the web console's client (authorization code + PKCE back to the console on api.web)
+  consoleClientId: chaperone-console
   subject: 'user:{preferred_username}'
 roles:
   soc: [soc]

@@ -3,11 +3,13 @@
 // deploy/local/up as component `oidc`. Static test users with groups; the CLI's public client
 // may use the device grant (RFC 8628) and the authorization code flow with PKCE and a loopback
 // redirect. Its development login form accepts the users below with the password "chaperone".
-// Usage: node server.mjs <oidc-provider module dir> <port>
+// The console's web client logs people in with the authorization code flow + PKCE, back to the
+// console's callback on the API's HTTPS port.
+// Usage: node server.mjs <oidc-provider module dir> <port> [<console port>]
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 
-const [moduleDir, port] = process.argv.slice(2);
+const [moduleDir, port, consolePort = '19443'] = process.argv.slice(2);
 const { default: Provider } = await import(pathToFileURL(`${moduleDir}/node_modules/oidc-provider/lib/index.js`).href);
 
 /** Test people: SOC analyst, approvers (dba), an admin, and someone with no role. */
@@ -29,6 +31,14 @@ const provider = new Provider(issuer, {
       grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/callback'],
+    },
+    {
+      client_id: 'chaperone-console',
+      token_endpoint_auth_method: 'none',
+      application_type: 'web',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [`https://127.0.0.1:${consolePort}/api/v1/login/oidc/callback`],
     },
   ],
   claims: { openid: ['sub'], profile: ['preferred_username', 'name'], groups: ['groups'] },

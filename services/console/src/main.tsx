@@ -78,7 +78,8 @@ function App() {
   if (!checked) return <p aria-busy="true">Loading…</p>;
   return (
     <Me.Provider value={{ me, setMe }}>
-      <LocationProvider>
+      {/* Links under /api (the browser login) are full navigations, not client-side routes. */}
+      <LocationProvider scope={/^\/(?!api\/)/}>
         <header>
           <a class="brand" href="/">
             Chaperone

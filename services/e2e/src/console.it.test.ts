@@ -4,7 +4,8 @@
  * gateways of the running stack. A SOC analyst finds an agent's psql session by identity, plays
  * it and sees the masked e-mail cells, verifies it, runs SQL and downloads the CSV; an approver
  * approves a held statement (the agent's psql then runs it) and denies another with a reason (the
- * agent gets it); an agent's token is refused the console. A screenshot of every page goes to
+ * agent gets it); an admin logs in through the local OpenID provider; an agent's token is
+ * refused the console. A screenshot of every page goes to
  * services/e2e/.out/console/.
  */
 import { after, before, describe, it } from 'node:test';
@@ -81,6 +82,27 @@ describe('the web console', { timeout: 180_000 }, () => {
     // The API answers nothing to the agent's token either.
     const status = await page.evaluate(async (t) => (await fetch('/api/v1/sessions', { headers: { authorization: `Bearer ${t}` } })).status, agentToken);
     assert.equal(status, 403);
+    await ctx.close();
+  });
+
+  it('logs a person in through the OpenID provider (authorization code + PKCE) with the role its groups give', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/login`);
+    await page.getByRole('link', { name: 'Log in with single sign-on' }).click();
+    // oidc-provider's development login form (deploy/local/oidc), on the provider's origin.
+    await page.locator('input[name="login"]').fill('adam');
+    await page.locator('input[name="password"]').fill('chaperone');
+    await page.locator('button[type="submit"]').click();
+    await page.getByLabel('Logged in as').getByText('user:adam (admin)').waitFor();
+    assert.equal(new URL(page.url()).origin, base);
+    for (const name of ['Sessions', 'Approvals', 'SQL']) assert.equal(await page.getByRole('link', { name, exact: true }).count(), 1, `admin sees ${name}`);
+    // Cookies are per host, not per port: the provider's own (on 127.0.0.1 too) are not ours. The flow's cookie is gone.
+    const ours = (await ctx.cookies(base)).filter((c) => c.name.startsWith('__Host-chaperone'));
+    assert.deepEqual(ours.map((c) => [c.name, c.httpOnly, c.secure, c.sameSite]), [['__Host-chaperone-session', true, true, 'Strict']]);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await shot(page, 'login');
     await ctx.close();
   });
 

@@ -189,7 +189,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
   let web: WebServer | undefined;
   try {
     if (config.api.web)
-      web = await startWebServer({ ...config.api.web, run, operations, log, ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });
+      web = await startWebServer({ ...config.api.web, run, operations, log, login: config.login, ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });
     if (opts.opsServer !== false)
       ops = await startOpsServer({
         ...config.api.http, registry, lifecycle,

@@ -3,11 +3,12 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { status } from '@grpc/grpc-js';
-import type { HostPort } from '@chaperone/config';
+import type { HostPort, LoginConfig } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
 import type { Caller } from './auth.js';
 import type { CallFailure, CallRunner } from './calls.js';
 import type { Operations } from './operations.js';
+import { CALLBACK_PATH, FLOW_COOKIE, OidcLoginError, createOidcLogin, type OidcLogin } from './oidc-login.js';
 import { loadConsole, type StaticFile } from './static.js';
 
 /** The console's session cookie: the person's token, never readable by scripts (`__Host-`: Secure, Path=/, no Domain). */
@@ -52,6 +53,8 @@ export interface WebServerOptions {
   run: CallRunner;
   operations: Operations;
   log: Logger;
+  /** The login provider (config login); with its consoleClientId the console logs people in there. */
+  login?: LoginConfig | undefined;
   /** The built console; absent: `/` answers with how to build it. */
   consoleDir?: string;
 }
@@ -80,7 +83,7 @@ interface Request {
   body: () => Promise<Record<string, unknown>>;
 }
 
-function cookie(req: IncomingMessage, name: string): string | undefined {
+function cookieOf(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
     if (k === name) return decodeURIComponent(v.join('='));
@@ -135,8 +138,6 @@ function route(o: WebServerOptions, r: Request): Promise<unknown> | undefined {
   const key = m ? `${r.method} ${m[1]}/:id${m[3] ? `/${m[3]}` : ''}` : `${r.method} ${r.path.slice('/api/v1/'.length)}`;
   const id = m ? decodeURIComponent(m[2]!) : '';
   switch (key) {
-    case 'GET login-info':
-      return call('LoginInfo', () => ops.LoginInfo());
     case 'GET whoami':
       return call('WhoAmI', (c) => ops.WhoAmI({}, c));
     case 'GET sessions':
@@ -192,17 +193,36 @@ function sendError(res: ServerResponse, err: unknown): void {
 const sessionCookie = (value: string, maxAge: number): string => `${SESSION_COOKIE}=${value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`;
 
 /**
- * Login with a token (pasted, or an ID token from the login provider): it must verify and carry a
- * console role (an agent's token carries none and is refused); the cookie lasts as long as the token.
+ * A console session for a token (pasted, or the ID token of the browser login): it must verify and
+ * carry a console role (an agent's token carries none and is refused); the cookie lasts as long
+ * as the token.
  */
-async function login(o: WebServerOptions, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
-  const token = str(body.token).trim();
-  if (!token) throw new WebRefusal(400, 'INVALID_ARGUMENT', 'give the token to log in with');
+async function consoleSession(o: WebServerOptions, token: string) {
   const who = await o.run('WhoAmI', `Bearer ${token}`, (c) => o.operations.WhoAmI({}, c));
   if (who.roles.length === 0)
     throw new WebRefusal(403, 'PERMISSION_DENIED', `${who.subject} has no console role (soc, approver or admin): agent identities cannot use the console`);
   const maxAge = Math.max(0, Math.floor(who.expiresMicros / 1e6 - Date.now() / 1000));
-  send(res, 200, who, { 'set-cookie': sessionCookie(encodeURIComponent(token), maxAge) });
+  return { who, cookie: sessionCookie(encodeURIComponent(token), maxAge) };
+}
+
+async function login(o: WebServerOptions, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+  const token = str(body.token).trim();
+  if (!token) throw new WebRefusal(400, 'INVALID_ARGUMENT', 'give the token to log in with');
+  const { who, cookie } = await consoleSession(o, token);
+  send(res, 200, who, { 'set-cookie': cookie });
+}
+
+/** The provider's answer: a session and the console, or the login page with the reason. */
+async function oidcCallback(o: WebServerOptions, oidc: OidcLogin, req: IncomingMessage, query: URLSearchParams, res: ServerResponse): Promise<void> {
+  const clearFlow = `${FLOW_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`;
+  try {
+    const { cookie } = await consoleSession(o, await oidc.callback(req, query, cookieOf(req, FLOW_COOKIE)));
+    res.writeHead(302, { ...SECURITY_HEADERS, location: '/', 'cache-control': 'no-store', 'set-cookie': [cookie, clearFlow] });
+  } catch (err) {
+    const why = err instanceof OidcLoginError || err instanceof WebRefusal ? err.message : (err as CallFailure).details ?? String(err);
+    res.writeHead(302, { ...SECURITY_HEADERS, location: `/login?error=${encodeURIComponent(why)}`, 'cache-control': 'no-store', 'set-cookie': clearFlow });
+  }
+  res.end();
 }
 
 function serveStatic(files: Map<string, StaticFile> | undefined, path: string, res: ServerResponse): void {
@@ -223,7 +243,7 @@ function serveStatic(files: Map<string, StaticFile> | undefined, path: string, r
   res.end(file.bytes);
 }
 
-async function handle(o: WebServerOptions, files: Map<string, StaticFile> | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: WebServerOptions, files: Map<string, StaticFile> | undefined, oidc: OidcLogin | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://console.invalid');
   const method = req.method ?? 'GET';
   if (!url.pathname.startsWith('/api/')) {
@@ -233,8 +253,11 @@ async function handle(o: WebServerOptions, files: Map<string, StaticFile> | unde
   const unsafe = method !== 'GET' && method !== 'HEAD';
   if (unsafe && req.headers[CSRF_HEADER] !== '1') throw new WebRefusal(403, 'CSRF', `${method} needs the header ${CSRF_HEADER}: 1 (the console sends it)`);
   if (url.pathname === '/api/v1/login' && method === 'POST') return login(o, await readBody(req), res);
+  if (url.pathname === '/api/v1/login-info' && method === 'GET') return send(res, 200, { ...(await o.run('LoginInfo', undefined, () => o.operations.LoginInfo())), browserLogin: oidc !== undefined });
+  if (oidc && url.pathname === '/api/v1/login/oidc' && method === 'GET') return oidc.start(req, res, SECURITY_HEADERS);
+  if (oidc && url.pathname === CALLBACK_PATH && method === 'GET') return oidcCallback(o, oidc, req, url.searchParams, res);
   if (url.pathname === '/api/v1/logout' && method === 'POST') return send(res, 200, {}, { 'set-cookie': sessionCookie('', 0) });
-  const fromCookie = cookie(req, SESSION_COOKIE);
+  const fromCookie = cookieOf(req, SESSION_COOKIE);
   const authorization = req.headers.authorization ?? (fromCookie ? `Bearer ${fromCookie}` : undefined);
   const answer = route(o, { method, path: url.pathname, query: url.searchParams, authorization, body: () => readBody(req) });
   if (!answer) throw new WebRefusal(404, 'NOT_FOUND', `no ${method} ${url.pathname}; the JSON API is under /api/v1 (sessions, approvals, query, whoami)`);
@@ -244,6 +267,8 @@ async function handle(o: WebServerOptions, files: Map<string, StaticFile> | unde
 /** Starts the HTTPS listener of the console and its JSON API (config api.web). */
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const files = o.consoleDir ? loadConsole(o.consoleDir, o.log) : undefined;
+  const consoleClientId = o.login?.consoleClientId;
+  const oidc = o.login && consoleClientId ? createOidcLogin({ ...o.login, consoleClientId }, o.log) : undefined;
   let key: Buffer, cert: Buffer;
   try {
     cert = readFileSync(o.tls.certFile);
@@ -252,7 +277,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     throw new Error(`api.web.tls: cannot read ${(err as NodeJS.ErrnoException).path ?? 'the certificate'}: fix the path or create the file`, { cause: err });
   }
   const server: Server = createServer({ key, cert }, (req, res) => {
-    handle(o, files, req, res).catch((err: unknown) => {
+    handle(o, files, oidc, req, res).catch((err: unknown) => {
       if (!(err instanceof WebRefusal) && typeof (err as CallFailure).code !== 'number') o.log.error({ err, path: req.url }, 'web request failed');
       if (!res.headersSent) sendError(res, err);
       else res.destroy();

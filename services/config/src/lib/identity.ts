@@ -97,6 +97,12 @@ export const loginSchema = z
   .object({
     issuer: z.string().url(),
     clientId: z.string().min(1),
+    /**
+     * The web console's client at the provider (authorization code + PKCE, redirect
+     * `https://<console>/api/v1/login/oidc/callback`); its ID tokens are accepted like the CLI's.
+     * Absent: the console offers token login only.
+     */
+    consoleClientId: z.string().min(1).optional(),
     /** @default <issuer>/jwks (oidc-provider's default; see the provider's discovery document) */
     jwksUrl: z.string().url().optional(),
     /** @default 'user:{sub}' */
@@ -112,6 +118,8 @@ export const loginSchema = z
 export interface LoginConfig {
   issuer: string;
   clientId: string;
+  /** The console's client at the provider, if it logs people in there. */
+  consoleClientId: string | undefined;
   /** The provider as a trusted issuer of the API's verifier. */
   trusted: TrustedIssuer;
 }
@@ -123,8 +131,9 @@ export function compileLogin(c: z.output<typeof loginSchema> | undefined): Login
   return {
     issuer,
     clientId: c.clientId,
+    consoleClientId: c.consoleClientId,
     trusted: {
-      issuer, jwks: { url: c.jwksUrl ?? `${issuer}/jwks` }, audiences: [c.clientId], algorithms: c.algorithms, requiredClaims: {}, subject: c.subject,
+      issuer, jwks: { url: c.jwksUrl ?? `${issuer}/jwks` }, audiences: [c.clientId, ...(c.consoleClientId ? [c.consoleClientId] : [])], algorithms: c.algorithms, requiredClaims: {}, subject: c.subject,
       groups: [], groupsClaim: c.groupsClaim, maxTtlMs: parseDuration(c.maxTtl, 'login.maxTtl'), jwksCooldownMs: 30_000, jwksCacheMaxAgeMs: 600_000, jwksTimeoutMs: 5000,
     },
   };

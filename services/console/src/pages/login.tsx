@@ -10,10 +10,15 @@ import { Me } from '../session-context.js';
  */
 export function Login() {
   const { me, setMe } = useContext(Me);
-  const { route } = useLocation();
+  const { route, query } = useLocation();
   const [token, setToken] = useState('');
-  const [error, setError] = useState<string>();
+  // The browser login comes back here with the provider's or the API's refusal.
+  const [error, setError] = useState<string | undefined>(query.error);
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState<{ issuer: string }>();
+  useEffect(() => {
+    api.loginInfo().then((i) => i.browserLogin && setSso({ issuer: i.issuer }), () => undefined);
+  }, []);
   useEffect(() => {
     if (me) route(me.roles.includes('soc') || me.roles.includes('admin') ? '/sessions' : '/approvals', true);
   }, [me]);
@@ -34,6 +39,14 @@ export function Login() {
   return (
     <section aria-labelledby="login-title" class="login">
       <h1 id="login-title">Log in</h1>
+      {sso && (
+        <p>
+          <a class="button" href="/api/v1/login/oidc">
+            Log in with single sign-on
+          </a>{' '}
+          <span class="muted">({sso.issuer})</span>
+        </p>
+      )}
       <form onSubmit={(e) => void submit(e)}>
         <label for="token">Identity token</label>
         <textarea
