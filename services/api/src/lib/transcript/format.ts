@@ -53,6 +53,7 @@ function commandLines(c: TranscriptCommand, o: Required<FormatOptions>): string[
   }
   if (r.tag) out.push(`  (${r.tag})`);
   if (r.error) out.push(`  ${r.error.severity} ${r.error.code}: ${r.error.message}${r.error.detail ? ` — ${r.error.detail}` : ''}`);
+  if (r.notExecuted) out.push('  (not executed: a statement before it in the same pipeline failed)');
   return [...out, ''];
 }
 

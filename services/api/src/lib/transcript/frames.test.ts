@@ -86,7 +86,34 @@ export const SCRIPTS: Record<string, { steps: ScriptStep[]; shows: RegExp[] }> =
       },
       { at: ms(3), event: ended },
     ],
-    shows: [/#1 SELECT\n {2}SELECT id FROM t WHERE id = \$1\n.*ALLOW.*\n\[[\d:.]+\] #2 UPDATE\n/, / {2}id\n {2}--\n {2}7\n {2}\(SELECT 1\)\n {2}\(UPDATE 4\)/],
+    // Each execution's result under its own statement, by the protocol's order (not all under the last Command).
+    shows: [/#1 SELECT\n {2}SELECT id FROM t WHERE id = \$1\n.*ALLOW.*\n\[[\d:.]+\] #2 UPDATE\n/, / {2}↳ result of #1\n\n {2}id\n {2}--\n {2}7\n {2}\(SELECT 1\)\n {2}↳ result of #2\n {2}\(UPDATE 4\)/],
+  },
+  'a pipeline (psycopg): four executions before one Sync, the third fails, the fourth is skipped': {
+    steps: [
+      { at: ms(0), event: started },
+      ...['SELECT 1 AS a', 'SELECT g FROM generate_series(1, 2) g', 'SELECT 1 / 0', "SELECT 'four'"].map((sql, i): ScriptStep => ({
+        at: ms(1) + i,
+        client: [msg('Parse', pgParse(sql)), msg('Bind', pgBind([]), { events: decided(i + 1, sql) }), msg('Describe', pgDescribePortal()), msg('Execute', pgExecute())],
+      })),
+      {
+        at: ms(2),
+        server: [
+          msg('ParseComplete', pgParseComplete()), msg('BindComplete', pgBindComplete()), columns('a'), msg('DataRow', pgDataRow(['1'])), complete('SELECT 1'),
+          msg('ParseComplete', pgParseComplete()), msg('BindComplete', pgBindComplete()), columns('g'), msg('DataRow', pgDataRow(['1'])), msg('DataRow', pgDataRow(['2'])), complete('SELECT 2'),
+          msg('ParseComplete', pgParseComplete()), msg('BindComplete', pgBindComplete()), msg('ErrorResponse', pgErrorResponse('22012', 'division by zero')),
+        ],
+      },
+      { at: ms(3), client: [msg('Sync', pgSync())] },
+      { at: ms(4), server: [ready()] },
+      { at: ms(5), client: [query('SELECT 5', decided(5, 'SELECT 5'))] },
+      { at: ms(6), server: [columns('?column?'), msg('DataRow', pgDataRow(['5'])), complete('SELECT 1'), ready()] },
+      { at: ms(7), event: ended },
+    ],
+    shows: [
+      /↳ result of #1\n\n {2}a\n {2}-\n {2}1\n {2}\(SELECT 1\)\n {2}↳ result of #2\n\n {2}g\n {2}-\n {2}1\n {2}2\n {2}\(SELECT 2\)\n {2}↳ result of #3\n {2}ERROR 22012: division by zero\n {2}↳ #4 not executed: /,
+      /#5 SELECT\n {2}SELECT 5\n.*ALLOW.*\n\n {2}\?column\?\n {2}-+\n {2}5\n {2}\(SELECT 1\)/,
+    ],
   },
   'an empty query and a query of two statements in one write, masked rows, a denial': {
     steps: [
@@ -152,6 +179,14 @@ describe('multi-message frames (events v2)', () => {
       for (const events of [v1, v2]) assert.equal(streamedJson(events), `${JSON.stringify(transcriptDocument(buildTranscript(events)), null, 2)}\n`);
     });
   }
+
+  it('attributes pipelined results and errors to their own statements', () => {
+    const t = buildTranscript(recordScript(SCRIPTS['a pipeline (psycopg): four executions before one Sync, the third fails, the fourth is skipped']!.steps, 'v2'));
+    assert.deepEqual(
+      t.commands.map((c) => [c.commandId, c.result.rows, c.result.tag, c.result.error?.code, c.result.notExecuted]),
+      [[1, [['1']], 'SELECT 1', undefined, undefined], [2, [['1'], ['2']], 'SELECT 2', undefined, undefined], [3, [], undefined, '22012', undefined], [4, [], undefined, undefined, true], [5, [['5']], 'SELECT 1', undefined, undefined]],
+    );
+  });
 
   it('attributes results as v1 did and keeps every row in the whole transcript', () => {
     const t = buildTranscript(recordScript(SCRIPTS['a big result split over several frames, then the next statement']!.steps, 'v2'));

@@ -11,10 +11,10 @@ const pad = (depth: number) => '  '.repeat(depth);
 
 /** A command's fields in document order; rows first in `result`, since they are written as they come. */
 function commandDoc(c: TranscriptCommand, rows: unknown[] = c.result.rows): Record<string, unknown> {
-  const { columns, tag, error } = c.result;
+  const { columns, tag, error, notExecuted } = c.result;
   return {
     seq: c.seq, tsMicros: c.tsMicros, commandId: c.commandId, action: c.action, text: c.text, targets: c.targets,
-    result: { rows, columns, tag, error },
+    result: { rows, columns, tag, error, ...(notExecuted ? { notExecuted } : {}) },
     decision: c.decision,
     approval: c.approval,
   };

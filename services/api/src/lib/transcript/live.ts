@@ -3,7 +3,7 @@ import type { EventMsg } from '../proto.js';
 import { countsLine, formatMicros, formatTable, type FormatOptions } from './format.js';
 import { eventBody, maskedAt, recordedMessages, type RecordedMessage } from './frames.js';
 import { commandComplete, dataRow, errorResponse, isDataRow, query, rowDescription, type PgField } from './pgwire.js';
-import { QueryMatcher } from './queries.js';
+import { ExecutionOrder, QueryMatcher } from './queries.js';
 import { detailLines, HttpRenderer, isHttpMessage } from './http.js';
 
 interface Pending {
@@ -22,6 +22,9 @@ interface PendingQuery {
 
 /** Masking notes of one result, summed by detector and location. */
 type MaskTally = Map<string, number>;
+
+/** Backend messages that belong to one execution's result. */
+const RESULT_MESSAGES = new Set(['RowDescription', 'DataRow', 'CommandComplete', 'EmptyQueryResponse', 'PortalSuspended', 'ErrorResponse']);
 
 const time = (micros: number) => formatMicros(micros).slice(11, 26);
 
@@ -47,6 +50,9 @@ export class LiveTranscript {
   private readonly http = new HttpRenderer();
   /** An approval requested for the command in progress and not answered yet. */
   private held: string | undefined;
+  /** Pipelined executions waiting for their results, and the command whose results are being printed. */
+  private readonly order = new ExecutionOrder<number>();
+  private resultOf = 0;
 
   constructor(opts: FormatOptions = {}) {
     this.o = { maxRows: opts.maxRows ?? 50, maxWidth: opts.maxWidth ?? 60 };
@@ -84,6 +90,8 @@ export class LiveTranscript {
         const match = this.queries.command(body.text);
         this.commands++;
         this.held = undefined;
+        if (body.protocol === 'postgres') this.order.command(body.commandId);
+        this.resultOf = body.commandId;
         return [
           ...this.orphans(match.orphans),
           ...this.flushResult(),
@@ -161,6 +169,7 @@ export class LiveTranscript {
         out.push(...this.http.message('CLIENT_TO_SERVER', m));
         continue;
       }
+      this.order.clientMessage(m.type);
       const sql = m.type === 'Query' ? query(m.bytes) : undefined;
       if (sql === undefined) continue;
       out.push(...this.flushResult());
@@ -178,9 +187,18 @@ export class LiveTranscript {
     if (at < 0) this.tally(body);
     messages.forEach((m, i) => {
       if (i === at) this.tally(body);
-      out.push(...this.serverMessage(m));
+      out.push(...this.resultHeading(m.type), ...this.serverMessage(m));
+      for (const id of this.order.serverMessage(m.type)) out.push(...this.flushResult(), `  ↳ #${id} not executed: a statement before it in the same pipeline (before its Sync) failed`);
     });
     return out;
+  }
+
+  /** A result of a pipelined execution other than the command printed last says whose it is. */
+  private resultHeading(type: string): string[] {
+    const head = this.order.head;
+    if (head === undefined || head === this.resultOf || !RESULT_MESSAGES.has(type)) return [];
+    this.resultOf = head;
+    return [...this.flushResult(), `  ↳ result of #${head}`];
   }
 
   private serverMessage(m: RecordedMessage): string[] {

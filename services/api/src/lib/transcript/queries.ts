@@ -79,3 +79,62 @@ export class QueryMatcher<Q extends { sql: string }> {
     this.awaiting.delete(approvalId);
   }
 }
+
+/**
+ * Which execution a result belongs to, by the protocol's own order (PostgreSQL protocol §55.2.3,
+ * "Pipelining"): each Bind is one execution (the gateway records its Command after the frame that
+ * holds it), answered in order by CommandComplete, EmptyQueryResponse, PortalSuspended or
+ * ErrorResponse; after an error the server skips every message up to the next Sync, so the
+ * executions sent before that Sync get no result at all. A client may send several executions
+ * (psycopg's pipeline mode, a driver's batch) before reading any result; without this, every
+ * result would go to the last Command recorded. Simple queries are left to QueryMatcher.
+ */
+export class ExecutionOrder<C> {
+  /** For each Bind not yet matched with its Command: how many Syncs (or Queries) came before it. */
+  private binds: number[] = [];
+  private queue: { c: C; sync: number }[] = [];
+  /** Messages sent that are each answered by one ReadyForQuery (Sync, Query, FunctionCall). */
+  private syncs = 0;
+  private readies = 0;
+
+  /** The execution results go to now; undefined when none is queued. */
+  get head(): C | undefined {
+    return this.queue[0]?.c;
+  }
+
+  clientMessage(type: string): void {
+    if (type === 'Bind') this.binds.push(this.syncs);
+    else if (type === 'Sync' || type === 'Query' || type === 'FunctionCall') this.syncs++;
+  }
+
+  /** A Command: the execution of the oldest unmatched Bind, if any (true), else not an execution of the extended protocol. */
+  command(c: C): boolean {
+    const sync = this.binds.shift();
+    if (sync === undefined) return false;
+    this.queue.push({ c, sync });
+    return true;
+  }
+
+  /** After a server message was given to `head`: the executions it ends, and those a ReadyForQuery shows were skipped. */
+  serverMessage(type: string): C[] {
+    switch (type) {
+      case 'CommandComplete':
+      case 'EmptyQueryResponse':
+      case 'PortalSuspended':
+      case 'ErrorResponse':
+        this.queue.shift();
+        return [];
+      case 'ReadyForQuery': {
+        // The ReadyForQuery after the login answers nothing the client sent.
+        if (this.readies >= this.syncs) return [];
+        const segment = this.readies++;
+        const skipped: C[] = [];
+        while (this.queue.length > 0 && this.queue[0]!.sync <= segment) skipped.push(this.queue.shift()!.c);
+        this.binds = this.binds.filter((s) => s > segment);
+        return skipped;
+      }
+      default:
+        return [];
+    }
+  }
+}

@@ -2,7 +2,7 @@ import type { Command, Frame, SessionEnded, SessionStarted } from '@chaperone/ev
 import type { EventMsg } from '../proto.js';
 import { eventBody, recordedMessages, type RecordedMessage } from './frames.js';
 import { commandComplete, dataRow, errorResponse, query, rowDescription, type PgError, type PgField } from './pgwire.js';
-import { QueryMatcher } from './queries.js';
+import { ExecutionOrder, QueryMatcher } from './queries.js';
 
 export interface TranscriptCommand {
   seq: number;
@@ -14,7 +14,7 @@ export interface TranscriptCommand {
   targets: string[];
   decision?: { result: string; reasons: string[]; policyRevision: string };
   approval?: { approvalId: string; outcome?: string; approvers?: string[]; reason?: string };
-  result: { columns?: string[]; rows: (string | null)[][]; tag?: string; error?: PgError };
+  result: { columns?: string[]; rows: (string | null)[][]; tag?: string; error?: PgError; notExecuted?: boolean };
 }
 
 /** A session rebuilt from its recorded events, ready to print or to emit as JSON. */
@@ -56,7 +56,11 @@ export class TranscriptBuilder {
   private readonly byId = new Map<number, TranscriptCommand>();
   private readonly queries = new QueryMatcher<PendingQuery>();
   private current: TranscriptCommand | undefined;
+  /** Pipelined executions waiting for their results, in the order the server answers them. */
+  private readonly order = new ExecutionOrder<TranscriptCommand>();
   private fields: PgField[] | undefined;
+  /** The command the last result message went to. */
+  private resultTarget: TranscriptCommand | undefined;
   /** Rows given to the current command so far. */
   private rows = 0;
 
@@ -64,7 +68,7 @@ export class TranscriptBuilder {
 
   /** The command results go to now. */
   get currentCommand(): TranscriptCommand | undefined {
-    return this.current;
+    return this.order.head ?? this.current;
   }
 
   push(e: EventMsg): void {
@@ -146,6 +150,7 @@ export class TranscriptBuilder {
     else if (next >= 0) list.splice(next, 0, cmd);
     else list.push(cmd);
     this.byId.set(body.commandId, cmd);
+    if (body.protocol === 'postgres') this.order.command(cmd);
     this.setCurrent(cmd);
   }
 
@@ -153,6 +158,7 @@ export class TranscriptBuilder {
     this.t.frames.in++;
     this.settle(this.queries.settle());
     for (const m of recordedMessages(body)) {
+      this.order.clientMessage(m.type);
       const sql = m.type === 'Query' ? query(m.bytes) : undefined;
       if (sql === undefined) continue;
       const placeholder: TranscriptCommand = { seq: e.seq, tsMicros: e.tsMicros, commandId: 0, action: '', text: sql, targets: [], result: { rows: [] } };
@@ -166,8 +172,17 @@ export class TranscriptBuilder {
   private serverFrame(body: Frame): void {
     this.t.frames.out++;
     this.settle(this.queries.serverFrame());
-    if (!this.current || body.redacted) return;
-    for (const m of recordedMessages(body)) this.serverMessage(this.current, m);
+    if (body.redacted) return;
+    for (const m of recordedMessages(body)) {
+      const target = this.order.head ?? this.current;
+      if (target && target !== this.resultTarget) {
+        // A pipelined execution's results start: its own RowDescription comes with them.
+        this.resultTarget = target;
+        this.fields = undefined;
+      }
+      if (target) this.serverMessage(target, m);
+      for (const c of this.order.serverMessage(m.type)) c.result.notExecuted = true;
+    }
   }
 
   private serverMessage(cmd: TranscriptCommand, { type, bytes }: RecordedMessage): void {

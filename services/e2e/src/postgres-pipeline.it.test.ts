@@ -1,0 +1,76 @@
+/**
+ * A psycopg pipeline (libpq pipeline mode: four statements sent before any result is read, one
+ * Sync) through the gateway, the third failing: replay attributes each result and the error to
+ * its own statement by the protocol's order, and says the fourth was never executed.
+ * psycopg (binary, bundling libpq 18) is installed by deploy/local/install into $CACHE/venv.
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { issueToken, replayOf, sql } from './lib/http.js';
+import { chaperone, eventually, loadStack, run, type Stack } from './lib/stack.js';
+
+const python = join(process.env['CHAPERONE_CACHE'] ?? join(homedir(), '.cache', 'chaperone'), 'venv', 'bin', 'python');
+const script = fileURLToPath(new URL('./clients/psycopg_pipeline.py', import.meta.url));
+
+interface JsonCommand {
+  commandId: number;
+  text: string;
+  result: { rows: string[][]; tag?: string; error?: { code: string }; notExecuted?: boolean };
+}
+
+describe('replay of a psycopg pipeline session', () => {
+  let stack: Stack;
+  const marker = randomBytes(4).toString('hex');
+  const subject = `agent:e2e-pipeline-${marker}`;
+  let sessionId: string;
+
+  before(async () => {
+    stack = loadStack();
+    assert.ok(existsSync(python), `${python} is missing: run deploy/local/install (it installs psycopg there)`);
+    const token = await issueToken(stack, subject);
+    const conninfo = `host=127.0.0.1 port=${stack.HAPROXY_PG_PORT} dbname=sandbox user=${subject} sslmode=verify-full sslrootcert=${stack.TLS_CA_FILE} connect_timeout=10`;
+    const r = await run(python, [script, conninfo, marker], { env: { ...process.env, PGPASSWORD: token } });
+    assert.equal(r.code, 0, `psycopg client failed: ${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { pipelineError: string; results: { rows?: string[] }[] };
+    assert.equal(out.pipelineError, 'DivisionByZero');
+    assert.deepEqual(out.results[0]!.rows, [`first-${marker}`]);
+    const rows = await eventually('the pipeline session in ClickHouse', async () => {
+      const s = await sql<{ session_id: string }>(stack, `SELECT session_id FROM sessions FINAL WHERE subject = '${subject}'`);
+      return s.length > 0 ? s : undefined;
+    }, 60_000);
+    sessionId = rows[0]!.session_id;
+  });
+
+  it('shows each result and the error under its own statement, and the skipped one as not executed', async () => {
+    const text = await replayOf(stack, sessionId);
+    const at = (s: string) => {
+      const i = text.indexOf(s);
+      assert.ok(i >= 0, `${s} in\n${text}`);
+      return i;
+    };
+    assert.match(text, new RegExp(`↳ result of #1\\n\\n {2}a\\n {2}-+\\n {2}first-${marker}\\n {2}\\(SELECT 1\\)\\n`));
+    assert.match(text, new RegExp(`↳ result of #2\\n\\n {2}b\\n {2}-+\\n {2}second-${marker}-1\\n {2}second-${marker}-2\\n {2}second-${marker}-3\\n {2}\\(SELECT 3\\)\\n`));
+    assert.match(text, /↳ result of #3\n {2}ERROR 22012: division by zero\n {2}↳ #4 not executed: /);
+    assert.ok(at(`third_${marker}`) < at('↳ result of #1'), 'every statement was sent before any result came');
+  });
+
+  it('attributes them in replay --json too', async () => {
+    const r = await chaperone(stack, ['replay', sessionId, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const commands = (JSON.parse(r.stdout) as { commands: JsonCommand[] }).commands;
+    assert.deepEqual(
+      commands.map((c) => [c.commandId, c.result.rows, c.result.tag ?? null, c.result.error?.code ?? null, c.result.notExecuted ?? false]),
+      [
+        [1, [[`first-${marker}`]], 'SELECT 1', null, false],
+        [2, [1, 2, 3].map((g) => [`second-${marker}-${g}`]), 'SELECT 3', null, false],
+        [3, [], null, '22012', false],
+        [4, [], null, null, true],
+      ],
+    );
+  });
+});
