@@ -47,6 +47,8 @@ describe('console web API', () => {
       web: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } },
     },
     roles: { soc: ['soc'], approver: ['approvers'], admin: ['admins'] },
+    // The browser login is the e2e test's (it needs the provider): here, token login only.
+    login: base.login && { ...base.login, consoleClientId: undefined },
   };
   const ca = readFileSync(join(dir, 'cert.pem'));
   let store: Store;
@@ -130,6 +132,10 @@ describe('console web API', () => {
     assert.match((missing.json().error as { message: string }).message, /sessions ls/);
     assert.equal((await call('GET', '/api/v1/approvals', { headers: bearer(soc) })).status, 501, 'no approvals backend: UNIMPLEMENTED');
     assert.equal((await call('GET', '/api/v1/nothing', { headers: bearer(soc) })).status, 404);
+    const info = await call('GET', '/api/v1/login-info');
+    assert.equal(info.status, 200, 'where to log in needs no token');
+    assert.equal(info.json().browserLogin, false, 'no login.consoleClientId: token login only');
+    assert.equal((await call('GET', '/api/v1/login/oidc')).status, 404);
 
     const approver = await issuer.issue({ subject: 'user:alice', groups: ['approvers'] });
     const refused = await call('GET', '/api/v1/sessions', { headers: bearer(approver) });
