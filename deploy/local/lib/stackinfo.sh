@@ -91,7 +91,7 @@ write_stack_info() {
 
 print_stack_info() {
   # shellcheck disable=SC1091
-  local AGENT_TOKEN="" STACK_MODE="" CLICKHOUSE_READONLY_PASSWORD="" AGENT_PG_CONNINFO=""
+  local AGENT_TOKEN="" STACK_MODE="" CLICKHOUSE_READONLY_PASSWORD="" AGENT_PG_CONNINFO="" CONSOLE_URL="" TLS_CA_FILE=""
   source "$RUN_DIR/stack.env"
   local rel_env; rel_env=$(realpath --relative-to="$PWD" "$RUN_DIR/stack.env")
   echo
@@ -107,8 +107,8 @@ print_stack_info() {
     echo "    export CHAPERONE_CONFIG=$CONFIG_FILE"
     echo "    node $CLI_MAIN sessions ls"
     echo "    node $CLI_MAIN sql \"SELECT count() FROM chaperone.events\""
-    echo "  console: https://127.0.0.1:$CHAPERONE_API_WEB_PORT/  (certificate from the local CA $TLS_DIR/ca.pem)"
-    echo "    log in with your ID token after \`node $CLI_MAIN login\` (users sam: soc, alice: approver, adam: admin; password chaperone),"
+    echo "  console (SOC and approvers): $CONSOLE_URL  (certificate from the local CA $TLS_CA_FILE)"
+    echo "    log in with single sign-on: sam (soc), alice (approver) or adam (admin), password chaperone;"
     echo "    or paste a token: node $CLI_MAIN token issue --config $CONFIG_FILE --subject user:sam --groups soc --ttl 8h"
   else
     echo "  (infrastructure only: no gateway, no haproxy)"
