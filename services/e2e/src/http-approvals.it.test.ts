@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buttonClick, sendInteraction } from '@chaperone/approvals/testing';
 import { loadConfig, type Config } from '@chaperone/config';
-import { httpBase, issueToken, logSince, logSize, uniqueSubject, writeKubeconfig } from './lib/http.js';
+import { commandsOf, httpBase, issueToken, logSince, logSize, replayOf, uniqueSubject, writeKubeconfig } from './lib/http.js';
 import { chaperone, eventually, loadStack, run, type RunResult, type Stack } from './lib/stack.js';
 
 const ALICE_SLACK = 'U0LOCALALICE';
@@ -193,5 +193,19 @@ describe('HTTP requests held for approval (Kubernetes delete in a production nam
       return (counts.ApprovalRequested ?? 0) >= 4 && (counts.ApprovalResolved ?? 0) >= 3 ? counts : undefined;
     }, 60_000);
     assert.ok(byType.ApprovalRequested! >= 4);
+  });
+
+  // curl speaks HTTP/2 here: a status line without a reason phrase (RFC 9113 §8.3.2).
+  it('replay shows the outcome of each held request: timed out, approved, denied', async () => {
+    const deletes = await commandsOf(stack, subject, 4, `action = 'k8s.delete'`);
+    const of = (name: string) => deletes.filter((c) => c.text.startsWith(`DELETE ${cmPath(name)}`));
+    const [timedOut, retried] = of('a');
+    const timedOutText = await replayOf(stack, timedOut!.session_id);
+    assert.match(timedOutText, /→ APPROVAL[\s\S]*⏸ approval approval-[0-9a-f]{64} requested[^\n]*\n {2}approval approval-[0-9a-f]{64}: not answered while the request was held \(timed out\)[^\n]*\n {2}← 403( Forbidden)?\n {2}response body:\n {4}\{[^\n]*still pending/);
+    assert.match(await replayOf(stack, retried!.session_id), /approval approval-[0-9a-f]{64}: (APPROVED|REUSED)[^\n]*\n(.*\n)* {2}← 200( OK)?/);
+    const approved = await replayOf(stack, of('b')[0]!.session_id);
+    assert.match(approved, /approval approval-[0-9a-f]{64}: APPROVED by user:alice[^\n]*\(e2e\)\n(.*\n)* {2}← 200( OK)?/);
+    const denied = await replayOf(stack, of('c')[0]!.session_id);
+    assert.match(denied, /approval approval-[0-9a-f]{64}: DENIED by user:alice[^\n]*\(not during the freeze\)\n {2}← 403( Forbidden)?\n {2}response body:\n {4}\{[^\n]*was denied by user:alice/);
   });
 });
