@@ -1,5 +1,9 @@
 # Rules for MCP servers (connections of kind mcp): each JSON-RPC message the agent sends is a
-# command with input.command.mcp = {server, method, id, tool, arguments, argsSha256, sessionId}.
+# command with input.command.mcp = {server, method, id, tool, arguments, argsSha256, sessionId,
+# toolInfo}. toolInfo (tools/call, and the gateway's tools/changed record) is where the tool
+# stands in the registry of pinned definitions, or null when no tools/list answer showed it:
+# {status: "pinned"|"changed", pinnedSha256, currentSha256, changedFields, acceptedBy,
+# annotations, scan: {suspicious, score, rules}}.
 # Same package as authz.rego: these add to its deny and needs_approval sets. A held tool call's
 # approval is bound to server + tool + SHA-256 of the canonical arguments + identity.
 package chaperone.authz
@@ -54,4 +58,54 @@ needs_approval contains msg if {
 	tool := input.command.mcp.tool
 	destructive_tool(tool)
 	msg := concat("", ["the tool ", as_text(tool), " looks destructive by its name; calling it on a production MCP server needs approval (policy: mcp-destructive-tool)"])
+}
+
+# A tool whose definition (description, schema, annotations) changed since it was pinned: a
+# "rug pull" until an admin accepts the new one (`chaperone mcp tools accept <server> <tool>`).
+deny contains msg if {
+	is_mcp
+	settings.mcp.block_changed_tools
+	input.command.mcp.method in {"tools/call", "tools/changed"}
+	info := input.command.mcp.toolInfo
+	info.status == "changed"
+	msg := concat("", [
+		"the tool ", as_text(input.command.mcp.tool), " changed since it was pinned (", concat(", ", info.changedFields),
+		"); it is blocked until an admin accepts it: chaperone mcp tools accept ", as_text(input.command.mcp.server), " ",
+		as_text(input.command.mcp.tool), " (policy: mcp-tool-changed)",
+	])
+}
+
+# The server says the tool is destructive (annotations are hints from the server: a server that
+# lies is caught by pinning, not here).
+needs_approval contains msg if {
+	is_mcp
+	production
+	input.command.mcp.method == "tools/call"
+	input.command.mcp.toolInfo.annotations.destructiveHint == true
+	not input.command.mcp.toolInfo.annotations.readOnlyHint == true
+	msg := concat("", ["the tool ", as_text(input.command.mcp.tool), " is annotated destructiveHint; calling it on a production MCP server needs approval (policy: mcp-destructive-hint)"])
+}
+
+# A description with instructions aimed at the model (the gateway's scan, scan.ts in
+# @chaperone/mcp-tools): settings.mcp.suspicious_descriptions says what follows: "allow"
+# (only recorded in the decision's input), "approval" or "deny".
+suspicious_tool_msg := concat("", [
+	"the description of the tool ", as_text(input.command.mcp.tool), " has instructions aimed at the model (",
+	concat(", ", input.command.mcp.toolInfo.scan.rules), ") (policy: mcp-suspicious-description)",
+])
+
+suspicious_tool if {
+	is_mcp
+	input.command.mcp.method == "tools/call"
+	input.command.mcp.toolInfo.scan.suspicious == true
+}
+
+deny contains suspicious_tool_msg if {
+	suspicious_tool
+	settings.mcp.suspicious_descriptions == "deny"
+}
+
+needs_approval contains suspicious_tool_msg if {
+	suspicious_tool
+	settings.mcp.suspicious_descriptions == "approval"
 }

@@ -68,3 +68,44 @@ test_mcp_denied_tool_wins_over_approval if {
 	d := authz.decision with input as mcp_input(mcp_prod, "tools/call", "delete_shell")
 	d.result == "deny"
 }
+
+mcp_call_with(conn, tool, info) := {"identity": mcp_agent, "connection": conn, "session": session, "command": {
+	"protocol": "mcp", "action": "tools/call", "text": "tools/call", "targets": [tool],
+	"mcp": {"server": conn.name, "method": "tools/call", "id": 1, "tool": tool, "arguments": {}, "argsSha256": "", "sessionId": null, "toolInfo": info},
+}}
+
+clean_scan := {"suspicious": false, "score": 0, "rules": []}
+
+test_mcp_changed_tool_blocked_until_accepted if {
+	info := {"status": "changed", "changedFields": ["description"], "annotations": {}, "scan": clean_scan}
+	d := authz.decision with input as mcp_call_with(mcp_dev, "weather", info)
+	d.result == "deny"
+	d.reasons == ["the tool weather changed since it was pinned (description); it is blocked until an admin accepts it: chaperone mcp tools accept mcp-dev weather (policy: mcp-tool-changed)"]
+	pinned := authz.decision with input as mcp_call_with(mcp_dev, "weather", object.union(info, {"status": "pinned"}))
+	pinned.result == "allow"
+	unblocked := authz.decision with input as mcp_call_with(mcp_dev, "weather", info) with data.chaperone.settings.mcp.block_changed_tools as false
+	unblocked.result == "allow"
+}
+
+test_mcp_destructive_hint_held_on_prod if {
+	info := {"status": "pinned", "changedFields": [], "annotations": {"destructiveHint": true}, "scan": clean_scan}
+	d := authz.decision with input as mcp_call_with(mcp_prod, "archive", info)
+	d.result == "approval"
+	d.reasons == ["the tool archive is annotated destructiveHint; calling it on a production MCP server needs approval (policy: mcp-destructive-hint)"]
+	dev := authz.decision with input as mcp_call_with(mcp_dev, "archive", info)
+	dev.result == "allow"
+	ro := authz.decision with input as mcp_call_with(mcp_prod, "archive", object.union(info, {"annotations": {"destructiveHint": true, "readOnlyHint": true}}))
+	ro.result == "allow"
+}
+
+test_mcp_suspicious_description_per_setting if {
+	info := {"status": "pinned", "changedFields": [], "annotations": {}, "scan": {"suspicious": true, "score": 6, "rules": ["concealment", "hidden-markup"]}}
+	msg := "the description of the tool add has instructions aimed at the model (concealment, hidden-markup) (policy: mcp-suspicious-description)"
+	held := authz.decision with input as mcp_call_with(mcp_dev, "add", info)
+	held.result == "approval"
+	held.reasons == [msg]
+	denied := authz.decision with input as mcp_call_with(mcp_dev, "add", info) with data.chaperone.settings.mcp.suspicious_descriptions as "deny"
+	denied.result == "deny"
+	allowed := authz.decision with input as mcp_call_with(mcp_dev, "add", info) with data.chaperone.settings.mcp.suspicious_descriptions as "allow"
+	allowed.result == "allow"
+}

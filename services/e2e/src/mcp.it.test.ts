@@ -36,7 +36,18 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
     });
     client = new Client({ name: 'e2e-agent', version: '1.0.0' });
     await client.connect(transport);
+    // Tool definitions are pinned for good: a test server whose tools were described otherwise by
+    // an earlier revision of this file has them accepted, as an admin would after an upgrade.
+    await client.listTools();
+    const changed = await chaperone(stack, ['mcp', 'tools', 'ls', '--server', 'mcp', '--changed', '--json', '--token', await admin()]);
+    assert.equal(changed.code, 0, changed.stderr);
+    for (const t of JSON.parse(changed.stdout) as { tool: string }[]) {
+      if (t.tool.startsWith('weather_')) continue;
+      const ok = await chaperone(stack, ['mcp', 'tools', 'accept', 'mcp', t.tool, '--reason', 'e2e server revision', '--token', await admin()]);
+      assert.equal(ok.code, 0, ok.stderr);
+    }
   });
+  const admin = () => issueToken(stack, 'user:admin', ['admins']);
 
   after(async () => {
     await client?.close();
@@ -50,7 +61,7 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
 
   it('lists only the tools the identity may call (run_shell hidden; delete_record listed: it may be approved)', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['delete_record', 'echo', 'read_file']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['delete_record', 'echo', 'read_file', upstream.weatherTool]);
   });
 
   it('forwards an allowed call and returns the server result', async () => {

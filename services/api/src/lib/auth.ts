@@ -32,6 +32,8 @@ const NEEDS: Record<string, readonly Role[]> = {
   ListApprovals: ['approver', 'soc', 'admin'],
   GetApproval: ['approver', 'soc', 'admin'],
   DecideApproval: ['approver'],
+  ListMcpTools: ['soc', 'admin'],
+  AcceptMcpTool: ['admin'],
   WhoAmI: [],
 };
 

@@ -49,6 +49,10 @@ export interface ApiClient {
   getApproval(id: string): Promise<{ approvalId: string; status: unknown }>;
   /** Approves or denies as the token's identity; `refused` says why the workflow did not count it. */
   decideApproval(id: string, approve: boolean, reason?: string): Promise<{ approvalId: string; status: unknown; refused: string | undefined }>;
+  /** MCP tool registry entries (ToolView of @chaperone/mcp-tools), filtered by server, tool, changed only. */
+  listMcpTools(opts?: { server?: string; tool?: string; changedOnly?: boolean }): Promise<unknown[]>;
+  /** Accepts a tool's current definition (or exactly `sha256`) as its pin, as the token's identity. */
+  acceptMcpTool(server: string, tool: string, opts?: { sha256?: string; reason?: string }): Promise<unknown>;
   close(): void;
 }
 
@@ -112,6 +116,12 @@ export function createApiClient(address: string, opts: ApiClientOptions = {}): A
     async decideApproval(id, approve, reason = '') {
       const r = await call<{ approvalId: string; json: string; refused: string }>('DecideApproval', { id, approve, reason });
       return { approvalId: r.approvalId, status: JSON.parse(r.json) as unknown, refused: r.refused || undefined };
+    },
+    async listMcpTools(o = {}) {
+      return JSON.parse((await call<{ json: string }>('ListMcpTools', { server: o.server ?? '', tool: o.tool ?? '', changedOnly: o.changedOnly ?? false })).json) as unknown[];
+    },
+    async acceptMcpTool(server, tool, o = {}) {
+      return (JSON.parse((await call<{ json: string }>('AcceptMcpTool', { server, tool, sha256: o.sha256 ?? '', reason: o.reason ?? '' })).json) as unknown[])[0];
     },
     close: () => client.close(),
   };

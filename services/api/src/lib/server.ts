@@ -8,6 +8,7 @@ import type { Config } from '@chaperone/config';
 import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
 import { createStore, SessionNotFoundError, type Store } from '@chaperone/store';
 import type { ApprovalsBackend } from './approvals.js';
+import { mcpToolCalls, type McpToolsBackend } from './mcp-tools.js';
 import { Authenticator, CallRefused, type Caller } from './auth.js';
 import { createCallRunner } from './calls.js';
 import { followSession } from './follow.js';
@@ -26,6 +27,8 @@ export interface ApiServerOptions {
   opsServer?: boolean;
   /** The approval workflows (`chaperone api` passes the @chaperone/approvals client); without it the approval calls answer UNIMPLEMENTED. */
   approvals?: ApprovalsBackend;
+  /** The MCP tool registry (`chaperone api` passes @chaperone/mcp-tools' Kafka store); without it the MCP tool calls answer UNIMPLEMENTED. */
+  mcpTools?: McpToolsBackend;
   /** Where the built console is (services/console/dist); without it the web listener serves the JSON API only. */
   consoleDir?: string;
   /**
@@ -97,6 +100,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
   const auth = await Authenticator.fromConfig(config, log);
   const run = createCallRunner({ auth, log, registry });
   const operations = createOperations(config, store, opts.approvals);
+  const mcpTools = mcpToolCalls(opts.mcpTools);
 
   const unary =
     <Req, Res>(rpc: string, fn: (req: Req, caller: Caller | undefined) => Promise<Res>) =>
@@ -113,6 +117,8 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     ListApprovals: unary('ListApprovals', operations.ListApprovals),
     GetApproval: unary('GetApproval', operations.GetApproval),
     DecideApproval: unary('DecideApproval', operations.DecideApproval),
+    ListMcpTools: unary('ListMcpTools', (r: { server: string; tool: string; changedOnly: boolean }) => mcpTools.list(r)),
+    AcceptMcpTool: unary('AcceptMcpTool', (r: { server: string; tool: string; sha256: string; reason: string }, caller) => mcpTools.accept(r, caller)),
     ListSessions: unary('ListSessions', operations.ListSessions),
     GetSession: unary('GetSession', operations.GetSession),
     Query: unary('Query', operations.Query),

@@ -100,7 +100,7 @@ export interface Config {
   };
   connections: Connection[];
   recording: { nodeKeyFile: string; trustedNodeKeys: Record<string, string> };
-  kafka: { brokers: string[]; clientId: string; topic: string; cancelTopic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number; lingerMs: number; producers: number; maxRecordBytes: number };
+  kafka: { brokers: string[]; clientId: string; topic: string; cancelTopic: string; mcpToolsTopic: string; partitions: number; ackTimeoutMs: number; maxInFlightBytes: number; lingerMs: number; producers: number; maxRecordBytes: number };
   clickhouse: ParsedConfig['clickhouse'];
   materializer: { groupId: string; http: HostPort; batchSize: number; flushIntervalMs: number; idleTimeoutMs: number; sealKeyFile: string };
   temporal: { address: string; namespace: string; taskQueue: string; http: HostPort };
@@ -398,6 +398,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
       clientId: c.kafka.clientId,
       topic: c.kafka.topic,
       cancelTopic: c.kafka.cancelTopic,
+      mcpToolsTopic: c.kafka.mcpToolsTopic,
       partitions: c.kafka.partitions,
       ackTimeoutMs: parseDuration(c.kafka.ackTimeout, 'kafka.ackTimeout'),
       maxInFlightBytes: parseSize(c.kafka.maxInFlightBytes, 'kafka.maxInFlightBytes'),

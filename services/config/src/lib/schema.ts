@@ -251,6 +251,12 @@ export const configSchema = z
          * @default chaperone.cancels.v1
          */
         cancelTopic: z.string().default('chaperone.cancels.v1'),
+        /**
+         * The MCP tool registry (compacted): the pinned tool definitions of every MCP server, shared
+         * by the gateway nodes and the API (`chaperone mcp tools`).
+         * @default chaperone.mcp-tools.v1
+         */
+        mcpToolsTopic: z.string().default('chaperone.mcp-tools.v1'),
         partitions: z.number().int().min(1).default(6),
         /** How long a command may wait for Kafka's acknowledgement before its session ends. @default 10s */
         ackTimeout: duration.default('10s'),
@@ -273,7 +279,7 @@ export const configSchema = z
         maxRecordBytes: size.default('768KiB'),
       })
       .strict()
-      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', cancelTopic: 'chaperone.cancels.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 2, maxRecordBytes: '768KiB' }),
+      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', cancelTopic: 'chaperone.cancels.v1', mcpToolsTopic: 'chaperone.mcp-tools.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 2, maxRecordBytes: '768KiB' }),
     clickhouse: z
       .object({
         url: z.string().url().default('http://127.0.0.1:8123'),

@@ -9,6 +9,7 @@ import { KafkaCancelBus, PgListener, createPgMetrics } from './listeners/postgre
 import { HttpListener, createHttpMetrics } from './listeners/http/index.js';
 import { PolicyEngine } from './policy/index.js';
 import { KafkaSink, kafkaCrc32c, kafkaEncoderGrowth } from './sinks/kafka/index.js';
+import { KafkaToolStore } from '@chaperone/mcp-tools';
 
 export interface GatewayNodeOptions {
   config: Config;
@@ -32,6 +33,7 @@ export class GatewayNode {
   private approvals: TemporalApprovalGate | undefined;
   /** Brings CancelRequests that reached another node to the sessions of this one. */
   private cancels: KafkaCancelBus | undefined;
+  private mcpTools: KafkaToolStore | undefined;
   pgPort = 0;
   httpProxyPort = 0;
 
@@ -82,7 +84,13 @@ export class GatewayNode {
       this.pgPort = await bound('PostgreSQL listener', 'gateway.postgres.listen', pgl, this.pg.listen(pgl.host, pgl.port));
       const hp = config.gateway.httpProxy;
       if (hp) {
-        this.httpProxy = new HttpListener({ config, log, verifier, sink: this.sink, policy: { evaluate: (input) => policy.evaluate(input) }, nodeKey: loadPrivateKey(config.recording.nodeKeyFile), metrics: createHttpMetrics(this.registry), approvals: this.approvals });
+        // MCP servers' tool definitions are pinned in a registry all nodes share (issue #15).
+        if (config.connections.some((c) => c.http?.kind === 'mcp')) {
+          this.mcpTools = new KafkaToolStore({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.mcpToolsTopic, log });
+          await this.mcpTools.start();
+        }
+        const mcpTools = this.mcpTools ? { mcpTools: this.mcpTools } : {};
+        this.httpProxy = new HttpListener({ config, log, verifier, sink: this.sink, policy: { evaluate: (input) => policy.evaluate(input) }, nodeKey: loadPrivateKey(config.recording.nodeKeyFile), metrics: createHttpMetrics(this.registry), approvals: this.approvals, ...mcpTools });
         this.httpProxyPort = await bound('HTTP proxy listener', 'gateway.httpProxy.listen', hp.listen, this.httpProxy.listen(hp.listen.host, hp.listen.port));
         log.info({ httpProxy: `${hp.listen.host}:${this.httpProxyPort}`, tls: hp.tls !== undefined }, 'http proxy listening');
       }
@@ -125,6 +133,7 @@ export class GatewayNode {
     this.policy?.stop();
     await this.approvals?.close();
     await this.cancels?.stop();
+    await this.mcpTools?.stop();
     await this.sink?.stop().catch(() => {});
     await new Promise<void>((resolve) => (this.ops ? this.ops.close(() => resolve()) : resolve()));
   }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '@chaperone/observability';
 import { approvalsBackend } from '../api-approvals.js';
+import { mcpToolsBackend } from '../api-mcp-tools.js';
 import { configFrom, withConfig } from '../context.js';
 import { checkListenable } from '../preflight.js';
 import { runUntilSignal, startOrExit } from '../run.js';
@@ -40,7 +41,11 @@ export function register(program: Command): void {
       ];
       await startOrExit('api', () => checkListenable(listeners), log);
       const { startApiServer } = await import('@chaperone/api');
-      const server = await startOrExit('api', () => startApiServer(config, { logger: log, approvals: approvalsBackend(config.temporal), ...(config.api.web ? { consoleDir: consoleDir() } : {}) }), log);
-      await runUntilSignal(log, () => server.stop());
+      const mcpTools = mcpToolsBackend(config, log);
+      const server = await startOrExit('api', () => startApiServer(config, { logger: log, approvals: approvalsBackend(config.temporal), mcpTools, ...(config.api.web ? { consoleDir: consoleDir() } : {}) }), log);
+      await runUntilSignal(log, async () => {
+        await server.stop();
+        await mcpTools.close();
+      });
     });
 }

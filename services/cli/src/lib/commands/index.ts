@@ -16,6 +16,7 @@ export const commands: { name: string; load: () => Promise<CommandModule> }[] = 
   { name: 'approvals-worker', load: () => import('./approvals-worker.js') },
   { name: 'migrate', load: () => import('./migrate.js') },
   { name: 'approvals', load: () => import('./approvals.js') },
+  { name: 'mcp', load: () => import('./mcp.js') },
   { name: 'login', load: () => import('./login.js') },
   { name: 'logout', load: () => import('./login.js') },
   { name: 'whoami', load: () => import('./login.js') },

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpCommand, RequestTarget } from '../../protocols/http/index.js';
+import type { ToolView } from '@chaperone/mcp-tools';
 import type { BodyTransform } from '../../protocols/mcp/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import type { CredentialScope } from './credentials.js';
@@ -62,6 +63,12 @@ export interface McpHooks {
   evaluate(cmd: HttpCommand): PolicyDecision;
   /** Tools hidden from a tools/list answer. */
   hidden(tools: string[]): void;
+  /** The MCP tool registry for this server (pins; issue #15); absent when the node runs without one. */
+  tools?: {
+    view(tool: string): ToolView | undefined;
+    /** A tools/list answer showed this entry: pins it when new; returns where it stands. */
+    observe(entry: Record<string, unknown>): ToolView | undefined;
+  };
 }
 
 /** The routed path's segments, percent-decoded (the target checks already refused bad escapes). */

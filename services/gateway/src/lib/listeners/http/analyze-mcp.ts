@@ -4,6 +4,8 @@ import { McpErrorCode, McpParseError, jsonRpcError, jsonToolsFilter, parseJsonRp
 import type { PolicyDecision } from '../../policy/index.js';
 import { unionRules } from '../../masking/index.js';
 import { mergeRequirements } from '../../approvals/index.js';
+import { toolDefinition, type ToolRecord, type ToolRegistry, type ToolView } from '@chaperone/mcp-tools';
+import type { Logger } from '@chaperone/observability';
 import type { Analysis, McpHooks, RequestInfo } from './analysis.js';
 import type { Refusal } from './refuse.js';
 
@@ -17,7 +19,7 @@ export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
 type Decided = PolicyDecision & { commandId: number };
 
 /** The command one JSON-RPC message becomes (Command event + `command.mcp` in the policy input). */
-export function mcpCommand(m: McpMessage, server: string, headers: IncomingHttpHeaders): HttpCommand {
+export function mcpCommand(m: McpMessage, server: string, headers: IncomingHttpHeaders, tool?: ToolView): HttpCommand {
   const action = m.kind === 'response' ? 'response' : m.method;
   const sessionId = header(headers, 'mcp-session-id');
   const text = [action, m.tool ?? '', m.argsSha256 ? `sha256:${m.argsSha256}` : ''].filter((s) => s !== '').join(' ');
@@ -35,13 +37,65 @@ export function mcpCommand(m: McpMessage, server: string, headers: IncomingHttpH
       argsSha256: m.argsSha256 ?? null,
       mcpSessionId: sessionId,
       protocolVersion: header(headers, 'mcp-protocol-version'),
+      ...(m.method === 'tools/call' ? { toolInfo: toolInfo(tool) } : {}),
     },
+  };
+}
+
+/**
+ * `command.mcp.toolInfo`: where the called tool stands in the tool registry (null when no
+ * tools/list answer ever showed it): pinned or changed since, which fields changed, its current
+ * annotations and the injection scan of its current description.
+ */
+export function toolInfo(v: ToolView | undefined): Record<string, unknown> | null {
+  if (!v) return null;
+  const s = v.scan;
+  return {
+    status: v.status,
+    pinnedSha256: v.pinned.sha256,
+    currentSha256: v.current.sha256,
+    changedFields: v.changes.map((c) => c.field),
+    acceptedBy: v.pinned.acceptedBy,
+    annotations: v.current.definition.annotations ?? {},
+    scan: { suspicious: s.suspicious, score: s.score, rules: [...new Set(s.findings.map((f) => f.rule))] },
+  };
+}
+
+/** The tool registry as a node uses it (KafkaToolStore). */
+export interface McpToolPins {
+  registry: ToolRegistry;
+  publish(r: ToolRecord): Promise<void>;
+}
+
+/** The per-exchange view of the registry an analysis gets (McpHooks.tools). */
+export function mcpToolHooks(pins: McpToolPins, server: string, ctx: { node: string; sessionId: string }, log: Logger): NonNullable<McpHooks['tools']> {
+  return {
+    view: (tool) => pins.registry.view(server, tool),
+    observe: (entry) => {
+      const def = toolDefinition(entry);
+      if (!def) return undefined;
+      const rec = pins.registry.observe(server, def, ctx);
+      // Published in the background: the pin already holds on this node, the others learn it in a fetch.
+      if (rec) pins.publish(rec).catch((err: unknown) => log.error({ err, server, tool: def.name }, 'mcp: could not publish a tool definition to the registry'));
+      return pins.registry.view(server, def.name);
+    },
+  };
+}
+
+/** The command a changed tool in a tools/list answer becomes (recorded with the policy's decision on it). */
+export function toolChangedCommand(v: ToolView, headers: IncomingHttpHeaders): HttpCommand {
+  return {
+    protocol: 'mcp',
+    action: 'tools/changed',
+    targets: [v.tool],
+    text: `tools/changed ${v.tool} sha256:${v.pinned.sha256} -> sha256:${v.current.sha256}`,
+    details: { server: v.server, method: 'tools/changed', id: null, tool: v.tool, argsSha256: null, mcpSessionId: header(headers, 'mcp-session-id'), toolInfo: toolInfo(v), changes: v.changes },
   };
 }
 
 /** `command.mcp` in the policy input. */
 export function mcpPolicyInput(details: Record<string, unknown>): Record<string, unknown> {
-  return { server: details.server, method: details.method, id: details.id, tool: details.tool, arguments: details.arguments ?? null, argsSha256: details.argsSha256, sessionId: details.mcpSessionId };
+  return { server: details.server, method: details.method, id: details.id, tool: details.tool, arguments: details.arguments ?? null, argsSha256: details.argsSha256, sessionId: details.mcpSessionId, toolInfo: details.toolInfo ?? null };
 }
 
 function header(h: IncomingHttpHeaders, name: string): string | null {
@@ -99,7 +153,7 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
     decideEach(h) {
       hooks = h;
       const { messages } = read(true);
-      decided = messages.map((m) => h.decide(mcpCommand(m, h.server, info.headers)));
+      decided = messages.map((m) => h.decide(mcpCommand(m, h.server, info.headers, m.method === 'tools/call' && m.tool ? h.tools?.view(m.tool) : undefined)));
       whole = combine(decided);
       return whole;
     },
@@ -123,10 +177,19 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
   };
 }
 
-/** tools/list answers keep the tools a tools/call of which (without arguments) the policy allows. */
+/**
+ * tools/list answers keep the tools a tools/call of which (without arguments) the policy does not
+ * deny. Each listed tool is first observed in the tool registry: pinned when new; when it differs
+ * from its pin, the change is recorded (a `tools/changed` command and its decision) and the
+ * policy sees it in `toolInfo`.
+ */
 function toolsFilter(type: string, ids: Set<JsonRpcId>, h: McpHooks, headers: IncomingHttpHeaders): BodyTransform | undefined {
   // A tool held for approval stays listed: the agent may call it, and an approver decides.
-  const mayCall = (tool: string): boolean => h.evaluate(mcpCommand({ kind: 'request', id: null, method: 'tools/call', tool }, h.server, headers)).result !== 'deny';
+  const mayCall = (tool: string, entry: Record<string, unknown>): boolean => {
+    const view = h.tools?.observe(entry);
+    if (view?.status === 'changed') h.decide(toolChangedCommand(view, headers));
+    return h.evaluate(mcpCommand({ kind: 'request', id: null, method: 'tools/call', tool }, h.server, headers, view)).result !== 'deny';
+  };
   const onHidden = (hidden: string[]): void => h.hidden(hidden);
   if (type === 'text/event-stream') return sseToolsFilter(ids, mayCall, onHidden);
   if (type.includes('json')) return jsonToolsFilter(ids, mayCall, onHidden);

@@ -7,7 +7,7 @@ import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import { sha256Hex } from '../../hash.js';
 import type { Analysis, McpHooks, UpstreamProbe } from './analysis.js';
-import { mcpPolicyInput } from './analyze-mcp.js';
+import { mcpPolicyInput, mcpToolHooks, type McpToolPins } from './analyze-mcp.js';
 import { bodyFramingError } from './guard.js';
 import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_UNHELD_S } from './approval.js';
 import type { CredentialSource } from './credentials.js';
@@ -33,6 +33,8 @@ export interface ExchangeDeps {
   approvals?: ApprovalGate;
   /** approvals.httpHold: the longest a request waits for its approval before 403 + Retry-After. */
   httpHoldMs: number;
+  /** The MCP tool registry (pinned tool definitions); without it MCP tools are not pinned. */
+  mcpTools?: McpToolPins;
 }
 
 /** One routed, authenticated request on its way through the session. */
@@ -181,6 +183,7 @@ function mcpHooks(x: DecideContext, deps: ExchangeDeps): McpHooks {
     decide: (c) => decide(x, deps, c),
     evaluate: (c) => deps.policy.evaluate(policyInput(x, c)),
     hidden: (tools) => deps.log.debug({ connection: x.conn.name, session: x.session.info.sessionId, tools }, 'mcp: tools hidden from tools/list'),
+    ...(deps.mcpTools ? { tools: mcpToolHooks(deps.mcpTools, x.conn.name, { node: x.session.info.nodeId, sessionId: x.session.info.sessionId }, deps.log) } : {}),
   };
 }
 

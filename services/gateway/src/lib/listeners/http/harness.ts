@@ -15,6 +15,7 @@ import type { ChainedEvent, EventBody, Frame } from '@chaperone/events';
 import { TokenIssuer, TokenVerifier } from '@chaperone/identity';
 import { createLogger, createRegistry } from '@chaperone/observability';
 import type { ApprovalGate } from '../../approvals/index.js';
+import type { McpToolPins } from './analyze-mcp.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import type { EventSink } from '../../recording/index.js';
 import { HttpListener } from './listener.js';
@@ -133,7 +134,7 @@ export type PolicyFn = (input: PolicyInput) => Pick<PolicyDecision, 'result' | '
 const allowAll: PolicyFn = () => ({ result: 'allow', reasons: [] });
 
 /** Starts a listener for `connections` (raw config entries): plaintext, or TLS with a self-signed certificate. */
-export async function startHarness(connections: RawConfig['connections'], policy: PolicyFn = allowAll, extra: Partial<NonNullable<RawConfig['gateway']>['httpProxy']> = {}, opts: { tls?: boolean; approvals?: ApprovalGate; raw?: Partial<RawConfig> } = {}): Promise<Harness> {
+export async function startHarness(connections: RawConfig['connections'], policy: PolicyFn = allowAll, extra: Partial<NonNullable<RawConfig['gateway']>['httpProxy']> = {}, opts: { tls?: boolean; approvals?: ApprovalGate; raw?: Partial<RawConfig>; mcpTools?: McpToolPins } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-http-'));
   if (opts.tls) {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
@@ -173,6 +174,7 @@ export async function startHarness(connections: RawConfig['connections'], policy
     nodeKey: createPrivateKey(readFileSync(join(dir, 'node.pem'))),
     metrics: createHttpMetrics(createRegistry({ service: 'test', node: 'gw-test' })),
     ...(opts.approvals ? { approvals: opts.approvals } : {}),
+    ...(opts.mcpTools ? { mcpTools: opts.mcpTools } : {}),
   });
   const port = await listener.listen('127.0.0.1', 0);
   return {

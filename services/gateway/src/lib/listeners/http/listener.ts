@@ -16,6 +16,7 @@ import type { ApprovalGate } from '../../approvals/index.js';
 import { analyze } from './analyze.js';
 import { credentialSource, type CredentialSource } from './credentials.js';
 import { runExchange, type ExchangeDeps } from './exchange.js';
+import type { McpToolPins } from './analyze-mcp.js';
 import { H2Request, asIncomingMessage, asServerResponse, checkH2Head, clientConnection, h2ServerOptions, type ClientConnection, type H2Response } from './h2.js';
 import type { HttpMetrics } from './metrics.js';
 import { ConnectionGuard, guardOf, type GuardHooks } from './guard.js';
@@ -35,6 +36,8 @@ export interface HttpListenerDeps {
   metrics: HttpMetrics;
   /** Holds requests the policy sends to approval (approval.ts); without it they are refused. */
   approvals?: ApprovalGate;
+  /** The MCP tool registry (pinned tool definitions, analyze-mcp.ts). */
+  mcpTools?: McpToolPins;
 }
 
 /** Per client connection (a socket, or an HTTP/2 session): its sessions (one per connection × identity) and verified tokens. */
@@ -87,6 +90,7 @@ export class HttpListener {
       maxInFlightBytes: deps.config.kafka.maxInFlightBytes,
       ...(deps.approvals ? { approvals: deps.approvals } : {}),
       httpHoldMs: deps.config.approvals.httpHoldMs,
+      ...(deps.mcpTools ? { mcpTools: deps.mcpTools } : {}),
     };
   }
 

@@ -17,15 +17,18 @@ export const MAX_FILTERED_BYTES = 8 * 1024 * 1024;
 /** The tools hidden from one answer, for the record. */
 export type HiddenTools = (hidden: string[]) => void;
 
+/** Whether the agent may see a listed tool: its name and the whole entry (description, schema, annotations). */
+export type MayCall = (tool: string, entry: Record<string, unknown>) => boolean;
+
 /** Filters `result.tools` of a response to one of `ids`; returns the message unchanged otherwise. */
-export function filterToolsMessage(msg: unknown, ids: ReadonlySet<JsonRpcId>, mayCall: (tool: string) => boolean, onHidden: HiddenTools): unknown {
+export function filterToolsMessage(msg: unknown, ids: ReadonlySet<JsonRpcId>, mayCall: MayCall, onHidden: HiddenTools): unknown {
   if (Array.isArray(msg)) return msg.map((m) => filterToolsMessage(m, ids, mayCall, onHidden));
   if (msg === null || typeof msg !== 'object') return msg;
   const o = msg as { id?: JsonRpcId; result?: { tools?: unknown } };
   if (o.id === undefined || !ids.has(o.id) || !o.result || !Array.isArray(o.result.tools)) return msg;
   const hidden: string[] = [];
   const tools = o.result.tools.filter((t: { name?: unknown }) => {
-    const ok = typeof t?.name === 'string' && mayCall(t.name);
+    const ok = typeof t?.name === 'string' && mayCall(t.name, t);
     if (!ok) hidden.push(typeof t?.name === 'string' ? t.name : '(unnamed)');
     return ok;
   });
@@ -42,7 +45,7 @@ function rewriteJson(text: string, f: (m: unknown) => unknown): string | undefin
 }
 
 /** A whole JSON body, held until it ends (at most MAX_FILTERED_BYTES). */
-export function jsonToolsFilter(ids: ReadonlySet<JsonRpcId>, mayCall: (tool: string) => boolean, onHidden: HiddenTools): BodyTransform {
+export function jsonToolsFilter(ids: ReadonlySet<JsonRpcId>, mayCall: MayCall, onHidden: HiddenTools): BodyTransform {
   const chunks: Buffer[] = [];
   let bytes = 0;
   return {
@@ -77,7 +80,7 @@ function rewriteEvent(event: string, f: (m: unknown) => unknown): string {
 }
 
 /** An SSE stream: complete events are rewritten and passed on at once; a partial one waits. */
-export function sseToolsFilter(ids: ReadonlySet<JsonRpcId>, mayCall: (tool: string) => boolean, onHidden: HiddenTools): BodyTransform {
+export function sseToolsFilter(ids: ReadonlySet<JsonRpcId>, mayCall: MayCall, onHidden: HiddenTools): BodyTransform {
   let pending = '';
   // A chunk may end inside a UTF-8 sequence; the decoder holds those bytes for the next one.
   const utf8 = new StringDecoder('utf8');
