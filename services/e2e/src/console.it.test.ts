@@ -4,8 +4,8 @@
  * gateways of the running stack. A SOC analyst finds an agent's psql session by identity, plays
  * it and sees the masked e-mail cells, verifies it, runs SQL and downloads the CSV; an approver
  * approves a held statement (the agent's psql then runs it) and denies another with a reason (the
- * agent gets it); an admin logs in through the local OpenID provider; an agent's token is
- * refused the console. A screenshot of every page goes to
+ * agent gets it); an open session updates as its agent runs statements; an admin logs in
+ * through the local OpenID provider; an agent's token is refused the console. A screenshot of every page goes to
  * services/e2e/.out/console/.
  */
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig, type Config } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
@@ -115,11 +116,12 @@ describe('the web console', { timeout: 180_000 }, () => {
     assert.equal(await page.getByRole('link', { name: 'Approvals' }).count(), 1, 'soc reads approvals too');
 
     // Find it by identity (the materializer stores it within seconds).
-    await eventually('the session in the list', async () => {
-      await page.getByLabel('Identity (subject)').fill(subject);
-      await page.getByRole('button', { name: 'Search' }).click();
-      await page.getByRole('table').getByText(subject).first().waitFor({ timeout: 2000 });
-      return true;
+    await page.getByLabel('Identity (subject)').fill(subject);
+    await page.getByRole('button', { name: 'Search' }).click();
+    // Only its session is listed (the first page is re-read every few seconds until it is stored).
+    await eventually('the session alone in the list', async () => {
+      const rows = await page.locator('tbody tr').allTextContents();
+      return rows.length === 1 && rows[0]!.includes(subject) ? true : undefined;
     });
     await shot(page, 'sessions');
     await page.getByRole('link', { name: new RegExp(`of ${subject}`) }).first().click();
@@ -155,6 +157,30 @@ describe('the web console', { timeout: 180_000 }, () => {
     assert.equal(csv.length, 2);
     assert.match(csv[1]!, new RegExp(`,${subject},demo$`));
     await ctx.close();
+  });
+
+  it('shows a live session updating as its agent runs statements', async () => {
+    const liveSubject = `agent:e2e-console-live-${tag}`;
+    const client = new pg.Client({
+      host: '127.0.0.1', port: Number(stack.HAPROXY_PG_PORT), database: 'demo', user: liveSubject, application_name: `e2e-console-live-${tag}`,
+      password: await issuer.issue({ subject: liveSubject, groups: ['agents'], ttlMs: 10 * 60_000 }), ssl: { ca: readFileSync(stack.TLS_CA_FILE!), rejectUnauthorized: true },
+    });
+    await client.connect();
+    const { ctx, page } = await loggedIn('user:sam', ['soc']);
+    try {
+      await client.query('SELECT 1 AS first_live');
+      await page.goto(`${base}/sessions?subject=${encodeURIComponent(liveSubject)}`);
+      // The first page is re-read every few seconds: the open session shows up, marked live.
+      await page.getByRole('table').getByText('live', { exact: true }).waitFor({ timeout: 20_000 });
+      await page.getByRole('link', { name: new RegExp(`of ${liveSubject}`) }).click();
+      await page.locator('pre.statement', { hasText: 'SELECT 1 AS first_live' }).waitFor({ timeout: 20_000 });
+      await client.query('SELECT 2 AS second_live');
+      await page.locator('pre.statement', { hasText: 'SELECT 2 AS second_live' }).waitFor({ timeout: 20_000 });
+      await shot(page, 'session-live');
+    } finally {
+      await client.end();
+      await ctx.close();
+    }
   });
 
   it('lets an approver approve a held statement (it runs) and deny another with a reason (the agent gets it)', async () => {

@@ -6,6 +6,8 @@ import { formatMicros } from '../format.js';
 import { Me, canSeeRecordings } from '../session-context.js';
 import { Player } from './player.js';
 
+const LIVE_REFRESH_MS = 3000;
+
 /** One session: who, where, which node, its counters and seal, an on-demand verify, and its replay. */
 export function SessionPage({ id }: { id: string }) {
   const { me } = useContext(Me);
@@ -18,13 +20,21 @@ export function SessionPage({ id }: { id: string }) {
   const heading = useRef<HTMLHeadingElement>(null);
   const fail = (err: unknown) => setError(err instanceof ApiFailure ? err.message : String(err));
 
+  const [tick, setTick] = useState(0);
   useEffect(() => {
     if (!me) return route('/login', true);
     if (!canSeeRecordings(me)) return;
     api.session(id).then(setS, fail);
     api.transcript(id).then(setT, fail);
-    heading.current?.focus();
-  }, [me, id]);
+    if (tick === 0) heading.current?.focus();
+  }, [me, id, tick]);
+  // An open session is re-read while it is shown: new statements and counters appear.
+  const open = s !== undefined && !s.ended;
+  useEffect(() => {
+    if (!open) return;
+    const timer = setInterval(() => setTick((t) => t + 1), LIVE_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [open]);
 
   if (!me) return null;
   if (!canSeeRecordings(me)) return <NotAllowed what="Recorded sessions" roles={['soc', 'admin']} />;

@@ -6,6 +6,7 @@ import { formatMicros, microsOf } from '../format.js';
 import { Me, canSeeRecordings } from '../session-context.js';
 
 const PAGE = 25;
+const REFRESH_MS = 5000;
 
 interface Filters {
   subject: string;
@@ -34,15 +35,23 @@ export function Sessions() {
   const [error, setError] = useState<string>();
   const cursor = cursors.at(-1) ?? 0;
 
+  // The first page is re-read every REFRESH_MS, so new and live sessions show up and update.
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (cursor) return;
+    const timer = setInterval(() => setTick((t) => t + 1), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [cursor]);
+
   useEffect(() => {
     if (!me) return route('/login', true);
     if (!canSeeRecordings(me)) return;
-    setError(undefined);
     const until = cursor || microsOf(applied.until);
     api
       .sessions({ subject: applied.subject, connection: applied.connection, verdict: applied.verdict, state: applied.state, sinceMicros: microsOf(applied.since), untilMicros: until, limit: PAGE + 1 })
       .then(
         ({ sessions }) => {
+          setError(undefined);
           const shown = sessions.slice(0, PAGE);
           setRows(shown);
           const last = shown.at(-1)?.startedMicros;
@@ -50,7 +59,7 @@ export function Sessions() {
         },
         (err: unknown) => setError(err instanceof ApiFailure ? err.message : String(err)),
       );
-  }, [me, applied, cursor]);
+  }, [me, applied, cursor, tick]);
 
   if (!me) return null;
   if (!canSeeRecordings(me)) return <NotAllowed what="Recorded sessions" roles={['soc', 'admin']} />;
@@ -99,7 +108,7 @@ export function Sessions() {
       {rows && (
         <div class="table-wrap">
           <table>
-            <caption>{rows.length ? `${rows.length} sessions, newest first` : 'No session matches'}</caption>
+            <caption>{rows.length ? `${rows.length} session${rows.length === 1 ? '' : 's'}, newest first` : 'No session matches'}</caption>
             <thead>
               <tr>
                 <th scope="col">Started (UTC)</th>
