@@ -66,6 +66,8 @@ for (const [label, files] of cases) {
       assert.equal(config.gateway.httpProxy?.listen.port, 8443);
       assert.equal(config.identity.signingKeyFile, '/etc/chaperone/keys/identity.pem');
       assert.equal(config.gateway.postgres.tls?.certFile, '/etc/chaperone/tls/tls.crt');
+      // Pods seal under generated names (--node-id $(POD_NAME)): verify trusts the release's prefix.
+      assert.deepEqual(config.recording.trustedNodeKeys, { 'chaperone-*': '/etc/chaperone/keys/node.pub.pem' });
       // The migrations Job reads a hook copy of the same configuration.
       assert.deepEqual(configOf(objects, 'chaperone-migrations-config'), config);
     });

@@ -50,6 +50,21 @@ export interface VerifyContext {
  * without SessionEnded is incomplete; a materializer seal on it pins its tail, so events deleted
  * from the end are found too.
  */
+/**
+ * The key trusted for a node id: the entry named exactly so, else the longest entry that ends in
+ * `*` and whose part before it starts the id (`chaperone-gateway-*` for pods whose names
+ * Kubernetes generates and that share one key from a Secret).
+ */
+export function trustedKeyFor(keys: TrustedKeys, nodeId: string): KeyObject | undefined {
+  const exact = Object.hasOwn(keys, nodeId) ? keys[nodeId] : undefined;
+  if (exact) return exact;
+  let best: string | undefined;
+  for (const name of Object.keys(keys)) {
+    if (name.endsWith('*') && nodeId.startsWith(name.slice(0, -1)) && (best === undefined || name.length > best.length)) best = name;
+  }
+  return best === undefined ? undefined : keys[best];
+}
+
 export class ChainVerifier {
   private expectedSeq = 0;
   private head: Buffer = ZERO_HASH;
@@ -114,7 +129,7 @@ export class ChainVerifier {
   }
 
   private sealKey(sealedBy: string): KeyObject | undefined {
-    return this.trustedKeys[sealedBy];
+    return trustedKeyFor(this.trustedKeys, sealedBy);
   }
 
   /** Verdict for a chain that stops without SessionEnded. */
@@ -165,7 +180,7 @@ export class ChainVerifier {
     if (!b.complete)
       return { ...base, sealedBy, status: 'incomplete', detail: `session ended incomplete (${b.reason}${b.error ? `: ${b.error}` : ''}); events 0..${base.lastSeq} are intact` };
     if (b.signature.length === 0) return { ...base, sealedBy, status: 'incomplete', detail: 'session ended without a seal; the chain is intact' };
-    const key = this.trustedKeys[sealedBy];
+    const key = this.sealKey(sealedBy);
     if (!key)
       return {
         ...base, sealedBy, status: 'broken', firstBadSeq: end.seq,
