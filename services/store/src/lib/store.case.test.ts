@@ -208,6 +208,9 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
         { readonly: true },
       );
       assert.deepEqual(m.rows, [[String(idx), "['email']", "['column email']", '2']]);
+      // `sessions ls --verdict MASK`: the sessions in which a value was masked.
+      assert.deepEqual((await t.store.listSessions({ verdict: 'MASK', subject: 'agent:m' })).map((s) => s.sessionId), [masked.sessionId]);
+      assert.deepEqual(await t.store.listSessions({ verdict: 'MASK', subject: 'agent:a' }), []);
     });
 
     it('reads events stored before migration 003 as one message per frame, and verifies them intact', async () => {

@@ -199,7 +199,10 @@ class ClickHouseStore implements Store {
     if (filter.verdict) {
       if (!VERDICTS.has(filter.verdict)) throw new StoreError('BAD_REQUEST', `verdict must be one of ${[...VERDICTS].join(', ')}, got ${filter.verdict}`);
       // From commands, so sessions still open count too (their counters arrive with SessionEnded).
-      where.push(`session_id IN (SELECT session_id FROM ${this.database}.commands WHERE decision = ${str(filter.verdict)})`);
+      const decided = `session_id IN (SELECT session_id FROM ${this.database}.commands WHERE decision = ${str(filter.verdict)})`;
+      // Masking is no decision of its own (an allowed command's results are masked): MASK is a
+      // session in which any frame had a value masked.
+      where.push(filter.verdict === 'MASK' ? `(${decided} OR session_id IN (SELECT session_id FROM ${this.database}.events WHERE masked > 0))` : decided);
     }
     return (await this.sessionRows(where, limit)).map(toSummary);
   }
