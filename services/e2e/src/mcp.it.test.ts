@@ -61,7 +61,7 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
 
   it('lists only the tools the identity may call (run_shell hidden; delete_record listed: it may be approved)', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['delete_record', 'echo', 'read_file', upstream.weatherTool]);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['delete_record', 'echo', 'export_report', 'get_config', 'read_file', upstream.weatherTool]);
   });
 
   it('forwards an allowed call and returns the server result', async () => {

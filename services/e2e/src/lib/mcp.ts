@@ -7,6 +7,9 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
+/** A secret the test server's results carry (a GitHub personal access token's shape). */
+export const SECRET = `ghp_${'Q7w8E9r0T1'.repeat(3)}yUi456`;
+
 /** A tool call the test MCP server executed (its own log, to compare with the recording). */
 export interface ExecutedCall {
   tool: string;
@@ -56,6 +59,31 @@ export async function startMcpServer(port: number, token: string): Promise<TestM
     mcp.registerTool('delete_record', { description: 'Deletes a record', inputSchema: { id: z.string() }, annotations: { destructiveHint: true } }, ({ id }) => {
       executed.push({ tool: 'delete_record', args: { id } });
       return { content: [{ type: 'text', text: `deleted ${id}` }] };
+    });
+    // Results that carry a secret (a GitHub token) in text, structured content and an embedded
+    // resource; export_report streams progress over SSE before its result.
+    mcp.registerTool(
+      'get_config',
+      { description: 'Returns the deployment configuration', inputSchema: { service: z.string() }, outputSchema: { service: z.string(), token: z.string() }, annotations: { readOnlyHint: true } },
+      ({ service }) => {
+        executed.push({ tool: 'get_config', args: { service } });
+        return {
+          content: [
+            { type: 'text', text: `config of ${service}: deploy token ${SECRET}` },
+            { type: 'resource', resource: { uri: `config://${service}`, mimeType: 'text/plain', text: `DEPLOY_TOKEN=${SECRET}` } },
+          ],
+          structuredContent: { service, token: SECRET },
+        };
+      },
+    );
+    mcp.registerTool('export_report', { description: 'Exports a report, reporting progress', inputSchema: { steps: z.number() }, annotations: { readOnlyHint: true } }, async ({ steps }, extra) => {
+      executed.push({ tool: 'export_report', args: { steps } });
+      const token = extra._meta?.progressToken;
+      for (let i = 1; i <= steps; i++) {
+        if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps, message: `step ${i}` } });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { content: [{ type: 'text', text: `report ready; upload with ${SECRET}` }] };
     });
     mcp.registerTool('run_shell', { description: 'Runs a shell command', inputSchema: { command: z.string() } }, ({ command }) => {
       executed.push({ tool: 'run_shell', args: { command } });
