@@ -11,7 +11,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -46,6 +46,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     // The browser trusts exactly the API's certificate (its key's SPKI hash), nothing else.
     const spki = new X509Certificate(readFileSync(web.tls.certFile)).publicKey.export({ type: 'spki', format: 'der' });
     const pin = createHash('sha256').update(spki).digest('base64');
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: install the test tools with deploy/local/install --test (Debian's chromium, pinned)`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${pin}`] });
   });
 
