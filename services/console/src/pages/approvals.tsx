@@ -16,7 +16,11 @@ function Decide({ a, onDone }: { a: Approval; onDone: (msg: string) => void }) {
     setBusy(true);
     setError(undefined);
     api.decide(a.approvalId, approve, reason).then(
-      (r) => onDone(r.refused ? `refused: ${r.refused}` : `${approve ? 'approved' : 'denied'} ${id}: now ${r.status.state.toLowerCase()}`),
+      (r) => {
+        // A refused answer (not an approver for it, self-approval) leaves the approval pending.
+        setBusy(false);
+        onDone(r.refused ? `refused: ${r.refused}` : `${approve ? 'approved' : 'denied'} ${id}: now ${r.status.state.toLowerCase()}`);
+      },
       (err: unknown) => {
         setError(err instanceof ApiFailure ? err.message : String(err));
         setBusy(false);
@@ -89,7 +93,7 @@ export function Approvals() {
       {items && pending.length === 0 && <p>Nothing waits for an answer.</p>}
       <ul class="approvals">
         {pending.map((a) => (
-          <li class="approval-item" aria-label={`approval for ${a.subject} on ${a.connection}`}>
+          <li key={a.approvalId} class="approval-item" aria-label={`approval for ${a.subject} on ${a.connection}`}>
             <p>
               <strong>{a.subject}</strong> on <strong>{a.connection}</strong> asked at {a.requestedAt}
             </p>
@@ -129,7 +133,7 @@ export function Approvals() {
               </thead>
               <tbody>
                 {decided.map((a) => (
-                  <tr>
+                  <tr key={a.approvalId}>
                     <td>{a.requestedAt}</td>
                     <td>{a.subject}</td>
                     <td>

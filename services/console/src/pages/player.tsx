@@ -110,7 +110,7 @@ export function Player({ transcript, protocol }: { transcript: Transcript; proto
       {steps.length === 0 && <p>No statement was recorded in this session.</p>}
       <ol class="transcript" aria-live={playing ? 'polite' : 'off'}>
         {steps.slice(0, at).map((c, i) => (
-          <Step c={c} index={i} omitted={transcript.rowsOmitted[c.seq] ?? 0} />
+          <Step key={`${c.seq}-${i}`} c={c} index={i} omitted={transcript.rowsOmitted[c.seq] ?? 0} />
         ))}
       </ol>
     </section>

@@ -123,7 +123,7 @@ export function Sessions() {
             </thead>
             <tbody>
               {rows.map((s) => (
-                <tr>
+                <tr key={s.sessionId}>
                   <td>
                     <a href={`/sessions/${encodeURIComponent(s.sessionId)}`} aria-label={`session ${s.sessionId} of ${s.subject}`}>
                       {formatMicros(s.startedMicros)}
