@@ -35,7 +35,7 @@ is_component() { all_components | grep -qxF -- "$1" || [[ $1 =~ ^gateway-[0-9]+$
 component_kind() {
   case $1 in
     postgres | kafka | temporal | clickhouse) echo infra ;;
-    git-http | registry | k8s-api | json-api | nginx | oidc) echo upstream ;;
+    git-http | registry | k8s-api | json-api | nginx | oidc | mcp-everything | mcp-filesystem) echo upstream ;;
     haproxy) echo haproxy ;;
     *) echo service ;;
   esac
@@ -48,7 +48,7 @@ component_port() {
     kafka) echo "$CHAPERONE_KAFKA_PORT" ;;
     temporal) echo "$CHAPERONE_TEMPORAL_PORT" ;;
     clickhouse) echo "$CHAPERONE_CLICKHOUSE_HTTP_PORT" ;;
-    git-http | registry | k8s-api | json-api | nginx | oidc) upstream_port "$1" ;;
+    git-http | registry | k8s-api | json-api | nginx | oidc | mcp-everything | mcp-filesystem) upstream_port "$1" ;;
     gateway-*) gateway_http_port "${1#gateway-}" ;;
     materializer) echo "$CHAPERONE_MATERIALIZER_HTTP_PORT" ;;
     api) echo "$CHAPERONE_API_HTTP_PORT" ;;

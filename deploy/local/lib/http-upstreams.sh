@@ -5,12 +5,15 @@
 #   k8s-api    a Kubernetes API STAND-IN (deploy/local/k8s-standin: no real apiserver runs here)
 #   json-api   an in-memory JSON CRUD/echo API behind an X-Api-Key header
 #   nginx      the benchmark peer: a static origin, and a reverse proxy to it (plain and TLS)
+#   mcp-everything   the reference MCP server `everything` (npm), its own Streamable HTTP transport
+#   mcp-filesystem   the reference MCP server `filesystem` (npm, stdio) over Streamable HTTP
+#                    through mcp-proxy, X-API-Key auth, serving $RUN_DIR/mcp-files
 # Plus what the rest of deploy/local needs from them: chaperone.yaml connections, the haproxy
 # HTTP frontend and the stack.env lines. Same prepare_/start_/health_ shape as lib/infra.sh,
 # dispatched by lib/components.sh (kind "upstream"). Sourced, never run.
 
 # shellcheck disable=SC2034  # used by lib/components.sh
-UPSTREAM_COMPONENTS=(git-http registry k8s-api json-api nginx oidc)
+UPSTREAM_COMPONENTS=(git-http registry k8s-api json-api nginx oidc mcp-everything mcp-filesystem)
 GIT_ROOT=$RUN_DIR/git/repos
 REGISTRY_DIR=$RUN_DIR/registry
 NGINX_DIR=$RUN_DIR/nginx
@@ -23,6 +26,8 @@ upstream_port() {
     json-api) echo "$CHAPERONE_JSON_API_PORT" ;;
     nginx) echo "$CHAPERONE_NGINX_ORIGIN_PORT" ;;
     oidc) echo "$CHAPERONE_OIDC_PORT" ;;
+    mcp-everything) echo "$CHAPERONE_MCP_EVERYTHING_PORT" ;;
+    mcp-filesystem) echo "$CHAPERONE_MCP_FILESYSTEM_PORT" ;;
   esac
 }
 
@@ -44,6 +49,52 @@ prepare_oidc() {
 }
 start_oidc() { spawn oidc node "$LOCAL_DIR/oidc/server.mjs" "$OIDC_DIR" "$CHAPERONE_OIDC_PORT" "$CHAPERONE_API_WEB_PORT"; }
 health_oidc() { http_ok "http://127.0.0.1:$CHAPERONE_OIDC_PORT/.well-known/openid-configuration"; }
+
+# ---------------------------------------------------------------- reference MCP servers (issue #15)
+# The official reference servers from npm, pinned, installed once under the cache (one npm
+# project for the three packages). `everything` speaks Streamable HTTP itself (`streamableHttp`
+# argument, POST/GET/DELETE /mcp on $PORT; it binds every interface and has no auth of its own);
+# `filesystem` speaks stdio only, so mcp-proxy (punkpeye/mcp-proxy, the maintained stdio ⇄
+# Streamable HTTP bridge) serves it on loopback at /mcp, behind an X-API-Key the gateway injects.
+: "${CHAPERONE_MCP_EVERYTHING_PORT:=18904}"
+: "${CHAPERONE_MCP_FILESYSTEM_PORT:=18905}"
+MCP_EVERYTHING_VERSION=2026.8.31
+MCP_FILESYSTEM_VERSION=2026.8.31
+MCP_PROXY_VERSION=6.7.19
+MCP_SERVERS_DIR=$CACHE/mcp-servers-$MCP_EVERYTHING_VERSION-$MCP_FILESYSTEM_VERSION-$MCP_PROXY_VERSION
+MCP_FILES_DIR=$RUN_DIR/mcp-files
+prepare_mcp_servers() {
+  [[ -f $MCP_SERVERS_DIR/node_modules/mcp-proxy/package.json && -f $MCP_SERVERS_DIR/node_modules/@modelcontextprotocol/server-everything/package.json &&
+    -f $MCP_SERVERS_DIR/node_modules/@modelcontextprotocol/server-filesystem/package.json ]] && return 0
+  mkdir -p "$MCP_SERVERS_DIR"
+  [[ -f $MCP_SERVERS_DIR/package.json ]] || echo '{"private":true}' >"$MCP_SERVERS_DIR/package.json"
+  (cd "$MCP_SERVERS_DIR" && npm install --no-audit --no-fund --save-exact "@modelcontextprotocol/server-everything@$MCP_EVERYTHING_VERSION" \
+    "@modelcontextprotocol/server-filesystem@$MCP_FILESYSTEM_VERSION" "mcp-proxy@$MCP_PROXY_VERSION") >"$LOG_DIR/mcp-servers-install.log" 2>&1 ||
+    die "npm install of the reference MCP servers failed (see $LOG_DIR/mcp-servers-install.log)"
+}
+prepare_mcp_everything() { prepare_mcp_servers; }
+start_mcp_everything() {
+  PORT=$CHAPERONE_MCP_EVERYTHING_PORT spawn mcp-everything node "$MCP_SERVERS_DIR/node_modules/@modelcontextprotocol/server-everything/dist/index.js" streamableHttp
+}
+prepare_mcp_filesystem() {
+  prepare_mcp_servers
+  secret_file mcp-filesystem.key >/dev/null
+  mkdir -p "$MCP_FILES_DIR/docs"
+  [[ -f $MCP_FILES_DIR/docs/README.md ]] || printf '# Files an agent may read through Chaperone\n' >"$MCP_FILES_DIR/docs/README.md"
+}
+start_mcp_filesystem() {
+  MCP_PROXY_API_KEY=$(cat "$SECRETS_DIR/mcp-filesystem.key") spawn mcp-filesystem node "$MCP_SERVERS_DIR/node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs" \
+    --host 127.0.0.1 --port "$CHAPERONE_MCP_FILESYSTEM_PORT" --server stream -- \
+    node "$MCP_SERVERS_DIR/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js" "$MCP_FILES_DIR"
+}
+# Any HTTP answer to a GET without a session (400/405/401) means the server is up.
+mcp_http_up() {
+  local code
+  code=$(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "http://127.0.0.1:$1/mcp") || return 1
+  [[ $code =~ ^[1-5][0-9][0-9]$ && $code != 000 ]]
+}
+health_mcp_everything() { mcp_http_up "$CHAPERONE_MCP_EVERYTHING_PORT"; }
+health_mcp_filesystem() { mcp_http_up "$CHAPERONE_MCP_FILESYSTEM_PORT"; }
 
 # ---------------------------------------------------------------- git http-backend
 prepare_git_http() {
@@ -192,6 +243,7 @@ http_connections_yaml() {
   secret_file k8s-sa.token >/dev/null
   secret_file json-api.key >/dev/null
   secret_file mcp-server.token >/dev/null
+  secret_file mcp-filesystem.key >/dev/null
   cat <<YAML
   - name: git
     protocol: http
@@ -243,6 +295,23 @@ http_connections_yaml() {
       kind: mcp
       pathPrefix: /mcp/
       credentials: { type: bearer, token: { file: secrets/mcp-server.token } }
+  # the reference MCP servers from npm (e2e: mcp-reference)
+  - name: mcp-everything
+    protocol: http
+    labels: { env: dev }
+    http:
+      upstream: http://127.0.0.1:$CHAPERONE_MCP_EVERYTHING_PORT/mcp
+      kind: mcp
+      pathPrefix: /mcp-everything/
+  - name: mcp-files
+    protocol: http
+    labels: { env: prod }
+    http:
+      # mcp-proxy serves exactly /mcp (no trailing slash): agents use /mcp-files/mcp
+      upstream: http://127.0.0.1:$CHAPERONE_MCP_FILESYSTEM_PORT
+      kind: mcp
+      pathPrefix: /mcp-files/
+      credentials: { type: header, name: X-API-Key, value: { file: secrets/mcp-filesystem.key } }
 YAML
 }
 
@@ -272,6 +341,10 @@ http_stack_env() {
   env_line JSON_API_URL "http://127.0.0.1:$CHAPERONE_JSON_API_PORT"
   env_line JSON_API_ACCESS_LOG "$LOG_DIR/json-api.log"
   env_line MCP_TEST_PORT "$CHAPERONE_MCP_TEST_PORT"
+  env_line MCP_EVERYTHING_URL "http://127.0.0.1:$CHAPERONE_MCP_EVERYTHING_PORT/mcp"
+  env_line MCP_FILESYSTEM_URL "http://127.0.0.1:$CHAPERONE_MCP_FILESYSTEM_PORT/mcp"
+  env_line MCP_FILES_DIR "$MCP_FILES_DIR"
+  env_line MCP_EVERYTHING_LOG "$LOG_DIR/mcp-everything.log"
   env_line NGINX_ORIGIN_URL "http://127.0.0.1:$CHAPERONE_NGINX_ORIGIN_PORT"
   env_line NGINX_PROXY_URL "http://127.0.0.1:$CHAPERONE_NGINX_PROXY_PORT"
   env_line NGINX_PROXY_TLS_URL "https://127.0.0.1:$CHAPERONE_NGINX_PROXY_TLS_PORT"
