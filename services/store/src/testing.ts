@@ -194,10 +194,11 @@ export function fixtureSession(opts: FixtureOptions = {}): FixtureSession {
     const seq = chain.seq;
     const signature = end === 'sealed' ? signSeal(privateKey, sessionId, seq, finalHash) : Buffer.alloc(0);
     const frames = (d: Direction) => chain.events.filter((e) => e.event.body.type === 'Frame' && e.event.body.direction === d).length;
+    const bytes = (d: Direction) => chain.events.reduce((n, e) => n + (e.event.body.type === 'Frame' && e.event.body.direction === d ? e.event.body.bytes.length : 0), 0);
     publish(chain.append({
       type: 'SessionEnded', reason: end === 'incomplete' ? 'recording-failed' : 'client-terminate', error: '',
       counters: {
-        framesIn: frames('CLIENT_TO_SERVER'), framesOut: frames('SERVER_TO_CLIENT'), bytesIn: 0, bytesOut: 0, commands: commandId, denied,
+        framesIn: frames('CLIENT_TO_SERVER'), framesOut: frames('SERVER_TO_CLIENT'), bytesIn: bytes('CLIENT_TO_SERVER'), bytesOut: bytes('SERVER_TO_CLIENT'), commands: commandId, denied,
       },
       finalHash, signature, sealedBy: nodeId, complete: end !== 'incomplete',
     }));

@@ -1,6 +1,6 @@
 import {
   COMMAND_COLUMNS, SESSION_COLUMNS, emptyCommandRow, emptySessionRow, merge, commandKey,
-  type CommandRow, type ProjectedRows, type SessionRow,
+  type ColumnSpec, type CommandRow, type ProjectedRows, type SessionRow,
 } from './rows.js';
 import { parseRow, selectList } from './columns.js';
 import type { Executor } from './executor.js';
@@ -40,7 +40,11 @@ export interface Projection {
 export class Projector {
   private readonly sessionCache = new Lru<SessionRow>(20_000);
 
-  constructor(private readonly exec: Executor) {}
+  constructor(
+    private readonly exec: Executor,
+    /** The columns `commands` has now (before migration 005, fewer). */
+    private readonly commandColumns: () => Promise<readonly ColumnSpec[]> = () => Promise.resolve(COMMAND_COLUMNS),
+  ) {}
 
   async project(batch: readonly ProjectedRows[]): Promise<Projection> {
     const { sessionIds, commandKeys } = this.missing(batch);
@@ -105,11 +109,13 @@ export class Projector {
     if (keys.size === 0) return out;
     const db = this.exec.database;
     const tuples = [...keys.values()].map(([s, c]) => `(${str(s)}, ${uint(c)})`).join(', ');
+    const columns = await this.commandColumns();
     const rows = await this.exec.select<Record<string, unknown>>(
-      `SELECT ${selectList(COMMAND_COLUMNS)} FROM ${db}.commands FINAL WHERE (session_id, command_id) IN (${tuples})`,
+      `SELECT ${selectList(columns)} FROM ${db}.commands FINAL WHERE (session_id, command_id) IN (${tuples})`,
     );
     for (const r of rows) {
-      const row = parseRow<CommandRow>(COMMAND_COLUMNS, r);
+      const parsed = parseRow<CommandRow>(columns, r);
+      const row = { ...emptyCommandRow(parsed.session_id, parsed.command_id), ...parsed };
       const key = commandKey(row.session_id, row.command_id);
       const prev = out.get(key);
       if (!prev || prev.version < row.version) out.set(key, row);

@@ -60,6 +60,11 @@ export interface CommandRow {
   approval_id: string;
   approval_outcome: string;
   approvers: string[];
+  /** Migration 005: when the command was decided and its approval asked and answered (µs), and the approver's reason. */
+  decided_micros: number;
+  approval_requested_micros: number;
+  approval_resolved_micros: number;
+  approval_reason: string;
   version: number;
 }
 
@@ -123,13 +128,22 @@ export const EVENT_COLUMNS: readonly ColumnSpec[] = [
   col('message_types', 'Array(String)'), col('message_offsets', 'Array(UInt64)'),
 ];
 
-export const COMMAND_COLUMNS: readonly ColumnSpec[] = [
+/** The columns of `commands` before migration 005. */
+export const COMMAND_COLUMNS_BEFORE_005: readonly ColumnSpec[] = [
   col('session_id', 'String'), col('command_id', 'UInt64'), col('seq', 'UInt64'), col('ts', 'DateTime'), col('ts_micros', 'UInt64'),
   col('event_date', 'Date'), col('subject', 'String'), col('connection', 'String'), col('protocol', 'String'), col('action', 'String'),
   col('targets', 'Array(String)'), col('text', 'String'), col('text_sha256', 'String'), col('details', 'String'), col('decision', 'String'),
   col('reasons', 'Array(String)'), col('policy_revision', 'String'), col('eval_micros', 'UInt64'), col('decision_seq', 'UInt64'),
   col('approval_id', 'String'), col('approval_outcome', 'String'), col('approvers', 'Array(String)'), col('version', 'UInt64'),
 ];
+
+/** The columns migration 005 added to `commands`; a store reaching a database not migrated yet writes and reads without them. */
+export const COMMAND_DECISION_COLUMNS: readonly ColumnSpec[] = [
+  col('decided_micros', 'UInt64'), col('approval_requested_micros', 'UInt64'), col('approval_resolved_micros', 'UInt64'), col('approval_reason', 'String'),
+];
+
+/** Every column of `commands`. */
+export const COMMAND_COLUMNS: readonly ColumnSpec[] = [...COMMAND_COLUMNS_BEFORE_005, ...COMMAND_DECISION_COLUMNS];
 
 export const SESSION_COLUMNS: readonly ColumnSpec[] = [
   col('session_id', 'String'), col('subject', 'String'), col('issuer', 'String'), col('groups', 'Array(String)'), col('token_id', 'String'),
@@ -218,14 +232,17 @@ function commandUpdate(event: SessionEvent, body: EventBody): RowUpdate<CommandR
     case 'Decision':
       return {
         key: commandKey(event.sessionId, body.commandId), ...at,
-        fields: { decision: body.result, reasons: [...body.reasons], policy_revision: body.policyRevision, eval_micros: body.evalMicros, decision_seq: event.seq },
+        fields: { decision: body.result, reasons: [...body.reasons], policy_revision: body.policyRevision, eval_micros: body.evalMicros, decision_seq: event.seq, decided_micros: event.tsMicros },
       };
     case 'ApprovalRequested':
-      return { key: commandKey(event.sessionId, body.commandId), ...at, fields: { approval_id: body.approvalId } };
+      return { key: commandKey(event.sessionId, body.commandId), ...at, fields: { approval_id: body.approvalId, approval_requested_micros: event.tsMicros } };
     case 'ApprovalResolved':
       return {
         key: commandKey(event.sessionId, body.commandId), ...at,
-        fields: { approval_id: body.approvalId, approval_outcome: body.outcome, approvers: [...body.approvers] },
+        fields: {
+          approval_id: body.approvalId, approval_outcome: body.outcome, approvers: [...body.approvers],
+          approval_resolved_micros: event.tsMicros, approval_reason: body.reason,
+        },
       };
     default:
       return undefined;
@@ -278,6 +295,7 @@ export function emptyCommandRow(sessionId: string, commandId: number): CommandRo
     session_id: sessionId, command_id: commandId, seq: 0, ts: 0, ts_micros: 0, event_date: 0, subject: '', connection: '', protocol: '',
     action: '', targets: [], text: '', text_sha256: '', details: '{}', decision: '', reasons: [], policy_revision: '', eval_micros: 0,
     decision_seq: 0, approval_id: '', approval_outcome: '', approvers: [], version: 0,
+    decided_micros: 0, approval_requested_micros: 0, approval_resolved_micros: 0, approval_reason: '',
   };
 }
 

@@ -64,7 +64,7 @@ async function seed(store: Store): Promise<void> {
     },
     { type: 'Decision', commandId: 1, result: 'APPROVAL', reasons: ['push to a protected branch'], policyRevision: 'r', evalMicros: 5, outputJson: '{}' },
     { type: 'ApprovalRequested', commandId: 1, approvalId: 'ap-1', bindingSha256: '0'.repeat(64), approverGroups: ['leads'], quorum: 1, ttlMs: 60_000 },
-    { type: 'ApprovalResolved', commandId: 1, approvalId: 'ap-1', outcome: 'APPROVED', approvers: ['lead:ada'], reason: '' },
+    { type: 'ApprovalResolved', commandId: 1, approvalId: 'ap-1', outcome: 'APPROVED', approvers: ['lead:ada'], reason: 'release 1.4 signed off' },
   ]);
   const crashed = fixtureSession({ subject: 'agent:soc-c', connection: 'prod-pg', end: 'open' });
   const messages = [...a.messages, ...b.messages, ...crashed.messages, ...[masked, git].map((s) => encodeRecord(s.map((e) => e.body)))];
@@ -88,6 +88,23 @@ function suite(name: string, server: boolean, create: () => Promise<{ store: Sto
     after(async () => t?.cleanup());
 
     const examples = readmeQueries();
+    const example = (n: number): string => examples.find((q) => q.title.startsWith(`${n}. `))!.sql;
+
+    it('answers "who approved what and why" from the columns of commands', async () => {
+      const r = await t.store.query(example(15), { readonly: true });
+      assert.deepEqual(r.columns.map((c) => c.name), ['session_id', 'command_id', 'subject', 'action', 'text', 'approval_outcome', 'approvers', 'approval_reason', 'waited_seconds']);
+      assert.deepEqual(r.rows.map((row) => row.slice(0, 8)), [['soc-git', '1', 'ci:release', 'git.push', 'POST /git/demo.git/git-receive-pack', 'APPROVED', "['lead:ada']", 'release 1.4 signed off']]);
+      assert.ok(Number(r.rows[0]![8]) >= 0);
+    });
+
+    it('answers "bytes returned per identity per day" from the sessions\' counters', async () => {
+      const r = await t.store.query(example(16), { readonly: true });
+      const expected = await t.store.query(`SELECT subject, sum(bytes_out) FROM sessions FINAL WHERE ended_micros > 0 GROUP BY subject ORDER BY subject`, { readonly: true });
+      const bySubject = new Map<string, number>();
+      for (const [, subject, bytes] of r.rows) bySubject.set(String(subject), (bySubject.get(String(subject)) ?? 0) + Number(bytes));
+      assert.deepEqual([...bySubject].sort(), expected.rows.map(([s, b]) => [String(s), Number(b)]));
+      assert.ok(bySubject.get('agent:soc-a')! > 0, 'the fixture sessions returned bytes');
+    });
     it('documents at least ten queries', () => assert.ok(examples.length >= 10, `${examples.length} queries`));
     for (const q of examples) {
       it(q.title, { skip: server && q.currentOnly ? 'needs a current ClickHouse; runs on chdb' : false }, async () => {

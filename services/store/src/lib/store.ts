@@ -7,7 +7,7 @@ import type { Executor } from './executor.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { budgetEnd, checkMaxBytes, fitting, type RangeOptions, type SeqBytes } from './pages.js';
 import { Projector } from './projector.js';
-import { COMMAND_COLUMNS, EVENT_COLUMNS, SESSION_COLUMNS, toRows, type EventRow, type SessionRow } from './rows.js';
+import { COMMAND_COLUMNS, COMMAND_COLUMNS_BEFORE_005, EVENT_COLUMNS, SESSION_COLUMNS, toRows, type ColumnSpec, type EventRow, type SessionRow } from './rows.js';
 import { str, uint } from './sql.js';
 import { CH_UNKNOWN_IDENTIFIER } from './translate.js';
 import { IDLE_REASON, idleSessions, readSeal, writeSeal, type IdleSession } from './sealing.js';
@@ -135,9 +135,10 @@ function newestPerSession(rows: SessionRow[]): SessionRow[] {
 
 class ClickHouseStore implements Store {
   private readonly projector: Projector;
+  private commandColumnsKnown: { columns: readonly ColumnSpec[]; at: number } | undefined;
 
   constructor(private readonly exec: Executor) {
-    this.projector = new Projector(exec);
+    this.projector = new Projector(exec, () => this.commandColumns());
   }
 
   get database(): string {
@@ -149,7 +150,25 @@ class ClickHouseStore implements Store {
   }
 
   migrate(): Promise<MigrationReport> {
+    this.commandColumnsKnown = undefined;
     return migrate(this.exec);
+  }
+
+  /**
+   * The columns `commands` has: all of them once migration 005 ran; before (a store updated
+   * before its database was migrated, as in a rolling upgrade) the older set, looked at again
+   * every 30 s until the migration is there.
+   */
+  private commandColumns(): Promise<readonly ColumnSpec[]> {
+    const k = this.commandColumnsKnown;
+    if (k && (k.columns === COMMAND_COLUMNS || Date.now() - k.at < 30_000)) return Promise.resolve(k.columns);
+    return this.exec
+      .select<{ n: string | number }>(`SELECT count() AS n FROM system.columns WHERE database = ${str(this.database)} AND table = 'commands' AND name = 'decided_micros'`)
+      .then((r) => {
+        const columns = Number(r[0]?.n ?? 0) > 0 ? COMMAND_COLUMNS : COMMAND_COLUMNS_BEFORE_005;
+        this.commandColumnsKnown = { columns, at: Date.now() };
+        return columns;
+      });
   }
 
   applyRetention(retention: RetentionDays): Promise<RetentionReport> {
@@ -166,7 +185,7 @@ class ClickHouseStore implements Store {
     // of this attempt that is still running.
     const results = await Promise.allSettled([
       this.exec.insert('events', EVENT_COLUMNS, projected.map((r) => r.event)),
-      this.exec.insert('commands', COMMAND_COLUMNS, p.commands),
+      this.exec.insert('commands', await this.commandColumns(), p.commands),
       this.exec.insert('sessions', SESSION_COLUMNS, p.sessions),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
