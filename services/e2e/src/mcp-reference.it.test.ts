@@ -4,7 +4,8 @@
  * Streamable HTTP through mcp-proxy with an X-API-Key the gateway injects (prod-labelled). The
  * official SDK client is the agent, through haproxy: the long-running operation's progress
  * streams over SSE and is recorded; a file holding a secret is read back masked, and recorded
- * masked; the filesystem's write tool stays listed (held for approval on prod, not hidden).
+ * masked; the filesystem's write tool stays listed (held for approval on prod, not hidden); one
+ * MCP session continued through the other gateway node is found, across both, by Mcp-Session-Id.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,10 +23,11 @@ describe('MCP gateway: the reference servers from npm', () => {
   let files: Client;
   const subject = uniqueSubject('mcp-ref');
 
-  const connect = async (prefix: string): Promise<Client> => {
-    const transport = new StreamableHTTPClientTransport(new URL(`${httpBase(stack)}${prefix}`), {
+  const connect = async (prefix: string, opts: { base?: string; sessionId?: string } = {}): Promise<Client> => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${opts.base ?? httpBase(stack)}${prefix}`), {
       requestInit: { headers: { Authorization: `Bearer ${await issueToken(stack, subject)}` } },
       fetch: fetchWithCa(readFileSync(stack.TLS_CA_FILE!, 'utf8')),
+      ...(opts.sessionId ? { sessionId: opts.sessionId } : {}),
     });
     const c = new Client({ name: 'e2e-agent', version: '1.0.0' });
     await c.connect(transport);
@@ -63,6 +65,26 @@ describe('MCP gateway: the reference servers from npm', () => {
       return /Long running operation completed/.test(all) ? all : undefined;
     });
     for (const i of [1, 2, 3]) assert.match(bodies, new RegExp(`"method":"notifications/progress","params":\\{[^}]*"progress":${i},"total":3`));
+  });
+
+  it('one MCP session served by both gateway nodes is found by its Mcp-Session-Id across them', async () => {
+    const nodes = stack.GATEWAY_HTTP_PROXY_ADDRESSES!.split(',').map((a) => `https://${a}`);
+    assert.ok(nodes.length >= 2, 'the stack runs two gateway nodes');
+    const first = await connect('/mcp-everything/', { base: nodes[0]! });
+    const sessionId = (first as unknown as { transport: StreamableHTTPClientTransport }).transport.sessionId!;
+    await first.callTool({ name: 'echo', arguments: { message: 'on node 1' } });
+    // The same MCP session continued through the other node (the SDK resumes by session id).
+    const second = await connect('/mcp-everything/', { base: nodes[1]!, sessionId });
+    assert.deepEqual((await second.callTool({ name: 'echo', arguments: { message: 'on node 2' } })).content, [{ type: 'text', text: 'Echo: on node 2' }]);
+    await first.close();
+    await second.close();
+    // How the SOC finds one MCP session's calls, whichever nodes served them.
+    const q = `SELECT DISTINCT node_id AS node FROM sessions FINAL WHERE session_id IN (SELECT session_id FROM commands FINAL WHERE protocol = 'mcp' AND visitParamExtractString(details, 'mcpSessionId') = '${sessionId}') ORDER BY node`;
+    const found = await eventually('the MCP session on both nodes', async () => {
+      const rows = await sql<{ node: string }>(stack, q);
+      return rows.length >= 2 ? rows.map((r) => r.node) : undefined;
+    });
+    assert.deepEqual(found, ['gw-1', 'gw-2']);
   });
 
   it('filesystem (prod): a read is allowed and its secret masked; write_file stays listed (the policy holds it, it does not hide it)', async () => {
