@@ -114,9 +114,11 @@ export class KafkaToolStore {
     await admin.connect();
     try {
       const config = [{ name: 'cleanup.policy', value: 'compact' }];
-      await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1, configEntries: config }], waitForLeaders: true }).catch((err: Error & { type?: string }) => {
-        if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
-      });
+      // Asked first: creating a topic that exists makes kafkajs log an error on every start.
+      if (!(await admin.listTopics()).includes(this.opts.topic))
+        await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1, configEntries: config }], waitForLeaders: true }).catch((err: Error & { type?: string }) => {
+          if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
+        });
       for (let attempt = 0; ; attempt++) {
         const meta = await admin.fetchTopicMetadata({ topics: [this.opts.topic] }).catch(() => undefined);
         if (meta?.topics[0]?.partitions.every((p) => p.leader >= 0)) return;
