@@ -24,6 +24,8 @@ export type { VerifyContext } from './lib/verify.js';
 export { signIncompleteSeal, verifyIncompleteSeal } from './lib/seal.js';
 export { IDLE_REASON } from './lib/sealing.js';
 export type { IdleSession } from './lib/sealing.js';
+export { DENIED_TEXT, MAX_BUCKETS } from './lib/dashboard.js';
+export type { DashboardRange, DashboardStats, DashboardBucket, DashboardTotals, DashboardIdentity, DashboardDenied } from './lib/dashboard.js';
 export { StoreError, SessionNotFoundError } from './lib/errors.js';
 export type { StoreErrorCode } from './lib/errors.js';
 export type * from './lib/types.js';

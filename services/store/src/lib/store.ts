@@ -1,3 +1,4 @@
+import { dashboardStats, type DashboardRange, type DashboardStats } from './dashboard.js';
 import { applyRetention, type RetentionDays, type RetentionReport } from './retention.js';
 import { createHttpExecutor, type ClickHouseConfig } from './clickhouse.js';
 import { parseRow, selectList } from './columns.js';
@@ -62,6 +63,8 @@ export interface Store {
   sealIncomplete(seal: IncompleteSeal): Promise<void>;
   /** The materializer's seal on a session, if any. */
   incompleteSeal(id: string): Promise<IncompleteSeal | undefined>;
+  /** Sessions, commands, denials, approvals and masked values per bucket of a range, the top identities and denied commands (dashboard.ts). */
+  dashboard(range: DashboardRange): Promise<DashboardStats>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -350,6 +353,10 @@ class ClickHouseStore implements Store {
 
   incompleteSeal(id: string): Promise<IncompleteSeal | undefined> {
     return readSeal(this.exec, id);
+  }
+
+  dashboard(range: DashboardRange): Promise<DashboardStats> {
+    return dashboardStats(this.exec, range);
   }
 
   ping(): Promise<void> {
