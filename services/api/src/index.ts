@@ -13,6 +13,8 @@ export { rolesOf } from './lib/auth.js';
 export type { Role } from './lib/auth.js';
 export { createApiClient } from './lib/client.js';
 export type { ApiClient, ApiClientOptions, ReplayOptions, WhoAmI } from './lib/client.js';
+export { DASHBOARD_RANGES } from './lib/dashboard.js';
+export type { DashboardView, DashboardRangeName, ServiceHealth } from './lib/dashboard.js';
 export { ApiError } from './lib/errors.js';
 export type { EventMsg as ReplayEvent, SessionMsg } from './lib/proto.js';
 export { buildTranscript, formatTranscript, formatTable, formatMicros, LiveTranscript, TranscriptJsonWriter, eventBody } from './lib/transcript/index.js';

@@ -1,6 +1,7 @@
 import { Metadata, type CallOptions, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import type { QueryResult, SessionFilter, SessionSummary, VerifyResult } from '@chaperone/store';
 import { queryResult, verifyResult } from './convert.js';
+import type { DashboardRangeName, DashboardView } from './dashboard.js';
 import { ApiError, fromServiceError } from './errors.js';
 import { MAX_MESSAGE_BYTES, chaperoneService, insecure, type EventMsg, type QueryResponse, type SessionMsg, type VerifyResponse } from './proto.js';
 
@@ -39,6 +40,8 @@ export interface ApiClient {
   replay(sessionId: string, opts?: ReplayOptions): AsyncIterable<EventMsg>;
   query(sql: string, maxRows?: number): Promise<QueryResult>;
   verify(sessionId: string): Promise<VerifyResult>;
+  /** Activity over a range (1h, 24h or 7d), recording lag and service health, as the console's dashboard shows it. */
+  dashboard(range?: DashboardRangeName): Promise<DashboardView>;
   /** Where people log in; issuer '' when the API has no login configured. */
   loginInfo(): Promise<{ issuer: string; clientId: string }>;
   /** The caller's own token as the API sees it. */
@@ -104,6 +107,7 @@ export function createApiClient(address: string, opts: ApiClientOptions = {}): A
     async verify(sessionId) {
       return verifyResult(await call<VerifyResponse>('Verify', { sessionId }));
     },
+    dashboard: (range = '1h') => call<DashboardView>('Dashboard', { range }),
     whoami: () => call<WhoAmI>('WhoAmI', {}),
     loginInfo: () => call<{ issuer: string; clientId: string }>('LoginInfo', {}),
     async listApprovals(o = {}) {

@@ -5,6 +5,7 @@ import { loadPublicKey } from '@chaperone/events';
 import { SessionNotFoundError, type SessionFilter, type Store } from '@chaperone/store';
 import { approvalCalls, type ApprovalsBackend } from './approvals.js';
 import { CallRefused, type Caller } from './auth.js';
+import { dashboardCall } from './dashboard.js';
 import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
 import type { ListSessionsRequest, QueryRequest } from './proto.js';
 import { storedPages } from './stored.js';
@@ -56,6 +57,8 @@ export function createOperations(config: Config, store: Store, backend: Approval
     GetSession: async (r: { sessionId: string }) => sessionMsg(await store.getSession(r.sessionId)),
     Query: async (r: QueryRequest) => queryMsg(await store.query(r.sql, { readonly: true, maxRows: r.maxRows || 10_000 })),
     Verify: async (r: { sessionId: string }) => verifyMsg(await store.verifySession(r.sessionId, trustedKeys)),
+    /** Activity over the last hour, day or week, recording lag and the health of what the API reaches (dashboard.ts). */
+    Dashboard: dashboardCall(config, store),
     /** The stored part of Replay (the same paging), rebuilt as a transcript; authorized as Replay. */
     Transcript: async (r: { sessionId: string }): Promise<TranscriptView> => {
       const rowsOmitted: Record<number, number> = {};

@@ -123,6 +123,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     GetSession: unary('GetSession', operations.GetSession),
     Query: unary('Query', operations.Query),
     Verify: unary('Verify', operations.Verify),
+    Dashboard: unary('Dashboard', operations.Dashboard),
     Replay: (call: ServerWritableStream<ReplayRequest, unknown>) => {
       const cancelled = new AbortController();
       call.on('cancelled', () => cancelled.abort());

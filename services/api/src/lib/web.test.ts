@@ -146,6 +146,38 @@ describe('console web API', () => {
     assert.equal((await call('GET', '/api/v1/sessions', { headers: bearer(`${soc}x`) })).status, 401);
   });
 
+  it('answers the dashboard for the SOC and admins, the same over gRPC, and refuses other roles and unknown ranges', async () => {
+    const soc = await issuer.issue({ subject: 'soc:w', groups: ['soc'] });
+    const r = await call('GET', '/api/v1/dashboard?range=1h', { headers: bearer(soc) });
+    assert.equal(r.status, 200, r.body);
+    const d = r.json() as { buckets: unknown[]; totals: Record<string, number>; topIdentities: unknown[]; topDenied: { text: string }[]; services: { name: string; ok: boolean }[] } & Record<string, number>;
+    assert.equal(d.buckets.length, 60);
+    assert.deepEqual({ ...d.totals, startMicros: 0 }, { startMicros: 0, sessions: 1, commands: 2, denied: 1, approvals: 0, masked: 0 });
+    assert.deepEqual(d.topIdentities, [{ subject: 'agent:w', sessions: 1, commands: 2, denied: 1 }]);
+    assert.deepEqual(d.topDenied.map((x) => x.text), ['DELETE FROM customers']);
+    assert.ok(d.newestEventMicros! > 0 && d.newestEventMicros! <= d.nowMicros!, 'the fixture\'s events are the newest');
+    assert.equal(d.untilMicros! - d.sinceMicros!, 3_600_000_000);
+    assert.deepEqual(d.services.map((s) => s.name), ['recording store', 'materializer', 'gateway', 'approvals worker']);
+    assert.equal(d.services[0]!.ok, true);
+    const week = (await call('GET', '/api/v1/dashboard?range=7d', { headers: bearer(soc) })).json() as { buckets: unknown[]; totals: { sessions: number } };
+    assert.deepEqual([week.buckets.length, week.totals.sessions], [84, 1]);
+    const grpc = createApiClient(server.address, { token: await issuer.issue({ subject: 'admin:w', groups: ['admins'] }) });
+    try {
+      const g = await grpc.dashboard('24h');
+      assert.deepEqual([g.buckets.length, g.totals.commands, g.topIdentities[0]?.subject], [96, 2, 'agent:w']);
+    } finally {
+      grpc.close();
+    }
+    const bad = await call('GET', '/api/v1/dashboard?range=1y', { headers: bearer(soc) });
+    assert.equal(bad.status, 400);
+    assert.match((bad.json().error as { message: string }).message, /range must be one of 1h, 24h, 7d/);
+    const approver = await issuer.issue({ subject: 'user:alice', groups: ['approvers'] });
+    assert.equal((await call('GET', '/api/v1/dashboard', { headers: bearer(approver) })).status, 403);
+    const agent = await issuer.issue({ subject: 'agent:w', groups: ['agents'] });
+    assert.equal((await call('GET', '/api/v1/dashboard', { headers: bearer(agent) })).status, 403);
+    assert.equal((await call('GET', '/api/v1/dashboard')).status, 401);
+  });
+
   it('logs a person in with an HttpOnly SameSite=Strict cookie, refuses agents, and needs the CSRF header on unsafe methods', async () => {
     const soc = await issuer.issue({ subject: 'soc:w', groups: ['soc'], ttlMs: 60_000 });
     const agent = await issuer.issue({ subject: 'agent:w', groups: ['agents'] });

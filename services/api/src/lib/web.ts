@@ -147,6 +147,8 @@ function route(o: WebServerOptions, r: Request): Promise<unknown> | undefined {
           sinceMicros: num(r.query, 'sinceMicros'), untilMicros: num(r.query, 'untilMicros'), limit: Math.min(num(r.query, 'limit') || 50, 1000),
         }),
       );
+    case 'GET dashboard':
+      return call('Dashboard', () => ops.Dashboard({ range: r.query.get('range') ?? '' }));
     case 'GET sessions/:id':
       return call('GetSession', () => ops.GetSession({ sessionId: id }));
     case 'GET sessions/:id/transcript':
@@ -260,7 +262,7 @@ async function handle(o: WebServerOptions, files: Map<string, StaticFile> | unde
   const fromCookie = cookieOf(req, SESSION_COOKIE);
   const authorization = req.headers.authorization ?? (fromCookie ? `Bearer ${fromCookie}` : undefined);
   const answer = route(o, { method, path: url.pathname, query: url.searchParams, authorization, body: () => readBody(req) });
-  if (!answer) throw new WebRefusal(404, 'NOT_FOUND', `no ${method} ${url.pathname}; the JSON API is under /api/v1 (sessions, approvals, query, whoami)`);
+  if (!answer) throw new WebRefusal(404, 'NOT_FOUND', `no ${method} ${url.pathname}; the JSON API is under /api/v1 (sessions, approvals, query, dashboard, whoami)`);
   send(res, 200, await answer);
 }
 
