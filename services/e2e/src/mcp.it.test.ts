@@ -193,4 +193,18 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
     assert.deepEqual(r.content, [{ type: 'text', text: 'deleted r-later' }]);
     assert.deepEqual(deletes(), ['r-held', 'r-later'], 'each approved call ran exactly once');
   });
+
+  it('loses no call: every call the server executed is recorded once, every allowed call recorded was executed once', async () => {
+    // The server's own log against the recording (the loss checker's rule, for MCP).
+    const sha = (args: Record<string, unknown>) => createHash('sha256').update(JSON.stringify(Object.fromEntries(Object.entries(args).sort(([a], [b]) => a.localeCompare(b))))).digest('hex');
+    const executed = upstream.executed.map((c) => `${c.tool} sha256:${sha(c.args)}`);
+    const rows = await commandsOf(stack, subject, executed.length, "protocol = 'mcp' AND action = 'tools/call'");
+    const recorded = (decision: string) => rows.filter((r) => r.decision === decision).map((r) => r.text.replace(/^tools\/call /, ''));
+    const count = (list: string[], x: string) => list.filter((y) => y === x).length;
+    for (const call of new Set(executed)) {
+      assert.equal(count(executed, call), count(recorded('ALLOW'), call) + (call.startsWith('delete_record ') ? 1 : 0), `${call}: executed as often as recorded allowed (or approved)`);
+      assert.ok(count(recorded('ALLOW'), call) + count(recorded('APPROVAL'), call) >= 1, `${call} recorded`);
+    }
+    for (const call of recorded('ALLOW')) assert.ok(executed.includes(call), `${call} recorded as allowed and executed`);
+  });
 });

@@ -57,8 +57,8 @@ export interface Analysis {
 export interface McpHooks {
   /** The connection's name (the MCP server). */
   server: string;
-  /** Records Command + Decision for one message. */
-  decide(cmd: HttpCommand): PolicyDecision & { commandId: number };
+  /** Records Command + Decision for one message (`decision`: what to record instead of evaluating, e.g. from `evaluate`). */
+  decide(cmd: HttpCommand, decision?: PolicyDecision): PolicyDecision & { commandId: number };
   /** Asks the policy without recording (e.g. which listed tools the identity may call). */
   evaluate(cmd: HttpCommand): PolicyDecision;
   /** Tools hidden from a tools/list answer. */

@@ -153,7 +153,10 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
     decideEach(h) {
       hooks = h;
       const { messages } = read(true);
-      decided = messages.map((m) => h.decide(mcpCommand(m, h.server, info.headers, m.method === 'tools/call' && m.tool ? h.tools?.view(m.tool) : undefined)));
+      const cmds = messages.map((m) => mcpCommand(m, h.server, info.headers, m.method === 'tools/call' && m.tool ? h.tools?.view(m.tool) : undefined));
+      const own = cmds.map((c) => h.evaluate(c));
+      const recorded = batchDecisions(own);
+      decided = cmds.map((c, i) => h.decide(c, recorded[i]));
       whole = combine(decided);
       return whole;
     },
@@ -203,6 +206,7 @@ function toolsFilter(type: string, ids: Set<JsonRpcId>, h: McpHooks, headers: In
  */
 function refusedMessage(id: JsonRpcId, d: Decided | undefined, batchDenied: boolean, text: string, approval: Record<string, unknown> | undefined): Record<string, unknown> {
   if (d?.result === 'approval' && approval) return jsonRpcError(id, McpErrorCode.Refused, text, { decision: 'approval', reasons: d.reasons, approval });
+  if (d?.result === 'deny' && d.reasons.length === 1 && d.reasons[0] === BATCH_DENIED) return jsonRpcError(id, McpErrorCode.Refused, `chaperone: ${BATCH_DENIED}`, { decision: 'deny', reasons: d.reasons });
   if (d?.result === 'deny') return jsonRpcError(id, McpErrorCode.Refused, `chaperone: denied by policy: ${d.reasons.join('; ') || 'not allowed'}`, { decision: 'deny', reasons: d.reasons });
   // Held without an approval gate: the listener's own text says so.
   if (d?.result === 'approval' && !batchDenied) return jsonRpcError(id, McpErrorCode.Refused, text, { decision: 'approval', reasons: d.reasons });
@@ -221,6 +225,27 @@ export function approvalText(messages: McpMessage[], decided: Decided[], headers
     .filter((_m, i) => decided[i]?.result === 'approval')
     .map((m) => mcpCommand(m, '', headers).text)
     .join('\n');
+}
+
+/** Why an allowed message of a batch is not forwarded on its own (recorded as its decision's reason). */
+const BATCH_DENIED = 'not forwarded: another request in the same batch was denied (policy: mcp-batch)';
+const BATCH_HELD = 'held with the requests of its batch that need approval (policy: mcp-batch)';
+
+/**
+ * What each message of a POST is recorded as deciding. A batch goes upstream whole or not at
+ * all, so an allowed message in a batch with a denied one is recorded as denied, and one in a
+ * batch held for approval as held with it (bound into the same approval): no call is recorded
+ * as allowed and then not forwarded.
+ */
+export function batchDecisions(own: PolicyDecision[]): PolicyDecision[] {
+  const denied = own.some((d) => d.result === 'deny');
+  const held = own.find((d) => d.result === 'approval');
+  return own.map((d) => {
+    if (d.result !== 'allow') return d;
+    if (denied) return { ...d, result: 'deny', reasons: [BATCH_DENIED] };
+    if (held) return { ...d, result: 'approval', reasons: [BATCH_HELD], ...(held.approval ? { approval: held.approval } : {}) };
+    return d;
+  });
 }
 
 /**

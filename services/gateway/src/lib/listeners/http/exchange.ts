@@ -166,11 +166,11 @@ function policyInput(x: DecideContext, cmd: HttpCommand): PolicyInput {
 export type Decided = PolicyDecision & { commandId: number };
 
 /** Records Command + Decision; returns the decision. */
-export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): Decided {
+export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand, override?: PolicyDecision): Decided {
   const { session } = x;
   const commandId = session.nextCommandId();
   session.append({ type: 'Command', commandId, protocol: cmd.protocol, action: cmd.action, targets: cmd.targets, text: cmd.text, textSha256: sha256Hex(cmd.text), detailsJson: JSON.stringify(cmd.details), params: [] });
-  const d = deps.policy.evaluate(policyInput(x, cmd));
+  const d = override ?? deps.policy.evaluate(policyInput(x, cmd));
   session.append(decisionEvent(commandId, d));
   session.counters.commands++;
   return { ...d, commandId };
@@ -180,7 +180,7 @@ export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand): 
 function mcpHooks(x: DecideContext, deps: ExchangeDeps): McpHooks {
   return {
     server: x.conn.name,
-    decide: (c) => decide(x, deps, c),
+    decide: (c, override) => decide(x, deps, c, override),
     evaluate: (c) => deps.policy.evaluate(policyInput(x, c)),
     hidden: (tools) => deps.log.debug({ connection: x.conn.name, session: x.session.info.sessionId, tools }, 'mcp: tools hidden from tools/list'),
     ...(deps.mcpTools ? { tools: mcpToolHooks(deps.mcpTools, x.conn.name, { node: x.session.info.nodeId, sessionId: x.session.info.sessionId }, deps.log) } : {}),

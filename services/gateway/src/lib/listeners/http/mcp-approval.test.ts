@@ -12,6 +12,8 @@ import { createLogger } from '@chaperone/observability';
 import { approvalBinding, approvalWorkflowId, TemporalApprovalGate, type ApprovalWorkflows, type LatestRun } from '../../approvals/index.js';
 import type { WireApprovalRequest, WireApprovalResult } from '../../approvals/contract.js';
 import { argsSha256 } from '../../protocols/mcp/index.js';
+import type { PolicyDecision } from '../../policy/index.js';
+import { batchDecisions } from './analyze-mcp.js';
 import { startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
 /** Temporal as the gate sees it: one run per approval id, decided by the test. */
@@ -115,5 +117,16 @@ describe('HTTP listener: MCP tool calls held for approval', () => {
     assert.match(answers[0]!.error.message, /another request in the same batch was denied/);
     assert.match(answers[1]!.error.message, /denied by policy: no shells/);
     assert.equal(up.seen.length, seen, 'nothing forwarded');
+  });
+});
+
+describe('batchDecisions: no call recorded as allowed and then not forwarded', () => {
+  const d = (result: PolicyDecision['result'], reasons: string[] = []): PolicyDecision => ({ result, reasons, revision: 'r', evalMicros: 1, output: {}, ...(result === 'approval' ? { approval: { approverGroups: ['dba'], quorum: 1, ttlMs: 1000 } } : {}) });
+  it('records the allowed siblings of a denied message as denied, of a held one as held with it', () => {
+    assert.deepEqual(batchDecisions([d('allow'), d('deny', ['x'])]).map((x) => [x.result, x.reasons]), [['deny', ['not forwarded: another request in the same batch was denied (policy: mcp-batch)']], ['deny', ['x']]]);
+    const held = batchDecisions([d('allow'), d('approval', ['y'])]);
+    assert.deepEqual(held.map((x) => [x.result, x.reasons]), [['approval', ['held with the requests of its batch that need approval (policy: mcp-batch)']], ['approval', ['y']]]);
+    assert.deepEqual(held[0]!.approval, { approverGroups: ['dba'], quorum: 1, ttlMs: 1000 });
+    assert.deepEqual(batchDecisions([d('allow'), d('allow')]).map((x) => x.result), ['allow', 'allow']);
   });
 });
