@@ -94,6 +94,34 @@ export interface QueryResult {
   truncated: boolean;
 }
 
+export interface DashboardBucket {
+  startMicros: number;
+  sessions: number;
+  commands: number;
+  denied: number;
+  approvals: number;
+  masked: number;
+}
+
+export type DashboardRange = '1h' | '24h' | '7d';
+
+/** GET dashboard (services/api dashboard.ts DashboardView). */
+export interface Dashboard {
+  range: DashboardRange;
+  sinceMicros: number;
+  untilMicros: number;
+  bucketMicros: number;
+  buckets: DashboardBucket[];
+  totals: DashboardBucket;
+  topIdentities: { subject: string; sessions: number; commands: number; denied: number }[];
+  topDenied: { text: string; action: string; count: number; identities: number; lastMicros: number }[];
+  nowMicros: number;
+  newestEventMicros: number;
+  materializerLag: number;
+  materializerLagKnown: boolean;
+  services: { name: string; address: string; ok: boolean; detail: string; millis: number }[];
+}
+
 /** A refused or failed call: the server's code and its one-line message. */
 export class ApiFailure extends Error {
   constructor(
@@ -136,5 +164,6 @@ export const api = {
   approvals: (all: boolean) => call<{ approvals: Approval[] }>('GET', `approvals${qs({ all: all ? 'true' : undefined, limit: 100 })}`),
   decide: (id: string, approve: boolean, reason: string) =>
     call<{ approvalId: string; refused: string; status: { state: string } }>('POST', `approvals/${encodeURIComponent(id)}/decision`, { approve, reason }),
+  dashboard: (range: DashboardRange) => call<Dashboard>('GET', `dashboard${qs({ range })}`),
   query: (sql: string, maxRows = 1000) => call<QueryResult>('POST', 'query', { sql, maxRows }),
 };

@@ -1,6 +1,6 @@
 /**
  * @module @chaperone/console
- * The web console for the SOC and approvers: sessions, the replay player, the approvals inbox and
+ * The web console for the SOC and approvers: the dashboard, sessions, the replay player, the approvals inbox and
  * the SQL console, over the API's JSON API (same origin, session cookie). Role-aware: soc and admin
  * see recordings, approvers (and soc, admin) the approvals.
  */
@@ -11,6 +11,7 @@ import { api, type WhoAmI } from './api.js';
 import { Me, canSeeApprovals, canSeeRecordings } from './session-context.js';
 import { Login } from './pages/login.js';
 import { Sessions } from './pages/sessions.js';
+import { Dashboard } from './pages/dashboard.js';
 import { SessionPage } from './pages/session.js';
 import { Approvals } from './pages/approvals.js';
 import { Sql } from './pages/sql.js';
@@ -30,6 +31,7 @@ function Nav() {
   return (
     <nav aria-label="Console">
       <ul>
+        {canSeeRecordings(me) && link('/dashboard', 'Dashboard')}
         {canSeeRecordings(me) && link('/sessions', 'Sessions')}
         {canSeeApprovals(me) && link('/approvals', 'Approvals')}
         {canSeeRecordings(me) && link('/sql', 'SQL')}
@@ -89,6 +91,7 @@ function App() {
         <main id="main">
           <Router>
             <Route path="/login" component={Login} />
+            <Route path="/dashboard" component={Dashboard} />
             <Route path="/sessions" component={Sessions} />
             <Route path="/sessions/:id" component={SessionPage} />
             <Route path="/approvals" component={Approvals} />

@@ -5,7 +5,7 @@
  * it and sees the masked e-mail cells, verifies it, runs SQL and downloads the CSV; an approver
  * approves a held statement (the agent's psql then runs it) and denies another with a reason (the
  * agent gets it); an open session updates as its agent runs statements; an admin logs in
- * through the local OpenID provider; an agent's token is refused the console. A screenshot of every page goes to
+ * through the local OpenID provider; the dashboard counts what they did; an agent's token is refused the console. A screenshot of every page goes to
  * services/e2e/.out/console/.
  */
 import { after, before, describe, it } from 'node:test';
@@ -158,6 +158,34 @@ describe('the web console', { timeout: 180_000 }, () => {
     assert.equal(csv.length, 2);
     assert.match(csv[1]!, new RegExp(`,${subject},demo$`));
     await ctx.close();
+  });
+
+  it('shows the dashboard: sessions and commands over the last hour, charts with their tables, lag and health, ranges from the keyboard', async () => {
+    const { ctx, page } = await loggedIn('user:sam', ['soc']);
+    const cspViolations: string[] = [];
+    page.on('console', (m) => void (/Content Security Policy/i.test(m.text()) && cspViolations.push(m.text())));
+    try {
+      await page.getByRole('link', { name: 'Dashboard' }).click();
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      // The previous step's psql session is within the hour (the store has it by now).
+      const total = async (label: string) => Number(await page.locator(`[data-total="${label}"] dd`).textContent());
+      await eventually('sessions and commands counted', async () => ((await total('Sessions')) > 0 && (await total('Commands')) > 0 ? true : undefined));
+      assert.equal(await page.locator('.chart canvas').count(), 2, 'two uPlot charts drawn');
+      assert.match((await page.getByRole('img', { name: /^Sessions and commands\. Sessions: \d+ in all/ }).getAttribute('aria-label')) ?? '', /Commands: \d+ in all/);
+      await page.getByRole('table', { name: 'Services the API reaches' }).getByRole('row', { name: /recording store healthy/ }).waitFor();
+      assert.match((await page.getByRole('region', { name: 'Recording' }).textContent()) ?? '', /Newest event stored\d{4}-/);
+      await shot(page, 'dashboard');
+      // Keyboard: the range radios move with the arrow keys; the chart's numbers are in a table.
+      await page.getByLabel('Last hour').focus();
+      await page.keyboard.press('ArrowRight');
+      await page.getByText(/in buckets of 15 min/).waitFor();
+      assert.match(page.url(), /\/dashboard\?range=24h$/);
+      await page.getByText('Sessions and commands as a table').click();
+      assert.equal(await page.getByRole('table', { name: /^Sessions and commands per bucket/ }).locator('tbody tr').count(), 96);
+      assert.deepEqual(cspViolations, [], 'the charts need nothing the CSP refuses');
+    } finally {
+      await ctx.close();
+    }
   });
 
   it('shows a live session updating as its agent runs statements', async () => {
