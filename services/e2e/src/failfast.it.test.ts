@@ -247,9 +247,11 @@ describe('nodes fail fast and drain', { timeout: 180_000 }, () => {
   }
 
   it('the API and the approvals worker exit 0 on SIGTERM', async () => {
-    const [grpc, apiHttp, workerHttp] = [await freePort(), await freePort(), await freePort()];
+    const [grpc, apiHttp, apiWeb, workerHttp] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const config = configWith((c) => {
       c.api = { ...(c.api ?? {}), listen: `127.0.0.1:${grpc}`, http: `127.0.0.1:${apiHttp}` };
+      // The console's HTTPS port too, when the stack's config has one (the stack's API holds it).
+      if (c.api.web) c.api.web = { ...c.api.web, listen: `127.0.0.1:${apiWeb}` };
       // Its own task queue: this worker must not take the stack's approval tasks.
       c.temporal = { ...(c.temporal ?? {}), http: `127.0.0.1:${workerHttp}`, taskQueue: `e2e-failfast-${randomBytes(3).toString('hex')}` };
       if (c.approvals?.slack) c.approvals.slack.interactivity = '127.0.0.1:0';

@@ -99,9 +99,13 @@ export class KafkaCancelBus implements CancelBus {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1 }], waitForLeaders: true }).catch((err: Error & { type?: string }) => {
-        if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
-      });
+      // Asked first: kafkajs logs a refused CreateTopics as an error even when it only says the
+      // topic exists, which every node start after the first would otherwise print.
+      if (!(await admin.listTopics()).includes(this.opts.topic)) {
+        await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1 }], waitForLeaders: true }).catch((err: Error & { type?: string }) => {
+          if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
+        });
+      }
       for (let attempt = 0; ; attempt++) {
         const meta = await admin.fetchTopicMetadata({ topics: [this.opts.topic] }).catch(() => undefined);
         if (meta?.topics[0]?.partitions.every((p) => p.leader >= 0)) return;
