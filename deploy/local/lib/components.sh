@@ -30,7 +30,9 @@ known_components() {
   } | awk '!seen[$0]++'
 }
 
-is_component() { all_components | grep -qxF -- "$1" || [[ $1 =~ ^gateway-[0-9]+$ ]]; }
+# grep reads all of its input (no -q): with pipefail, a grep -q that stops at the first match
+# can fail the pipeline when the writer then gets SIGPIPE ("unknown component 'kafka'" under load).
+is_component() { all_components | grep -xF -- "$1" >/dev/null || [[ $1 =~ ^gateway-[0-9]+$ ]]; }
 
 component_kind() {
   case $1 in
