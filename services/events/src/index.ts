@@ -6,7 +6,7 @@
  * timer loop (lib/kafkajs-request-queue.ts) in every service that talks to Kafka.
  */
 export * from './lib/types.js';
-export { encodeEvent, encodeEventBody, encodeRecord, decodeEvent, decodeRecord, decodeEventBody, frameBody, frameMessages, messagesFrame, singleFrame, splitSingleObject } from './lib/codec.js';
+export { encodeEvent, encodeEventBody, encodeRecord, decodeEvent, decodeRecord, decodeEventBody, frameBody, frameMessageCommands, frameMessages, messagesFrame, singleFrame, splitSingleObject } from './lib/codec.js';
 export { SessionChain, chainHash, signSeal, verifySeal, loadPrivateKey, loadPublicKey, nowMicros, ZERO_HASH } from './lib/chain.js';
 export type { ChainedEvent } from './lib/chain.js';
 export { rabinFingerprint } from './lib/fingerprint.js';

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { avroDir } from '@chaperone/schemas';
-import { decodeEvent, decodeEventBody, decodeRecord, encodeEvent, encodeEventBody, encodeRecord, frameMessages, singleFrame, splitSingleObject } from './codec.js';
+import { decodeEvent, decodeEventBody, decodeRecord, encodeEvent, encodeEventBody, encodeRecord, frameMessageCommands, frameMessages, singleFrame, splitSingleObject } from './codec.js';
+import type { Frame } from './types.js';
 import { rabinFingerprint as fp } from './fingerprint.js';
 import { SessionChain, ZERO_HASH, chainHash, signSeal, verifySeal } from './chain.js';
 import { rabinFingerprint } from './fingerprint.js';
@@ -79,6 +80,26 @@ describe('events codec', () => {
     // A record as written before batches: one event.
     assert.equal(decodeRecord(encodeEvent(events[2]!.event)).length, 1);
     assert.throws(() => decodeRecord(Buffer.concat([record.subarray(0, 20)])), (e: unknown) => e instanceof EventDecodeError && e.code === 'MALFORMED');
+  });
+
+  it('reads v2 events (no command attribution) as stored before v3, and v3 frames with their command runs', () => {
+    const v2 = avro.Type.forSchema(JSON.parse(readFileSync(join(avroDir, 'history', 'session-event.v2.avsc'), 'utf8')) as avro.Schema, { wrapUnions: 'auto' });
+    const fields = { direction: 'SERVER_TO_CLIENT', messageType: 'DataRow', bytes: Buffer.from('D\0\0\0\x06\0\0Z\0\0\0\x05I'), redacted: false, masks: [], messageTypes: ['DataRow', 'ReadyForQuery'], offsets: [0, 7] };
+    const old = { sessionId: 's-4', seq: 2, tsMicros: 1, nodeId: 'gw-1', prevHash: ZERO_HASH, body: { 'dev.chaperone.events.v1.Frame': fields } };
+    const body = v2.toBuffer(old);
+    const single = Buffer.concat([Buffer.from([0xc3, 1]), fp(JSON.stringify(v2.schema())), body]);
+    for (const e of [decodeEvent(single).event, decodeRecord(single)[0]!.event, decodeEventBody(body)]) {
+      assert.ok(e.body.type === 'Frame');
+      assert.equal(e.body.commandIds, undefined);
+      assert.deepEqual(frameMessageCommands(e.body), [0, 0]);
+    }
+    const v3: Frame = { type: 'Frame', ...fields, direction: 'SERVER_TO_CLIENT', commandIds: [3, 4], commandStarts: [0, 1] };
+    const back = decodeEventBody(encodeEventBody({ ...old, body: v3 })).body;
+    assert.deepEqual(back, v3);
+    assert.ok(back.type === 'Frame');
+    assert.deepEqual(frameMessageCommands(back), [3, 4]);
+    assert.throws(() => v2.fromBuffer(encodeEventBody({ ...old, body: v3 })), 'a v3 frame is never taken for a v2 one');
+    assert.deepEqual(singleFrame('SERVER_TO_CLIENT', 'http.response.head', Buffer.from('x'), { commandId: 7 }).commandIds, [7]);
   });
 
   it('reads v1 events (one message per Frame) as stored before v2, by fingerprint and from bare Avro', () => {

@@ -17,7 +17,13 @@ function toWire(e: SessionEvent): Wire {
 
 function fromWire(w: Wire): SessionEvent {
   const [name, fields] = Object.entries(w.body)[0]!;
-  return { ...w, body: { type: name.slice(NS.length), ...fields } as unknown as EventBody };
+  const type = name.slice(NS.length);
+  if (type === 'Frame' && (fields.commandIds as unknown[]).length === 0) {
+    // A frame not attributed (v3's optional fields) reads as it was built: without them.
+    const { commandIds: _, commandStarts: __, ...rest } = fields;
+    return { ...w, body: { type, ...rest } as unknown as EventBody };
+  }
+  return { ...w, body: { type, ...fields } as unknown as EventBody };
 }
 
 /** The Avro binary as avsc writes it (writer.test.ts compares the hand-written writer with it). */
@@ -142,9 +148,32 @@ export function frameMessages(frame: Pick<Frame, 'messageType' | 'messageTypes' 
   return out;
 }
 
-/** A Frame of one protocol message (a head, a body chunk, a marker). */
-export function singleFrame(direction: Frame['direction'], messageType: string, bytes: Buffer, extra: { redacted?: boolean; masks?: Frame['masks'] } = {}): Frame {
-  return { type: 'Frame', direction, messageType, bytes, redacted: extra.redacted ?? false, masks: extra.masks ?? [], messageTypes: [messageType], offsets: [0] };
+/**
+ * The command of each protocol message of a Frame (0: none), from its runs (`commandIds`,
+ * `commandStarts`); every message 0 when the frame is not attributed (events before v3).
+ */
+export function frameMessageCommands(frame: Pick<Frame, 'messageTypes' | 'commandIds' | 'commandStarts'>): number[] {
+  const n = Math.max(1, frame.messageTypes.length);
+  const out = new Array<number>(n).fill(0);
+  const ids = frame.commandIds ?? [];
+  const starts = frame.commandStarts ?? [];
+  for (let r = 0; r < ids.length; r++) {
+    const end = Math.min(n, r + 1 < ids.length ? (starts[r + 1] ?? n) : n);
+    for (let i = Math.max(0, starts[r] ?? 0); i < end; i++) out[i] = ids[r]!;
+  }
+  return out;
+}
+
+/** A Frame of one protocol message (a head, a body chunk, a marker); `commandId` when it belongs to a command. */
+export function singleFrame(
+  direction: Frame['direction'], messageType: string, bytes: Buffer, extra: { redacted?: boolean; masks?: Frame['masks']; commandId?: number } = {},
+): Frame {
+  const f: Frame = { type: 'Frame', direction, messageType, bytes, redacted: extra.redacted ?? false, masks: extra.masks ?? [], messageTypes: [messageType], offsets: [0] };
+  if (extra.commandId) {
+    f.commandIds = [extra.commandId];
+    f.commandStarts = [0];
+  }
+  return f;
 }
 
 /**

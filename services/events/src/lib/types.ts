@@ -37,6 +37,14 @@ export interface Frame {
   messageTypes: string[];
   /** v2: where each message of `messageTypes` starts in `bytes`. */
   offsets: number[];
+  /**
+   * v3: the command each run of messages belongs to (0: none), by the protocol's own order;
+   * empty (or absent when built) for a frame not attributed. Runs, not one id per message, so a
+   * result of a thousand rows costs one entry.
+   */
+  commandIds?: number[];
+  /** v3: index in `messageTypes` where each run of `commandIds` starts (the first at 0). */
+  commandStarts?: number[];
 }
 
 /** One protocol message inside a Frame's bytes. */

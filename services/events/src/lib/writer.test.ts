@@ -8,7 +8,7 @@ const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme'
 const long = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.maxSafeNat().map((n) => Math.floor(n / 4)), fc.integer({ min: -1e6, max: 1e6 }));
 const bytes = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
 
-const frame: fc.Arbitrary<Frame> = fc.record({
+const frameV2: fc.Arbitrary<Frame> = fc.record({
   type: fc.constant('Frame' as const),
   direction: fc.constantFrom('CLIENT_TO_SERVER' as const, 'SERVER_TO_CLIENT' as const),
   messageType: text,
@@ -18,6 +18,10 @@ const frame: fc.Arbitrary<Frame> = fc.record({
   messageTypes: fc.array(text, { maxLength: 5 }),
   offsets: fc.array(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { maxLength: 5 }),
 });
+/** v3: a frame attributed to commands (runs), or not (the fields absent, as a builder leaves them). */
+const frame: fc.Arbitrary<Frame> = fc.tuple(frameV2, fc.option(fc.array(fc.tuple(long, fc.integer({ min: 0, max: 2 ** 31 - 1 })), { minLength: 1, maxLength: 3 }))).map(
+  ([f, runs]) => (runs ? { ...f, commandIds: runs.map(([id]) => id), commandStarts: runs.map(([, at]) => at) } : f),
+);
 const command: fc.Arbitrary<Command> = fc.record({
   type: fc.constant('Command' as const),
   commandId: long,

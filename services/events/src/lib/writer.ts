@@ -76,6 +76,15 @@ class Out {
     this.at += b.length;
   }
 
+  /** An Avro array of int or long (one block, then the end marker). */
+  longs(items: readonly number[] | undefined): void {
+    if (items && items.length > 0) {
+      this.long(items.length);
+      for (const x of items) this.long(x);
+    }
+    this.buf[this.at++] = 0;
+  }
+
   strings(items: readonly string[]): void {
     if (items.length > 0) {
       this.long(items.length);
@@ -83,6 +92,13 @@ class Out {
     }
     this.buf[this.at++] = 0;
   }
+}
+
+function longsSize(items: readonly number[] | undefined): number {
+  if (!items || items.length === 0) return 1;
+  let size = longSize(items.length) + 1;
+  for (const x of items) size += longSize(x);
+  return size;
 }
 
 function headerSize(e: SessionEvent): number {
@@ -94,8 +110,8 @@ function frameSize(f: Frame): number {
   size += f.masks.length > 0 ? longSize(f.masks.length) + 1 : 1;
   for (const m of f.masks) size += stringSize(m.detector) + stringSize(m.location) + longSize(m.count);
   size += stringsSize(f.messageTypes);
-  size += f.offsets.length > 0 ? longSize(f.offsets.length) + 1 : 1;
-  for (const o of f.offsets) size += longSize(o);
+  size += longsSize(f.offsets);
+  size += longsSize(f.commandIds) + longsSize(f.commandStarts);
   return size;
 }
 
@@ -126,11 +142,9 @@ function writeFrame(o: Out, f: Frame): void {
   }
   o.buf[o.at++] = 0;
   o.strings(f.messageTypes);
-  if (f.offsets.length > 0) {
-    o.long(f.offsets.length);
-    for (const x of f.offsets) o.long(x);
-  }
-  o.buf[o.at++] = 0;
+  o.longs(f.offsets);
+  o.longs(f.commandIds);
+  o.longs(f.commandStarts);
 }
 
 function writeCommand(o: Out, c: Command): void {
