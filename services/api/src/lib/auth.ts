@@ -29,6 +29,7 @@ const NEEDS: Record<string, readonly Role[]> = {
   Replay: ['soc', 'admin'],
   Verify: ['soc', 'admin'],
   Transcript: ['soc', 'admin'],
+  Exchanges: ['soc', 'admin'],
   Dashboard: ['soc', 'admin'],
   ListApprovals: ['approver', 'soc', 'admin'],
   GetApproval: ['approver', 'soc', 'admin'],

@@ -10,6 +10,8 @@ import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
 import type { ListSessionsRequest, QueryRequest } from './proto.js';
 import { storedPages } from './stored.js';
 import { TranscriptBuilder, type Transcript } from './transcript/transcript.js';
+import { ExchangeBuilder } from './web-exchanges.js';
+import type { WebExchanges } from './web-types.js';
 
 /** Result rows a transcript for the console keeps per command; the rest are only counted. */
 export const TRANSCRIPT_ROWS = 500;
@@ -79,6 +81,21 @@ export function createOperations(config: Config, store: Store, backend: Approval
         throw new SessionNotFoundError(r.sessionId);
       }
       return { ...b.t, rowsOmitted };
+    },
+    /** The stored session's HTTP exchanges (HTTP, git, OCI, Kubernetes, MCP) and exec tunnels, for the console; authorized as Replay. */
+    Exchanges: async (r: { sessionId: string }): Promise<WebExchanges> => {
+      const b = new ExchangeBuilder();
+      let any = false;
+      for await (const page of storedPages(store, r.sessionId, 0))
+        for (const e of page) {
+          any = true;
+          b.push(eventMsg(e));
+        }
+      if (!any) {
+        await store.getSession(r.sessionId);
+        throw new SessionNotFoundError(r.sessionId);
+      }
+      return b.result();
     },
   };
 }

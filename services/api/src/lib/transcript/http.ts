@@ -14,7 +14,7 @@ type Direction = 'CLIENT_TO_SERVER' | 'SERVER_TO_CLIENT';
 export const isHttpMessage = (type: string): boolean => type.startsWith('http.') || type.startsWith('ws.frame.') || type.startsWith('spdy.frame.') || type === 'upgrade.data';
 
 /** Printable text (UTF-8 with no control characters but tab, CR, LF, ESC), or undefined. */
-function asText(b: Buffer): string | undefined {
+export function asText(b: Buffer): string | undefined {
   let s: string;
   try {
     s = UTF8.decode(b);
@@ -29,7 +29,7 @@ function asText(b: Buffer): string | undefined {
  * A git pkt-line stream (a push's report-status, side-band multiplexed or not) as its lines:
  * `unpack ok`, `ok refs/heads/x`, `ng refs/heads/main <why>`; undefined when it is not one.
  */
-function pktLines(b: Buffer, depth = 0): string[] | undefined {
+export function pktLines(b: Buffer, depth = 0): string[] | undefined {
   const out: string[] = [];
   for (let at = 0; at < b.length; ) {
     const hex = b.toString('latin1', at, at + 4);
@@ -78,7 +78,7 @@ function typeParam(type: string, name: string): string | undefined {
 }
 
 /** What an exec tunnel unit carries: its channel and data, or undefined for frames with none (control, close). */
-function tunnelData(m: RecordedMessage): { channel: string; data: Buffer } | undefined {
+export function tunnelData(m: RecordedMessage): { channel: string; data: Buffer } | undefined {
   if (m.type.startsWith('spdy.frame.data')) return { channel: typeParam(m.type, 'channel') ?? `stream ${typeParam(m.type, 'stream') ?? '?'}`, data: m.bytes.subarray(8) };
   if (m.type === 'upgrade.data') return { channel: 'data', data: m.bytes };
   if (!m.type.startsWith('ws.frame.')) return undefined;

@@ -1,0 +1,78 @@
+/**
+ * The console's wire types: what the JSON API (web.ts) answers, declared once and free of Node
+ * types so the browser bundle can import them type-only (`@chaperone/api/web-types`). The API's
+ * own code is typed with these, so the console and the server cannot drift apart.
+ */
+
+/** A body of an HTTP exchange as the console shows it. */
+export interface WebBody {
+  /** text and json in full (up to `shownBytes`), git as its pkt-lines, binary as size + digest. */
+  kind: 'text' | 'json' | 'git' | 'binary';
+  /** The text (json pretty-printed); the pkt-lines joined by newlines for git; absent for binary. */
+  text?: string;
+  /** Bytes of the body the recording holds. */
+  bytes: number;
+  /** Bytes of it shown in `text` (the rest is counted, not sent). */
+  shownBytes: number;
+  /** SHA-256 (hex) of the recorded bytes. */
+  sha256: string;
+  /** The gateway stored the body only in part: its real size and digest. */
+  stored?: { bytes: number; storedBytes: number; sha256: string };
+}
+
+/** One recorded piece of an upgraded tunnel (`kubectl exec`, attach): its channel and bytes. */
+export interface TunnelChunk {
+  tsMicros: number;
+  /** stdin, stdout, stderr, error, resize, or data (a tunnel without channels). */
+  channel: string;
+  /** The bytes, base64. */
+  data: string;
+}
+
+/** A decision and approval, as the transcript carries them. */
+export interface WebDecision {
+  result: string;
+  reasons: string[];
+  policyRevision: string;
+}
+export interface WebApproval {
+  approvalId: string;
+  outcome?: string;
+  approvers?: string[];
+  reason?: string;
+}
+
+/**
+ * One request of an HTTP-based session (HTTP, git, OCI, Kubernetes, MCP) with what the gateway
+ * parsed from it, what it decided, and what came back.
+ */
+export interface WebExchange {
+  seq: number;
+  tsMicros: number;
+  /** 0 when the gateway recorded no Command for the request. */
+  commandId: number;
+  protocol: string;
+  action: string;
+  text: string;
+  targets: string[];
+  /** The parsed command (git ref updates, registry push, Kubernetes verb/resource/namespace/name, MCP method and tool). */
+  details: Record<string, unknown>;
+  /** The parsed fields, one line each (as `chaperone replay` prints them). */
+  fields: string[];
+  decision?: WebDecision;
+  approval?: WebApproval;
+  /** The response's status line (`403 Forbidden`) and code; absent when none was recorded. */
+  status?: { code: number; line: string; tsMicros: number };
+  request?: WebBody;
+  response?: WebBody;
+  /** An upgraded connection's data by channel, in time order (empty for plain requests). */
+  tunnel: TunnelChunk[];
+}
+
+/** What `GET /api/v1/sessions/:id/exchanges` answers. */
+export interface WebExchanges {
+  sessionId: string;
+  exchanges: WebExchange[];
+  /** Tunnel chunks dropped past the cap (the recording holds them all). */
+  tunnelOmitted: number;
+}
