@@ -35,7 +35,8 @@
 # Gateway node i's HTTP reverse proxy (TLS) on BASE+i; haproxy's load-balanced HTTP endpoint.
 : "${CHAPERONE_GATEWAY_HTTPPROXY_BASE:=18440}"
 : "${CHAPERONE_HAPROXY_HTTP_PORT:=8443}"
-# HTTP upstreams behind the gateway (lib/http-upstreams.sh) and the benchmark's nginx.
+# HTTP upstreams behind the gateway (lib/http-upstreams.sh), the benchmark's nginx, and the
+# OpenID provider people log in with.
 : "${CHAPERONE_GIT_HTTP_PORT:=18081}"
 : "${CHAPERONE_REGISTRY_PORT:=15000}"
 : "${CHAPERONE_K8S_API_PORT:=16443}"
@@ -43,6 +44,23 @@
 : "${CHAPERONE_NGINX_ORIGIN_PORT:=18090}"
 : "${CHAPERONE_NGINX_PROXY_PORT:=18091}"
 : "${CHAPERONE_NGINX_PROXY_TLS_PORT:=18092}"
+: "${CHAPERONE_OIDC_PORT:=18950}"
+# The reference MCP servers from npm (lib/http-upstreams.sh).
+: "${CHAPERONE_MCP_EVERYTHING_PORT:=18904}"
+: "${CHAPERONE_MCP_FILESYSTEM_PORT:=18905}"
+# The MCP server under test (services/e2e mcp.it.test.ts starts it, built with the MCP SDK, on
+# this port; the gateways' `mcp` connection points at it). Nothing listens otherwise.
+: "${CHAPERONE_MCP_TEST_PORT:=18903}"
+# Approvals: Slack is unreachable here, so the stack points the approvals worker at a local
+# stand-in of the Slack Web API on a fixed port, which tests start (services/e2e approvals,
+# loadtest bench approvals). With no stand-in running, posting fails (logged, retried) and
+# approvers answer with `chaperone approvals approve|deny`. The worker's interactivity endpoint.
+: "${CHAPERONE_SLACK_STANDIN_PORT:=18901}"
+: "${CHAPERONE_APPROVALS_SLACK_PORT:=19402}"
+# Workload identity: two test OIDC issuers the gateways trust. services/e2e (identity-oidc) serves
+# the GitHub-Actions-shaped one's JWKS on this port and writes the Kubernetes-shaped one's JWKS
+# file; with neither, their tokens are refused (no keys) and nothing else changes.
+: "${CHAPERONE_TEST_JWKS_PORT:=18902}"
 
 gateway_pg_port() { echo $((CHAPERONE_GATEWAY_PG_BASE + $1)); }
 gateway_httpproxy_port() { echo $((CHAPERONE_GATEWAY_HTTPPROXY_BASE + $1)); }

@@ -42,3 +42,10 @@ HELM_VERSION=v3.21.4
 # psycopg with its bundled libpq (18 in this release) from PyPI, into the same venv: the e2e
 # client for libpq >= 17's encrypted CancelRequest (services/e2e/src/postgres-cancel.it.test.ts).
 PSYCOPG_VERSION=3.3.9
+# Installed by deploy/local/up at a component's first start, under $CACHE (lib/http-upstreams.sh):
+# the OpenID provider people log in with (panva's oidc-provider), and the reference MCP servers
+# with mcp-proxy, the stdio ⇄ Streamable HTTP bridge for server-filesystem.
+OIDC_PROVIDER_VERSION=9.13.3
+MCP_EVERYTHING_VERSION=2026.8.31
+MCP_FILESYSTEM_VERSION=2026.8.31
+MCP_PROXY_VERSION=6.7.19

@@ -1,18 +1,9 @@
 # shellcheck shell=bash
 # Keys, TLS, the generated chaperone.yaml, the Chaperone services and haproxy.
-# Same prepare_/start_/health_/after_ shape as lib/infra.sh. Sourced by lib/components.sh.
+# Same prepare_/start_/health_ shape as lib/infra.sh, dispatched by the component table
+# (lib/components.sh). Sourced, never run.
 
 KEYS_DIR=$RUN_DIR/keys
-# Approvals: Slack is unreachable here, so the stack points the approvals worker at a local
-# stand-in of the Slack Web API on a fixed port, which tests start (services/e2e approvals,
-# loadtest bench approvals). With no stand-in running, posting fails (logged, retried) and
-# approvers answer with `chaperone approvals approve|deny`.
-: "${CHAPERONE_SLACK_STANDIN_PORT:=18901}"
-: "${CHAPERONE_APPROVALS_SLACK_PORT:=19402}"
-# Workload identity: two test OIDC issuers the gateways trust. services/e2e (identity-oidc) serves
-# the GitHub-Actions-shaped one's JWKS on this port and writes the Kubernetes-shaped one's JWKS
-# file; with neither, their tokens are refused (no keys) and nothing else changes.
-: "${CHAPERONE_TEST_JWKS_PORT:=18902}"
 TLS_DIR=$RUN_DIR/tls
 POLICY_BUNDLE=$REPO_ROOT/policies/build/bundle.tar.gz
 
@@ -206,25 +197,14 @@ prepare_service() {
   [[ -f $POLICY_BUNDLE ]] || warn "policy bundle $POLICY_BUNDLE missing (build policies: npx nx run policies:build); the gateways will exit at start"
 }
 
-# Service name -> CLI command line (after `node services/cli/dist/main.js`).
+# Service name -> CLI command line (after `node services/cli/dist/main.js`): the CLI command
+# is the component's name, and a gateway node gets its own id and ports.
 service_args() {
-  local name=$1
-  case $name in
-    gateway-*)
-      local i=${name#gateway-}
-      echo "gateway --config $CONFIG_FILE --node-id gw-$i --listen 127.0.0.1:$(gateway_pg_port "$i") --http 127.0.0.1:$(gateway_http_port "$i")" ;;
-    materializer) echo "materializer --config $CONFIG_FILE" ;;
-    api) echo "api --config $CONFIG_FILE" ;;
-    approvals-worker) echo "approvals-worker --config $CONFIG_FILE" ;;
-  esac
-}
-
-service_health_url() {
   case $1 in
-    gateway-*) echo "http://127.0.0.1:$(gateway_http_port "${1#gateway-}")/healthz" ;;
-    materializer) echo "http://127.0.0.1:$CHAPERONE_MATERIALIZER_HTTP_PORT/healthz" ;;
-    api) echo "http://127.0.0.1:$CHAPERONE_API_HTTP_PORT/healthz" ;;
-    approvals-worker) echo "http://127.0.0.1:$CHAPERONE_APPROVALS_HTTP_PORT/healthz" ;;
+    gateway-*)
+      local i=${1#gateway-}
+      echo "gateway --config $CONFIG_FILE --node-id gw-$i --listen 127.0.0.1:$(gateway_pg_port "$i") --http 127.0.0.1:$(gateway_http_port "$i")" ;;
+    *) echo "$1 --config $CONFIG_FILE" ;;
   esac
 }
 
@@ -235,7 +215,8 @@ start_service() {
   (cd "$REPO_ROOT" && NODE_ENV=production spawn "$1" node --enable-source-maps "$CLI_MAIN" "${args[@]}")
 }
 
-health_service() { http_ok "$(service_health_url "$1")"; }
+# Every service answers /healthz on the port of its row in the component table.
+health_service() { http_ok "http://127.0.0.1:$(component_port "$1")/healthz"; }
 
 # ---------------------------------------------------------------- haproxy
 prepare_haproxy() {

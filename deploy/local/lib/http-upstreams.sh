@@ -10,35 +10,15 @@
 #                    through mcp-proxy, X-API-Key auth, serving $RUN_DIR/mcp-files
 # Plus what the rest of deploy/local needs from them: chaperone.yaml connections, the haproxy
 # HTTP frontend and the stack.env lines. Same prepare_/start_/health_ shape as lib/infra.sh,
-# dispatched by lib/components.sh (kind "upstream"). Sourced, never run.
+# dispatched by the component table (lib/components.sh, kind "upstream"). Sourced, never run.
 
-# shellcheck disable=SC2034  # used by lib/components.sh
-UPSTREAM_COMPONENTS=(git-http registry k8s-api json-api nginx oidc mcp-everything mcp-filesystem)
 GIT_ROOT=$RUN_DIR/git/repos
 REGISTRY_DIR=$RUN_DIR/registry
 NGINX_DIR=$RUN_DIR/nginx
 
-upstream_port() {
-  case $1 in
-    git-http) echo "$CHAPERONE_GIT_HTTP_PORT" ;;
-    registry) echo "$CHAPERONE_REGISTRY_PORT" ;;
-    k8s-api) echo "$CHAPERONE_K8S_API_PORT" ;;
-    json-api) echo "$CHAPERONE_JSON_API_PORT" ;;
-    nginx) echo "$CHAPERONE_NGINX_ORIGIN_PORT" ;;
-    oidc) echo "$CHAPERONE_OIDC_PORT" ;;
-    mcp-everything) echo "$CHAPERONE_MCP_EVERYTHING_PORT" ;;
-    mcp-filesystem) echo "$CHAPERONE_MCP_FILESYSTEM_PORT" ;;
-  esac
-}
-
 # ---------------------------------------------------------------- OpenID provider (human login)
 # panva's oidc-provider (OpenID Certified, maintained), pinned, installed once under the cache;
 # deploy/local/oidc/server.mjs configures it with static test users and the CLI's public client.
-: "${CHAPERONE_OIDC_PORT:=18950}"
-# The MCP server under test (services/e2e mcp.it.test.ts starts it, built with the MCP SDK, on
-# this port; the gateways' `mcp` connection points at it). Nothing listens otherwise.
-: "${CHAPERONE_MCP_TEST_PORT:=18903}"
-OIDC_PROVIDER_VERSION=9.13.3
 OIDC_DIR=$CACHE/oidc-provider-$OIDC_PROVIDER_VERSION
 prepare_oidc() {
   [[ -f $OIDC_DIR/node_modules/oidc-provider/package.json ]] && return 0
@@ -56,11 +36,6 @@ health_oidc() { http_ok "http://127.0.0.1:$CHAPERONE_OIDC_PORT/.well-known/openi
 # argument, POST/GET/DELETE /mcp on $PORT; it binds every interface and has no auth of its own);
 # `filesystem` speaks stdio only, so mcp-proxy (punkpeye/mcp-proxy, the maintained stdio ⇄
 # Streamable HTTP bridge) serves it on loopback at /mcp, behind an X-API-Key the gateway injects.
-: "${CHAPERONE_MCP_EVERYTHING_PORT:=18904}"
-: "${CHAPERONE_MCP_FILESYSTEM_PORT:=18905}"
-MCP_EVERYTHING_VERSION=2026.8.31
-MCP_FILESYSTEM_VERSION=2026.8.31
-MCP_PROXY_VERSION=6.7.19
 MCP_SERVERS_DIR=$CACHE/mcp-servers-$MCP_EVERYTHING_VERSION-$MCP_FILESYSTEM_VERSION-$MCP_PROXY_VERSION
 MCP_FILES_DIR=$RUN_DIR/mcp-files
 prepare_mcp_servers() {
@@ -221,12 +196,6 @@ CONF
 }
 start_nginx() { spawn nginx nginx -p "$NGINX_DIR" -e stderr -c "$NGINX_DIR/nginx.conf"; }
 health_nginx() { http_ok "http://127.0.0.1:$CHAPERONE_NGINX_ORIGIN_PORT/"; }
-
-# ---------------------------------------------------------------- dispatch (lib/components.sh)
-upstream_fn() { echo "${1}_${2//-/_}"; }
-prepare_upstream() { "$(upstream_fn prepare "$1")"; }
-start_upstream() { "$(upstream_fn start "$1")"; }
-health_upstream() { "$(upstream_fn health "$1")"; }
 
 # ---------------------------------------------------------------- what the others write
 # chaperone.yaml: gateway.httpProxy (indented for the gateway: block).

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The infrastructure components: PostgreSQL, Kafka, Temporal, ClickHouse.
-# Each has prepare_<c> (idempotent set-up before start), start_<c>, health_<c> and
-# after_<c> (one-off work once it is healthy). Sourced by lib/components.sh.
+# Each has prepare_<c> (idempotent set-up before start), start_<c>, health_<c> and, where there
+# is one-off work once it is healthy, after_<c>; the component table (lib/components.sh) names
+# them and dispatches to them. Sourced, never run.
 
 # ---------------------------------------------------------------- PostgreSQL
 PG_DATA=$RUN_DIR/postgres
@@ -200,7 +201,6 @@ health_temporal() {
     --namespace default --command-timeout 2s >/dev/null 2>&1
 }
 
-after_temporal() { :; }
 
 # ---------------------------------------------------------------- ClickHouse (Debian's 18.16)
 CH_DIR=$RUN_DIR/clickhouse
