@@ -1,17 +1,22 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Config } from '@chaperone/config';
 import { initSqlParser, parseSql, PolicyEngine, type PolicyDecision, type PolicyInput } from '@chaperone/gateway';
 import { configFrom, printJson, UserError, withConfig } from '../context.js';
+import { policyPackDir } from '../policy-pack.js';
 
-/** policies/ of the checkout this CLI runs from (src/lib/commands and dist/lib/commands alike). */
-const POLICIES_DIR = fileURLToPath(new URL('../../../../../policies/', import.meta.url));
-
+/** A script of the policy pack the CLI ships with (@chaperone/policies). */
 function script(name: 'build.sh' | 'test.sh'): string {
-  const path = `${POLICIES_DIR}${name}`;
-  if (!existsSync(path)) throw new UserError(`cannot find ${path}; run this command from a Chaperone checkout`);
+  let dir: string;
+  try {
+    dir = policyPackDir();
+  } catch (err) {
+    throw new UserError(`cannot find the policy pack @chaperone/policies (installed with the CLI): ${(err as Error).message}`);
+  }
+  const path = join(dir, name);
+  if (!existsSync(path)) throw new UserError(`cannot find ${path}; reinstall the CLI with its policy pack @chaperone/policies`);
   return path;
 }
 
@@ -108,8 +113,8 @@ export function register(program: Command): void {
   policy
     .command('build')
     .description('compile the Rego policy pack to the Wasm bundle gateways load (policies/build.sh; needs OPA from deploy/local/install)')
-    .option('-s, --src <dir>', 'policy pack directory (default: policies/ of this checkout)')
-    .option('-o, --output <file>', 'bundle to write (default: policies/build/bundle.tar.gz, what deploy/local configures as policy.bundleFile)')
+    .option('-s, --src <dir>', 'policy pack directory (default: the pack installed with the CLI, @chaperone/policies: policies/ in a checkout)')
+    .option('-o, --output <file>', 'bundle to write (default: build/bundle.tar.gz of the policy pack, policies/build/bundle.tar.gz in a checkout: what deploy/local configures as policy.bundleFile)')
     .option('--json', 'print {bundle, revision}')
     .addHelpText('after', '\nThe bundle is replaced atomically; running gateways pick it up within policy.reloadInterval if it passes their self-check.')
     .action(async (opts: { src?: string; output?: string; json?: boolean }) => {
@@ -124,7 +129,7 @@ export function register(program: Command): void {
   policy
     .command('test')
     .description('check formatting and run the Rego unit tests (*_test.rego) with opa test')
-    .option('-s, --src <dir>', 'policy pack directory (default: policies/ of this checkout)')
+    .option('-s, --src <dir>', 'policy pack directory (default: the pack installed with the CLI, @chaperone/policies: policies/ in a checkout)')
     .option('-r, --run <regex>', 'only run tests whose name matches')
     .action(async (opts: { src?: string; run?: string }) => {
       await runScript(script('test.sh'), [...(opts.src ? ['-s', opts.src] : []), ...(opts.run ? ['-r', opts.run] : [])], false);
