@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { frameMessages } from '@chaperone/events';
+import { frameMessageCommands, frameMessages } from '@chaperone/events';
 import { FrameBuilder, joinBuffers } from './frames.js';
 
 describe('joinBuffers', () => {
@@ -46,6 +46,25 @@ describe('FrameBuilder', () => {
     assert.deepEqual(frameMessages(frame).map((m) => bytes.subarray(m.start, m.end).toString()), ['D1', 'D22', 'Z']);
     assert.equal(b.messages, 0, 'take() starts a new frame');
     b.add('CommandComplete', Buffer.from('C'));
-    assert.deepEqual(b.take()!.frame.offsets, [0]);
+    const last = b.take()!.frame;
+    assert.deepEqual(last.offsets, [0]);
+    assert.equal(last.commandIds, undefined, 'a frame of no command carries no runs');
+  });
+
+  it('carries the command of each message as runs: an entry where the command changes', () => {
+    const b = new FrameBuilder('SERVER_TO_CLIENT');
+    b.add('ParseComplete', Buffer.from('1'), undefined, 0);
+    for (let i = 0; i < 3; i++) b.add('DataRow', Buffer.from('D'), undefined, 4);
+    b.add('CommandComplete', Buffer.from('C'), undefined, 4);
+    b.add('DataRow', Buffer.from('D'), undefined, 5);
+    b.add('ReadyForQuery', Buffer.from('Z'), undefined, 5);
+    const { frame } = b.take()!;
+    assert.deepEqual(frame.commandIds, [0, 4, 5]);
+    assert.deepEqual(frame.commandStarts, [0, 1, 5]);
+    assert.deepEqual(frameMessageCommands(frame), [0, 4, 4, 4, 4, 5, 5]);
+    b.add('NoticeResponse', Buffer.from('N'));
+    assert.equal(b.take()!.frame.commandIds, undefined, 'the runs start again with each frame');
+    b.add('DataRow', Buffer.from('D'), undefined, 6);
+    assert.deepEqual(b.take()!.frame.commandIds, [6]);
   });
 });

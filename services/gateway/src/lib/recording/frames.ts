@@ -22,7 +22,8 @@ export function joinBuffers(parts: readonly Buffer[]): Buffer {
  * Collects the protocol messages of one write, in order, and makes them one Frame event (DESIGN.md
  * "Events": a Frame is the bytes forwarded in one write, with the message types and offsets inside
  * it). Masking notes of one detector and location are summed, so a column masked in every row of
- * a chunk is one note. One builder per session and direction, reused after each `take()`.
+ * a chunk is one note. Each message may name the command it belongs to; the frame carries those as
+ * runs (`commandIds`, `commandStarts`, events v3), so a result of many rows costs one entry. One builder per session and direction, reused after each `take()`.
  */
 export class FrameBuilder {
   private parts: Buffer[] = [];
@@ -30,6 +31,10 @@ export class FrameBuilder {
   private offsets: number[] = [];
   private size = 0;
   private notes: MaskNote[] = [];
+  /** Runs of messages of one command: an entry only where the command changes (events v3). */
+  private runIds: number[] = [];
+  private runStarts: number[] = [];
+  private attributed = false;
 
   constructor(readonly direction: Direction) {}
 
@@ -41,7 +46,14 @@ export class FrameBuilder {
     return this.size;
   }
 
-  add(type: string, bytes: Buffer, notes?: readonly MaskNote[]): void {
+  /** Adds one message; `commandId` is the command it belongs to (0: none), by the protocol's own order. */
+  add(type: string, bytes: Buffer, notes?: readonly MaskNote[], commandId = 0): void {
+    const n = this.runIds.length;
+    if (n === 0 || this.runIds[n - 1] !== commandId) {
+      this.runIds.push(commandId);
+      this.runStarts.push(this.parts.length);
+      if (commandId !== 0) this.attributed = true;
+    }
     this.parts.push(bytes);
     this.types.push(type);
     this.offsets.push(this.size);
@@ -56,6 +68,16 @@ export class FrameBuilder {
     const frame: Frame = {
       type: 'Frame', direction: this.direction, messageType: this.types[0]!, bytes, redacted: false, masks: this.notes, messageTypes: this.types, offsets: this.offsets,
     };
+    if (this.attributed) {
+      frame.commandIds = this.runIds;
+      frame.commandStarts = this.runStarts;
+      this.runIds = [];
+      this.runStarts = [];
+    } else {
+      this.runIds.length = 0;
+      this.runStarts.length = 0;
+    }
+    this.attributed = false;
     this.parts = [];
     this.types = [];
     this.offsets = [];

@@ -4,12 +4,14 @@
  */
 export type Injected = Buffer | 'rfq';
 
-interface Injection {
+export interface Injection {
   /** Upstream ReadyForQuery count this injection is anchored to. */
   at: number;
   /** Sent just before ReadyForQuery number `at`; otherwise once `at` of them were seen. */
   before: boolean;
   frames: Injected[];
+  /** The command these frames answer (a refusal's), 0 for none: recorded with them (events v3). */
+  commandId: number;
 }
 
 /**
@@ -29,30 +31,30 @@ export class AnswerQueue {
   seen = 0;
 
   /** After the upstream's answers to everything forwarded so far. */
-  after(frames: Injected[]): void {
-    this.queue.push({ at: this.expected, before: false, frames });
+  after(frames: Injected[], commandId = 0): void {
+    this.queue.push({ at: this.expected, before: false, frames, commandId });
   }
 
   /** Just before the ReadyForQuery answering the last Sync forwarded. */
-  beforeLastReady(frames: Injected[]): void {
-    this.queue.push({ at: this.expected, before: true, frames });
+  beforeLastReady(frames: Injected[], commandId = 0): void {
+    this.queue.push({ at: this.expected, before: true, frames, commandId });
   }
 
   /** What is due now, in order; anything behind a not yet due injection waits for it. */
-  due(): Injected[] {
-    const out: Injected[] = [];
-    while (this.queue.length > 0 && !this.queue[0]!.before && this.queue[0]!.at <= this.seen) out.push(...this.queue.shift()!.frames);
+  due(): Injection[] {
+    const out: Injection[] = [];
+    while (this.queue.length > 0 && !this.queue[0]!.before && this.queue[0]!.at <= this.seen) out.push(this.queue.shift()!);
     return out;
   }
 
   /** An upstream ReadyForQuery arrived: returns what goes before it; what goes after is then `due()`. */
-  onReady(): Injected[] {
-    const out: Injected[] = [];
+  onReady(): Injection[] {
+    const out: Injection[] = [];
     for (;;) {
       const head = this.queue[0];
       if (!head) break;
-      if (head.before && head.at <= this.seen + 1) out.push(...this.queue.shift()!.frames);
-      else if (!head.before && head.at <= this.seen) out.push(...this.queue.shift()!.frames);
+      if (head.before && head.at <= this.seen + 1) out.push(this.queue.shift()!);
+      else if (!head.before && head.at <= this.seen) out.push(this.queue.shift()!);
       else break;
     }
     this.seen++;

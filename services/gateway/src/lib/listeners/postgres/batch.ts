@@ -21,7 +21,7 @@ export class ExtendedBatch {
   /** Part of the batch went upstream: its Sync must go too, and a refusal follows its answers. */
   private forwarded = false;
   /** `error`: the refusal, not sent yet. */
-  private discarding: { error: PgNotice | undefined } | undefined;
+  private discarding: { error: PgNotice | undefined; commandId: number } | undefined;
 
   constructor(
     private readonly answers: AnswerQueue,
@@ -45,7 +45,7 @@ export class ExtendedBatch {
    */
   discardAfterAbort(): void {
     this.forwarded = true;
-    this.discarding = { error: undefined };
+    this.discarding = { error: undefined, commandId: 0 };
   }
 
   /** The batch is held from now on (if it was not already). */
@@ -87,21 +87,22 @@ export class ExtendedBatch {
    * Refuses the rest of the batch, up to its Sync. The error goes out now unless part of the
    * batch went upstream: then it follows the answers to that part (see endDiscarding).
    */
-  refuse(error: PgNotice): void {
-    if (this.forwarded) this.discarding = { error };
+  refuse(error: PgNotice, commandId = 0): void {
+    if (this.forwarded) this.discarding = { error, commandId };
     else {
-      this.answers.after([encodeErrorResponse(error)]);
-      this.discarding = { error: undefined };
+      this.answers.after([encodeErrorResponse(error)], commandId);
+      this.discarding = { error: undefined, commandId };
     }
   }
 
   /** The Sync ending a refused batch: ReadyForQuery in its place (the upstream's, when it has part of the batch). */
   endDiscarding(sync: PgMessage, out: Buffer[]): void {
     const error = this.discarding?.error;
+    const commandId = this.discarding?.commandId ?? 0;
     this.discarding = undefined;
     if (this.forwarded) {
       this.passEnd(sync, out);
-      this.answers.beforeLastReady(error ? [encodeErrorResponse(error)] : []);
-    } else this.answers.after(error ? [encodeErrorResponse(error), 'rfq'] : ['rfq']);
+      this.answers.beforeLastReady(error ? [encodeErrorResponse(error)] : [], commandId);
+    } else this.answers.after(error ? [encodeErrorResponse(error), 'rfq'] : ['rfq'], commandId);
   }
 }

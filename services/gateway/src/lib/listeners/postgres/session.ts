@@ -26,10 +26,14 @@ import { RecordingError } from '../../errors.js';
 import { FrameBuilder, joinBuffers, type SessionRecorder } from '../../recording/index.js';
 import { decideFunctionCall, decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
 import type { PgMetrics } from './metrics.js';
-import { AnswerQueue, type Injected } from './answers.js';
+import { AnswerQueue, type Injection } from './answers.js';
 import { ApprovalWaits, approvalCommandIds, type HeldExecution, type WaitResult } from './approval-wait.js';
 import { ExtendedBatch } from './batch.js';
 import { ABORT_FRAME_TYPE, TransactionAborts } from './tx-abort.js';
+import { ResultOwners } from './result-owners.js';
+
+/** The first and last id of the Commands one execution recorded. */
+type CommandRange = readonly [first: number, last: number];
 
 export interface ProxyOptions {
   nodeKey: KeyObject;
@@ -60,6 +64,8 @@ export class PgProxySession {
   /** Prepared statements by name ('' = unnamed): the decision taken at Parse and the SQL an approval binds. */
   private readonly prepared = new Map<string, { verdict: Verdict; sql: string }>();
   private readonly answers = new AnswerQueue();
+  /** Which command each upstream message answers, so frames carry their commands (events v3). */
+  private readonly owners = new ResultOwners();
   /** Refused statements failing their transaction upstream too (tx-abort.ts). */
   private readonly aborts = new TransactionAborts();
   private txStatus: TransactionStatus = 'I';
@@ -190,9 +196,9 @@ export class PgProxySession {
             if (v.result === 'approval') this.batch.hold();
             this.batch.pass(m.frame, out);
           } else {
-            this.execute(v, []);
+            const ids = this.execute(v, []);
             if (p.name === '') this.prepared.delete('');
-            this.refuseBatch(this.denial(v), out);
+            this.refuseBatch(this.denial(v), out, ids);
           }
           break;
         }
@@ -201,9 +207,10 @@ export class PgProxySession {
           const b = decodeBind(m.payload);
           const p = this.prepared.get(b.statement);
           if (p) {
-            const first = this.commandSeq + 1;
-            this.execute(p.verdict, paramsForRecord(b.params, b.paramFormats));
-            if (p.verdict.result === 'approval') this.batch.hold().executions.push({ verdict: p.verdict, sql: p.sql, commandIds: approvalCommandIds(p.verdict, first) });
+            const ids = this.execute(p.verdict, paramsForRecord(b.params, b.paramFormats));
+            // Held or not, it goes upstream before this batch's Sync (a refused held batch withdraws it).
+            this.owners.forwarded(ids[0], ids[1], this.answers.expected);
+            if (p.verdict.result === 'approval') this.batch.hold().executions.push({ verdict: p.verdict, sql: p.sql, commandIds: approvalCommandIds(p.verdict, ids[0]) });
           }
           this.batch.pass(m.frame, out);
           break;
@@ -217,12 +224,9 @@ export class PgProxySession {
         case Frontend.FunctionCall: {
           const fc = decodeFunctionCall(m.payload);
           const v = decideFunctionCall(fc.oid, fc.args.length, this.ctx);
-          this.execute(v, paramsForRecord(fc.args, fc.argFormats));
-          if (v.result !== 'allow') this.refuse(this.denial(v), out);
-          else {
-            out.push(m.frame);
-            this.answers.expected++;
-          }
+          const ids = this.execute(v, paramsForRecord(fc.args, fc.argFormats));
+          if (v.result !== 'allow') this.refuse(this.denial(v), out, ids);
+          else this.forwardSegment(m.frame, out, ids);
           break;
         }
         case Frontend.Sync:
@@ -250,21 +254,23 @@ export class PgProxySession {
   private async onQuery(m: PgMessage, out: Buffer[]): Promise<void> {
     const sql = decodeQuery(m.payload);
     const v = this.decide(sql);
-    const first = this.commandSeq + 1;
-    this.execute(v, []);
-    if (v.result === 'allow') {
-      out.push(m.frame);
-      this.answers.expected++;
-    } else if (v.result === 'approval' && this.waits) {
+    const ids = this.execute(v, []);
+    if (v.result === 'allow') this.forwardSegment(m.frame, out, ids);
+    else if (v.result === 'approval' && this.waits) {
       // What came before goes first; then this statement (and, the loop being sequential,
       // everything the client sends after it) waits for the approvers.
       await this.forward(out.splice(0));
-      const r = await this.awaitApproval({ verdict: v, sql, commandIds: approvalCommandIds(v, first) });
-      if (r.run) {
-        out.push(m.frame);
-        this.answers.expected++;
-      } else if (r.error) this.refuse(r.error, out);
-    } else this.refuse(this.denial(v), out);
+      const r = await this.awaitApproval({ verdict: v, sql, commandIds: approvalCommandIds(v, ids[0]) });
+      if (r.run) this.forwardSegment(m.frame, out, ids);
+      else if (r.error) this.refuse(r.error, out, ids);
+    } else this.refuse(this.denial(v), out, ids);
+  }
+
+  /** A Query or FunctionCall going upstream: one segment, answered by one ReadyForQuery. */
+  private forwardSegment(frame: Buffer, out: Buffer[], ids: CommandRange): void {
+    this.owners.forwarded(ids[0], ids[1], this.answers.expected);
+    out.push(frame);
+    this.answers.expected++;
   }
 
   /**
@@ -276,6 +282,7 @@ export class PgProxySession {
   private async settleHeld(out: Buffer[], end: PgMessage | undefined): Promise<void> {
     const held = this.batch.release();
     let refusal: PgNotice | undefined;
+    let refused: CommandRange = [0, 0];
     if (held.executions.length > 0) {
       await this.forward(out.splice(0));
       const asked = new Set<string>();
@@ -286,6 +293,7 @@ export class PgProxySession {
         if (r.run) continue;
         if (!r.error) return; // the session ended while waiting
         refusal = r.error;
+        refused = [x.commandIds[0]!, x.commandIds.at(-1)!];
         break;
       }
     }
@@ -295,7 +303,7 @@ export class PgProxySession {
       return;
     }
     this.counters.denied++;
-    this.refuseBatch(refusal, out);
+    this.refuseBatch(refusal, out, refused);
     if (end?.code === Frontend.Sync) this.batch.endDiscarding(end, out);
   }
 
@@ -310,11 +318,13 @@ export class PgProxySession {
     return decideSql(sql, this.ctx);
   }
 
-  /** Records one execution of a decided SQL string as Command + Decision events. */
-  private execute(v: Verdict, params: (string | null)[]): void {
+  /** Records one execution of a decided SQL string as Command + Decision events; returns the ids of its Commands. */
+  private execute(v: Verdict, params: (string | null)[]): CommandRange {
+    const first = this.commandSeq + 1;
     recordVerdict(v, this.recorder, () => ++this.commandSeq, params);
     this.counters.commands += v.statements.length;
     for (const st of v.statements) this.opts.metrics.commands.inc({ result: st.decision.result });
+    return [first, Math.max(first, this.commandSeq)];
   }
 
   /** Records, then writes what the client sent so far (record-before-forward), then due injections. */
@@ -343,10 +353,11 @@ export class PgProxySession {
    * come. Inside a transaction block the refusal also fails the transaction upstream, as an
    * error would (tx-abort.ts); outside one nothing goes upstream.
    */
-  private refuse(error: PgNotice, out: Buffer[]): void {
+  private refuse(error: PgNotice, out: Buffer[], ids: CommandRange): void {
     this.counters.denied++;
-    if (!this.mayBeInTransaction()) return this.answers.after([encodeErrorResponse(error), 'rfq']);
+    if (!this.mayBeInTransaction()) return this.answers.after([encodeErrorResponse(error), 'rfq'], ids[0]);
     this.forwardAbort('simple', error, out);
+    this.owners.forwarded(ids[0], ids[1], this.answers.expected);
     this.answers.expected++;
   }
 
@@ -355,9 +366,15 @@ export class PgProxySession {
    * upstream, or a transaction block is open, the upstream fails there too, so the batch's
    * implicit transaction rolls back (or the block is aborted) as PostgreSQL would do on an error.
    */
-  private refuseBatch(error: PgNotice, out: Buffer[]): void {
-    if (!this.batch.partForwarded && !this.mayBeInTransaction()) return this.batch.refuse(error);
+  private refuseBatch(error: PgNotice, out: Buffer[], ids: CommandRange): void {
+    if (!this.batch.partForwarded && !this.mayBeInTransaction()) {
+      // Nothing of this batch goes upstream: its executions get no upstream answer.
+      this.owners.withdraw(this.answers.expected);
+      return this.batch.refuse(error, ids[0]);
+    }
     this.forwardAbort('extended', error, out);
+    // The upstream's error for the gateway's failing statement is the refused command's answer.
+    this.owners.forwarded(ids[0], ids[1], this.answers.expected);
     this.batch.discardAfterAbort();
   }
 
@@ -378,14 +395,16 @@ export class PgProxySession {
     }
   }
 
-  /** Adds a frame of the gateway's own to what the client reads next. */
-  private inject(f: Injected): void {
-    const frame = f === 'rfq' ? encodeReadyForQuery(this.txStatus) : f;
-    this.toClient.add(messageName('server', frame[0]!), frame);
+  /** Adds frames of the gateway's own (answering `commandId`, or 0) to what the client reads next. */
+  private inject(i: Injection): void {
+    for (const f of i.frames) {
+      const frame = f === 'rfq' ? encodeReadyForQuery(this.txStatus) : f;
+      this.toClient.add(messageName('server', frame[0]!), frame, undefined, i.commandId);
+    }
   }
 
   private flushInjections(): void {
-    for (const f of this.answers.due()) this.inject(f);
+    for (const i of this.answers.due()) this.inject(i);
     this.sendToClient();
   }
 
@@ -404,12 +423,13 @@ export class PgProxySession {
         const masked = this.ctx.masking?.mask(raw);
         const frame = masked ? masked.frame : raw.frame;
         const ready = raw.code === Backend.ReadyForQuery;
-        if (ready) for (const f of this.answers.onReady()) this.inject(f);
-        this.toClient.add(messageName('server', raw.code), frame, masked?.notes);
+        const owner = this.owners.owner(raw.code, this.answers.seen);
+        if (ready) for (const i of this.answers.onReady()) this.inject(i);
+        this.toClient.add(messageName('server', raw.code), frame, masked?.notes, owner);
         if (ready) {
           this.txStatus = decodeReadyForQuery(raw.payload);
           if (this.answers.seen === this.answers.expected && !this.batch.partForwarded) this.aborts.settle();
-          for (const f of this.answers.due()) this.inject(f);
+          for (const i of this.answers.due()) this.inject(i);
         }
       }
       this.sendToClient();
