@@ -9,13 +9,11 @@
  */
 export { startApprovalsWorker, resolveWorkflowsPath } from './lib/worker.js';
 export type { ApprovalsWorkerHandle, StartApprovalsWorkerOptions } from './lib/worker.js';
-export { createApprovalsClient, validateApprovalRequest, memoOf } from './lib/client.js';
+export { createApprovalsClient, validateApprovalRequest } from './lib/client.js';
 export type { ApprovalsClient, ApprovalsClientOptions, ApprovalSummary } from './lib/client.js';
 export { createActivities } from './lib/activities.js';
 export type { Activities, ActivityDeps } from './lib/activities.js';
-export { approvalBinding } from './lib/binding.js';
-export { approvalWorkflowId, approveSignal, denySignal, statusQuery, APPROVAL_WORKFLOW, PING_WORKFLOW } from './lib/definitions.js';
-export type { ApprovalMemo } from './lib/definitions.js';
+export { approveSignal, denySignal, statusQuery } from './lib/definitions.js';
 export { SlackNotifier } from './lib/slack/notifier.js';
 export { createInteractivityHandler, startInteractivityServer, INTERACTIVITY_PATH } from './lib/slack/interactivity.js';
 export type { InteractivityDeps, InteractivityResult, InteractivityServer } from './lib/slack/interactivity.js';
@@ -28,15 +26,5 @@ export {
   WorkflowsNotFoundError,
 } from './lib/errors.js';
 export type { SlackRequestProblem } from './lib/errors.js';
-export type {
-  AnswerChannel,
-  ApprovalAnswer,
-  ApprovalDecision,
-  ApprovalOutcome,
-  ApprovalRequest,
-  ApprovalResult,
-  ApprovalStatus,
-  PingInput,
-  PingResult,
-  SlackMessageRef,
-} from './lib/types.js';
+// The wire types the client's methods take and return (defined in the contract).
+export type { ApprovalDecision, ApprovalOutcome, ApprovalRequest, ApprovalResult, ApprovalStatus, PingResult } from '@chaperone/approvals-contract';

@@ -89,7 +89,7 @@ describe('just-in-time approval through Slack', () => {
     const a = app();
     const held = psql('DELETE FROM orders', { app: a });
     const id = await prompt(subject);
-    assert.equal(id, `approval-${binding(subject, 'DELETE FROM orders')}`, 'the gateway and the approvals package bind the same way');
+    assert.equal(id, `approval-${binding(subject, 'DELETE FROM orders')}`, 'bound to the exact SQL text, subject and connection (computed here independently of the contract package)');
     await stillWaiting(held);
     assert.ok(!ranUpstream(a, 'DELETE FROM orders'), 'nothing reaches upstream before the approval');
 

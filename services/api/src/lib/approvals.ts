@@ -1,20 +1,6 @@
 import { status } from '@grpc/grpc-js';
+import type { ApprovalDecision, ApprovalStatus } from '@chaperone/approvals-contract';
 import { CallRefused, type Caller } from './auth.js';
-
-/** An answer as the approval workflow takes it (@chaperone/approvals ApprovalDecision). */
-export interface ApprovalAnswer {
-  approver: string;
-  groups: string[];
-  reason?: string;
-  via: 'api';
-}
-
-/** Where an approval stands, as the workflow's status query answers (only what the API reads). */
-export interface ApprovalState {
-  state: string;
-  refused: { approver: string; why: string }[];
-  answers?: unknown[];
-}
 
 /**
  * The approval workflows as the API needs them. The API is a service and does not depend on the
@@ -23,9 +9,9 @@ export interface ApprovalState {
 export interface ApprovalsBackend {
   list(opts: { all: boolean; limit: number }): Promise<unknown[]>;
   resolveId(idOrPrefix: string): Promise<string>;
-  status(id: string): Promise<ApprovalState>;
-  approve(id: string, answer: ApprovalAnswer): Promise<void>;
-  deny(id: string, answer: ApprovalAnswer): Promise<void>;
+  status(id: string): Promise<ApprovalStatus>;
+  approve(id: string, answer: ApprovalDecision): Promise<void>;
+  deny(id: string, answer: ApprovalDecision): Promise<void>;
 }
 
 const NO_BACKEND = 'approvals are not served by this API (it was started without a Temporal client)';
@@ -51,7 +37,7 @@ export function approvalCalls(backend: ApprovalsBackend | undefined) {
       const id = await b.resolveId(r.id);
       const before = await b.status(id);
       if (before.state !== 'PENDING') throw new CallRefused(status.FAILED_PRECONDITION, `approval ${id} is already ${before.state.toLowerCase()}`);
-      const answer: ApprovalAnswer = { approver: caller.identity.subject, groups: caller.identity.groups, via: 'api', ...(r.reason ? { reason: r.reason } : {}) };
+      const answer: ApprovalDecision = { approver: caller.identity.subject, groups: caller.identity.groups, via: 'api', ...(r.reason ? { reason: r.reason } : {}) };
       await (r.approve ? b.approve(id, answer) : b.deny(id, answer));
       let after = before;
       for (let i = 0; i < 50; i++) {

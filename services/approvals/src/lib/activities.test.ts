@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createLogger } from '@chaperone/observability';
 import { createActivities } from './activities.js';
-import type { PingInput } from './types.js';
+import type { PingInput } from '@chaperone/approvals-contract';
 
 const log = createLogger({ name: 'approvals-test', level: 'warn' });
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Logger } from '@chaperone/observability';
 import type { SlackNotifier } from './slack/notifier.js';
-import type { ApprovalRequest, ApprovalStatus, PingInput, PingResult, SlackMessageRef } from './types.js';
+import type { ApprovalRequest, ApprovalStatus, PingInput, PingResult, SlackMessageRef } from '@chaperone/approvals-contract';
 
 /** What activities need from the process; injected so tests can pass their own. */
 export interface ActivityDeps {

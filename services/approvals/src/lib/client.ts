@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { Config } from '@chaperone/config';
-import { approvalBinding } from './binding.js';
-import { APPROVAL_WORKFLOW, approvalWorkflowId, approveSignal, denySignal, PING_WORKFLOW, statusQuery, type ApprovalMemo } from './definitions.js';
+import { APPROVAL_WORKFLOW, approvalBinding, approvalWorkflowId, memoOf, PING_WORKFLOW, type ApprovalMemo } from '@chaperone/approvals-contract';
+import { approveSignal, denySignal, statusQuery } from './definitions.js';
 import { ApprovalNotFoundError, InvalidApprovalRequestError, temporalUnavailable } from './errors.js';
 import type { approvalWorkflow, pingWorkflow } from './workflows.js';
-import type { ApprovalDecision, ApprovalOutcome, ApprovalRequest, ApprovalResult, ApprovalStatus, PingResult } from './types.js';
+import type { ApprovalDecision, ApprovalOutcome, ApprovalRequest, ApprovalResult, ApprovalStatus, PingResult } from '@chaperone/approvals-contract';
 
 export interface ApprovalsClientOptions {
   /** How long to wait for the first connection to Temporal. @default 10000 */
@@ -70,10 +70,6 @@ function notFound(workflowId: string, err: unknown): unknown {
   return err instanceof WorkflowNotFoundError
     ? new ApprovalNotFoundError(`no pending approval ${workflowId}: it was never started, or it was already decided or expired (see \`chaperone approvals ls --all\`)`, { cause: err })
     : err;
-}
-
-export function memoOf(r: Pick<ApprovalRequest, 'subject' | 'connection' | 'commandText'>): ApprovalMemo {
-  return { subject: r.subject, connection: r.connection, command: r.commandText.length > 200 ? `${r.commandText.slice(0, 199)}…` : r.commandText };
 }
 
 const LIST_QUERY = `WorkflowType = '${APPROVAL_WORKFLOW}'`;

@@ -10,8 +10,7 @@ import { createLogger } from '@chaperone/observability';
 import { temporalTestConfig } from './__fixtures__/config.js';
 import { approvalRequest } from './__fixtures__/requests.js';
 import { createApprovalsClient, type ApprovalsClient } from './client.js';
-import { approvalBinding } from './binding.js';
-import { approvalWorkflowId } from './definitions.js';
+import { approvalBinding, approvalWorkflowId } from '@chaperone/approvals-contract';
 import { ApprovalNotFoundError, InvalidApprovalRequestError, TemporalUnavailableError } from './errors.js';
 import { resolveWorkflowsPath, startApprovalsWorker, type ApprovalsWorkerHandle } from './worker.js';
 

@@ -7,7 +7,7 @@
  */
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from './activities.js';
-import type { ApprovalRequest, ApprovalResult, PingInput, PingResult } from './types.js';
+import type { ApprovalRequest, ApprovalResult, PingInput, PingResult } from '@chaperone/approvals-contract';
 import { approvalV1 } from './workflows/approval-v1.js';
 import { approvalV2 } from './workflows/approval.js';
 

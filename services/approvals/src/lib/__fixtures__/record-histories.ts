@@ -16,7 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createLogger } from '@chaperone/observability';
 import { buttonClick, denyReasonSubmission, sendInteraction, startSlackStandIn } from '../../testing.js';
 import { createApprovalsClient } from '../client.js';
-import { PING_WORKFLOW } from '../definitions.js';
+import { PING_WORKFLOW } from '@chaperone/approvals-contract';
 import { startApprovalsWorker } from '../worker.js';
 import { temporalTestConfig } from './config.js';
 import { historyToFixture } from './history.js';

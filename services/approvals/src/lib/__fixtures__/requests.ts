@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ApprovalRequest } from '../types.js';
+import type { ApprovalRequest } from '@chaperone/approvals-contract';
 
 /**
  * A valid approval request for a fresh session. The command text is unique per call: workflow

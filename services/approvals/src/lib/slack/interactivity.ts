@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Approver, HostPort } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
 import { ApprovalNotFoundError, SlackRequestRejectedError } from '../errors.js';
-import type { ApprovalDecision } from '../types.js';
+import type { ApprovalDecision } from '@chaperone/approvals-contract';
 import { APPROVE_ACTION, DENY_ACTION, DENY_MODAL, REASON_BLOCK, REASON_INPUT } from './messages.js';
 import type { SlackNotifier } from './notifier.js';
 import { ReplayGuard, verifySlackSignature } from './signature.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { approvalRequest } from '../__fixtures__/requests.js';
-import type { ApprovalStatus } from '../types.js';
+import type { ApprovalStatus } from '@chaperone/approvals-contract';
 import { APPROVE_ACTION, DENY_ACTION, denyModal, escapeMrkdwn, promptMessage, updatedMessage } from './messages.js';
 
 const ID = `approval-${'a'.repeat(64)}`;

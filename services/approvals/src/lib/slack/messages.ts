@@ -3,7 +3,7 @@
  * (no I/O) so their shape is unit-tested. Limits cited from https://api.slack.com/reference/block-kit/blocks:
  * section text ≤ 3000 characters, header ≤ 150, button value ≤ 2000, modal title ≤ 24.
  */
-import type { ApprovalRequest, ApprovalStatus } from '../types.js';
+import type { ApprovalRequest, ApprovalStatus } from '@chaperone/approvals-contract';
 
 /** action_id of the buttons and callback_id of the modal: the interactivity endpoint routes on them. */
 export const APPROVE_ACTION = 'chaperone_approve';

@@ -1,7 +1,7 @@
 import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
 import type { SlackApprovals } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
-import type { ApprovalRequest, ApprovalStatus, SlackMessageRef } from '../types.js';
+import type { ApprovalRequest, ApprovalStatus, SlackMessageRef } from '@chaperone/approvals-contract';
 import { denyModal, promptMessage, updatedMessage } from './messages.js';
 
 /** Slack's client logs through our pino logger (stderr, JSON) instead of the console. */

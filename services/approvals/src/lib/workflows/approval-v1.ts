@@ -7,7 +7,7 @@
 import { condition, log, setHandler } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/workflow';
 import { approveSignal, denySignal, statusQuery } from '../definitions.js';
-import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus } from '../types.js';
+import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus } from '@chaperone/approvals-contract';
 
 const MAX_REFUSED = 20;
 

@@ -7,7 +7,7 @@
 import { allHandlersFinished, ApplicationFailure, condition, log, ParentClosePolicy, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities.js';
 import { approveSignal, denySignal, statusQuery } from '../definitions.js';
-import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, SlackMessageRef } from '../types.js';
+import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, SlackMessageRef } from '@chaperone/approvals-contract';
 import { applyAnswer, escalate, expire, newState, requestProblem, statusOf, type AnswerKind } from './rules.js';
 
 // Slack calls are best effort: approvals still work through the CLI when Slack is down, so a

@@ -3,7 +3,7 @@
  * Temporal and the workflow stays a thin loop. Imported by workflow code: no Node built-ins,
  * no clocks (callers pass workflow time).
  */
-import type { ApprovalAnswer, ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, SlackMessageRef } from '../types.js';
+import type { ApprovalAnswer, ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, SlackMessageRef } from '@chaperone/approvals-contract';
 
 /** Refused answers kept for the status query (a flood of clicks must not grow it without bound). */
 export const MAX_REFUSED = 20;

@@ -3,8 +3,7 @@ import { describe, it } from 'node:test';
 import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
 import type { PolicyDecision } from '../policy/index.js';
-import { approvalBinding, approvalWorkflowId } from './binding.js';
-import type { WireApprovalRequest, WireApprovalResult } from './contract.js';
+import { approvalBinding, approvalWorkflowId, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
 import { ApprovalUnavailableError } from './errors.js';
 import { TemporalApprovalGate, type HoldRequest, type HoldTicket } from './gate.js';
 import { mergeRequirements } from './requirement.js';
@@ -23,8 +22,8 @@ const held: HoldRequest = {
 };
 
 /** A scripted Temporal: records starts, answers `latest` and `result` as told. */
-function fakeWorkflows(latest: LatestRun, result: () => Promise<WireApprovalResult>) {
-  const started: WireApprovalRequest[] = [];
+function fakeWorkflows(latest: LatestRun, result: () => Promise<ApprovalResult>) {
+  const started: ApprovalRequest[] = [];
   const wf: ApprovalWorkflows = {
     latest: () => Promise.resolve(latest),
     start: (_id, request) => (started.push(request), Promise.resolve({ runId: 'run-1' })),
@@ -39,14 +38,7 @@ function fakeWorkflows(latest: LatestRun, result: () => Promise<WireApprovalResu
   return { wf, started };
 }
 
-const never = () => new Promise<WireApprovalResult>(() => undefined);
-
-describe('approval binding', () => {
-  it('is the shared test vector (the same one services/approvals checks)', () => {
-    assert.equal(approvalBinding('agent:a', 'prod', 'DELETE FROM t'), '3637f52e4b5d1a57443386d8cc926da5e9d33e0aa2056520b392f8f2129bce8a');
-    assert.equal(approvalWorkflowId('ab'), 'approval-ab');
-  });
-});
+const never = () => new Promise<ApprovalResult>(() => undefined);
 
 describe('TemporalApprovalGate', () => {
   it('starts a new approval with the policy requirement, the configured timeout and escalation', async () => {
@@ -72,7 +64,7 @@ describe('TemporalApprovalGate', () => {
 
   it('reuses an approval granted earlier while it is valid, and asks again after', async () => {
     const now = Date.parse('2030-01-01T00:00:00Z');
-    const granted: WireApprovalResult = { outcome: 'APPROVED', answers: [{ approver: 'user:alice', via: 'cli', at: '' }], validUntil: new Date(now + 1000).toISOString() };
+    const granted: ApprovalResult = { outcome: 'APPROVED', answers: [{ approver: 'user:alice', via: 'cli', at: '' }], validUntil: new Date(now + 1000).toISOString() };
     const a = fakeWorkflows({ state: 'CLOSED', result: granted }, never);
     const reused = await new TemporalApprovalGate(a.wf, approvals, log, () => now).hold(held);
     assert.equal(reused.outcome, 'REUSED');

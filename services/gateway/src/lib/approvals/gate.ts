@@ -2,8 +2,7 @@ import type { Config } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
 import { sha256Hex } from '../hash.js';
 import type { ApprovalRequirement } from '../policy/index.js';
-import { approvalBinding, approvalWorkflowId } from './binding.js';
-import type { WireApprovalRequest, WireApprovalResult } from './contract.js';
+import { approvalBinding, approvalWorkflowId, memoOf, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
 import { ApprovalUnavailableError } from './errors.js';
 import type { ApprovalWorkflows } from './workflows.js';
 
@@ -20,11 +19,14 @@ export interface HoldRequest {
   reasons: string[];
 }
 
+/** A request as the gateway builds it: the contract's optional fields always filled in. */
+export type GatewayApprovalRequest = ApprovalRequest & Required<Pick<ApprovalRequest, 'quorum' | 'validForMs' | 'reasons'>>;
+
 /** What the session learns before it waits (to record ApprovalRequested and tell the agent). */
 export interface HoldTicket {
   approvalId: string;
   bindingSha256: string;
-  request: WireApprovalRequest;
+  request: GatewayApprovalRequest;
   /** An approval granted earlier for this binding is still valid: no waiting. */
   reused: boolean;
 }
@@ -54,7 +56,7 @@ export interface ApprovalGate {
 }
 
 /** How an answer is recorded in ApprovalResolved.approvers: the identity, and the Slack user who clicked. */
-export function approverLabels(r: WireApprovalResult): string[] {
+export function approverLabels(r: ApprovalResult): string[] {
   const answers = r.answers ?? (r.approver ? [{ approver: r.approver, via: 'api', at: '' }] : []);
   return answers.map((a) => (a.slackUserId ? `${a.approver} (slack:${a.slackUserId})` : `${a.approver} (${a.via})`));
 }
@@ -75,7 +77,7 @@ export class TemporalApprovalGate implements ApprovalGate {
     private readonly now: () => number = Date.now,
   ) {}
 
-  buildRequest(req: HoldRequest, approvalId: string): WireApprovalRequest {
+  buildRequest(req: HoldRequest, approvalId: string): GatewayApprovalRequest {
     const ttlMs = Math.max(1, Math.min(req.requirement.ttlMs, this.approvals.timeoutMs));
     const esc = this.approvals.escalation;
     return {
@@ -141,8 +143,4 @@ export class TemporalApprovalGate implements ApprovalGate {
   close(): Promise<void> {
     return this.workflows.close();
   }
-}
-
-function memoOf(r: WireApprovalRequest) {
-  return { subject: r.subject, connection: r.connection, command: r.commandText.length > 200 ? `${r.commandText.slice(0, 199)}…` : r.commandText };
 }

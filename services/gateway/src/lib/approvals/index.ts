@@ -1,6 +1,5 @@
 export { TemporalApprovalGate, approverLabels, type ApprovalGate, type HoldOptions, type HoldOutcome, type HoldRequest, type HoldTicket } from './gate.js';
 export { TemporalApprovalWorkflows, type ApprovalWorkflows, type LatestRun } from './workflows.js';
-export { approvalBinding, approvalWorkflowId } from './binding.js';
 export { ApprovalUnavailableError } from './errors.js';
 export { mergeRequirements } from './requirement.js';
 export { approvalRefusal, approvedNotice, waitingNotice } from './messages.js';

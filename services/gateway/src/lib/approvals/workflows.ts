@@ -1,19 +1,19 @@
 import { Client, Connection, ServiceError, WorkflowFailedError, WorkflowNotFoundError, isGrpcServiceError, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
-import { APPROVAL_WORKFLOW, type WireApprovalMemo, type WireApprovalRequest, type WireApprovalResult } from './contract.js';
+import { APPROVAL_WORKFLOW, type ApprovalMemo, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
 import { ApprovalUnavailableError } from './errors.js';
 
 /** Where the latest run for an approval id stands. */
-export type LatestRun = { state: 'NONE' } | { state: 'RUNNING'; runId: string } | { state: 'CLOSED'; result: WireApprovalResult | undefined };
+export type LatestRun = { state: 'NONE' } | { state: 'RUNNING'; runId: string } | { state: 'CLOSED'; result: ApprovalResult | undefined };
 
 /** What the gate needs from Temporal (a port, so the gate's logic is tested without a server). */
 export interface ApprovalWorkflows {
   latest(workflowId: string, signal: AbortSignal): Promise<LatestRun>;
   /** Starts a run, or joins the one running for this id. */
-  start(workflowId: string, request: WireApprovalRequest, memo: WireApprovalMemo, signal: AbortSignal): Promise<{ runId: string }>;
+  start(workflowId: string, request: ApprovalRequest, memo: ApprovalMemo, signal: AbortSignal): Promise<{ runId: string }>;
   /** Waits for the run's result; rejects with an AbortError when `signal` fires. */
-  result(workflowId: string, runId: string, signal: AbortSignal): Promise<WireApprovalResult>;
+  result(workflowId: string, runId: string, signal: AbortSignal): Promise<ApprovalResult>;
   close(): Promise<void>;
 }
 
@@ -107,12 +107,12 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
       if (d.status.name === 'RUNNING') return { state: 'RUNNING' as const, runId: d.runId };
       if (d.status.name !== 'COMPLETED') return { state: 'CLOSED' as const, result: undefined };
       // A closed run's result is read from its history: no worker involved.
-      const result = await client.workflow.getHandle(workflowId, d.runId).result() as WireApprovalResult;
+      const result = await client.workflow.getHandle(workflowId, d.runId).result() as ApprovalResult;
       return { state: 'CLOSED' as const, result };
     });
   }
 
-  async start(workflowId: string, request: WireApprovalRequest, memo: WireApprovalMemo, signal: AbortSignal): Promise<{ runId: string }> {
+  async start(workflowId: string, request: ApprovalRequest, memo: ApprovalMemo, signal: AbortSignal): Promise<{ runId: string }> {
     return await this.call(signal, async (client) => {
       const h = await client.workflow.start(APPROVAL_WORKFLOW, {
         taskQueue: this.temporal.taskQueue,
@@ -131,11 +131,11 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
    * goes on in Temporal, and the caller's signal bounds the wait), so a statement approved
    * during or right after an outage runs as soon as the poll gets through.
    */
-  async result(workflowId: string, runId: string, signal: AbortSignal): Promise<WireApprovalResult> {
+  async result(workflowId: string, runId: string, signal: AbortSignal): Promise<ApprovalResult> {
     let outage = 0;
     for (;;) {
       try {
-        const r = await this.call(signal, async (client) => (await client.workflow.getHandle(workflowId, runId).result()) as WireApprovalResult);
+        const r = await this.call(signal, async (client) => (await client.workflow.getHandle(workflowId, runId).result()) as ApprovalResult);
         if (outage > 0) this.log.info({ approval: workflowId, outageMs: Date.now() - outage }, 'Temporal reachable again; approval result received');
         return r;
       } catch (err) {

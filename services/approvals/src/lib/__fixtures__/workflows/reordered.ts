@@ -5,7 +5,7 @@
  */
 import { condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities.js';
-import type { ApprovalRequest, ApprovalResult } from '../../types.js';
+import type { ApprovalRequest, ApprovalResult } from '@chaperone/approvals-contract';
 
 const { ping } = proxyActivities<Activities>({ startToCloseTimeout: '10 seconds' });
 

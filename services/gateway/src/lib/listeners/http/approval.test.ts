@@ -6,15 +6,15 @@ import { after, before, describe, it } from 'node:test';
 import type { Config } from '@chaperone/config';
 import type { EventBody } from '@chaperone/events';
 import { createLogger } from '@chaperone/observability';
-import { approvalBinding, approvalWorkflowId, TemporalApprovalGate, type ApprovalWorkflows, type LatestRun } from '../../approvals/index.js';
-import type { WireApprovalRequest, WireApprovalResult } from '../../approvals/contract.js';
+import { TemporalApprovalGate, type ApprovalWorkflows, type LatestRun } from '../../approvals/index.js';
+import { approvalBinding, approvalWorkflowId, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
 import { approvalCommandText, upgradeCommandText } from './approval.js';
 import { startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
 /** Temporal as the gate sees it, scripted: runs by workflow id, decided by the test. */
 class ScriptedTemporal implements ApprovalWorkflows {
-  readonly runs = new Map<string, { request: WireApprovalRequest; result?: WireApprovalResult; waiters: ((r: WireApprovalResult) => void)[] }>();
-  readonly started: WireApprovalRequest[] = [];
+  readonly runs = new Map<string, { request: ApprovalRequest; result?: ApprovalResult; waiters: ((r: ApprovalResult) => void)[] }>();
+  readonly started: ApprovalRequest[] = [];
   abandoned = 0;
 
   latest(id: string): Promise<LatestRun> {
@@ -22,13 +22,13 @@ class ScriptedTemporal implements ApprovalWorkflows {
     if (!r) return Promise.resolve({ state: 'NONE' });
     return Promise.resolve(r.result ? { state: 'CLOSED', result: r.result } : { state: 'RUNNING', runId: 'run' });
   }
-  start(id: string, request: WireApprovalRequest): Promise<{ runId: string }> {
+  start(id: string, request: ApprovalRequest): Promise<{ runId: string }> {
     const r = this.runs.get(id);
     if (!r || r.result) this.runs.set(id, { request, waiters: [] });
     this.started.push(request);
     return Promise.resolve({ runId: 'run' });
   }
-  result(id: string, _run: string, signal: AbortSignal): Promise<WireApprovalResult> {
+  result(id: string, _run: string, signal: AbortSignal): Promise<ApprovalResult> {
     const r = this.runs.get(id)!;
     if (r.result) return Promise.resolve(r.result);
     return new Promise((resolve, reject) => {
@@ -42,7 +42,7 @@ class ScriptedTemporal implements ApprovalWorkflows {
   close(): Promise<void> {
     return Promise.resolve();
   }
-  decide(id: string, result: WireApprovalResult): void {
+  decide(id: string, result: ApprovalResult): void {
     const r = this.runs.get(id)!;
     r.result = result;
     for (const w of r.waiters.splice(0)) w(result);

@@ -9,8 +9,8 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
-import { approvalBinding, approvalWorkflowId, TemporalApprovalGate, type ApprovalWorkflows, type LatestRun } from '../../approvals/index.js';
-import type { WireApprovalRequest, WireApprovalResult } from '../../approvals/contract.js';
+import { TemporalApprovalGate, type ApprovalWorkflows, type LatestRun } from '../../approvals/index.js';
+import { approvalBinding, approvalWorkflowId, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
 import { argsSha256 } from '../../protocols/mcp/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import { batchDecisions } from './analyze-mcp.js';
@@ -18,16 +18,16 @@ import { startHarness, startUpstream, type Harness, type Upstream } from './harn
 
 /** Temporal as the gate sees it: one run per approval id, decided by the test. */
 class Runs implements ApprovalWorkflows {
-  readonly runs = new Map<string, { request: WireApprovalRequest; result?: WireApprovalResult }>();
+  readonly runs = new Map<string, { request: ApprovalRequest; result?: ApprovalResult }>();
   latest(id: string): Promise<LatestRun> {
     const r = this.runs.get(id);
     return Promise.resolve(!r ? { state: 'NONE' } : r.result ? { state: 'CLOSED', result: r.result } : { state: 'RUNNING', runId: 'run' });
   }
-  start(id: string, request: WireApprovalRequest): Promise<{ runId: string }> {
+  start(id: string, request: ApprovalRequest): Promise<{ runId: string }> {
     this.runs.set(id, { request });
     return Promise.resolve({ runId: 'run' });
   }
-  result(id: string, _run: string, signal: AbortSignal): Promise<WireApprovalResult> {
+  result(id: string, _run: string, signal: AbortSignal): Promise<ApprovalResult> {
     const r = this.runs.get(id)!;
     if (r.result) return Promise.resolve(r.result);
     return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EventBody } from '@chaperone/events';
-import { approvalBinding, approvalWorkflowId, type ApprovalGate, type HoldOptions, type HoldOutcome, type HoldRequest } from '../../approvals/index.js';
+import { type ApprovalGate, type HoldOptions, type HoldOutcome, type HoldRequest } from '../../approvals/index.js';
+import { approvalBinding, approvalWorkflowId } from '@chaperone/approvals-contract';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import {
   Backend,

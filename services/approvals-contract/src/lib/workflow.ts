@@ -1,0 +1,30 @@
+import type { ApprovalRequest } from './types.js';
+
+// The names below are part of recorded workflow histories: renaming one breaks replay of
+// running workflows.
+
+/** Workflow type names: the exported function names in services/approvals/src/lib/workflows.ts. */
+export const APPROVAL_WORKFLOW = 'approvalWorkflow';
+export const PING_WORKFLOW = 'pingWorkflow';
+
+/**
+ * The workflow id of the approval for one binding (see binding.ts): at most one approval runs
+ * per command text + identity + connection, so a retry from another session or gateway node
+ * finds the running one (or the approved one, while it is valid) instead of asking again.
+ */
+export function approvalWorkflowId(bindingSha256: string): string {
+  return `approval-${bindingSha256}`;
+}
+
+/** Memo keys set when an approval starts, so listings (`chaperone approvals ls`) need no worker. */
+export interface ApprovalMemo {
+  subject: string;
+  connection: string;
+  /** The command, clipped to 200 characters. */
+  command: string;
+}
+
+/** The memo of a request (the gateway and the approvals client both start approvals). */
+export function memoOf(r: Pick<ApprovalRequest, 'subject' | 'connection' | 'commandText'>): ApprovalMemo {
+  return { subject: r.subject, connection: r.connection, command: r.commandText.length > 200 ? `${r.commandText.slice(0, 199)}…` : r.commandText };
+}
