@@ -7,7 +7,7 @@
  */
 export { startApiServer } from './lib/server.js';
 export type { ApiServer, ApiServerOptions } from './lib/server.js';
-export type { ApprovalsBackend, ApprovalAnswer, ApprovalState } from './lib/approvals.js';
+export type { ApprovalsBackend } from './lib/approvals.js';
 export type { McpToolsBackend } from './lib/mcp-tools.js';
 export { rolesOf } from './lib/auth.js';
 export type { Role } from './lib/auth.js';
