@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpCommand, RequestTarget } from '../../protocols/http/index.js';
 import type { ToolView } from '@chaperone/mcp-tools';
-import type { BodyTransform } from '../../protocols/mcp/index.js';
+import type { BodyTransform, JsonRpcId } from '../../protocols/mcp/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import type { CredentialScope } from './credentials.js';
 import type { Refusal } from './refuse.js';
@@ -49,8 +49,10 @@ export interface Analysis {
   approvalText?(): string;
   /** Several commands in one request (an MCP JSON-RPC batch): decides each, returns the request's decision. */
   decideEach?(hooks: McpHooks): PolicyDecision & { commandId: number };
-  /** Rewrites the response body before it is masked, recorded and forwarded (MCP tools/list). */
-  responseTransform?(headers: IncomingHttpHeaders): BodyTransform | undefined;
+  /** Rewrites the response body before it is masked, recorded and forwarded (MCP: tools/list, the server's event streams). */
+  responseTransform?(headers: IncomingHttpHeaders, hooks: McpHooks): BodyTransform | undefined;
+  /** A successful answer ends the recorded session (MCP: DELETE of the session). */
+  endsSession?: boolean;
 }
 
 /** What an analyser that decides per message gets from the exchange. */
@@ -63,6 +65,15 @@ export interface McpHooks {
   evaluate(cmd: HttpCommand): PolicyDecision;
   /** Tools hidden from a tools/list answer. */
   hidden(tools: string[]): void;
+  /** The path of this exchange at the upstream, base path included (where a Streamable HTTP server takes the agent's messages). */
+  upstreamPath: string;
+  /** A URL the server gave the agent (the HTTP+SSE `endpoint`), as the agent must use it through the gateway. */
+  agentUrl(url: string): string;
+  /**
+   * Sends the server a JSON-RPC message in the agent's place (the error that refuses a server
+   * request), recorded before it is sent; `path` at the upstream, query included.
+   */
+  answerServer(path: string, message: { id: JsonRpcId } & Record<string, unknown>, mcpSessionId: string | null): void;
   /** The MCP tool registry for this server (pins; issue #15); absent when the node runs without one. */
   tools?: {
     view(tool: string): ToolView | undefined;

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpProtocolError, mediaType, type HttpCommand } from '../../protocols/http/index.js';
-import { McpErrorCode, McpParseError, jsonRpcError, jsonToolsFilter, parseJsonRpcBody, sseToolsFilter, type BodyTransform, type JsonRpcId, type McpMessage } from '../../protocols/mcp/index.js';
+import { McpErrorCode, McpParseError, jsonRpcError, jsonToolsFilter, parseJsonRpcBody, type JsonRpcId, type McpMessage } from '../../protocols/mcp/index.js';
+import { serverStream } from './analyze-mcp-stream.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import { unionRules } from '../../masking/index.js';
 import { mergeRequirements } from '../../approvals/index.js';
@@ -9,9 +10,11 @@ import type { Logger } from '@chaperone/observability';
 import type { Analysis, McpHooks, RequestInfo } from './analysis.js';
 import type { Refusal } from './refuse.js';
 
-// MCP over Streamable HTTP (https://modelcontextprotocol.io/specification/2025-06-18/basic/transports):
-// every JSON-RPC message of a POST is a command decided on its own; a batch goes upstream only
-// when every message in it is allowed, else the gateway answers each request itself.
+// MCP over Streamable HTTP (https://modelcontextprotocol.io/specification/2025-06-18/basic/transports)
+// and over HTTP+SSE (2024-11-05: GET /sse, then POSTs to the endpoint it names): every JSON-RPC
+// message of a POST is a command decided on its own; a batch goes upstream only when every
+// message in it is allowed, else the gateway answers each request itself. The server's event
+// streams are read event by event (analyze-mcp-stream.ts); a DELETE ends the MCP session.
 
 /** Largest POST body the gateway reads to decide (a JSON-RPC message or batch). */
 export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
@@ -93,9 +96,9 @@ export function toolChangedCommand(v: ToolView, headers: IncomingHttpHeaders): H
   };
 }
 
-/** `command.mcp` in the policy input. */
+/** `command.mcp` in the policy input; `direction` is "server" for the server's own requests and notifications. */
 export function mcpPolicyInput(details: Record<string, unknown>): Record<string, unknown> {
-  return { server: details.server, method: details.method, id: details.id, tool: details.tool, arguments: details.arguments ?? null, argsSha256: details.argsSha256, sessionId: details.mcpSessionId, toolInfo: details.toolInfo ?? null };
+  return { server: details.server, direction: details.direction ?? 'client', method: details.method, id: details.id, tool: details.tool, arguments: details.arguments ?? null, argsSha256: details.argsSha256, sessionId: details.mcpSessionId, toolInfo: details.toolInfo ?? null };
 }
 
 function header(h: IncomingHttpHeaders, name: string): string | null {
@@ -103,12 +106,40 @@ function header(h: IncomingHttpHeaders, name: string): string | null {
   return (Array.isArray(v) ? v[0] : v) ?? null;
 }
 
-/** The answer when the gateway, not the server, answers a POST: JSON-RPC errors for its requests. */
-function jsonRpcAnswer(errors: Record<string, unknown>[], batch: boolean): Refusal {
+/**
+ * The answer when the gateway, not the server, answers a POST: JSON-RPC errors for its requests.
+ * A Streamable HTTP client reads them from the POST's answer (200). An HTTP+SSE client (its POST
+ * does not accept text/event-stream, which Streamable HTTP requires) reads answers only from its
+ * stream, which may be open on another node: it gets 403 with the same body, which its SDK
+ * turns into the failed call's error ("Error POSTing to endpoint (HTTP 403): …").
+ */
+function jsonRpcAnswer(errors: Record<string, unknown>[], batch: boolean, legacy: boolean): Refusal {
   // A batch of notifications only has no response body (202 Accepted).
   if (errors.length === 0) return { status: 202, headers: [], body: Buffer.alloc(0) };
   const body = Buffer.from(JSON.stringify(batch ? errors : errors[0]));
-  return { status: 200, headers: [['Content-Type', 'application/json']], body };
+  return { status: legacy ? 403 : 200, headers: [['Content-Type', 'application/json']], body };
+}
+
+/** Whether the agent speaks HTTP+SSE (2024-11-05): its POSTs do not accept an event stream. */
+function legacyTransport(headers: IncomingHttpHeaders): boolean {
+  return !/text\/event-stream/i.test(header(headers, 'accept') ?? '');
+}
+
+/** The MCP session's end (DELETE with Mcp-Session-Id): a command of its own; a successful answer ends the recorded session. */
+function deleteAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
+  return {
+    ...rest(),
+    endsSession: true,
+    command: (_ended, probe) => {
+      const sessionId = header(info.headers, 'mcp-session-id');
+      return { protocol: 'mcp', action: 'session/delete', targets: [], text: `session/delete ${sessionId ?? ''}`.trim(), details: { server: probe.conn.name, method: 'session/delete', id: null, tool: null, argsSha256: null, mcpSessionId: sessionId, protocolVersion: header(info.headers, 'mcp-protocol-version') } };
+    },
+  };
+}
+
+/** A GET: the server's stream (Streamable HTTP's GET stream, or the HTTP+SSE stream), read event by event. */
+function streamAnalysis(rest: Analysis, info: RequestInfo): Analysis {
+  return { ...rest, responseTransform: (headers, h) => (mediaType(headers['content-type']) === 'text/event-stream' ? serverStream(h, info.headers, headers, { toolsIds: 'any', pending: [], mayCall: toolGate(h, info.headers) }) : undefined) };
 }
 
 /** A gateway error (malformed body, no route, upstream down) as a JSON-RPC error with id null. */
@@ -119,6 +150,8 @@ export function mcpRefusal(status: number, text: string): Refusal {
 
 /** POSTs of JSON-RPC; GET (the server's SSE stream) and DELETE (end of session) get the REST view. */
 export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
+  if (info.method === 'GET') return streamAnalysis(rest(), info);
+  if (info.method === 'DELETE') return deleteAnalysis(info, rest);
   if (info.method !== 'POST') return rest();
   const chunks: Buffer[] = [];
   let bytes = 0;
@@ -167,15 +200,18 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
         if (m.kind !== 'request') return;
         errors.push(refusedMessage(m.id ?? null, decided[i], whole?.result === 'deny', text, approval));
       });
-      return jsonRpcAnswer(errors, batch);
+      return jsonRpcAnswer(errors, batch, legacyTransport(info.headers));
     },
     approvalText() {
       return approvalText(parsed?.messages ?? [], decided, info.headers);
     },
-    responseTransform(headers) {
-      const ids = new Set<JsonRpcId>((parsed?.messages ?? []).filter((m) => m.kind === 'request' && m.method === 'tools/list').map((m) => m.id ?? null));
-      if (ids.size === 0 || !hooks) return undefined;
-      return toolsFilter(mediaType(headers['content-type']), ids, hooks, info.headers);
+    responseTransform(headers, h) {
+      const messages = parsed?.messages ?? [];
+      const ids = new Set<JsonRpcId>(messages.filter((m) => m.kind === 'request' && m.method === 'tools/list').map((m) => m.id ?? null));
+      const type = mediaType(headers['content-type']);
+      if (type === 'text/event-stream') return serverStream(hooks ?? h, info.headers, headers, { toolsIds: ids, pending: messages.filter((m) => m.kind === 'request').map((m) => m.id ?? null), mayCall: toolGate(hooks ?? h, info.headers) });
+      if (ids.size === 0 || !hooks || !type.includes('json')) return undefined;
+      return jsonToolsFilter(ids, toolGate(hooks, info.headers), (hidden) => hooks!.hidden(hidden));
     },
   };
 }
@@ -184,19 +220,15 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
  * tools/list answers keep the tools a tools/call of which (without arguments) the policy does not
  * deny. Each listed tool is first observed in the tool registry: pinned when new; when it differs
  * from its pin, the change is recorded (a `tools/changed` command and its decision) and the
- * policy sees it in `toolInfo`.
+ * policy sees it in `toolInfo`. A tool held for approval stays listed: the agent may call it, and
+ * an approver decides.
  */
-function toolsFilter(type: string, ids: Set<JsonRpcId>, h: McpHooks, headers: IncomingHttpHeaders): BodyTransform | undefined {
-  // A tool held for approval stays listed: the agent may call it, and an approver decides.
-  const mayCall = (tool: string, entry: Record<string, unknown>): boolean => {
+function toolGate(h: McpHooks, headers: IncomingHttpHeaders): (tool: string, entry: Record<string, unknown>) => boolean {
+  return (tool, entry) => {
     const view = h.tools?.observe(entry);
     if (view?.status === 'changed') h.decide(toolChangedCommand(view, headers));
     return h.evaluate(mcpCommand({ kind: 'request', id: null, method: 'tools/call', tool }, h.server, headers, view)).result !== 'deny';
   };
-  const onHidden = (hidden: string[]): void => h.hidden(hidden);
-  if (type === 'text/event-stream') return sseToolsFilter(ids, mayCall, onHidden);
-  if (type.includes('json')) return jsonToolsFilter(ids, mayCall, onHidden);
-  return undefined;
 }
 
 /**
@@ -216,7 +248,7 @@ function refusedMessage(id: JsonRpcId, d: Decided | undefined, batchDenied: bool
 
 /**
  * What a held POST's approval is bound to (with the identity and the connection, i.e. the MCP
- * server: approvals/binding.ts): one line per held message, `<method> <tool> sha256:<canonical
+ * server: approvalBinding in @chaperone/approvals-contract): one line per held message, `<method> <tool> sha256:<canonical
  * arguments>`. The JSON-RPC id is left out, so the agent's retry of the same call (a new id)
  * finds the approval, and any other tool or arguments asks again.
  */

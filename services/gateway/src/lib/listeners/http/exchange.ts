@@ -13,7 +13,7 @@ import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_U
 import type { CredentialSource } from './credentials.js';
 import type { HttpMetrics } from './metrics.js';
 import { approvalRefusal, refusal, sendRefusal, type Kind, type Refusal } from './refuse.js';
-import { bodyEndFrame, relayResponse } from './response.js';
+import { bodyEndFrame, relayResponse, rewriteLocation } from './response.js';
 import type { HttpSession } from './session.js';
 import type { HttpConnection } from './types.js';
 import { upstreamPath, type UpstreamPool } from './upstream.js';
@@ -177,14 +177,39 @@ export function decide(x: DecideContext, deps: ExchangeDeps, cmd: HttpCommand, o
 }
 
 /** For analysers that decide per message (MCP): record each, or only ask the policy. */
-function mcpHooks(x: DecideContext, deps: ExchangeDeps): McpHooks {
+function mcpHooks(x: DecideContext & Partial<Pick<Exchange, 'publicBase' | 'routePrefix'>>, deps: ExchangeDeps): McpHooks {
   return {
     server: x.conn.name,
     decide: (c, override) => decide(x, deps, c, override),
     evaluate: (c) => deps.policy.evaluate(policyInput(x, c)),
     hidden: (tools) => deps.log.debug({ connection: x.conn.name, session: x.session.info.sessionId, tools }, 'mcp: tools hidden from tools/list'),
+    upstreamPath: upstreamPath(x.conn, x.routedPath, ''),
+    agentUrl: (url) => (x as Partial<Exchange>).publicBase === undefined ? url : rewriteLocation(x as Exchange, url),
+    answerServer: (path, message, mcpSessionId) => answerServer(x, deps, path, message, mcpSessionId),
     ...(deps.mcpTools ? { tools: mcpToolHooks(deps.mcpTools, x.conn.name, { node: x.session.info.nodeId, sessionId: x.session.info.sessionId }, deps.log) } : {}),
   };
+}
+
+/**
+ * Sends the server a message in the agent's place (an MCP server request refused by the policy
+ * is answered with a JSON-RPC error): recorded as a client-to-server frame, acknowledged, then
+ * POSTed with the connection's credentials. Runs in the background; a failure is logged.
+ */
+function answerServer(x: DecideContext, deps: ExchangeDeps, path: string, message: Record<string, unknown>, mcpSessionId: string | null): void {
+  const body = Buffer.from(JSON.stringify(message));
+  x.session.append(singleFrame('CLIENT_TO_SERVER', 'mcp.gateway.answer', body));
+  const send = async (): Promise<void> => {
+    await x.session.recorder.flush();
+    const auth = await deps.credentials(x.conn).headers({});
+    const headers = ['Host', x.conn.http.url.host, 'Content-Type', 'application/json', 'Accept', 'application/json, text/event-stream', 'Content-Length', String(body.length)];
+    if (mcpSessionId) headers.push('Mcp-Session-Id', mcpSessionId);
+    const version = x.req.headers['mcp-protocol-version'];
+    if (typeof version === 'string') headers.push('Mcp-Protocol-Version', version);
+    for (const [k, v] of auth) headers.push(k, v);
+    const r = await deps.pool.fetch(x.conn, { method: 'POST', path, headers }, body, 64 * 1024);
+    if (r.status >= 300) deps.log.warn({ connection: x.conn.name, session: x.session.info.sessionId, status: r.status }, 'mcp: the server refused the answer to its request');
+  };
+  send().catch((err: unknown) => deps.log.warn({ err, connection: x.conn.name, session: x.session.info.sessionId }, 'mcp: could not answer a server request'));
 }
 
 /**
@@ -250,7 +275,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   }
   const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, x.routedPath, x.query), headers: flat });
   const started = process.hrtime.bigint();
-  const response = relayResponse(x, deps, upReq, started, d);
+  const response = relayResponse(x, deps, upReq, started, d, (headers) => x.analysis.responseTransform?.(headers, mcpHooks(x, deps)));
   try {
     if (pre.ended) upReq.end(pre.bytes > 0 ? Buffer.concat(pre.chunks, pre.bytes) : undefined);
     else {

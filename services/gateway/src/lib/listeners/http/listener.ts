@@ -306,6 +306,8 @@ export class HttpListener {
       const publicBase = `${a.st.tls ? 'https' : 'http'}://${req.headers.host ?? ''}`;
       const x = { session, req, res, conn: a.conn, kind, analysis, routedPath: a.routedPath, path: a.target.path, query: a.target.query, publicBase, routePrefix: a.prefix, clientIp: a.st.clientIp, tls: a.st.tls };
       await session.track(runExchange(x, this.exchangeDeps, policyRefusal));
+      // An MCP session deleted by its client (DELETE, Mcp-Session-Id) ends its recorded session too.
+      if (analysis.endsSession && res.statusCode < 300 && !session.isEnded) void this.endSession(session, 'mcp-session-deleted');
     } catch (err) {
       this.fail(err, req, res, kind, session, expectContinue);
     }

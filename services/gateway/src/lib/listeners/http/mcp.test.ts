@@ -72,7 +72,7 @@ describe('HTTP listener: mcp connections', () => {
     assert.deepEqual(JSON.parse(denied.body), { jsonrpc: '2.0', id: 3, error: { code: -32001, message: 'chaperone: denied by policy: destructive (policy: test)', data: { decision: 'deny', reasons: ['destructive (policy: test)'] } } });
     assert.equal(up.seen.length, before + 1, 'the denied call never reached the server');
     const input = h.decisions.find((d) => (d.command.mcp as { id?: number } | undefined)?.id === 2)!;
-    assert.deepEqual(input.command.mcp, { server: 'records', method: 'tools/call', id: 2, tool: 'echo', arguments: { b: 2, a: 1 }, argsSha256: (input.command.mcp as { argsSha256: string }).argsSha256, sessionId: 'sess-1', toolInfo: null });
+    assert.deepEqual(input.command.mcp, { server: 'records', direction: 'client', method: 'tools/call', id: 2, tool: 'echo', arguments: { b: 2, a: 1 }, argsSha256: (input.command.mcp as { argsSha256: string }).argsSha256, sessionId: 'sess-1', toolInfo: null });
     const events = await settle(h, (e) => e.filter((x) => x.type === 'Command' && x.protocol === 'mcp' && x.action === 'tools/call').length >= 2);
     const cmds = events.filter((x): x is Command => x.type === 'Command' && x.protocol === 'mcp' && x.action === 'tools/call');
     assert.deepEqual(cmds.map((c) => c.targets), [['echo'], ['delete_record']]);

@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
 import { singleFrame, type MaskNote } from '@chaperone/events';
 import { BodyCapture, bodyStoreFor, endToEndHeaders, formatResponseHead } from '../../protocols/http/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
+import type { BodyTransform } from '../../protocols/mcp/index.js';
 import { UpstreamError } from '../../errors.js';
 import { BodyMasker, effectiveRules, maskerFor } from '../../masking/index.js';
 import type { Exchange, ExchangeDeps } from './exchange.js';
@@ -19,7 +20,7 @@ export function bodyEndFrame(direction: 'CLIENT_TO_SERVER' | 'SERVER_TO_CLIENT',
 }
 
 /** Rewrites upstream redirects (e.g. registry upload locations) to the gateway's address. */
-function rewriteLocation(x: Exchange, value: string): string {
+export function rewriteLocation(x: Pick<Exchange, 'conn' | 'routePrefix' | 'publicBase'>, value: string): string {
   const u = x.conn.http.url;
   const prefix = x.conn.http.stripPrefix && x.routePrefix ? x.routePrefix.slice(0, -1) : '';
   let path: string | undefined;
@@ -56,7 +57,7 @@ function countJsonMasking(m: BodyMasker, metrics: HttpMetrics): void {
   metrics.jsonBodies.inc({ result: m.jsonError ? 'not-applied' : 'applied' });
 }
 
-export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision): Promise<void> {
+export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision, transformFor: (headers: IncomingHttpHeaders) => BodyTransform | undefined): Promise<void> {
   const { res, session, conn } = x;
   const { recorder } = session;
   return new Promise((resolve) => {
@@ -82,7 +83,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       }
       const status = upRes.statusCode ?? 502;
       // Masking changes the body's length: the agent gets it chunked instead (RFC 9112 §6.1).
-      const transform = x.analysis.responseTransform?.(upRes.headers);
+      const transform = transformFor(upRes.headers);
       const masking = bodyMasking(upRes.headers);
       const masker = masking !== 'none' ? new BodyMasker(maskerFor(effectiveRules(decision.mask)), { json: masking === 'json' }) : undefined;
       if (masker || transform) {
@@ -108,9 +109,11 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
         return chunk.length === 0 || res.write(chunk);
       };
       upRes.on('data', (raw: Buffer) => {
+        if (transform?.failure) return;
         const body = transform ? transform.push(raw) : raw;
         const { out: chunk, notes } = masker ? masker.push(body) : { out: body, notes: [] };
         const ok = relay(chunk, notes);
+        if (transform?.failure) return endBroken(transform.failure);
         if (!ok || recorder.unackedBytes > deps.maxInFlightBytes) {
           paused = true;
           upRes.pause();
@@ -121,7 +124,22 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
         res.off('drain', resume);
         resolve();
       };
+      // The transform could not read the upstream's body (an MCP event stream with broken
+      // framing or invalid UTF-8): what it forwarded were whole messages and its error; the
+      // rest of the upstream's answer is neither forwarded nor read.
+      const endBroken = (err: Error): void => {
+        deps.log.info({ connection: conn.name, session: session.info.sessionId, err: err.message }, 'upstream body refused by the gateway; answer ended');
+        session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.refused', Buffer.from(err.message), { redacted: true }));
+        if (masker) {
+          const tail = masker.end();
+          relay(tail.out, tail.notes);
+        }
+        upRes.destroy();
+        res.end();
+        done();
+      };
       upRes.on('end', () => {
+        if (transform?.failure) return;
         const last = transform?.end();
         if (last && last.length > 0) {
           const r = masker ? masker.push(last) : { out: last, notes: [] };
@@ -137,10 +155,12 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
         done();
       });
       upRes.on('error', () => {
+        if (transform?.failure) return;
         res.destroy();
         done();
       });
       upRes.on('aborted', () => {
+        if (transform?.failure) return;
         res.destroy();
         done();
       });

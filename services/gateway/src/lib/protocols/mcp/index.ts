@@ -1,3 +1,5 @@
-/** MCP (Model Context Protocol) over Streamable HTTP: JSON-RPC messages and the tools/list filter. */
+/** MCP (Model Context Protocol) over Streamable HTTP and HTTP+SSE: JSON-RPC messages, server event streams, the tools/list filter. */
 export * from './jsonrpc.js';
+export * from './sse.js';
+export * from './stream.js';
 export * from './tools-filter.js';

@@ -94,12 +94,17 @@ function paramsView(method: string, p: Record<string, unknown>): Pick<McpMessage
   }
 }
 
+// JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): a body that is not is refused, not
+// read with U+FFFD in place of its bad bytes (the policy would decide on other text than the server reads).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses a POST body: one message or a non-empty batch. Throws McpParseError. */
 export function parseJsonRpcBody(body: Buffer): { batch: boolean; messages: McpMessage[] } {
   let v: unknown;
   try {
-    v = JSON.parse(body.toString('utf8'));
+    v = JSON.parse(strictUtf8.decode(body));
   } catch (err) {
+    if (err instanceof TypeError) throw new McpParseError(McpErrorCode.ParseError, 'the request body is not JSON: it is not valid UTF-8 (RFC 8259 §8.1)');
     throw new McpParseError(McpErrorCode.ParseError, `the request body is not JSON: ${(err as Error).message}`);
   }
   if (!Array.isArray(v)) return { batch: false, messages: [parseOne(v)] };
@@ -110,4 +115,31 @@ export function parseJsonRpcBody(body: Buffer): { batch: boolean; messages: McpM
 /** A JSON-RPC error response. */
 export function jsonRpcError(id: JsonRpcId, code: number, message: string, data?: unknown): Record<string, unknown> {
   return { jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } };
+}
+
+/** One message the server sent the agent (in an SSE event): a request of its own, a notification, or an answer. */
+export interface ServerMessage {
+  kind: 'request' | 'notification' | 'response';
+  id: JsonRpcId;
+  /** Requests and notifications: e.g. sampling/createMessage, elicitation/create, notifications/progress. */
+  method: string;
+  /** The message as parsed (for the tools/list filter and the policy's view of params). */
+  value: Record<string, unknown>;
+}
+
+/** Reads one server message (the data of an SSE event); a batch is not sent by servers. Throws McpParseError. */
+export function parseServerMessage(text: string): ServerMessage {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new McpParseError(McpErrorCode.ParseError, `a message of the server is not JSON: ${(err as Error).message}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new McpParseError(McpErrorCode.InvalidRequest, 'a message of the server is not a JSON-RPC object');
+  const o = v as Record<string, unknown>;
+  if (o.jsonrpc !== '2.0') throw new McpParseError(McpErrorCode.InvalidRequest, 'a message of the server is not JSON-RPC 2.0');
+  const id = isId(o.id) ? o.id : null;
+  if (typeof o.method === 'string') return { kind: 'id' in o ? 'request' : 'notification', id, method: o.method, value: o };
+  if ('result' in o || 'error' in o) return { kind: 'response', id, method: '', value: o };
+  throw new McpParseError(McpErrorCode.InvalidRequest, 'a message of the server is neither a request, a notification nor an answer');
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { argsSha256, canonicalJson, jsonToolsFilter, McpParseError, parseJsonRpcBody, sseToolsFilter } from './index.js';
+import { argsSha256, canonicalJson, jsonToolsFilter, McpParseError, mcpStreamTransform, parseJsonRpcBody } from './index.js';
 
 const body = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 const toolNames = (json: string): string[] => (JSON.parse(json) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
@@ -44,6 +44,9 @@ describe('mcp JSON-RPC parsing', () => {
     ] as const) {
       assert.throws(() => parseJsonRpcBody(Buffer.from(b)), (e: unknown) => e instanceof McpParseError && (e.code as number) === code, b);
     }
+    // Invalid UTF-8 (a lone 0xff inside a string) is refused, not read with U+FFFD in its place.
+    const bad = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"'), Buffer.from([0xff]), Buffer.from('"}}')]);
+    assert.throws(() => parseJsonRpcBody(bad), (e: unknown) => e instanceof McpParseError && (e.code as number) === -32700 && /UTF-8/.test(e.message));
   });
 });
 
@@ -89,7 +92,7 @@ describe('mcp tools/list filter', () => {
   it('filters an SSE answer split at every byte offset', () => {
     const sse = Buffer.from(`event: message\nid: 1\ndata: ${JSON.stringify(answer)}\n\n: ping\n\n`);
     for (let i = 0; i <= sse.length; i++) {
-      const f = sseToolsFilter(new Set([2]), mayCall, () => {});
+      const f = mcpStreamTransform({ toolsIds: new Set([2]), mayCall, onHidden: () => {}, serverMessage: () => true });
       const out = Buffer.concat([f.push(sse.subarray(0, i)), f.push(sse.subarray(i)), f.end()]).toString();
       const data = out.split('\n').find((l) => l.startsWith('data: '))!;
       assert.deepEqual(toolNames(data.slice(6)), ['echo', 'read_file'], `split at ${i}`);

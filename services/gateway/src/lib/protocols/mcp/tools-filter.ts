@@ -1,14 +1,14 @@
-import { StringDecoder } from 'node:string_decoder';
 import { McpErrorCode, jsonRpcError, type JsonRpcId } from './jsonrpc.js';
 
 // Rewrites the server's answers to tools/list so the agent sees only the tools it may call.
-// The answer arrives as one JSON body or as an SSE stream (text/event-stream, WHATWG HTML
-// §9.2 "Server-sent events"); each SSE event is rewritten once it is complete.
+// The answer arrives as one JSON body (here) or in an SSE stream (stream.ts).
 
 /** A body rewrite applied before masking, recording and forwarding. */
 export interface BodyTransform {
   push(chunk: Buffer): Buffer;
   end(): Buffer;
+  /** Set when the body cannot be read on: what push returned last ends the answer (stream.ts). */
+  readonly failure?: Error | undefined;
 }
 
 /** Largest JSON answer held for filtering; a larger one is replaced by an error (fail closed). */
@@ -62,43 +62,6 @@ export function jsonToolsFilter(ids: ReadonlySet<JsonRpcId>, mayCall: MayCall, o
       const body = Buffer.concat(chunks);
       const out = rewriteJson(body.toString('utf8'), (m) => filterToolsMessage(m, ids, mayCall, onHidden));
       return out === undefined ? body : Buffer.from(out);
-    },
-  };
-}
-
-const EVENT_END = /\r\n\r\n|\n\n|\r\r/;
-
-/** One SSE event: its `data:` lines joined are a JSON-RPC message; other fields pass unchanged. */
-function rewriteEvent(event: string, f: (m: unknown) => unknown): string {
-  const lines = event.split(/\r\n|\n|\r/);
-  const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(l.startsWith('data: ') ? 6 : 5));
-  if (data.length === 0) return event;
-  const out = rewriteJson(data.join('\n'), f);
-  if (out === undefined) return event;
-  const others = lines.filter((l) => !l.startsWith('data:'));
-  return [...others, `data: ${out}`].join('\n');
-}
-
-/** An SSE stream: complete events are rewritten and passed on at once; a partial one waits. */
-export function sseToolsFilter(ids: ReadonlySet<JsonRpcId>, mayCall: MayCall, onHidden: HiddenTools): BodyTransform {
-  let pending = '';
-  // A chunk may end inside a UTF-8 sequence; the decoder holds those bytes for the next one.
-  const utf8 = new StringDecoder('utf8');
-  const f = (m: unknown): unknown => filterToolsMessage(m, ids, mayCall, onHidden);
-  return {
-    push(c) {
-      pending += utf8.write(c);
-      let out = '';
-      for (let m = EVENT_END.exec(pending); m; m = EVENT_END.exec(pending)) {
-        out += `${rewriteEvent(pending.slice(0, m.index), f)}\n\n`;
-        pending = pending.slice(m.index + m[0].length);
-      }
-      return Buffer.from(out);
-    },
-    end() {
-      const rest = pending + utf8.end();
-      pending = '';
-      return Buffer.from(rest === '' ? '' : rewriteEvent(rest, f));
     },
   };
 }

@@ -1,0 +1,105 @@
+import { McpErrorCode, McpParseError, jsonRpcError, parseServerMessage, type JsonRpcId, type ServerMessage } from './jsonrpc.js';
+import { McpStreamError, SseParser, eventData, eventField, formatEvent, type SseEvent } from './sse.js';
+import { filterToolsMessage, type BodyTransform, type HiddenTools, type MayCall } from './tools-filter.js';
+
+// The server's event streams, read one event at a time (an answer to a POST, the GET stream of
+// Streamable HTTP, the stream of the HTTP+SSE transport): each JSON-RPC message is classified;
+// the server's own requests and notifications (sampling, elicitation, roots, progress, …) are
+// recorded and decided before they reach the agent; tools/list answers are filtered; the
+// HTTP+SSE `endpoint` event is rewritten to the gateway's address. A stream the gateway cannot
+// read (broken framing, invalid UTF-8, a message that is not JSON-RPC) ends with a JSON-RPC
+// error for the requests still waiting on it: what it forwarded up to then was complete events.
+
+/** JSON-RPC error code of a stream the gateway ended (server-defined range, beside Refused). */
+export const STREAM_BROKEN = -32002;
+
+export interface McpStreamHooks {
+  /** The tools/list requests this stream answers; 'any' where the request came on another exchange (GET stream, HTTP+SSE). */
+  toolsIds: ReadonlySet<JsonRpcId> | 'any';
+  mayCall: MayCall;
+  onHidden: HiddenTools;
+  /** A request or notification of the server: recorded and decided; false when it must not reach the agent. */
+  serverMessage(m: ServerMessage): boolean;
+  /** HTTP+SSE: the URL of the `endpoint` event as the agent must use it (through the gateway). */
+  rewriteEndpoint?(url: string): string;
+  /** The POST's requests still waiting on this stream: answered with an error if the stream breaks. */
+  pending?: Iterable<JsonRpcId>;
+}
+
+/** A BodyTransform that can end the stream: `failure` says why it did, once it has. */
+export interface McpStreamTransform extends BodyTransform {
+  readonly failure: McpStreamError | undefined;
+}
+
+export function mcpStreamTransform(h: McpStreamHooks, maxEventBytes?: number): McpStreamTransform {
+  const parser = new SseParser(maxEventBytes);
+  const waiting = new Set<JsonRpcId>(h.pending ?? []);
+  let failure: McpStreamError | undefined;
+  const fail = (err: unknown, out: string): Buffer => {
+    if (!(err instanceof McpStreamError)) throw err;
+    failure = err;
+    const ids = waiting.size > 0 ? [...waiting] : [null];
+    const message = `chaperone: the server's event stream was ended by the gateway: ${err.message}`;
+    return Buffer.from(out + ids.map((id) => formatEvent({ fields: [['event', 'message'], ['data', JSON.stringify(jsonRpcError(id, STREAM_BROKEN, message, { code: err.code }))]] })).join(''));
+  };
+  // The complete events before a failure are forwarded; then the error ends the stream.
+  const relayAll = (events: SseEvent[]): Buffer => {
+    let out = '';
+    try {
+      for (const e of events) out += relayEvent(e, h, waiting);
+    } catch (err) {
+      return fail(err, out);
+    }
+    return parser.failure ? fail(parser.failure, out) : Buffer.from(out);
+  };
+  return {
+    get failure() {
+      return failure;
+    },
+    push(chunk) {
+      return failure ? Buffer.alloc(0) : relayAll(parser.push(chunk));
+    },
+    end() {
+      return failure ? Buffer.alloc(0) : relayAll(parser.end().events);
+    },
+  };
+}
+
+/** One event as forwarded: rewritten, unchanged, or (a refused server message) only its id. */
+function relayEvent(e: SseEvent, h: McpStreamHooks, waiting: Set<JsonRpcId>): string {
+  const type = eventField(e, 'event') ?? 'message';
+  const data = eventData(e);
+  if (type === 'endpoint' && data !== undefined && h.rewriteEndpoint) return formatEvent(withData(e, h.rewriteEndpoint(data)));
+  // Clients act only on `message` events (and the endpoint); others pass, recorded as forwarded.
+  if (type !== 'message' || data === undefined) return formatEvent(e);
+  let m: ServerMessage;
+  try {
+    m = parseServerMessage(data);
+  } catch (err) {
+    if (err instanceof McpParseError) throw new McpStreamError('SSE_BAD_MESSAGE', err.message);
+    throw err;
+  }
+  if (m.kind === 'response') {
+    waiting.delete(m.id);
+    const asked = h.toolsIds === 'any' ? Array.isArray((m.value.result as { tools?: unknown } | undefined)?.tools) : h.toolsIds.has(m.id);
+    if (!asked) return formatEvent(e);
+    const filtered = filterToolsMessage(m.value, new Set([m.id]), h.mayCall, h.onHidden);
+    return formatEvent(withData(e, JSON.stringify(filtered)));
+  }
+  if (h.serverMessage(m)) return formatEvent(e);
+  // Refused: the agent never sees it; the event id still goes on, so a resuming client's
+  // Last-Event-ID is the server's latest (Streamable HTTP resumability).
+  const id = eventField(e, 'id');
+  return id === undefined ? '' : formatEvent({ fields: [['id', id]] });
+}
+
+function withData(e: SseEvent, data: string): SseEvent {
+  const fields = e.fields.filter(([n]) => n !== 'data');
+  // JSON.stringify output has no line breaks; an endpoint URL has none either.
+  return { fields: [...fields, ['data', data]] };
+}
+
+/** The answer the gateway sends the server in the agent's place when it refuses a server request. */
+export function refusedServerRequest(id: JsonRpcId, reasons: string[]): Record<string, unknown> {
+  return jsonRpcError(id, McpErrorCode.Refused, `chaperone: denied by policy: ${reasons.join('; ') || 'not allowed'}`, { decision: 'deny', reasons });
+}
