@@ -1,6 +1,7 @@
-# Rules for MCP servers (connections of kind mcp): each JSON-RPC message the agent sends is a
-# command with input.command.mcp = {server, method, id, tool, arguments, argsSha256, sessionId,
-# toolInfo}. toolInfo (tools/call, and the gateway's tools/changed record) is where the tool
+# Rules for MCP servers (connections of kind mcp): each JSON-RPC message the agent sends, and
+# each request or notification the server sends the agent, is a command with input.command.mcp =
+# {server, direction, method, id, tool, arguments, argsSha256, sessionId, toolInfo}; direction is
+# "client" or "server" (the server's params are its arguments). toolInfo (tools/call, and the gateway's tools/changed record) is where the tool
 # stands in the registry of pinned definitions, or null when no tools/list answer showed it:
 # {status: "pinned"|"changed", pinnedSha256, currentSha256, changedFields, acceptedBy,
 # annotations, scan: {suspicious, score, rules}}.
@@ -18,12 +19,33 @@ mcp_plumbing(method) if endswith(method, "/list")
 
 mcp_plumbing(method) if startswith(method, "notifications/")
 
+# What the server asks of the agent (command.mcp.direction == "server"): sampling (the agent's
+# model answers the server) and elicitation (the agent's user is asked for input).
+mcp_server_method(method) if {
+	input.command.mcp.direction == "server"
+	method in settings.mcp.server_methods
+}
+
 deny contains msg if {
 	is_mcp
 	method := input.command.mcp.method
 	not method in settings.mcp.decided_methods
 	not mcp_plumbing(method)
+	not mcp_server_method(method)
 	msg := concat("", ["the MCP method ", as_text(method), " is not allowed through the gateway (policy: mcp-unknown-method)"])
+}
+
+# On a production server, the server may not use the agent's model or ask its user unless
+# settings.mcp.server_methods_on_production lists the method. The gateway answers a refused
+# request to the server with a JSON-RPC error; the agent never sees it. A server request is
+# never held for approval (the server waits on it): an approval here refuses it too.
+deny contains msg if {
+	is_mcp
+	production
+	method := input.command.mcp.method
+	mcp_server_method(method)
+	not method in settings.mcp.server_methods_on_production
+	msg := concat("", ["the MCP server may not send ", method, " to the agent on a production connection (policy: mcp-server-request)"])
 }
 
 # A tool whose name has a destructive word in it: delete_record, dropTable, FILE-REMOVE, hardDelete

@@ -26,6 +26,33 @@ test_mcp_unknown_method_denied if {
 	d.reasons == ["the MCP method sampling/createMessage is not allowed through the gateway (policy: mcp-unknown-method)"]
 }
 
+mcp_server_input(conn, method) := json.patch(mcp_input(conn, method, null), [{"op": "add", "path": "/command/mcp/direction", "value": "server"}])
+
+test_mcp_server_requests_denied_on_prod if {
+	every method in ["sampling/createMessage", "elicitation/create"] {
+		d := authz.decision with input as mcp_server_input(mcp_prod, method)
+		d.result == "deny"
+		d.reasons == [concat("", ["the MCP server may not send ", method, " to the agent on a production connection (policy: mcp-server-request)"])]
+	}
+}
+
+test_mcp_server_requests_allowed_elsewhere_and_when_listed if {
+	every method in ["sampling/createMessage", "elicitation/create", "roots/list", "ping", "notifications/progress", "notifications/message"] {
+		d := authz.decision with input as mcp_server_input(mcp_dev, method)
+		d.result == "allow"
+	}
+	d := authz.decision with input as mcp_server_input(mcp_prod, "elicitation/create")
+		with data.chaperone.settings.mcp.server_methods_on_production as ["elicitation/create"]
+	d.result == "allow"
+	n := authz.decision with input as mcp_server_input(mcp_prod, "notifications/progress")
+	n.result == "allow"
+}
+
+test_mcp_session_delete_allowed if {
+	d := authz.decision with input as mcp_input(mcp_prod, "session/delete", null)
+	d.result == "allow"
+}
+
 test_mcp_read_only_tools_allowed_on_prod if {
 	every tool in ["read_file", "echo", "list_records", "dropbox_search", "getRecord", "overwriteable_list"] {
 		d := authz.decision with input as mcp_input(mcp_prod, "tools/call", tool)
