@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { encodeRecord, loadPublicKey, sessionPartition } from '@chaperone/events';
+import { decodeRecord, encodeRecord, loadPublicKey, sessionPartition } from '@chaperone/events';
 import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
 import { createStore, type Store } from '@chaperone/store';
@@ -145,5 +145,39 @@ describe('materializer against Kafka and ClickHouse', () => {
     const keys = { ...open.trustedKeys, [config.nodeId]: loadPublicKey(config.materializer.sealKeyFile) };
     const v = await store.verifySession(open.sessionId, keys);
     assert.deepEqual([v.status, v.sealedIncomplete], ['incomplete', true], v.detail);
+  });
+
+  it('holds a partition at a record of an unknown (newer) schema: nothing past it is written, skipped or committed', async () => {
+    // A rolling upgrade that reaches the gateways first: their records carry a fingerprint this
+    // build does not know. Skipping them would lose events; the partition waits instead.
+    const s = fixtureSession();
+    const k = 2;
+    const newer = Buffer.from(s.messages[k]!);
+    newer[2] = newer[2]! ^ 0xff; // the first byte of the schema fingerprint (after the 0xC3 0x01 marker)
+    const before = s.messages.slice(0, k).reduce((n, m) => n + decodeRecord(m).length, 0);
+    const partition = sessionPartition(s.sessionId, 3);
+    const [sent] = await producer.send({
+      topic: config.kafka.topic,
+      acks: -1,
+      messages: [...s.messages.slice(0, k), newer, ...s.messages.slice(k)].map((value) => ({ key: s.sessionId, value })),
+    });
+    const heldAt = Number(sent!.baseOffset) + k;
+    const m = new Materializer({ config, logger: createLogger({ name: 'materializer-test', level: 'silent' }), sealSweepMs: 200 });
+    await m.start();
+    try {
+      const base = `http://127.0.0.1:${m.opsAddress!.port}`;
+      await until('the partition held, said on /healthz', async () => (await fetch(`${base}/healthz`)).status === 503);
+      const health = (await (await fetch(`${base}/healthz`)).json()) as { checks: Record<string, { ok: boolean; detail?: string }> };
+      assert.equal(health.checks.schemas?.ok, false);
+      assert.match(health.checks.schemas?.detail ?? '', new RegExp(`partition ${partition} held at offset ${heldAt}: .*upgrade the materializer`));
+      const written = async () => Number((await store.query(`SELECT count() FROM events FINAL WHERE session_id = '${s.sessionId}'`, { readonly: true })).rows[0]![0]);
+      await until('the records before it written', async () => (await written()) === before);
+      const [committed] = await admin.fetchOffsets({ groupId: config.materializer.groupId, topics: [config.kafka.topic] });
+      assert.equal(Number(committed!.partitions.find((p) => p.partition === partition)!.offset), heldAt, 'committed up to the held record, not past it');
+      assert.match(await m.registry.getSingleMetricAsString('chaperone_materializer_decode_errors_total'), /code="UNKNOWN_SCHEMA"[^}]*\} 1\b/);
+      assert.equal(await written(), before, 'nothing after the held record');
+    } finally {
+      await m.stop();
+    }
   });
 });

@@ -32,6 +32,10 @@ const MAX_BACKOFF_MS = 5_000;
  */
 const FETCH_MIN_BYTES = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a partition held at a record of an unknown schema waits before it is fetched again. */
+const HELD_RETRY_MS = 30_000;
+/** decode()'s answer for a record written with a schema this build does not know. */
+const NEWER_SCHEMA = Symbol('newer schema');
 
 /** The consumer is stopping (or rebalancing): the batch is left uncommitted for the next owner. */
 class NoLongerOurs extends Error {}
@@ -56,6 +60,12 @@ export class Materializer {
   private retentionTimer: NodeJS.Timeout | undefined;
   private ops: Server | undefined;
   private clickhouseOk = true;
+  /**
+   * Partitions held at a record written with an unknown schema (a newer gateway): why, per
+   * partition. Nothing past that record is read or committed until a build that knows the
+   * schema runs, so a rolling upgrade that reaches the gateways first loses nothing.
+   */
+  private readonly held = new Map<number, string>();
   private clickhouseDetail = '';
   private kafkaOk = false;
   private stopping: Promise<void> | undefined;
@@ -206,18 +216,41 @@ export class Materializer {
     return {
       kafka: { ok: this.kafkaOk, ...(this.kafkaOk ? {} : { detail: 'not connected to the consumer group' }) },
       clickhouse: { ok: this.clickhouseOk, ...(this.clickhouseOk ? {} : { detail: this.clickhouseDetail }) },
+      schemas: { ok: this.held.size === 0, ...(this.held.size === 0 ? {} : { detail: [...this.held.values()].join('; ') }) },
     };
   }
 
-  /** A record's events; an undecodable record is logged, counted and skipped, never fatal. */
-  private decode(m: KafkaMessage, partition: number): DecodedEvent[] | undefined {
+  /**
+   * A record's events. A malformed record is logged, counted and skipped, never fatal (it would
+   * block its partition for good). A record of an unknown schema is not malformed but newer than
+   * this build: it is answered with NEWER_SCHEMA and its partition is held there.
+   */
+  private decode(m: KafkaMessage, partition: number): DecodedEvent[] | undefined | typeof NEWER_SCHEMA {
     if (!m.value) return this.skip('EMPTY', m, partition, 'message has no value');
     try {
       return decodeRecord(m.value);
     } catch (err) {
+      if (err instanceof EventDecodeError && err.code === 'UNKNOWN_SCHEMA') return NEWER_SCHEMA;
       const code = err instanceof EventDecodeError ? err.code : 'MALFORMED';
       return this.skip(code, m, partition, (err as Error).message);
     }
+  }
+
+  /**
+   * Stops reading a partition at a record this build cannot decode because its schema is newer:
+   * the record and everything after it stay in Kafka, uncommitted; /healthz says why; the
+   * partition is fetched again every HELD_RETRY_MS (a restart with a newer build reads on).
+   */
+  private hold(p: EachBatchPayload, m: KafkaMessage): void {
+    const { partition } = p.batch;
+    const why = `partition ${partition} held at offset ${m.offset}: written with a schema this materializer does not know (a newer gateway?); upgrade the materializer — nothing past it is lost or committed`;
+    if (!this.held.has(partition)) {
+      this.metrics.decodeErrors.inc({ code: 'UNKNOWN_SCHEMA' });
+      this.log.error({ partition, offset: m.offset, key: m.key?.toString('utf8'), code: 'UNKNOWN_SCHEMA' }, why);
+    }
+    this.held.set(partition, why);
+    const resume = p.pause();
+    setTimeout(resume, HELD_RETRY_MS).unref();
   }
 
   private skip(code: string, m: KafkaMessage, partition: number, reason: string): undefined {
@@ -228,7 +261,17 @@ export class Materializer {
 
   private async eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p;
-    const records = batch.messages.map((m) => ({ offset: m.offset, events: this.decode(m, batch.partition) }));
+    const records: { offset: string; events: DecodedEvent[] | undefined }[] = [];
+    let newer: KafkaMessage | undefined;
+    for (const m of batch.messages) {
+      const events = this.decode(m, batch.partition);
+      if (events === NEWER_SCHEMA) {
+        newer = m;
+        break;
+      }
+      records.push({ offset: m.offset, events });
+    }
+    if (newer === undefined) this.held.delete(batch.partition);
     // Inserts of at most batchSize events; a record split between two is resolved with the second.
     for (const chunk of chunkRecords(records, this.opts.config.materializer.batchSize)) {
       if (!p.isRunning() || p.isStale()) return;
@@ -245,6 +288,7 @@ export class Materializer {
       const lag = Number(batch.highWatermark) - Number(chunk.resolve) - 1;
       this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
     }
+    if (newer !== undefined && p.isRunning() && !p.isStale()) this.hold(p, newer);
   }
 
   /** ClickHouse accepted a chunk: the records that end in it are done. */
