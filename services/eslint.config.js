@@ -28,6 +28,8 @@ export default tseslint.config(
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service'] },
             { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service', 'type:app', 'type:tool'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service'] },
+            // The browser console imports only the API's wire types (type-only, @chaperone/api/web-types).
+            { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:api'] },
           ],
         },
       ],

@@ -4,6 +4,9 @@ import { defineConfig } from 'vite';
 // 'self'): no inline script (no modulepreload polyfill) and no inline style in the build.
 export default defineConfig({
   base: '/',
+  // A nonce placeholder in index.html (a csp-nonce meta, and on its script and link tags) that
+  // the API replaces per response and names in style-src: the terminal's <style> elements carry it.
+  html: { cspNonce: 'CHAPERONE_CSP_NONCE' },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -4,6 +4,8 @@
  * unsafe method.
  */
 
+import type { WebExchanges } from '@chaperone/api/web-types';
+
 export type Role = 'soc' | 'approver' | 'admin';
 
 export interface WhoAmI {
@@ -160,6 +162,7 @@ export const api = {
   sessions: (f: Record<string, string | number | undefined>) => call<{ sessions: Session[] }>('GET', `sessions${qs(f)}`),
   session: (id: string) => call<Session>('GET', `sessions/${encodeURIComponent(id)}`),
   transcript: (id: string) => call<Transcript>('GET', `sessions/${encodeURIComponent(id)}/transcript`),
+  exchanges: (id: string) => call<WebExchanges>('GET', `sessions/${encodeURIComponent(id)}/exchanges`),
   verify: (id: string) => call<Verify>('POST', `sessions/${encodeURIComponent(id)}/verify`, {}),
   approvals: (all: boolean) => call<{ approvals: Approval[] }>('GET', `approvals${qs({ all: all ? 'true' : undefined, limit: 100 })}`),
   decide: (id: string, approve: boolean, reason: string) =>

@@ -36,7 +36,7 @@ describe('console web API', () => {
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
   const consoleDir = join(dir, 'console');
   mkdirSync(join(consoleDir, 'assets'), { recursive: true });
-  writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><script type="module" src="/assets/app-1.js"></script>');
+  writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><meta property="csp-nonce" nonce="CHAPERONE_CSP_NONCE"><script type="module" src="/assets/app-1.js"></script>');
   writeFileSync(join(consoleDir, 'assets', 'app-1.js'), 'console.log(1)');
   const config: Config = {
     ...base,
@@ -96,7 +96,17 @@ describe('console web API', () => {
     assert.match(String(index.headers['content-security-policy']), /default-src 'none'; script-src 'self'; style-src 'self'/);
     assert.match(String(index.headers['content-security-policy']), /frame-ancestors 'none'/);
     assert.equal(index.headers['x-content-type-options'], 'nosniff');
-    assert.equal((await call('GET', '/sessions/abc')).body, index.body, 'a client-side route gets the app');
+    // The page's style-src names a nonce of this response alone, the one its csp-nonce meta carries.
+    const nonceOf = (r: { headers: Record<string, unknown>; body: string }) => {
+      const inCsp = /style-src 'self' 'nonce-([A-Za-z0-9+/=]{24})'/.exec(String(r.headers['content-security-policy']))?.[1];
+      assert.ok(inCsp, 'a nonce in style-src');
+      assert.ok(r.body.includes(`nonce="${inCsp}"`), 'the same nonce in the page');
+      return inCsp;
+    };
+    const route = await call('GET', '/sessions/abc');
+    assert.notEqual(nonceOf(route), nonceOf(index), 'a new nonce per response');
+    assert.equal(route.body.replace(nonceOf(route), ''), index.body.replace(nonceOf(index), ''), 'a client-side route gets the app');
+    assert.match(String(route.headers['content-security-policy']), /script-src 'self';/, 'scripts take no nonce');
     const js = await call('GET', '/assets/app-1.js');
     assert.equal(js.status, 200);
     assert.match(String(js.headers['content-type']), /^text\/javascript/);

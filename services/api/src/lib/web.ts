@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +27,18 @@ const CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'", "connect-src 'self'",
   "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'", "object-src 'none'",
 ].join('; ');
+
+/** The placeholder Vite writes where the per-response nonce goes (console vite.config.ts `html.cspNonce`). */
+const NONCE_PLACEHOLDER = 'CHAPERONE_CSP_NONCE';
+
+/**
+ * The console page's headers: its style-src also takes `<style>` elements carrying this
+ * response's nonce (the terminal's renderer makes them; the console hands the nonce to xterm.js
+ * alone). Scripts stay 'self' only; inline style attributes stay refused.
+ */
+function pageHeaders(nonce: string): Record<string, string> {
+  return { ...SECURITY_HEADERS, 'content-security-policy': CSP.replace("style-src 'self'", `style-src 'self' 'nonce-${nonce}'`) };
+}
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': CSP,
@@ -243,6 +256,11 @@ function serveStatic(files: Map<string, StaticFile> | undefined, path: string, r
     return;
   }
   const immutable = path.startsWith('/assets/');
+  if (file.type.startsWith('text/html')) {
+    const nonce = randomBytes(18).toString('base64');
+    res.writeHead(200, { ...pageHeaders(nonce), 'content-type': file.type, 'cache-control': 'no-store' });
+    return void res.end(file.bytes.toString('utf8').replaceAll(NONCE_PLACEHOLDER, nonce));
+  }
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': file.type, 'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' });
   res.end(file.bytes);
 }

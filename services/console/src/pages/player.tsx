@@ -1,11 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 import type { Transcript, TranscriptCommand } from '../api.js';
 import { ResultTable } from '../components.js';
 import { formatMicros } from '../format.js';
-
-/** Longest pause between two steps while playing, whatever the recorded gap. */
-const MAX_STEP_MS = 2000;
-const SPEEDS = [1, 2, 5, 10];
+import { TimelineControls, useTimeline } from '../timeline.js';
 
 function Decision({ c }: { c: TranscriptCommand }) {
   if (!c.decision) return null;
@@ -55,61 +52,23 @@ function Step({ c, index, omitted }: { c: TranscriptCommand; index: number; omit
 
 /**
  * The PostgreSQL replay as a transcript: statements, result tables (masked cells marked),
- * decisions and approvals. A scrubber shows the session up to any step; Play steps through it at
- * the recorded pace (gaps capped at MAX_STEP_MS) times the chosen speed.
+ * decisions and approvals, up to a point in recorded time the scrubber sets; Play moves it at the
+ * recorded pace times the chosen speed (idle gaps skipped).
  */
-export function Player({ transcript, protocol }: { transcript: Transcript; protocol: string }) {
+export function Player({ transcript, protocol, startMicros, endMicros }: { transcript: Transcript; protocol: string; startMicros: number; endMicros: number }) {
   const steps = transcript.commands;
-  const [at, setAt] = useState(steps.length);
-  const [playing, setPlaying] = useState(false);
-  const [speed, setSpeed] = useState(1);
-  useEffect(() => setAt(steps.length), [steps.length]);
-  useEffect(() => {
-    if (!playing) return;
-    if (at >= steps.length) return setPlaying(false);
-    const gap = at === 0 ? 0 : (steps[at]!.tsMicros - steps[at - 1]!.tsMicros) / 1000;
-    const timer = setTimeout(() => setAt(at + 1), Math.min(Math.max(gap, 150), MAX_STEP_MS) / speed);
-    return () => clearTimeout(timer);
-  }, [playing, at, speed]);
+  const times = useMemo(() => steps.map((c) => c.tsMicros), [steps]);
+  const start = Math.min(startMicros || Infinity, times[0] ?? Infinity);
+  const end = Math.max(endMicros, times.at(-1) ?? 0, start);
+  const t = useTimeline(times, Number.isFinite(start) ? start : end, end);
+  const shown = steps.filter((c) => c.tsMicros <= t.pos);
   return (
     <section aria-labelledby="h-replay" class="player">
       <h2 id="h-replay">Replay{protocol ? ` (${protocol})` : ''}</h2>
-      <div class="controls" role="group" aria-label="Playback">
-        <button
-          type="button"
-          onClick={() => {
-            if (!playing && at >= steps.length) setAt(0);
-            setPlaying(!playing);
-          }}
-        >
-          {playing ? 'Pause' : 'Play'}
-        </button>
-        <label for="speed">Speed</label>
-        <select id="speed" value={speed} onChange={(e) => setSpeed(Number(e.currentTarget.value))}>
-          {SPEEDS.map((s) => (
-            <option value={s}>{s}×</option>
-          ))}
-        </select>
-        <label for="scrub">Step</label>
-        <input
-          id="scrub"
-          type="range"
-          min={0}
-          max={steps.length}
-          value={at}
-          aria-valuetext={`${at} of ${steps.length} steps`}
-          onInput={(e) => {
-            setPlaying(false);
-            setAt(Number(e.currentTarget.value));
-          }}
-        />
-        <output for="scrub">
-          {at} / {steps.length}
-        </output>
-      </div>
+      <TimelineControls t={t} events={steps.length} />
       {steps.length === 0 && <p>No statement was recorded in this session.</p>}
-      <ol class="transcript" aria-live={playing ? 'polite' : 'off'}>
-        {steps.slice(0, at).map((c, i) => (
+      <ol class="transcript" aria-live={t.playing ? 'polite' : 'off'}>
+        {shown.map((c, i) => (
           <Step key={`${c.seq}-${i}`} c={c} index={i} omitted={transcript.rowsOmitted[c.seq] ?? 0} />
         ))}
       </ol>

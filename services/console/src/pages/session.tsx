@@ -4,6 +4,8 @@ import { api, ApiFailure, type Session, type Transcript, type Verify } from '../
 import { ErrorLine, Field, NotAllowed } from '../components.js';
 import { formatMicros } from '../format.js';
 import { Me, canSeeRecordings } from '../session-context.js';
+import type { WebExchanges } from '@chaperone/api/web-types';
+import { ExchangePlayer } from './exchanges.js';
 import { Player } from './player.js';
 
 const LIVE_REFRESH_MS = 3000;
@@ -14,6 +16,7 @@ export function SessionPage({ id }: { id: string }) {
   const { route } = useLocation();
   const [s, setS] = useState<Session>();
   const [t, setT] = useState<Transcript>();
+  const [x, setX] = useState<WebExchanges>();
   const [verify, setVerify] = useState<Verify>();
   const [verifying, setVerifying] = useState(false);
   const [error, setError] = useState<string>();
@@ -24,8 +27,12 @@ export function SessionPage({ id }: { id: string }) {
   useEffect(() => {
     if (!me) return route('/login', true);
     if (!canSeeRecordings(me)) return;
-    api.session(id).then(setS, fail);
-    api.transcript(id).then(setT, fail);
+    api.session(id).then((got) => {
+      setS(got);
+      // PostgreSQL sessions replay as a transcript; every HTTP-based one as its exchanges.
+      if (got.protocol === 'postgres') api.transcript(id).then(setT, fail);
+      else api.exchanges(id).then(setX, fail);
+    }, fail);
     if (tick === 0) heading.current?.focus();
   }, [me, id, tick]);
   // An open session is re-read while it is shown: new statements and counters appear.
@@ -113,7 +120,8 @@ export function SessionPage({ id }: { id: string }) {
           )}
         </div>
       </section>
-      {t && <Player transcript={t} protocol={s?.protocol ?? ''} />}
+      {s && t && <Player transcript={t} protocol={s.protocol} startMicros={s.startedMicros} endMicros={s.ended ? s.endedMicros : 0} />}
+      {s && x && <ExchangePlayer data={x} protocol={s.protocol} startMicros={s.startedMicros} endMicros={s.ended ? s.endedMicros : 0} />}
     </section>
   );
 }
