@@ -1,5 +1,5 @@
 /**
- * Events of recorded PostgreSQL statements as the gateway publishes them (events v2, DESIGN.md
+ * Events of recorded PostgreSQL statements as the gateway publishes them (events v2, services/README.md
  * "Events"): a Frame is one forwarded write of one or several protocol messages, and each publish
  * of a session is one Kafka record holding its consecutive events (encodeRecord). For the
  * benchmarks that publish to Kafka or the store themselves.

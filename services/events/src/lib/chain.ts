@@ -6,7 +6,7 @@ import type { EventBody, SessionEvent } from './types.js';
 export const ZERO_HASH: Buffer = Buffer.alloc(32);
 
 /**
- * hash = SHA-256(prev_hash ‖ canonical Avro bytes of the event) (DESIGN.md, "Events"). One-shot
+ * hash = SHA-256(prev_hash ‖ canonical Avro bytes of the event) (services/README.md, "Events"). One-shot
  * for small events: a Hash object costs more than copying them behind the previous hash.
  */
 export function chainHash(prevHash: Uint8Array, avroBody: Uint8Array): Buffer {

@@ -161,7 +161,7 @@ const EMPTY = Buffer.alloc(0);
 const hex = (b: Uint8Array): string => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('hex');
 
 /**
- * The event's chain link as hex, `SHA-256(prev_hash ‖ avro)` (DESIGN.md): the same value as
+ * The event's chain link as hex, `SHA-256(prev_hash ‖ avro)` (services/README.md): the same value as
  * `chainHash` of @chaperone/events, computed in one call because the materializer does it for
  * every event (a one-shot hash costs about a third of a Hash object).
  */

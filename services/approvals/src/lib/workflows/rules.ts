@@ -86,7 +86,7 @@ function decide(state: ApprovalState, outcome: 'APPROVED' | 'DENIED', last: Appr
 }
 
 /**
- * Applies one approve or deny answer (DESIGN.md "Approvals are bound"): the requester can never
+ * Applies one approve or deny answer (services/README.md "Approvals are bound"): the requester can never
  * approve its own command; only members of an allowed group count; approvals from distinct
  * approvers accumulate to the quorum; one denial from an allowed approver — or the requester
  * withdrawing its own command — decides. After the decision every answer is ignored, so a

@@ -49,7 +49,7 @@ export interface HoldOptions {
   maxWaitMs?: number;
 }
 
-/** The gateway side of just-in-time approval (DESIGN.md "Approvals are bound"). */
+/** The gateway side of just-in-time approval (services/README.md "Approvals are bound"). */
 export interface ApprovalGate {
   hold(req: HoldRequest, opts?: HoldOptions): Promise<HoldOutcome>;
   close(): Promise<void>;

@@ -19,7 +19,7 @@ export function joinBuffers(parts: readonly Buffer[]): Buffer {
 }
 
 /**
- * Collects the protocol messages of one write, in order, and makes them one Frame event (DESIGN.md
+ * Collects the protocol messages of one write, in order, and makes them one Frame event (services/README.md
  * "Events": a Frame is the bytes forwarded in one write, with the message types and offsets inside
  * it). Masking notes of one detector and location are summed, so a column masked in every row of
  * a chunk is one note. Each message may name the command it belongs to; the frame carries those as

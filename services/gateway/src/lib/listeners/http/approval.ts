@@ -1,5 +1,5 @@
 /**
- * Just-in-time approval of an HTTP request (issue #6; DESIGN.md "Approvals are bound"). A
+ * Just-in-time approval of an HTTP request (issue #6; services/README.md "Approvals are bound"). A
  * request whose decision is `approval` starts, joins or reuses the Temporal approval bound to
  * its exact command text, identity and connection, and is held up to `approvals.httpHold`:
  * approved in time → forwarded; still pending → `403` with the approval id and `Retry-After`,

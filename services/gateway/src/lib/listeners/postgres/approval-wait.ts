@@ -26,7 +26,7 @@ const CANCELLED = 'cancelled';
 const ENDED = 'session-ended';
 
 /**
- * The waits of one session's statements for approval (DESIGN.md "Approvals are bound"):
+ * The waits of one session's statements for approval (services/README.md "Approvals are bound"):
  * records ApprovalRequested, tells the agent what it waits for, waits for the approval workflow
  * and records ApprovalResolved, all acknowledged by the event log before anything is forwarded.
  * A CancelRequest for the session ends a wait the way PostgreSQL ends a running statement.

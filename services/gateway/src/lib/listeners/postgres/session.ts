@@ -54,7 +54,7 @@ const HELD_BATCH_MESSAGES = 4;
  * Decision) and forwarded only after the event log acknowledged them; denied statements get
  * an ErrorResponse in the place the upstream's answer would have had. Upstream messages are
  * recorded and forwarded at once, with upstream reads paused while too many recorded bytes
- * await acknowledgement (DESIGN.md "Record-before-forward").
+ * await acknowledgement (services/README.md "Record-before-forward").
  */
 export class PgProxySession {
   private readonly clientReader: MessageReader;

@@ -92,7 +92,7 @@ interface Record {
  * Publishes a session's events with key = session id, so one partition holds the session
  * in order: one Kafka record per publish (a SessionEventBatch of the session's consecutive
  * events, no headers), so kafkajs encodes, partitions and checksums a few large records instead
- * of one per protocol message. Idempotent producers with acks=all (DESIGN.md "Record-before-forward"); retries
+ * of one per protocol message. Idempotent producers with acks=all (services/README.md "Record-before-forward"); retries
  * are bounded because the session's own ack timeout decides when to give up, and duplicates
  * that a retry might create collapse in ClickHouse on (session_id, seq).
  *
