@@ -43,6 +43,14 @@ export class BodyMasker {
     return this.withPending(this.detectors.push(p.out));
   }
 
+  /**
+   * Emits what the detectors hold back and goes on: for a stream of whole messages (MCP
+   * server events) flushed after each, so none waits for the next; a match is never split.
+   */
+  flush(): { out: Buffer; notes: MaskNote[] } {
+    return this.withPending(this.detectors.flush());
+  }
+
   end(): { out: Buffer; notes: MaskNote[] } {
     const d = this.detectors.end();
     return this.paths ? this.withPending(d, true) : d;

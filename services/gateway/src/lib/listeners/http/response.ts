@@ -57,6 +57,14 @@ function countJsonMasking(m: BodyMasker, metrics: HttpMetrics): void {
   metrics.jsonBodies.inc({ result: m.jsonError ? 'not-applied' : 'applied' });
 }
 
+/** Masks a chunk; a chunk of whole messages is flushed at once (a long-lived event stream is not held back). */
+function maskChunk(masker: BodyMasker, body: Buffer, whole: boolean): { out: Buffer; notes: MaskNote[] } {
+  const r = masker.push(body);
+  if (!whole || body.length === 0) return r;
+  const f = masker.flush();
+  return f.out.length === 0 ? r : { out: Buffer.concat([r.out, f.out]), notes: [...r.notes, ...f.notes] };
+}
+
 export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision, transformFor: (headers: IncomingHttpHeaders) => BodyTransform | undefined): Promise<void> {
   const { res, session, conn } = x;
   const { recorder } = session;
@@ -111,7 +119,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       upRes.on('data', (raw: Buffer) => {
         if (transform?.failure) return;
         const body = transform ? transform.push(raw) : raw;
-        const { out: chunk, notes } = masker ? masker.push(body) : { out: body, notes: [] };
+        const { out: chunk, notes } = masker ? maskChunk(masker, body, transform?.messageAligned === true) : { out: body, notes: [] };
         const ok = relay(chunk, notes);
         if (transform?.failure) return endBroken(transform.failure);
         if (!ok || recorder.unackedBytes > deps.maxInFlightBytes) {

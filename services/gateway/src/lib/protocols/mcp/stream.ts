@@ -53,6 +53,7 @@ export function mcpStreamTransform(h: McpStreamHooks, maxEventBytes?: number): M
     return parser.failure ? fail(parser.failure, out) : Buffer.from(out);
   };
   return {
+    messageAligned: true,
     get failure() {
       return failure;
     },

@@ -9,6 +9,8 @@ export interface BodyTransform {
   end(): Buffer;
   /** Set when the body cannot be read on: what push returned last ends the answer (stream.ts). */
   readonly failure?: Error | undefined;
+  /** Every push returns whole messages (SSE events): the masker flushes after each, nothing waits for the next. */
+  readonly messageAligned?: boolean;
 }
 
 /** Largest JSON answer held for filtering; a larger one is replaced by an error (fail closed). */
