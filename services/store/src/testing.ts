@@ -83,17 +83,18 @@ const DEFAULT_QUERIES: FixtureQuery[] = [
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
- * The canonical Avro of an event as a v1 writer made it. A v1 Frame is the v2 encoding without
- * the two fields v2 appended at the end of the record (each an empty array: one 0 byte), since a
- * version only appends fields at the end of `body` (codec.ts, decodeEventBody); other events are
- * encoded alike by both.
+ * The canonical Avro of an event as a v1 writer made it. A v1 Frame is the current encoding
+ * without the four fields v2 and v3 appended at the end of the record (each an empty array: one 0
+ * byte), since a version only appends fields at the end of `body` (codec.ts, decodeEventBody);
+ * other events are encoded alike by all.
  */
 function v1Body(event: SessionEvent): Buffer {
   const avro = encodeEventBody(event);
   const b = event.body;
   if (b.type !== 'Frame') return avro;
-  if (b.messageTypes.length > 0 || b.offsets.length > 0 || avro.at(-1) !== 0 || avro.at(-2) !== 0) throw new Error('a v1 Frame has no messageTypes or offsets');
-  return avro.subarray(0, avro.length - 2);
+  const tail = avro.subarray(avro.length - 4);
+  if (b.messageTypes.length > 0 || b.offsets.length > 0 || (b.commandIds?.length ?? 0) > 0 || tail.some((x) => x !== 0)) throw new Error('a v1 Frame has no messageTypes, offsets or commands');
+  return avro.subarray(0, avro.length - 4);
 }
 
 /**

@@ -25,7 +25,7 @@ const M004 = loadMigrations().find((m) => m.version === '004')!;
 const BEFORE_004 = loadMigrations().filter((m) => m.version < '004');
 const TABLES = [
   'commands', 'commands_by_subject', 'commands_by_subject_mv', 'commands_daily', 'commands_daily_mv', 'commands_per_day', 'events',
-  'frame_messages', 'schema_migration_steps', 'schema_migrations', 'session_seals', 'sessions',
+  'frame_commands', 'frame_messages', 'schema_migration_steps', 'schema_migrations', 'session_seals', 'sessions',
 ];
 const decoded = (f: FixtureSession) => f.messages.flatMap((m) => decodeRecord(m));
 
@@ -95,7 +95,7 @@ export function runMigrationSuite(name: string, create: () => Promise<EngineTarg
 
     it('rebuilds events with index_granularity 64 and event_bytes, keeping every row', async () => {
       const s = await before004();
-      assert.deepEqual((await s.store.migrate()).applied, ['004_events_granularity.sql', '005_command_decisions.sql']);
+      assert.deepEqual((await s.store.migrate()).applied, ['004_events_granularity.sql', '005_command_decisions.sql', '006_frame_commands.sql']);
       await assertMigrated(s);
       const [row] = await s.exec.select<{ b: string }>(`SELECT sum(event_bytes) AS b FROM ${s.exec.database}.events FINAL WHERE session_id = '${s.a.sessionId}'`);
       const expected = s.a.events.reduce((sum, e) => sum + e.body.length + (e.event.body.type === 'Frame' ? e.event.body.bytes.length : 0), 0);
@@ -108,7 +108,7 @@ export function runMigrationSuite(name: string, create: () => Promise<EngineTarg
           const s = await before004();
           await assert.rejects(migrate(cutOff(s.exec, statement, ran)), /cut off/, `statement ${step + 1}`);
           const report = await s.store.migrate();
-          assert.deepEqual(report.applied, ['004_events_granularity.sql', '005_command_decisions.sql'], `statement ${step + 1}, ran: ${ran}`);
+          assert.deepEqual(report.applied, ['004_events_granularity.sql', '005_command_decisions.sql', '006_frame_commands.sql'], `statement ${step + 1}, ran: ${ran}`);
           await assertMigrated(s);
         }
     });

@@ -1,5 +1,5 @@
 import { hash as oneShotHash } from 'node:crypto';
-import type { EventBody, Frame, SessionEvent } from '@chaperone/events';
+import type { Command, EventBody, Frame, SessionEvent } from '@chaperone/events';
 
 /** Column types the store writes; the subset every ClickHouse since 18.16 and chdb share. */
 export type ColumnType = 'String' | 'UInt8' | 'UInt64' | 'DateTime' | 'Date' | 'Array(String)' | 'Array(UInt64)' | 'Nullable(DateTime)';
@@ -65,7 +65,24 @@ export interface CommandRow {
   approval_requested_micros: number;
   approval_resolved_micros: number;
   approval_reason: string;
+  /** Migration 006: the targets schema-qualified (PostgreSQL: schema.table), as the gateway recorded them in details. */
+  qualified_targets: string[];
   version: number;
+}
+
+/** A row of `frame_commands` (006): what one Frame carries of one command. */
+export interface FrameCommandRow {
+  session_id: string;
+  command_id: number;
+  seq: number;
+  ts: number;
+  ts_micros: number;
+  event_date: number;
+  direction: string;
+  messages: number;
+  rows_returned: number;
+  errors: number;
+  bytes: number;
 }
 
 export interface SessionRow {
@@ -116,6 +133,8 @@ export interface ProjectedRows {
   event: EventRow;
   command?: RowUpdate<CommandRow>;
   session?: RowUpdate<SessionRow>;
+  /** A Frame attributed to commands (events v3): one row per command it carries messages of. */
+  frameCommands?: FrameCommandRow[];
 }
 
 const col = (name: string, type: ColumnType): ColumnSpec => ({ name, type });
@@ -142,8 +161,17 @@ export const COMMAND_DECISION_COLUMNS: readonly ColumnSpec[] = [
   col('decided_micros', 'UInt64'), col('approval_requested_micros', 'UInt64'), col('approval_resolved_micros', 'UInt64'), col('approval_reason', 'String'),
 ];
 
+/** The column migration 006 added to `commands`. */
+export const COMMAND_QUALIFIED_COLUMNS: readonly ColumnSpec[] = [col('qualified_targets', 'Array(String)')];
+
 /** Every column of `commands`. */
-export const COMMAND_COLUMNS: readonly ColumnSpec[] = [...COMMAND_COLUMNS_BEFORE_005, ...COMMAND_DECISION_COLUMNS];
+export const COMMAND_COLUMNS: readonly ColumnSpec[] = [...COMMAND_COLUMNS_BEFORE_005, ...COMMAND_DECISION_COLUMNS, ...COMMAND_QUALIFIED_COLUMNS];
+
+export const FRAME_COMMAND_COLUMNS: readonly ColumnSpec[] = [
+  col('session_id', 'String'), col('command_id', 'UInt64'), col('seq', 'UInt64'), col('ts', 'DateTime'), col('ts_micros', 'UInt64'),
+  col('event_date', 'Date'), col('direction', 'String'), col('messages', 'UInt64'), col('rows_returned', 'UInt64'), col('errors', 'UInt64'),
+  col('bytes', 'UInt64'),
+];
 
 export const SESSION_COLUMNS: readonly ColumnSpec[] = [
   col('session_id', 'String'), col('subject', 'String'), col('issuer', 'String'), col('groups', 'Array(String)'), col('token_id', 'String'),
@@ -183,6 +211,56 @@ export function frameColumns(b: Pick<Frame, 'messageType' | 'messageTypes' | 'of
   return { types: b.messageTypes, offsets: b.messageTypes.map((_, i) => b.offsets[i] ?? 0) };
 }
 
+/** The command a Frame's `command_id` column names: the first its messages belong to, 0 when none (or not attributed). */
+function firstCommand(b: Pick<Frame, 'commandIds'>): number {
+  for (const id of b.commandIds ?? []) if (id !== 0) return id;
+  return 0;
+}
+
+/**
+ * The `frame_commands` rows of a Frame: per command it carries messages of (its runs, events v3),
+ * how many messages, result rows (DataRow), errors (ErrorResponse) and bytes. Runs of no command
+ * (0) and frames not attributed give none.
+ */
+export function frameCommandRows(event: SessionEvent, b: Frame): FrameCommandRow[] {
+  const ids = b.commandIds ?? [];
+  if (ids.length === 0) return [];
+  const { types, offsets } = frameColumns(b);
+  const starts = b.commandStarts ?? [];
+  const out: FrameCommandRow[] = [];
+  for (let r = 0; r < ids.length; r++) {
+    const id = ids[r]!;
+    if (id === 0) continue;
+    const from = Math.min(types.length, starts[r] ?? 0);
+    const to = Math.min(types.length, r + 1 < ids.length ? (starts[r + 1] ?? types.length) : types.length);
+    let row = out.find((x) => x.command_id === id);
+    if (!row) {
+      row = { session_id: event.sessionId, command_id: id, seq: event.seq, ...times(event.tsMicros), direction: b.direction, messages: 0, rows_returned: 0, errors: 0, bytes: 0 };
+      out.push(row);
+    }
+    for (let i = from; i < to; i++) {
+      row.messages++;
+      if (types[i] === 'DataRow') row.rows_returned++;
+      else if (types[i] === 'ErrorResponse') row.errors++;
+      row.bytes += (i + 1 < offsets.length ? offsets[i + 1]! : b.bytes.length) - offsets[i]!;
+    }
+  }
+  return out;
+}
+
+/** The targets as the gateway qualified them (details.qualifiedTargets), else as written for protocols without schemas. */
+function qualifiedTargets(c: Pick<Command, 'protocol' | 'targets' | 'detailsJson'>): string[] {
+  if (c.detailsJson.includes('"qualifiedTargets"')) {
+    try {
+      const q = (JSON.parse(c.detailsJson) as { qualifiedTargets?: unknown }).qualifiedTargets;
+      if (Array.isArray(q)) return q.map(String);
+    } catch {
+      // not JSON: fall through
+    }
+  }
+  return c.protocol === 'postgres' ? [] : [...c.targets];
+}
+
 /** The time columns of an event: seconds, day number (for Date) and the exact microseconds. */
 function times(tsMicros: number): { ts: number; ts_micros: number; event_date: number } {
   const ts = Math.floor(tsMicros / 1e6);
@@ -204,7 +282,7 @@ export function toEventRow(event: SessionEvent, avro: Buffer, hash: Buffer | str
     type: b.type,
     direction: b.type === 'Frame' ? b.direction : '',
     message_type: b.type === 'Frame' ? b.messageType : '',
-    command_id: 'commandId' in b ? b.commandId : 0,
+    command_id: 'commandId' in b ? b.commandId : b.type === 'Frame' ? firstCommand(b) : 0,
     payload: b.type === 'Frame' ? b.bytes : EMPTY,
     redacted: b.type === 'Frame' && b.redacted ? 1 : 0,
     avro,
@@ -226,7 +304,7 @@ function commandUpdate(event: SessionEvent, body: EventBody): RowUpdate<CommandR
         key: commandKey(event.sessionId, body.commandId), ...at,
         fields: {
           seq: event.seq, ...times(event.tsMicros), protocol: body.protocol, action: body.action, targets: [...body.targets],
-          text: body.text, text_sha256: body.textSha256, details: body.detailsJson,
+          text: body.text, text_sha256: body.textSha256, details: body.detailsJson, qualified_targets: qualifiedTargets(body),
         },
       };
     case 'Decision':
@@ -287,6 +365,7 @@ export function toRows(event: SessionEvent, avro: Buffer, hash: Buffer | string 
   if (command) rows.command = command;
   const session = sessionUpdate(event, event.body);
   if (session) rows.session = session;
+  if (event.body.type === 'Frame' && event.body.commandIds && event.body.commandIds.length > 0) rows.frameCommands = frameCommandRows(event, event.body);
   return rows;
 }
 
@@ -295,7 +374,7 @@ export function emptyCommandRow(sessionId: string, commandId: number): CommandRo
     session_id: sessionId, command_id: commandId, seq: 0, ts: 0, ts_micros: 0, event_date: 0, subject: '', connection: '', protocol: '',
     action: '', targets: [], text: '', text_sha256: '', details: '{}', decision: '', reasons: [], policy_revision: '', eval_micros: 0,
     decision_seq: 0, approval_id: '', approval_outcome: '', approvers: [], version: 0,
-    decided_micros: 0, approval_requested_micros: 0, approval_resolved_micros: 0, approval_reason: '',
+    decided_micros: 0, approval_requested_micros: 0, approval_resolved_micros: 0, approval_reason: '', qualified_targets: [],
   };
 }
 

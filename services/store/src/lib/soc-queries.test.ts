@@ -42,6 +42,30 @@ const started = (subject: string, connection: string, protocol: string): EventBo
   identity: { subject, issuer: 'chaperone', groups: ['agents'], tokenId: 't', claimsJson: '{}' }, attributesJson: '{"database":"demo"}',
 });
 
+const pgCommand = (commandId: number, text: string, targets: string[], qualifiedTargets: string[]): EventBody[] => [
+  { type: 'Command', commandId, protocol: 'postgres', action: 'SELECT', targets, text, textSha256: '0'.repeat(64), detailsJson: JSON.stringify({ qualifiedTargets }), params: [] },
+  { type: 'Decision', commandId, result: 'ALLOW', reasons: [], policyRevision: 'r', evalMicros: 1, outputJson: '{}' },
+];
+
+/**
+ * A psycopg-style pipeline (events v3): three executions before one Sync whose results come back
+ * in one write, each message attributed to its command; the third fails.
+ */
+function pipelined(): EventBody[] {
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => ['DataRow', pgDataRow([String(i)])] as const);
+  const result = messagesFrame('SERVER_TO_CLIENT', [
+    ['RowDescription', pgRowDescription(['id'])], ...rows(3), ['CommandComplete', pgCommandComplete('SELECT 3')],
+    ['RowDescription', pgRowDescription(['id'])], ...rows(2), ['CommandComplete', pgCommandComplete('SELECT 2')],
+    ['ErrorResponse', Buffer.from('E\0\0\0\x04')], ['ReadyForQuery', pgReadyForQuery()],
+  ]);
+  return [
+    ...pgCommand(1, 'SELECT id FROM orders', ['orders'], ['public.orders']),
+    ...pgCommand(2, 'SELECT id FROM public.orders LIMIT 2', ['public.orders'], ['public.orders']),
+    ...pgCommand(3, 'SELECT nope FROM app.items', ['app.items'], ['app.items']),
+    { ...result, commandIds: [1, 2, 3], commandStarts: [0, 5, 9] },
+  ];
+}
+
 /** Sessions that give every README query something to find. */
 async function seed(store: Store): Promise<void> {
   const a = fixtureSession({ subject: 'agent:soc-a', connection: 'prod-pg' });
@@ -67,7 +91,8 @@ async function seed(store: Store): Promise<void> {
     { type: 'ApprovalResolved', commandId: 1, approvalId: 'ap-1', outcome: 'APPROVED', approvers: ['lead:ada'], reason: 'release 1.4 signed off' },
   ]);
   const crashed = fixtureSession({ subject: 'agent:soc-c', connection: 'prod-pg', end: 'open' });
-  const messages = [...a.messages, ...b.messages, ...crashed.messages, ...[masked, git].map((s) => encodeRecord(s.map((e) => e.body)))];
+  const pipeline = chained('soc-pipeline', [started('agent:soc-p', 'prod-pg', 'postgres'), ...pipelined()]);
+  const messages = [...a.messages, ...b.messages, ...crashed.messages, ...[masked, git, pipeline].map((s) => encodeRecord(s.map((e) => e.body)))];
   await store.insertEvents(messages.flatMap((m) => decodeRecord(m)));
   const last = crashed.events.at(-1)!;
   await store.sealIncomplete({
@@ -105,6 +130,22 @@ function suite(name: string, server: boolean, create: () => Promise<{ store: Sto
       assert.deepEqual([...bySubject].sort(), expected.rows.map(([s, b]) => [String(s), Number(b)]));
       assert.ok(bySubject.get('agent:soc-a')! > 0, 'the fixture sessions returned bytes');
     });
+    it('answers "rows returned per command" with a plain GROUP BY, pipelined results each under its own command', async () => {
+      const r = await t.store.query(example(17), { readonly: true });
+      assert.deepEqual(r.columns.map((c) => c.name), ['session_id', 'command_id', 'rows_returned', 'bytes', 'errors']);
+      const mine = r.rows.filter(([sid]) => sid === 'soc-pipeline').map(([, id, rows, , errors]) => [Number(id), Number(rows), Number(errors)]);
+      assert.deepEqual(mine, [[1, 3, 0], [2, 2, 0], [3, 0, 1]]);
+      const top = await t.store.query(example(18), { readonly: true });
+      assert.deepEqual(top.rows.filter(([sid]) => sid === 'soc-pipeline').map(([, id, subject, , rows]) => [Number(id), subject, Number(rows)]), [
+        [1, 'agent:soc-p', 3], [2, 'agent:soc-p', 2], [3, 'agent:soc-p', 0],
+      ]);
+    });
+
+    it('finds a table by its qualified name however it was written', async () => {
+      const r = await t.store.query(example(19), { readonly: true });
+      assert.deepEqual(r.rows.map((row) => `${String(row[1])}#${String(row[2])}`).sort(), ['soc-pipeline#1', 'soc-pipeline#2']);
+    });
+
     it('documents at least ten queries', () => assert.ok(examples.length >= 10, `${examples.length} queries`));
     for (const q of examples) {
       it(q.title, { skip: server && q.currentOnly ? 'needs a current ClickHouse; runs on chdb' : false }, async () => {

@@ -73,14 +73,14 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
       assert.deepEqual(before003.applied, ['001_init.sql', '002_soc.sql']);
       await t.exec.insert('events', PRE_003_COLUMNS, legacy.events.map((e) => toEventRow(e.event, e.body, e.hash)));
       const report = await t.store.migrate();
-      assert.deepEqual(report.applied, ['003_frames.sql', '004_events_granularity.sql', '005_command_decisions.sql']);
+      assert.deepEqual(report.applied, ['003_frames.sql', '004_events_granularity.sql', '005_command_decisions.sql', '006_frame_commands.sql']);
     });
     after(async () => t?.cleanup());
 
     it('migrates idempotently', async () => {
       const again = await t.store.migrate();
       assert.deepEqual(again.applied, []);
-      assert.deepEqual(again.alreadyApplied, ['001_init.sql', '002_soc.sql', '003_frames.sql', '004_events_granularity.sql', '005_command_decisions.sql']);
+      assert.deepEqual(again.alreadyApplied, ['001_init.sql', '002_soc.sql', '003_frames.sql', '004_events_granularity.sql', '005_command_decisions.sql', '006_frame_commands.sql']);
     });
 
     it('stores a session and reads it back exactly, once, despite redelivery', async () => {

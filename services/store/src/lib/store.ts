@@ -8,7 +8,7 @@ import type { Executor } from './executor.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { budgetEnd, checkMaxBytes, fitting, type RangeOptions, type SeqBytes } from './pages.js';
 import { Projector } from './projector.js';
-import { COMMAND_COLUMNS, COMMAND_COLUMNS_BEFORE_005, EVENT_COLUMNS, SESSION_COLUMNS, toRows, type ColumnSpec, type EventRow, type SessionRow } from './rows.js';
+import { COMMAND_COLUMNS, EVENT_COLUMNS, FRAME_COMMAND_COLUMNS, SESSION_COLUMNS, toRows, type ColumnSpec, type EventRow, type SessionRow } from './rows.js';
 import { str, uint } from './sql.js';
 import { CH_UNKNOWN_IDENTIFIER } from './translate.js';
 import { IDLE_REASON, idleSessions, readSeal, writeSeal, type IdleSession } from './sealing.js';
@@ -138,10 +138,10 @@ function newestPerSession(rows: SessionRow[]): SessionRow[] {
 
 class ClickHouseStore implements Store {
   private readonly projector: Projector;
-  private commandColumnsKnown: { columns: readonly ColumnSpec[]; at: number } | undefined;
+  private shapeKnown: { commandColumns: readonly ColumnSpec[]; frameCommands: boolean; at: number } | undefined;
 
   constructor(private readonly exec: Executor) {
-    this.projector = new Projector(exec, () => this.commandColumns());
+    this.projector = new Projector(exec, async () => (await this.shape()).commandColumns);
   }
 
   get database(): string {
@@ -153,25 +153,25 @@ class ClickHouseStore implements Store {
   }
 
   migrate(): Promise<MigrationReport> {
-    this.commandColumnsKnown = undefined;
+    this.shapeKnown = undefined;
     return migrate(this.exec);
   }
 
   /**
-   * The columns `commands` has: all of them once migration 005 ran; before (a store updated
-   * before its database was migrated, as in a rolling upgrade) the older set, looked at again
-   * every 30 s until the migration is there.
+   * The columns `commands` has and whether `frame_commands` exists: all of them once migrations
+   * 005 and 006 ran; before (a store updated before its database was migrated, as in a rolling
+   * upgrade) what is there, looked at again every 30 s until the migrations are.
    */
-  private commandColumns(): Promise<readonly ColumnSpec[]> {
-    const k = this.commandColumnsKnown;
-    if (k && (k.columns === COMMAND_COLUMNS || Date.now() - k.at < 30_000)) return Promise.resolve(k.columns);
-    return this.exec
-      .select<{ n: string | number }>(`SELECT count() AS n FROM system.columns WHERE database = ${str(this.database)} AND table = 'commands' AND name = 'decided_micros'`)
-      .then((r) => {
-        const columns = Number(r[0]?.n ?? 0) > 0 ? COMMAND_COLUMNS : COMMAND_COLUMNS_BEFORE_005;
-        this.commandColumnsKnown = { columns, at: Date.now() };
-        return columns;
-      });
+  private async shape(): Promise<{ commandColumns: readonly ColumnSpec[]; frameCommands: boolean }> {
+    const k = this.shapeKnown;
+    if (k && ((k.commandColumns.length === COMMAND_COLUMNS.length && k.frameCommands) || Date.now() - k.at < 30_000)) return k;
+    const rows = await this.exec.select<{ table: string; name: string }>(
+      `SELECT table, name FROM system.columns WHERE database = ${str(this.database)} AND table IN ('commands', 'frame_commands')`,
+    );
+    const have = new Set(rows.filter((r) => r.table === 'commands').map((r) => r.name));
+    const commandColumns = COMMAND_COLUMNS.filter((c) => have.has(c.name));
+    this.shapeKnown = { commandColumns: commandColumns.length === COMMAND_COLUMNS.length ? COMMAND_COLUMNS : commandColumns, frameCommands: rows.some((r) => r.table === 'frame_commands'), at: Date.now() };
+    return this.shapeKnown;
   }
 
   applyRetention(retention: RetentionDays): Promise<RetentionReport> {
@@ -182,14 +182,17 @@ class ClickHouseStore implements Store {
     if (events.length === 0) return { events: 0, commands: 0, sessions: 0 };
     const projected = events.map((d) => toRows(d.event, d.body));
     const p = await this.projector.project(projected);
-    // The three inserts run side by side: none reads another, and whatever subset a failure or a
+    // The inserts run side by side: none reads another, and whatever subset a failure or a
     // crash leaves written, the caller's retry (or the redelivered batch) writes again, and the
     // ReplacingMergeTrees collapse the copies. `allSettled` so a retry never overlaps an insert
     // of this attempt that is still running.
+    const shape = await this.shape();
+    const frameCommands = shape.frameCommands ? projected.flatMap((r) => r.frameCommands ?? []) : [];
     const results = await Promise.allSettled([
       this.exec.insert('events', EVENT_COLUMNS, projected.map((r) => r.event)),
-      this.exec.insert('commands', await this.commandColumns(), p.commands),
+      this.exec.insert('commands', shape.commandColumns, p.commands),
       this.exec.insert('sessions', SESSION_COLUMNS, p.sessions),
+      ...(frameCommands.length > 0 ? [this.exec.insert('frame_commands', FRAME_COMMAND_COLUMNS, frameCommands)] : []),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
