@@ -87,7 +87,7 @@ from its values, with .Values.config merged over it. Paths are those the pods mo
   "identity" (dict "signingKeyFile" "/etc/chaperone/keys/identity.pem")
   "gateway" $gateway
   "recording" (dict "nodeKeyFile" "/etc/chaperone/keys/node.pem" "trustedNodeKeys" (dict (printf "%s-*" (include "chaperone.fullname" .)) "/etc/chaperone/keys/node.pub.pem"))
-  "kafka" (dict "brokers" .Values.kafka.brokers "topic" .Values.kafka.topic "cancelTopic" .Values.kafka.cancelTopic "partitions" (int .Values.kafka.partitions))
+  "kafka" (dict "brokers" .Values.kafka.brokers "topic" .Values.kafka.topic "cancelTopic" .Values.kafka.cancelTopic "mcpToolsTopic" .Values.kafka.mcpToolsTopic "partitions" (int .Values.kafka.partitions))
   "clickhouse" $clickhouse
   "materializer" (dict "http" "0.0.0.0:9201" "batchSize" (int .Values.materializer.batchSize) "flushInterval" .Values.materializer.flushInterval)
   "temporal" (dict "address" .Values.temporal.address "namespace" .Values.temporal.namespace "taskQueue" .Values.temporal.taskQueue "http" "0.0.0.0:9401")
