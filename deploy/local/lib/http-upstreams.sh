@@ -33,7 +33,8 @@ health_oidc() { http_ok "http://127.0.0.1:$CHAPERONE_OIDC_PORT/.well-known/openi
 # ---------------------------------------------------------------- reference MCP servers (issue #15)
 # The official reference servers from npm, pinned, installed once under the cache (one npm
 # project for the three packages). `everything` speaks Streamable HTTP itself (`streamableHttp`
-# argument, POST/GET/DELETE /mcp on $PORT; it binds every interface and has no auth of its own);
+# argument, POST/GET/DELETE /mcp on $PORT; it has no auth of its own and would bind every interface:
+# mcp/loopback.mjs, preloaded, binds it to 127.0.0.1);
 # `filesystem` speaks stdio only, so mcp-proxy (punkpeye/mcp-proxy, the maintained stdio ⇄
 # Streamable HTTP bridge) serves it on loopback at /mcp, behind an X-API-Key the gateway injects.
 MCP_SERVERS_DIR=$CACHE/mcp-servers-$MCP_EVERYTHING_VERSION-$MCP_FILESYSTEM_VERSION-$MCP_PROXY_VERSION
@@ -49,7 +50,9 @@ prepare_mcp_servers() {
 }
 prepare_mcp_everything() { prepare_mcp_servers; }
 start_mcp_everything() {
-  PORT=$CHAPERONE_MCP_EVERYTHING_PORT spawn mcp-everything node "$MCP_SERVERS_DIR/node_modules/@modelcontextprotocol/server-everything/dist/index.js" streamableHttp
+  # It has no listen-address setting and binds every interface: mcp/loopback.mjs makes it 127.0.0.1.
+  PORT=$CHAPERONE_MCP_EVERYTHING_PORT spawn mcp-everything node --import "$LOCAL_DIR/mcp/loopback.mjs" \
+    "$MCP_SERVERS_DIR/node_modules/@modelcontextprotocol/server-everything/dist/index.js" streamableHttp
 }
 prepare_mcp_filesystem() {
   prepare_mcp_servers
