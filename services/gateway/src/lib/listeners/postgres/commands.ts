@@ -6,6 +6,7 @@ import { effectiveRules, PgSessionMasking, unionRules, type MaskRules } from '..
 import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/index.js';
 import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { SessionRecorder } from '../../recording/index.js';
+import { DEFAULT_SCHEMA, qualifyTargets, searchPathSchema } from './search-path.js';
 
 /** What the policy evaluation needs besides the command itself. */
 export interface DecisionContext {
@@ -19,6 +20,8 @@ export interface DecisionContext {
   masking?: PgSessionMasking;
   /** The session's part of every policy input, built (and frozen) by the first decision. */
   inputBase?: PolicyInputBase;
+  /** The first schema of the search_path the session set (search-path.ts); unset: `public`. */
+  searchSchema?: string;
 }
 
 /** The identity, connection and session parts of the session's policy inputs. */
@@ -31,6 +34,8 @@ export interface DecidedStatement {
   text: string;
   action: string;
   targets: string[];
+  /** `targets` schema-qualified (search-path.ts), recorded in the Command's details as `qualifiedTargets`. */
+  qualifiedTargets: string[];
   details: SqlStatement | { error: string };
   decision: PolicyDecision;
 }
@@ -62,10 +67,14 @@ export function decideSql(sql: string, ctx: DecisionContext): Verdict {
   ctx.masking ??= new PgSessionMasking();
   const verdict: Verdict = { result: 'allow', reasons: [], statements: [], mask: effectiveRules(undefined), masking: ctx.masking };
   let mask: MaskRules | undefined;
+  let schema = ctx.searchSchema;
   for (const stmt of stmts) {
     const text = stmt?.text ?? sql;
     const action = stmt?.type ?? 'UNPARSEABLE';
     const targets = stmt?.tables ?? [];
+    const qualifiedTargets = qualifyTargets(targets, schema ?? DEFAULT_SCHEMA);
+    const path = stmt ? searchPathSchema(text) : undefined;
+    if (path !== undefined) schema = path ?? undefined;
     const { identity, connection, session } = inputBase(ctx);
     const decision = ctx.policy.evaluate({
       identity,
@@ -73,7 +82,7 @@ export function decideSql(sql: string, ctx: DecisionContext): Verdict {
       session,
       command: { protocol: 'postgres', action, text, targets, sql: { statements: stmt ? [stmt] : [], ...(parsed.error !== undefined ? { error: parsed.error } : {}) } },
     });
-    verdict.statements.push({ text, action, targets, details: stmt ?? { error: parsed.error ?? 'unparseable' }, decision });
+    verdict.statements.push({ text, action, targets, qualifiedTargets, details: stmt ?? { error: parsed.error ?? 'unparseable' }, decision });
     const rules = effectiveRules(decision.mask);
     mask = mask ? unionRules(mask, rules) : rules;
     if (SEVERITY[decision.result] > SEVERITY[verdict.result]) {
@@ -82,6 +91,8 @@ export function decideSql(sql: string, ctx: DecisionContext): Verdict {
     }
   }
   if (mask) verdict.mask = mask;
+  // The path changes for what follows once the statement setting it goes upstream (a refused one never does).
+  if (verdict.result !== 'deny') ctx.searchSchema = schema;
   return verdict;
 }
 
@@ -104,7 +115,7 @@ export function decideFunctionCall(oid: number, argCount: number, ctx: DecisionC
   return {
     result: decision.result,
     reasons: decision.reasons,
-    statements: [{ text, action, targets: [], details: { functionCall: { oid, argCount } } as unknown as SqlStatement, decision }],
+    statements: [{ text, action, targets: [], qualifiedTargets: [], details: { functionCall: { oid, argCount } } as unknown as SqlStatement, decision }],
     mask: effectiveRules(decision.mask),
     masking: ctx.masking,
   };
@@ -137,7 +148,7 @@ export function recordVerdict(verdict: Verdict, recorder: SessionRecorder, nextC
       targets: s.targets,
       text: s.text,
       textSha256: sha256Hex(s.text),
-      detailsJson: JSON.stringify(s.details),
+      detailsJson: JSON.stringify({ ...s.details, qualifiedTargets: s.qualifiedTargets }),
       params,
     });
     recorder.append(decisionEvent(commandId, s.decision));
