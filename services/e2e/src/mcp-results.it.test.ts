@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { commandsOf, httpBase, issueToken, sql, uniqueSubject } from './lib/http.js';
-import { SECRET, fetchWithCa, startMcpServer } from './lib/mcp.js';
+import { SECRET, fetchWithCa, forgetRunTools, startMcpServer } from './lib/mcp.js';
 import { eventually, loadStack, type Stack } from './lib/stack.js';
 
 const MASK = '[MASKED:github-token]';
@@ -38,6 +38,7 @@ describe('MCP gateway: results masked before recording and forwarding', () => {
   after(async () => {
     await client?.close();
     await upstream?.close();
+    if (upstream) await forgetRunTools(stack, 'mcp', [upstream.weatherTool]);
   });
 
   it('masks the secret in text content, structured content and an embedded resource', async () => {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { commandsOf, httpBase, issueToken, uniqueSubject } from './lib/http.js';
-import { fetchWithCa, startMcpServer } from './lib/mcp.js';
+import { fetchWithCa, forgetRunTools, startMcpServer } from './lib/mcp.js';
 import { chaperone, eventually, loadStack, type Stack } from './lib/stack.js';
 
 describe('MCP gateway: tool integrity (pinned definitions) against a server that changes a tool mid-run', () => {
@@ -43,6 +43,7 @@ describe('MCP gateway: tool integrity (pinned definitions) against a server that
   after(async () => {
     await client?.close();
     await upstream?.close();
+    if (upstream) await forgetRunTools(stack, 'mcp', [upstream.weatherTool]);
   });
 
   it('pins the first definition, blocks and records the changed tool, and lets it through once an admin accepts it', { timeout: 60_000 }, async () => {

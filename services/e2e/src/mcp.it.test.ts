@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { commandsOf, httpBase, issueToken, sql, uniqueSubject } from './lib/http.js';
-import { fetchWithCa, startMcpServer } from './lib/mcp.js';
+import { fetchWithCa, forgetRunTools, startMcpServer } from './lib/mcp.js';
 import { chaperone, eventually, loadStack, type Stack } from './lib/stack.js';
 import { loadConfig } from '@chaperone/config';
 
@@ -52,6 +52,7 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
   after(async () => {
     await client?.close();
     await upstream?.close();
+    if (upstream) await forgetRunTools(stack, 'mcp', [upstream.weatherTool]);
   });
 
   it('initializes through the gateway, which injects the server credentials', () => {

@@ -6,6 +6,9 @@ import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { KafkaToolStore } from '@chaperone/mcp-tools';
+import { createLogger } from '@chaperone/observability';
+import type { Stack } from './stack.js';
 
 /** A secret the test server's results carry (a GitHub personal access token's shape). */
 export const SECRET = `ghp_${'Q7w8E9r0T1'.repeat(3)}yUi456`;
@@ -157,4 +160,24 @@ export function fetchWithCa(ca: string): (url: string | URL, init?: RequestInit)
       init.signal?.addEventListener('abort', () => req.destroy(new Error('aborted')));
       req.end(typeof init.body === 'string' ? init.body : undefined);
     });
+}
+
+/**
+ * Removes tools a run's server showed from the pin registry (tombstones on kafka.mcpToolsTopic,
+ * read by every gateway node): the per-run weather tool would otherwise stay pinned for good,
+ * one more with every run.
+ */
+export async function forgetRunTools(stack: Stack, server: string, tools: string[]): Promise<void> {
+  const store = new KafkaToolStore({
+    brokers: (stack.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    clientId: 'e2e-mcp-cleanup',
+    topic: stack.KAFKA_MCP_TOOLS_TOPIC ?? 'chaperone.mcp-tools.v1',
+    log: createLogger({ name: 'e2e-mcp-cleanup', level: 'warn' }),
+  });
+  await store.start();
+  try {
+    for (const tool of tools) await store.forget(server, tool);
+  } finally {
+    await store.stop();
+  }
 }

@@ -58,6 +58,7 @@ export class KafkaToolStore {
       eachMessage: ({ partition, message }) => {
         const r = parseRecord(message.value);
         if (r) this.registry.apply(r);
+        else if (message.value === null && message.key) this.registry.applyTombstone(message.key.toString('utf8'));
         this.consumed.set(partition, Number(message.offset) + 1);
         return Promise.resolve();
       },
@@ -91,6 +92,20 @@ export class KafkaToolStore {
     if (sha256 !== v.current.sha256) throw new McpToolError('FAILED_PRECONDITION', `the tool ${tool} of ${server} is now ${v.current.sha256}, not ${sha256}; run \`chaperone mcp tools diff ${server} ${tool}\` and accept what it shows`);
     await this.publish({ kind: 'accepted', server, tool, sha256, by: opts.by, reason: opts.reason, atMicros: Date.now() * 1000 });
     return this.registry.view(server, tool)!;
+  }
+
+  /**
+   * Removes a tool from the registry: a tombstone for each of its records, so every node drops
+   * it and compaction deletes it (a test's throwaway tools; a server taken out of service). Its
+   * next tools/list pins it afresh. Returns how many records were removed.
+   */
+  async forget(server: string, tool: string): Promise<number> {
+    await this.caughtUp();
+    const keys = this.registry.recordKeys(server, tool);
+    if (keys.length === 0) return 0;
+    await this.producer.send({ topic: this.opts.topic, acks: -1, messages: keys.map((key) => ({ key, value: null })) });
+    for (const key of keys) this.registry.applyTombstone(key);
+    return keys.length;
   }
 
   /** Resolves once every record on the topic when called has been read (for answers that must see the latest pins). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toolDefinition } from './definition.js';
-import { ToolRegistry, type ToolRecord } from './registry.js';
+import { ToolRegistry, recordKey, type ToolRecord } from './registry.js';
 
 const def = (description: string) => toolDefinition({ name: 'weather', description, inputSchema: { type: 'object', properties: { city: { type: 'string' } } } })!;
 const ctx = (t: number) => ({ node: 'gw-1', sessionId: 's', nowMicros: t });
@@ -38,5 +38,23 @@ describe('ToolRegistry', () => {
     assert.deepEqual([v.status, v.pinned.sha256, v.pinned.acceptedBy], ['pinned', recs[1]!.sha256, 'user:admin']);
     assert.deepEqual(b.list().map((x) => x.tool), ['weather']);
     assert.deepEqual(b.list('other'), []);
+  });
+
+  it('forgets a tool record by record, as tombstones on the topic remove them', () => {
+    const r = new ToolRegistry();
+    const v1 = r.observe('srv', def('v1'), ctx(100))!;
+    r.observe('srv', def('v2'), ctx(200));
+    r.apply({ kind: 'accepted', server: 'srv', tool: 'weather', sha256: v1.sha256, by: 'user:admin', reason: 'ok', atMicros: 300 });
+    r.observe('srv', { ...def('v1'), name: 'other' }, ctx(100));
+    const keys = r.recordKeys('srv', 'weather');
+    assert.equal(keys.length, 3);
+    assert.ok(keys.includes(recordKey(v1)));
+    r.applyTombstone(keys[0]!);
+    assert.equal(r.view('srv', 'weather')!.current.sha256 !== undefined, true, 'one record gone, the tool stays');
+    for (const k of keys) r.applyTombstone(k);
+    r.applyTombstone('not json');
+    assert.equal(r.view('srv', 'weather'), undefined);
+    assert.deepEqual(r.recordKeys('srv', 'weather'), []);
+    assert.deepEqual(r.list().map((x) => x.tool), ['other']);
   });
 });

@@ -87,6 +87,36 @@ export class ToolRegistry {
     s.view = undefined;
   }
 
+  /**
+   * A tombstone on the topic (a record key with no value) removes that record: what
+   * KafkaToolStore.forget publishes for every record of a tool, so compaction drops the tool.
+   */
+  applyTombstone(key: string): void {
+    let k: unknown;
+    try {
+      k = JSON.parse(key);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(k) || typeof k[1] !== 'string' || typeof k[2] !== 'string') return;
+    const id = JSON.stringify([k[1], k[2]]);
+    const s = this.tools.get(id);
+    if (!s) return;
+    if (k[0] === 'observed' && typeof k[3] === 'string') s.observed.delete(k[3]);
+    if (k[0] === 'accepted') s.accepted = undefined;
+    s.view = undefined;
+    if (s.observed.size === 0 && !s.accepted) this.tools.delete(id);
+  }
+
+  /** The keys of every record this registry holds for a tool (to forget it). */
+  recordKeys(server: string, tool: string): string[] {
+    const s = this.tools.get(JSON.stringify([server, tool]));
+    if (!s) return [];
+    const keys = [...s.observed.values()].map((r) => recordKey(r));
+    if (s.accepted) keys.push(recordKey(s.accepted));
+    return keys;
+  }
+
   view(server: string, tool: string): ToolView | undefined {
     const s = this.tools.get(JSON.stringify([server, tool]));
     if (!s || s.observed.size === 0) return undefined;
