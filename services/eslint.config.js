@@ -4,6 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import nx from '@nx/eslint-plugin';
+import chaperone from './eslint-rules/no-cycle-with-types.js';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/*.generated.ts', '**/node_modules/**'] },
@@ -11,13 +12,15 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true } },
-    plugins: { 'import-x': importX, '@nx': nx },
+    plugins: { 'import-x': importX, '@nx': nx, chaperone },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
       'import-x/no-cycle': 'error',
+      // import-x/no-cycle skips `import type`; this one counts it (eslint-rules/no-cycle-with-types.js).
+      'chaperone/no-cycle-with-types': 'error',
       '@nx/enforce-module-boundaries': [
         'error',
         {
@@ -28,6 +31,10 @@ export default tseslint.config(
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service'] },
             { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service', 'type:app', 'type:tool'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:data', 'type:service'] },
+            // Scopes: a shared library imports shared libraries only; a service imports shared
+            // libraries only (never another service, nor the CLI, console, tests or tools).
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            ...['scope:gateway', 'scope:api', 'scope:approvals', 'scope:materializer'].map((sourceTag) => ({ sourceTag, onlyDependOnLibsWithTags: ['scope:shared'] })),
             // The browser console imports only the API's wire types (type-only, @chaperone/api/web-types).
             { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:api'] },
           ],

@@ -4,8 +4,7 @@ import type { ToolView } from '@chaperone/mcp-tools';
 import type { BodyTransform, JsonRpcId } from '../../protocols/mcp/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import type { CredentialScope } from './credentials.js';
-import type { Refusal } from './refuse.js';
-import type { HttpConnection } from './types.js';
+import type { HttpConnection, Refusal } from './types.js';
 import type { UpstreamPool } from './upstream.js';
 
 /** A request as the protocol analysers see it (head only; the body comes through `consume`). */

@@ -8,7 +8,7 @@ import { mergeRequirements } from '../../approvals/index.js';
 import { toolDefinition, type ToolRecord, type ToolRegistry, type ToolView } from '@chaperone/mcp-tools';
 import type { Logger } from '@chaperone/observability';
 import type { Analysis, McpHooks, RequestInfo } from './analysis.js';
-import type { Refusal } from './refuse.js';
+import type { Refusal } from './types.js';
 
 // MCP over Streamable HTTP (https://modelcontextprotocol.io/specification/2025-06-18/basic/transports)
 // and over HTTP+SSE (2024-11-05: GET /sse, then POSTs to the endpoint it names): every JSON-RPC

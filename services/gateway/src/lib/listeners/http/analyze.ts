@@ -4,7 +4,7 @@ import { gitAnalysis } from './analyze-git.js';
 import { k8sAnalysis } from './analyze-k8s.js';
 import { mcpAnalysis } from './analyze-mcp.js';
 import { ociAnalysis } from './analyze-oci.js';
-import type { Kind } from './refuse.js';
+import type { Kind } from './types.js';
 
 /** The analyser for a connection kind; a request the kind does not recognise gets the REST view. */
 export function analyze(kind: Kind, info: RequestInfo): Analysis {

@@ -1,22 +1,19 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { singleFrame } from '@chaperone/events';
-import type { Logger } from '@chaperone/observability';
 import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, type HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/index.js';
 import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import { sha256Hex } from '../../hash.js';
 import type { Analysis, McpHooks, UpstreamProbe } from './analysis.js';
-import { mcpPolicyInput, mcpToolHooks, type McpToolPins } from './analyze-mcp.js';
+import { mcpPolicyInput, mcpToolHooks } from './analyze-mcp.js';
 import { bodyFramingError } from './guard.js';
 import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_UNHELD_S } from './approval.js';
-import type { CredentialSource } from './credentials.js';
-import type { HttpMetrics } from './metrics.js';
 import { approvalRefusal, refusal, sendRefusal, type Kind, type Refusal } from './refuse.js';
 import { bodyEndFrame, relayResponse, rewriteLocation } from './response.js';
 import type { HttpSession } from './session.js';
 import type { HttpConnection } from './types.js';
-import { upstreamPath, type UpstreamPool } from './upstream.js';
+import { upstreamPath } from './upstream.js';
 
 /** Bodies up to this size are read completely before anything goes upstream (see preRead). */
 export const PRE_READ_BYTES = 64 * 1024;

@@ -22,7 +22,7 @@ import type { HttpMetrics } from './metrics.js';
 import { ConnectionGuard, guardOf, type GuardHooks } from './guard.js';
 import { policyRefusal, refusal, sendRefusal, type Kind } from './refuse.js';
 import { HttpSession } from './session.js';
-import { isHttpConnection, type HttpConnection } from './types.js';
+import { isHttpConnection, type HttpConnection, type Kind } from './types.js';
 import { handleUpgrade } from './upgrade.js';
 import { UpstreamPool, apiPath } from './upstream.js';
 

@@ -5,15 +5,7 @@ import { formatResponseHead } from '../../protocols/http/index.js';
 import { mcpRefusal } from './analyze-mcp.js';
 import { guardOf } from './guard.js';
 import type { HttpSession } from './session.js';
-
-export type Kind = 'rest' | 'git' | 'oci' | 'k8s' | 'mcp';
-
-/** A ready-made answer the gateway gives in place of the upstream's. */
-export interface Refusal {
-  status: number;
-  headers: [string, string][];
-  body: Buffer;
-}
+import type { Kind, Refusal } from './types.js';
 
 const REASON: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 413: 'RequestEntityTooLarge', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout' };
 const OCI_CODE: Record<number, string> = { 401: 'UNAUTHORIZED', 403: 'DENIED', 404: 'NAME_UNKNOWN', 413: 'SIZE_INVALID' };

@@ -5,7 +5,7 @@ import type { PolicyDecision } from '../../policy/index.js';
 import type { BodyTransform } from '../../protocols/mcp/index.js';
 import { UpstreamError } from '../../errors.js';
 import { BodyMasker, effectiveRules, maskerFor } from '../../masking/index.js';
-import type { Exchange, ExchangeDeps } from './exchange.js';
+import type { Exchange, ExchangeDeps } from './exchange-types.js';
 import type { HttpMetrics } from './metrics.js';
 import { refusal, sendRefusal } from './refuse.js';
 import type { HttpSession } from './session.js';
