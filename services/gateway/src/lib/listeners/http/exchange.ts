@@ -9,49 +9,15 @@ import type { Analysis, McpHooks, UpstreamProbe } from './analysis.js';
 import { mcpPolicyInput, mcpToolHooks } from './analyze-mcp.js';
 import { bodyFramingError } from './guard.js';
 import { approvalCommandText, holdForApproval, RETRY_AFTER_HELD_S, RETRY_AFTER_UNHELD_S } from './approval.js';
-import { approvalRefusal, refusal, sendRefusal, type Kind, type Refusal } from './refuse.js';
+import { approvalRefusal, refusal, sendRefusal } from './refuse.js';
 import { bodyEndFrame, relayResponse, rewriteLocation } from './response.js';
 import type { HttpSession } from './session.js';
-import type { HttpConnection } from './types.js';
+import type { Exchange, ExchangeDeps } from './exchange-types.js';
+import type { HttpConnection, Refusal } from './types.js';
 import { upstreamPath } from './upstream.js';
 
 /** Bodies up to this size are read completely before anything goes upstream (see preRead). */
 export const PRE_READ_BYTES = 64 * 1024;
-
-export interface ExchangeDeps {
-  log: Logger;
-  metrics: HttpMetrics;
-  pool: UpstreamPool;
-  policy: { evaluate(input: PolicyInput): PolicyDecision };
-  credentials(conn: HttpConnection): CredentialSource;
-  maxBodyBytes: number;
-  maxInFlightBytes: number;
-  /** Holds requests the policy sends to approval; without it they are refused. */
-  approvals?: ApprovalGate;
-  /** approvals.httpHold: the longest a request waits for its approval before 403 + Retry-After. */
-  httpHoldMs: number;
-  /** The MCP tool registry (pinned tool definitions); without it MCP tools are not pinned. */
-  mcpTools?: McpToolPins;
-}
-
-/** One routed, authenticated request on its way through the session. */
-export interface Exchange {
-  session: HttpSession;
-  req: IncomingMessage;
-  res: ServerResponse;
-  conn: HttpConnection;
-  kind: Kind;
-  analysis: Analysis;
-  /** The path as the upstream API sees it (route prefix removed when stripped), and the original path + query. */
-  routedPath: string;
-  path: string;
-  query: string;
-  /** Where the agent reached us, for rewriting upstream redirects: `https://host:port` + prefix. */
-  publicBase: string;
-  routePrefix: string | undefined;
-  clientIp: string;
-  tls: boolean;
-}
 
 /** The client aborted or sent a body the HTTP parser rejected; nothing more can be sent. */
 class ClientGone extends Error {
