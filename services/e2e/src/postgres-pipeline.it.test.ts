@@ -1,7 +1,8 @@
 /**
  * A psycopg pipeline (libpq pipeline mode: four statements sent before any result is read, one
  * Sync) through the gateway, the third failing: replay attributes each result and the error to
- * its own statement by the protocol's order, and says the fourth was never executed.
+ * its own statement by the protocol's order, and says the fourth was never executed; the
+ * recording itself says whose each result is (frame_commands: rows returned per command).
  * psycopg (binary, bundling libpq 18) is installed by deploy/local/install into $CACHE/venv.
  */
 import { before, describe, it } from 'node:test';
@@ -57,6 +58,16 @@ describe('replay of a psycopg pipeline session', () => {
     assert.match(text, new RegExp(`↳ result of #2\\n\\n {2}b\\n {2}-+\\n {2}second-${marker}-1\\n {2}second-${marker}-2\\n {2}second-${marker}-3\\n {2}\\(SELECT 3\\)\\n`));
     assert.match(text, /↳ result of #3\n {2}ERROR 22012: division by zero\n {2}↳ #4 not executed: /);
     assert.ok(at(`third_${marker}`) < at('↳ result of #1'), 'every statement was sent before any result came');
+  });
+
+  it('records each result frame with its command: rows returned per command is a plain GROUP BY (frame_commands)', async () => {
+    // schemas/clickhouse/README.md example 17, for this session.
+    const rows = await sql<{ command_id: string | number; rows_returned: string | number; errors: string | number }>(
+      stack,
+      `SELECT command_id, sum(rows_returned) AS rows_returned, sum(errors) AS errors FROM frame_commands FINAL
+       WHERE session_id = '${sessionId}' AND direction = 'SERVER_TO_CLIENT' GROUP BY command_id ORDER BY command_id`,
+    );
+    assert.deepEqual(rows.map((r) => [Number(r.command_id), Number(r.rows_returned), Number(r.errors)]), [[1, 1, 0], [2, 3, 0], [3, 0, 1]]);
   });
 
   it('attributes them in replay --json too', async () => {
