@@ -163,6 +163,7 @@ export const api = {
   session: (id: string) => call<Session>('GET', `sessions/${encodeURIComponent(id)}`),
   transcript: (id: string) => call<Transcript>('GET', `sessions/${encodeURIComponent(id)}/transcript`),
   exchanges: (id: string) => call<WebExchanges>('GET', `sessions/${encodeURIComponent(id)}/exchanges`),
+  endSession: (id: string, reason: string) => call<Session>('POST', `sessions/${encodeURIComponent(id)}/end`, { reason }),
   verify: (id: string) => call<Verify>('POST', `sessions/${encodeURIComponent(id)}/verify`, {}),
   approvals: (all: boolean) => call<{ approvals: Approval[] }>('GET', `approvals${qs({ all: all ? 'true' : undefined, limit: 100 })}`),
   decide: (id: string, approve: boolean, reason: string) =>

@@ -11,12 +11,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig, type Config } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
+import { commandsOf, writeKubeconfig } from './lib/http.js';
 import { agentPsql, eventually, loadStack, repoRoot, run, statementLogOffset, statementLogSince, type Stack } from './lib/stack.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -188,14 +190,60 @@ describe('the web console', { timeout: 180_000 }, () => {
     }
   });
 
-  it('shows a live session updating as its agent runs statements', async () => {
-    const liveSubject = `agent:e2e-console-live-${tag}`;
-    const client = new pg.Client({
-      host: '127.0.0.1', port: Number(stack.HAPROXY_PG_PORT), database: 'demo', user: liveSubject, application_name: `e2e-console-live-${tag}`,
-      password: await issuer.issue({ subject: liveSubject, groups: ['agents'], ttlMs: 10 * 60_000 }), ssl: { ca: readFileSync(stack.TLS_CA_FILE!), rejectUnauthorized: true },
-    });
-    await client.connect();
+  it('plays a kubectl exec session in the xterm.js terminal, in time, with its Kubernetes fields, under the strict CSP', async () => {
+    // The agent runs `kubectl exec -i … -- cat` against the Kubernetes API stand-in through the gateway.
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-console-k8s-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeKubeconfig(kubeconfig, stack, agentToken, 'demo');
+    const kubectl = (input: string, ...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir }, input });
+    const pod = `e2e-console-${tag}`;
+    writeFileSync(join(dir, 'pod.yaml'), `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}}\nspec: {containers: [{name: main, image: busybox}]}\n`);
+    assert.equal((await kubectl('', 'apply', '-f', join(dir, 'pod.yaml'))).code, 0);
+    const cat = await kubectl(`typed-${tag}\nsecond line\n`, 'exec', '-i', pod, '--', 'cat');
+    assert.equal(cat.code, 0, cat.stderr);
+    const [exec] = await commandsOf(stack, subject, 1, `action = 'k8s.exec' AND position(text, '${pod}/exec') > 0`);
+
     const { ctx, page } = await loggedIn('user:sam', ['soc']);
+    const cspViolations: string[] = [];
+    page.on('console', (m) => void (/Content Security Policy/i.test(m.text()) && cspViolations.push(m.text())));
+    try {
+      await page.goto(`${base}/sessions/${exec!.session_id}`);
+      const item = page.getByRole('listitem', { name: 'request 1: k8s.exec' });
+      await item.getByText(`verb create  resource v1/pods/exec  namespace demo  name ${pod}`).waitFor();
+      await item.getByText('→ 101 Switching Protocols').waitFor();
+      const screen = item.locator('.xterm-rows');
+      await eventually('the output in the terminal', async () => ((await screen.textContent())?.includes(`typed-${tag}second line`) ? true : undefined));
+      await shot(page, 'session-exec');
+      // Back to the start with the keyboard: the terminal is empty; Play writes the output again in time.
+      await page.getByLabel('Time').focus();
+      await page.keyboard.press('Home');
+      await eventually('the terminal cleared', async () => ((await screen.textContent())?.trim() === '' ? true : undefined));
+      await page.getByLabel('Speed').selectOption('10');
+      await page.getByRole('button', { name: 'Play' }).click();
+      await eventually('the output replayed', async () => ((await screen.textContent())?.includes('second line') ? true : undefined));
+      // Typed input only on demand (the gateway masks what comes back, not what the agent types).
+      await page.getByLabel(/Show typed input/).check();
+      await eventually('stdin shown beside the output', async () => ((await screen.textContent())?.match(new RegExp(`typed-${tag}`, 'g'))?.length === 2 ? true : undefined));
+      assert.deepEqual(cspViolations, [], 'xterm.js styles itself under the CSP (its <style> elements carry the page nonce)');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('shows a live session updating as its agent runs statements; an admin ends it (console) and another one (CLI), on the node holding each', async () => {
+    const liveSubject = `agent:e2e-console-live-${tag}`;
+    const agent = async (app: string) => {
+      const c = new pg.Client({
+        host: '127.0.0.1', port: Number(stack.HAPROXY_PG_PORT), database: 'demo', user: liveSubject, application_name: app,
+        password: await issuer.issue({ subject: liveSubject, groups: ['agents'], ttlMs: 10 * 60_000 }), ssl: { ca: readFileSync(stack.TLS_CA_FILE!), rejectUnauthorized: true },
+      });
+      // What the gateway tells the agent when its session is ended: a FATAL error on the connection.
+      const told = new Promise<Error>((resolve) => c.on('error', resolve));
+      await c.connect();
+      return { c, told };
+    };
+    const { c: client, told } = await agent(`e2e-console-live-${tag}`);
+    const { ctx, page } = await loggedIn('user:adam', ['admins']);
     try {
       await client.query('SELECT 1 AS first_live');
       await page.goto(`${base}/sessions?subject=${encodeURIComponent(liveSubject)}`);
@@ -206,8 +254,36 @@ describe('the web console', { timeout: 180_000 }, () => {
       await client.query('SELECT 2 AS second_live');
       await page.locator('pre.statement', { hasText: 'SELECT 2 AS second_live' }).waitFor({ timeout: 20_000 });
       await shot(page, 'session-live');
+
+      // The admin ends it: the agent is told why, the session records who ended it and why.
+      await page.getByLabel('Reason').fill(`e2e end ${tag}`);
+      await page.getByRole('button', { name: 'End session' }).click();
+      await page.locator('dd', { hasText: `ended-by-admin: ended by user:adam: e2e end ${tag}` }).waitFor({ timeout: 20_000 });
+      assert.match((await told).message, new RegExp(`an administrator \\(user:adam\\) ended this session: e2e end ${tag}`));
+      await shot(page, 'session-ended');
+
+      // The CLI does the same (`chaperone sessions end`), and refuses a session that has ended.
+      const second = await agent(`e2e-console-live2-${tag}`);
+      await second.c.query('SELECT 3 AS third_live');
+      const [open] = await eventually('the second session stored, open', async () => {
+        const rows = await page.evaluate(async (subj) => (await (await fetch(`/api/v1/sessions?subject=${encodeURIComponent(subj)}&state=open`)).json()) as { sessions: { sessionId: string }[] }, liveSubject);
+        return rows.sessions.length === 1 ? rows.sessions : undefined;
+      });
+      const admin = await issuer.issue({ subject: 'user:adam', groups: ['admins'], ttlMs: 5 * 60_000 });
+      const cli = (...args: string[]) => run('node', [stack.CHAPERONE_CLI!, ...args], { cwd: repoRoot, env: { ...process.env, CHAPERONE_CONFIG: stack.CHAPERONE_CONFIG, CHAPERONE_TOKEN: admin } });
+      const ended = await cli('sessions', 'end', open!.sessionId, '--reason', 'cli', '--json');
+      assert.equal(ended.code, 0, ended.stderr);
+      assert.deepEqual(
+        (({ endReason, endError }) => ({ endReason, endError }))(JSON.parse(ended.stdout) as { endReason: string; endError: string }),
+        { endReason: 'ended-by-admin', endError: 'ended by user:adam: cli' },
+      );
+      assert.match((await second.told).message, /an administrator \(user:adam\) ended this session: cli/);
+      const again = await cli('sessions', 'end', open!.sessionId);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /has already ended \(ended-by-admin\)/);
+      await second.c.end().catch(() => undefined);
     } finally {
-      await client.end();
+      await client.end().catch(() => undefined);
       await ctx.close();
     }
   });

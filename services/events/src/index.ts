@@ -14,3 +14,5 @@ export { sessionHash, sessionPartition } from './lib/partition.js';
 export { EventDecodeError } from './lib/errors.js';
 export { kafkaRequestQueue } from './lib/kafkajs-request-queue.js';
 export { writerFingerprint, batchFingerprint } from './lib/schema.js';
+export { ENDED_BY_ADMIN, encodeSessionControl, decodeSessionControl } from './lib/session-control.js';
+export type { CancelOrder, EndSessionOrder, SessionControlOrder } from './lib/session-control.js';

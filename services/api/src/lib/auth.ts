@@ -30,6 +30,7 @@ const NEEDS: Record<string, readonly Role[]> = {
   Verify: ['soc', 'admin'],
   Transcript: ['soc', 'admin'],
   Exchanges: ['soc', 'admin'],
+  EndSession: ['admin'],
   Dashboard: ['soc', 'admin'],
   ListApprovals: ['approver', 'soc', 'admin'],
   GetApproval: ['approver', 'soc', 'admin'],

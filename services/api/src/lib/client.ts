@@ -33,6 +33,8 @@ export interface ApiClient {
   readonly address: string;
   listSessions(filter?: SessionFilter): Promise<SessionSummary[]>;
   getSession(sessionId: string): Promise<SessionSummary>;
+  /** Ends an open session on whichever gateway node holds it (admin); the session once its end is stored. */
+  endSession(sessionId: string, reason?: string): Promise<SessionSummary>;
   /**
    * The stored events of a session in seq order; with `follow`, then its live events from Kafka
    * until SessionEnded (break out of the loop to stop following).
@@ -90,6 +92,7 @@ export function createApiClient(address: string, opts: ApiClientOptions = {}): A
       return res.sessions;
     },
     getSession: (sessionId) => call<SessionMsg>('GetSession', { sessionId }),
+    endSession: (sessionId, reason = '') => call<SessionMsg>('EndSession', { sessionId, reason }),
     async *replay(sessionId, o: ReplayOptions = {}) {
       const req = { sessionId, fromSeq: o.fromSeq ?? 0, follow: o.follow ?? false };
       const stream = (client.Replay as (req: object, md: Metadata) => ClientReadableStream<EventMsg>).call(client, req, metadata());

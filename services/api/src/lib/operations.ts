@@ -6,7 +6,9 @@ import { SessionNotFoundError, type SessionFilter, type Store } from '@chaperone
 import { approvalCalls, type ApprovalsBackend } from './approvals.js';
 import { CallRefused, type Caller } from './auth.js';
 import { dashboardCall } from './dashboard.js';
+import { endSessionCall, type OrderPublisher } from './end-session.js';
 import { eventMsg, queryMsg, sessionMsg, verifyMsg } from './convert.js';
+import type { Logger } from '@chaperone/observability';
 import type { ListSessionsRequest, QueryRequest } from './proto.js';
 import { storedPages } from './stored.js';
 import { TranscriptBuilder, type Transcript } from './transcript/transcript.js';
@@ -42,7 +44,7 @@ function loadTrustedKeys(config: Config): Record<string, KeyObject> {
  * Every unary operation of the API, once: the gRPC service (server.ts) and the console's JSON API
  * (web.ts) both call these, after authorizing the caller for the operation's name (auth.ts NEEDS).
  */
-export function createOperations(config: Config, store: Store, backend: ApprovalsBackend | undefined) {
+export function createOperations(config: Config, store: Store, backend: ApprovalsBackend | undefined, control?: { orders: OrderPublisher; log: Logger }) {
   const trustedKeys = loadTrustedKeys(config);
   const approvals = approvalCalls(backend);
   return {
@@ -57,6 +59,10 @@ export function createOperations(config: Config, store: Store, backend: Approval
     DecideApproval: (r: { id: string; approve: boolean; reason: string }, caller: Caller | undefined) => approvals.decide(r, caller),
     ListSessions: async (r: Partial<ListSessionsRequest>) => ({ sessions: (await store.listSessions(sessionFilter(r))).map(sessionMsg) }),
     GetSession: async (r: { sessionId: string }) => sessionMsg(await store.getSession(r.sessionId)),
+    /** Ends an open session on whichever gateway node holds it (admin; end-session.ts). */
+    EndSession: control
+      ? endSessionCall({ store, orders: control.orders, log: control.log, nodeId: config.nodeId })
+      : () => Promise.reject(new CallRefused(status.UNIMPLEMENTED, 'this API was started without a way to reach the gateway nodes')),
     Query: async (r: QueryRequest) => queryMsg(await store.query(r.sql, { readonly: true, maxRows: r.maxRows || 10_000 })),
     Verify: async (r: { sessionId: string }) => verifyMsg(await store.verifySession(r.sessionId, trustedKeys)),
     /** Activity over the last hour, day or week, recording lag and the health of what the API reaches (dashboard.ts). */

@@ -11,6 +11,7 @@ import type { ApprovalsBackend } from './approvals.js';
 import { mcpToolCalls, type McpToolsBackend } from './mcp-tools.js';
 import { Authenticator, CallRefused, type Caller } from './auth.js';
 import { createCallRunner } from './calls.js';
+import { kafkaOrderPublisher } from './end-session.js';
 import { followSession } from './follow.js';
 import { createOperations } from './operations.js';
 import { storedPages } from './stored.js';
@@ -99,7 +100,8 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
   };
   const auth = await Authenticator.fromConfig(config, log);
   const run = createCallRunner({ auth, log, registry });
-  const operations = createOperations(config, store, opts.approvals);
+  const orders = kafkaOrderPublisher(config, log);
+  const operations = createOperations(config, store, opts.approvals, { orders, log });
   const mcpTools = mcpToolCalls(opts.mcpTools);
 
   const unary =
@@ -121,6 +123,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     AcceptMcpTool: unary('AcceptMcpTool', (r: { server: string; tool: string; sha256: string; reason: string }, caller) => mcpTools.accept(r, caller)),
     ListSessions: unary('ListSessions', operations.ListSessions),
     GetSession: unary('GetSession', operations.GetSession),
+    EndSession: unary('EndSession', operations.EndSession),
     Query: unary('Query', operations.Query),
     Verify: unary('Verify', operations.Verify),
     Dashboard: unary('Dashboard', operations.Dashboard),
@@ -242,6 +245,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
           });
         });
         await web?.close();
+        await orders.close();
         await store.close();
         await new Promise<void>((r) => (ops ? ops.close(() => r()) : r()));
         lifecycle.to('stopped');

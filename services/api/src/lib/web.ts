@@ -58,6 +58,7 @@ const HTTP_STATUS: Partial<Record<status, number>> = {
   [status.FAILED_PRECONDITION]: 409,
   [status.UNAVAILABLE]: 503,
   [status.UNIMPLEMENTED]: 501,
+  [status.DEADLINE_EXCEEDED]: 504,
 };
 
 export interface WebServerOptions {
@@ -147,7 +148,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 function route(o: WebServerOptions, r: Request): Promise<unknown> | undefined {
   const { run, operations: ops } = o;
   const call = <T>(rpc: string, fn: (caller: Caller | undefined) => Promise<T>): Promise<T> => run(rpc, r.authorization, fn);
-  const m = /^\/api\/v1\/(sessions|approvals)\/([^/]+)(?:\/(transcript|exchanges|verify|decision))?$/.exec(r.path);
+  const m = /^\/api\/v1\/(sessions|approvals)\/([^/]+)(?:\/(transcript|exchanges|verify|decision|end))?$/.exec(r.path);
   const key = m ? `${r.method} ${m[1]}/:id${m[3] ? `/${m[3]}` : ''}` : `${r.method} ${r.path.slice('/api/v1/'.length)}`;
   const id = m ? decodeURIComponent(m[2]!) : '';
   switch (key) {
@@ -168,6 +169,8 @@ function route(o: WebServerOptions, r: Request): Promise<unknown> | undefined {
       return call('Transcript', () => ops.Transcript({ sessionId: id }));
     case 'GET sessions/:id/exchanges':
       return call('Exchanges', () => ops.Exchanges({ sessionId: id }));
+    case 'POST sessions/:id/end':
+      return r.body().then((b) => call('EndSession', (c) => ops.EndSession({ sessionId: id, reason: str(b.reason) }, c)));
     case 'POST sessions/:id/verify':
       return call('Verify', () => ops.Verify({ sessionId: id }));
     case 'POST query':

@@ -97,6 +97,7 @@ export function SessionPage({ id }: { id: string }) {
           )}
         </div>
       )}
+      {s && !s.ended && me.roles.includes('admin') && <EndSession id={id} onEnded={setS} />}
       <section aria-labelledby="h-verify">
         <h2 id="h-verify">Tamper evidence</h2>
         <button
@@ -122,6 +123,37 @@ export function SessionPage({ id }: { id: string }) {
       </section>
       {s && t && <Player transcript={t} protocol={s.protocol} startMicros={s.startedMicros} endMicros={s.ended ? s.endedMicros : 0} />}
       {s && x && <ExchangePlayer data={x} protocol={s.protocol} startMicros={s.startedMicros} endMicros={s.ended ? s.endedMicros : 0} />}
+    </section>
+  );
+}
+
+/** Admin: end this open session on whichever gateway node holds it, with a reason (recorded, and told to the agent). */
+function EndSession({ id, onEnded }: { id: string; onEnded: (s: Session) => void }) {
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  return (
+    <section aria-labelledby="h-end">
+      <h2 id="h-end">End this session</h2>
+      <form
+        class="controls"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(undefined);
+          api
+            .endSession(id, reason)
+            .then(onEnded, (err: unknown) => setError(err instanceof ApiFailure ? err.message : String(err)))
+            .finally(() => setBusy(false));
+        }}
+      >
+        <label for="end-reason">Reason</label>
+        <input id="end-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} placeholder="told to the agent and recorded" />
+        <button type="submit" disabled={busy}>
+          End session
+        </button>
+      </form>
+      <ErrorLine error={error} />
     </section>
   );
 }

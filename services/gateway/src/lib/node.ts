@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Config } from '@chaperone/config';
-import { kafkaRequestQueue, loadPrivateKey } from '@chaperone/events';
+import { ENDED_BY_ADMIN, kafkaRequestQueue, loadPrivateKey, type EndSessionOrder } from '@chaperone/events';
 import { TokenVerifier } from '@chaperone/identity';
 import { Lifecycle, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
 import { TemporalApprovalGate, TemporalApprovalWorkflows } from './approvals/index.js';
@@ -66,6 +66,7 @@ export class GatewayNode {
         throw new Error(`cannot reach Kafka (${config.kafka.brokers.join(',')}): ${err.message}`, { cause: err });
       });
       this.cancels = new KafkaCancelBus({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-${config.nodeId}`, topic: config.kafka.cancelTopic, nodeId: config.nodeId, log });
+      this.cancels.onEndSession((order) => this.endSession(order));
       await this.cancels.start();
       const verifier = await TokenVerifier.fromConfig(config.identity);
       const policy = this.policy;
@@ -101,6 +102,20 @@ export class GatewayNode {
       await this.shutdown();
       throw err;
     }
+  }
+
+  /**
+   * An administrator's order to end a session (API EndSession, through the cancel bus): the node
+   * holding it ends it with reason ENDED_BY_ADMIN; the others have nothing to do.
+   */
+  endSession(order: EndSessionOrder): boolean {
+    const why = order.reason ? `: ${order.reason}` : '';
+    const error = `ended by ${order.by}${why}`;
+    const ended =
+      (this.pg?.endSessionById(order.sessionId, ENDED_BY_ADMIN, error, `chaperone: an administrator (${order.by}) ended this session${why}`) ?? false) ||
+      (this.httpProxy?.endSessionById(order.sessionId, ENDED_BY_ADMIN, error) ?? false);
+    if (ended) this.opts.log.warn({ session: order.sessionId, by: order.by, reason: order.reason, audit: 'end-session' }, 'session ended by an administrator');
+    return ended;
   }
 
   /** Graceful drain, then stop. */

@@ -22,6 +22,7 @@ export const commands: { name: string; load: () => Promise<CommandModule> }[] = 
   { name: 'whoami', load: () => import('./login.js') },
   { name: 'token', load: () => import('./token.js') },
   { name: 'sessions', load: () => import('./sessions.js') },
+  { name: 'dashboard', load: () => import('./dashboard.js') },
   { name: 'replay', load: () => import('./replay.js') },
   { name: 'sql', load: () => import('./sql.js') },
   { name: 'verify', load: () => import('./verify.js') },

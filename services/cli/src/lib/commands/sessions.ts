@@ -3,6 +3,7 @@ import { formatMicros, type SessionMsg } from '@chaperone/api/client';
 import type { SessionFilter } from '@chaperone/store';
 import { printJson, printTable, UserError } from '../context.js';
 import { parseSince, positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
+import { registerEnd } from './sessions-end.js';
 
 const state = (s: SessionMsg) => s.state || (!s.ended ? 'open' : !s.complete ? 'incomplete' : s.sealed ? 'sealed' : 'ended');
 
@@ -60,7 +61,7 @@ export const moreHint = (shown: number, next: number) =>
 
 const when = (micros: number) => (micros ? formatMicros(micros).slice(0, 19) : '');
 
-/** Registers `chaperone sessions ls|show`. */
+/** Registers `chaperone sessions ls|show|end`. */
 export function register(program: Command): void {
   const sessions = program.command('sessions')
       .summary('list and show recorded sessions').description('Recorded sessions (from the recording store, through the API)');
@@ -136,4 +137,6 @@ export function register(program: Command): void {
       );
     process.stdout.write(`${lines.join('\n')}\n`);
   });
+
+  registerEnd(sessions);
 }

@@ -183,6 +183,20 @@ export class HttpListener {
     this.pool.destroy();
   }
 
+  /**
+   * Ends one session of this node (an administrator's order): it is sealed with `reason` and
+   * `error`, and its client connection is closed, which also cuts an exec tunnel or a stream in
+   * progress. False when the session is not here.
+   */
+  endSessionById(sessionId: string, reason: string, error: string): boolean {
+    const session = [...this.sessions].find((s) => s.info.sessionId === sessionId);
+    if (!session) return false;
+    // Sealed first, so the reason is this one and not the 'client-closed' the closing connection reports.
+    void this.endSession(session, reason, error, 1000);
+    for (const st of this.sockets.values()) if ([...st.sessions.values()].includes(session)) st.conn.destroy();
+    return true;
+  }
+
   private stateFor(req: AgentRequest): SocketState {
     const conn = clientConnection(req);
     let st = this.sockets.get(conn.key);
@@ -200,8 +214,8 @@ export class HttpListener {
     return st;
   }
 
-  private async endSession(session: HttpSession, reason: string): Promise<void> {
-    await session.end(reason);
+  private async endSession(session: HttpSession, reason: string, error = '', graceMs?: number): Promise<void> {
+    await session.end(reason, error, graceMs);
     if (this.sessions.delete(session)) {
       this.deps.metrics.sessionsActive.dec();
       this.deps.metrics.sessions.inc({ result: reason });

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { decodeSessionControl, encodeSessionControl, type EndSessionOrder } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 
 /**
@@ -18,6 +19,14 @@ export interface CancelBus {
 }
 
 /**
+ * The same topic also carries an administrator's orders to end a session (the API's EndSession,
+ * @chaperone/events session-control): every node reads them, the one holding the session ends it.
+ */
+export interface SessionEndOrders {
+  onEndSession(handler: (order: EndSessionOrder) => void): void;
+}
+
+/**
  * What the bus carries and the sessions are looked up by: a digest of the pid and secret key,
  * so the secret itself is not copied to another topic (the session's own recording holds it).
  */
@@ -25,12 +34,6 @@ export const cancelKey = (processId: number, secretKey: number): string => creat
 
 /** A cancel published longer ago than this is stale (e.g. read after a consumer reconnect) and ignored. */
 const MAX_AGE_MS = 30_000;
-
-interface CancelMessage {
-  key: string;
-  from: string;
-  at: number;
-}
 
 export interface KafkaCancelBusOptions {
   brokers: string[];
@@ -46,11 +49,12 @@ export interface KafkaCancelBusOptions {
  * every cancel and a node that restarts after a crash never waits out its old member's
  * session timeout. A cancel costs one produce and one fetch answer (tens of milliseconds).
  */
-export class KafkaCancelBus implements CancelBus {
+export class KafkaCancelBus implements CancelBus, SessionEndOrders {
   private readonly kafka: Kafka;
   private readonly producer: Producer;
   private readonly consumer: Consumer;
   private handler: (key: string) => void = () => {};
+  private endHandler: (order: EndSessionOrder) => void = () => {};
 
   constructor(private readonly opts: KafkaCancelBusOptions) {
     const kafka = new Kafka({
@@ -69,6 +73,10 @@ export class KafkaCancelBus implements CancelBus {
     this.handler = handler;
   }
 
+  onEndSession(handler: (order: EndSessionOrder) => void): void {
+    this.endHandler = handler;
+  }
+
   async start(): Promise<void> {
     await this.ensureTopic();
     await this.producer.connect();
@@ -77,14 +85,10 @@ export class KafkaCancelBus implements CancelBus {
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
-        let m: CancelMessage;
-        try {
-          m = JSON.parse(message.value?.toString('utf8') ?? '') as CancelMessage;
-        } catch {
-          return;
-        }
-        if (typeof m.key !== 'string' || m.from === this.opts.nodeId || Date.now() - m.at > MAX_AGE_MS) return;
-        this.handler(m.key);
+        const m = decodeSessionControl(message.value?.toString('utf8') ?? '');
+        if (!m || m.from === this.opts.nodeId || Date.now() - m.at > MAX_AGE_MS) return;
+        if (m.kind === 'cancel') this.handler(m.key);
+        else this.endHandler(m);
         return Promise.resolve();
       },
     });
@@ -118,8 +122,7 @@ export class KafkaCancelBus implements CancelBus {
   }
 
   async publish(key: string): Promise<void> {
-    const m: CancelMessage = { key, from: this.opts.nodeId, at: Date.now() };
-    await this.producer.send({ topic: this.opts.topic, acks: 1, messages: [{ value: JSON.stringify(m) }] });
+    await this.producer.send({ topic: this.opts.topic, acks: 1, messages: [{ value: encodeSessionControl({ kind: 'cancel', key, from: this.opts.nodeId, at: Date.now() }) }] });
   }
 
   async stop(): Promise<void> {

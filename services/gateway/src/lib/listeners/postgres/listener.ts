@@ -106,6 +106,18 @@ export class PgListener {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /**
+   * Ends one session of this node (an administrator's order): the client gets a FATAL
+   * admin_shutdown (57P01) with `message`, the recording `reason` and `error`. False when the
+   * session is not here.
+   */
+  endSessionById(sessionId: string, reason: string, error: string, message: string): boolean {
+    const session = [...this.sessions].find((s) => s.sessionId === sessionId);
+    if (!session) return false;
+    void session.end(reason, error, { severity: 'FATAL', code: '57P01', message });
+    return true;
+  }
+
   async endAll(reason: string): Promise<void> {
     await Promise.all([...this.sessions].map((s) => s.end(reason, '', { severity: 'FATAL', code: '57P01', message: 'chaperone: the gateway node is shutting down; reconnect to continue' })));
   }

@@ -493,6 +493,10 @@ export class PgProxySession {
     }
   }
 
+  get sessionId(): string {
+    return this.ctx.sessionId;
+  }
+
   /** Seals and ends the session once; tells the client why when there is something to tell. */
   async end(reason: string, error = '', notice?: PgNotice): Promise<void> {
     if (this.ended) return;
