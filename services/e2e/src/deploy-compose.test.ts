@@ -24,6 +24,7 @@ interface ComposeService {
   command?: string[];
   depends_on?: Record<string, unknown>;
   volumes?: string[];
+  ports?: string[];
   read_only?: boolean;
   user?: string;
 }
@@ -94,6 +95,12 @@ describe('deploy/compose', () => {
     const config = compileOptions(raw, '/etc/chaperone', { env: { UPSTREAM_PASSWORD: 'x' } });
     assert.deepEqual(config.kafka.brokers, ['kafka:9092']);
     assert.equal(config.policy.bundleFile, '/opt/chaperone/policy/bundle.tar.gz');
+    // The web console: HTTPS on the API with the trial certificate, its port published like the others.
+    const web = config.api.web;
+    assert.ok(web, 'api.web is configured');
+    assert.equal(web.listen.port, 9443);
+    assert.equal(web.tls.certFile, '/etc/chaperone/secrets/gateway.pem');
+    assert.ok(compose.services.api?.ports?.includes(`127.0.0.1:${web.listen.port}:${web.listen.port}`), 'the console port is published on loopback');
   });
 
   it('runs only commands and options the chaperone CLI has', { skip: !existsSync(cliMain) && 'build the CLI first (npx nx run @chaperone/cli:build)' }, () => {
