@@ -50,7 +50,7 @@ describe('mcp server event streams', () => {
     const seen: ServerMessage[] = [];
     const h = hooks({ serverMessage: (m) => (seen.push(m), m.method !== 'sampling/createMessage') });
     const bytes = Buffer.from(`id: e1\n${msg(sampling)}id: e2\n${msg(progress)}${msg(result)}`);
-    const { out } = run(h, bytes, 17);
+    const { out } = run(h, Buffer.concat([Buffer.from('id: p0\ndata:\n\n'), bytes]), 17);
     assert.deepEqual(
       seen.map((m) => [m.kind, m.method, m.id]),
       [
@@ -58,7 +58,8 @@ describe('mcp server event streams', () => {
         ['notification', 'notifications/progress', null],
       ],
     );
-    assert.equal(out, `id: e1\n\nid: e2\n${msg(progress)}${msg(result)}`);
+    // The priming event (an id, empty data) passes as it is.
+    assert.equal(out, `id: p0\ndata: \n\nid: e1\n\nid: e2\n${msg(progress)}${msg(result)}`);
   });
 
   it('filters tools/list answers of any id on a stream whose request came elsewhere, and rewrites the endpoint', () => {

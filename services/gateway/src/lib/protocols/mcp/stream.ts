@@ -71,8 +71,10 @@ function relayEvent(e: SseEvent, h: McpStreamHooks, waiting: Set<JsonRpcId>): st
   const type = eventField(e, 'event') ?? 'message';
   const data = eventData(e);
   if (type === 'endpoint' && data !== undefined && h.rewriteEndpoint) return formatEvent(withData(e, h.rewriteEndpoint(data)));
-  // Clients act only on `message` events (and the endpoint); others pass, recorded as forwarded.
-  if (type !== 'message' || data === undefined) return formatEvent(e);
+  // Clients act only on `message` events with data (and the endpoint); others pass, recorded as
+  // forwarded: e.g. the event with an id and empty data a server sends first so that the client
+  // can resume the stream (Streamable HTTP, 2025-11-25), comments, keep-alives.
+  if (type !== 'message' || data === undefined || data === '') return formatEvent(e);
   let m: ServerMessage;
   try {
     m = parseServerMessage(data);
