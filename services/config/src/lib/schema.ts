@@ -268,8 +268,14 @@ export const configSchema = z
          * statement instead of two. Commands never wait for it. 0 publishes every frame at once. @default 5ms
          */
         linger: duration.default('5ms'),
-        /** Idempotent producers per gateway node, each with one produce request in flight. @default 2 */
-        producers: z.number().int().min(1).max(16).default(2),
+        /**
+         * Idempotent producers per gateway node, each with one produce request in flight (a session
+         * always uses the same one). One merges every session's publishes into the fewest, largest
+         * requests, which is what a CPU-bound node needs (loadtest/README.md "Produce lanes": 15–20%
+         * less gateway CPU per statement than 2 at 8 and 32 pgbench clients); more only help a node
+         * with CPU to spare whose requests wait on a slow broker. @default 1
+         */
+        producers: z.number().int().min(1).max(16).default(1),
         /**
          * Largest Kafka record a session publish makes (the session's consecutive events; bulk
          * results fill records up to this). Keep it under the topic's max.message.bytes (the
@@ -279,7 +285,7 @@ export const configSchema = z
         maxRecordBytes: size.default('768KiB'),
       })
       .strict()
-      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', cancelTopic: 'chaperone.cancels.v1', mcpToolsTopic: 'chaperone.mcp-tools.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 2, maxRecordBytes: '768KiB' }),
+      .default({ brokers: ['127.0.0.1:9092'], clientId: 'chaperone', topic: 'chaperone.sessions.v1', cancelTopic: 'chaperone.cancels.v1', mcpToolsTopic: 'chaperone.mcp-tools.v1', partitions: 6, ackTimeout: '10s', maxInFlightBytes: '8MiB', linger: '5ms', producers: 1, maxRecordBytes: '768KiB' }),
     clickhouse: z
       .object({
         url: z.string().url().default('http://127.0.0.1:8123'),
