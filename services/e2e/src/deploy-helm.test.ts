@@ -130,6 +130,28 @@ describe('helm chart, options', () => {
     findObject(all, 'NetworkPolicy', 'chaperone-default-deny');
   });
 
+  it('serves the web console from the API pods: api.web with the mounted TLS Secret, an https port on the pod and the Service, and no console when turned off', () => {
+    const objects = renderChart([], ['api.web.tlsSecret=console-tls', 'api.service.webPort=8443']);
+    const web = configOf(objects, 'chaperone-config').api.web;
+    assert.deepEqual(web?.listen, { host: '0.0.0.0', port: 9443 });
+    assert.equal(web?.tls.certFile, '/etc/chaperone/tls/tls.crt');
+    const spec = podSpec(findObject(objects, 'Deployment', 'chaperone-api'));
+    const c = spec.containers[0]! as Container & { ports: { name: string; containerPort: number }[] };
+    assert.ok(c.ports.some((p) => p.name === 'https' && p.containerPort === 9443));
+    assert.ok(c.volumeMounts.some((m) => m.mountPath === '/etc/chaperone/tls'), 'the TLS Secret is mounted');
+    const volumes = (spec as PodSpec & { volumes: { name: string; secret?: { secretName: string } }[] }).volumes;
+    assert.equal(volumes.find((v) => v.name === 'tls')?.secret?.secretName, 'console-tls');
+    // Ready only once the console listens too: the API's /healthz is up after api.web is bound.
+    assert.equal(c.readinessProbe?.httpGet.path, '/healthz');
+    const svc = findObject<{ spec: { ports: { name: string; port: number; targetPort: string }[] } }>(objects, 'Service', 'chaperone-api');
+    assert.deepEqual(svc.spec.ports.find((p) => p.name === 'https'), { name: 'https', port: 8443, targetPort: 'https', protocol: 'TCP', appProtocol: 'https' });
+    const np = findObject<{ spec: { ingress: { ports: { port: string }[] }[] } }>(objects, 'NetworkPolicy', 'chaperone-api');
+    assert.deepEqual(np.spec.ingress[0]!.ports.map((p) => p.port), ['grpc', 'https']);
+    const off = renderChart([], ['api.web.enabled=false']);
+    assert.equal(configOf(off, 'chaperone-config').api.web, undefined);
+    assert.ok(!podSpec(findObject(off, 'Deployment', 'chaperone-api')).containers[0]!.volumeMounts.some((m) => m.mountPath === '/etc/chaperone/tls'));
+  });
+
   it('mounts an overriding policy bundle and points policy.bundleFile at it', () => {
     const config = configOf(all, 'chaperone-config');
     assert.equal(config.policy.bundleFile, '/etc/chaperone/policy/bundle.tar.gz');

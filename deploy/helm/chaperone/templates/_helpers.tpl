@@ -82,6 +82,10 @@ from its values, with .Values.config merged over it. Paths are those the pods mo
 {{- if .Values.gateway.httpProxy.enabled -}}
 {{- $_ := set $gateway "httpProxy" (dict "listen" "0.0.0.0:8443" "tls" (dict "certFile" "/etc/chaperone/tls/tls.crt" "keyFile" "/etc/chaperone/tls/tls.key")) -}}
 {{- end -}}
+{{- $api := dict "listen" "0.0.0.0:50051" "http" "0.0.0.0:9301" "socGroups" .Values.api.socGroups -}}
+{{- if .Values.api.web.enabled -}}
+{{- $_ := set $api "web" (dict "listen" "0.0.0.0:9443" "tls" (dict "certFile" "/etc/chaperone/tls/tls.crt" "keyFile" "/etc/chaperone/tls/tls.key")) -}}
+{{- end -}}
 {{- $base := dict
   "logging" (dict "level" .Values.logLevel)
   "identity" (dict "signingKeyFile" "/etc/chaperone/keys/identity.pem")
@@ -92,7 +96,7 @@ from its values, with .Values.config merged over it. Paths are those the pods mo
   "materializer" (dict "http" "0.0.0.0:9201" "batchSize" (int .Values.materializer.batchSize) "flushInterval" .Values.materializer.flushInterval)
   "temporal" (dict "address" .Values.temporal.address "namespace" .Values.temporal.namespace "taskQueue" .Values.temporal.taskQueue "http" "0.0.0.0:9401")
   "policy" (dict "bundleFile" (include "chaperone.bundleFile" .) "reloadInterval" .Values.policy.reloadInterval)
-  "api" (dict "listen" "0.0.0.0:50051" "http" "0.0.0.0:9301" "socGroups" .Values.api.socGroups) -}}
+  "api" $api -}}
 {{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) -}}
 {{- toYaml $merged -}}
 {{- end -}}
@@ -113,7 +117,7 @@ from its values, with .Values.config merged over it. Paths are those the pods mo
 {{- if .tls }}
 - name: tls
   secret:
-    secretName: {{ include "chaperone.tlsSecretName" .root }}
+    secretName: {{ .tlsSecret | default (include "chaperone.tlsSecretName" .root) }}
     defaultMode: 0440
 {{- end }}
 {{- if .root.Values.policy.existingConfigMap }}
