@@ -31,7 +31,8 @@ export type HttpCredentials =
   | { type: 'basic'; username: string; password: string }
   | { type: 'header'; name: string; value: string }
   | { type: 'kubernetesServiceAccount'; tokenFile: string; reloadIntervalMs: number }
-  | { type: 'registryToken'; username: string | undefined; password: string | undefined };
+  | { type: 'registryToken'; username: string | undefined; password: string | undefined }
+  | { type: 'oauthClientCredentials'; tokenUrl: string; clientId: string; clientSecret: string; scope: string | undefined; resource: string | undefined; refreshBeforeMs: number };
 
 export type BodyStore = 'full' | 'digest' | 'none';
 
@@ -232,6 +233,9 @@ function compileHttpUpstream(h: RawHttpUpstream, field: string, path: (p: string
       break;
     case 'registryToken':
       credentials = { type: c.type, username: c.username, password: secret(c.password, `${field}.credentials.password`) };
+      break;
+    case 'oauthClientCredentials':
+      credentials = { type: c.type, tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: secret(c.clientSecret, `${field}.credentials.clientSecret`)!, scope: c.scope, resource: c.resource, refreshBeforeMs: parseDuration(c.refreshBefore, `${field}.credentials.refreshBefore`) };
       break;
   }
   let ca: string | undefined;

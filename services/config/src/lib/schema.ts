@@ -47,6 +47,25 @@ export const httpCredentialsSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('registryToken'), username: z.string().optional(), password: secret.optional() }).strict(),
+  /**
+   * OAuth 2.0 client credentials (RFC 6749 §4.4): the gateway gets an access token from the
+   * token endpoint with its client id and secret (HTTP Basic, §2.3.1), caches it and renews it
+   * before it expires; agents never hold it.
+   */
+  z
+    .object({
+      type: z.literal('oauthClientCredentials'),
+      tokenUrl: z.string().url(),
+      clientId: z.string().min(1),
+      clientSecret: secret,
+      /** Space-separated scopes to ask for. */
+      scope: z.string().optional(),
+      /** RFC 8707 resource indicator (e.g. the MCP server's URL), when the server wants one. */
+      resource: z.string().url().optional(),
+      /** Renew a token this long before it expires. @default 60s */
+      refreshBefore: duration.default('60s'),
+    })
+    .strict(),
 ]);
 
 /** How much of a body the recording keeps: all of it, only size + SHA-256, or nothing but the size. */
