@@ -27,7 +27,11 @@ prepare_oidc() {
   (cd "$OIDC_DIR" && npm install --no-audit --no-fund --save-exact "oidc-provider@$OIDC_PROVIDER_VERSION") >"$LOG_DIR/oidc-install.log" 2>&1 ||
     die "npm install oidc-provider@$OIDC_PROVIDER_VERSION failed (see $LOG_DIR/oidc-install.log)"
 }
-start_oidc() { spawn oidc node "$LOCAL_DIR/oidc/server.mjs" "$OIDC_DIR" "$CHAPERONE_OIDC_PORT" "$CHAPERONE_API_WEB_PORT"; }
+start_oidc() {
+  # The gateway's client for the client credentials grant (OAuth towards MCP servers, issue #15).
+  OIDC_GATEWAY_CLIENT_SECRET=$(secret_file oidc-gateway-client.secret) \
+    spawn oidc node "$LOCAL_DIR/oidc/server.mjs" "$OIDC_DIR" "$CHAPERONE_OIDC_PORT" "$CHAPERONE_API_WEB_PORT"
+}
 health_oidc() { http_ok "http://127.0.0.1:$CHAPERONE_OIDC_PORT/.well-known/openid-configuration"; }
 
 # ---------------------------------------------------------------- reference MCP servers (issue #15)

@@ -4,7 +4,9 @@
 // may use the device grant (RFC 8628) and the authorization code flow with PKCE and a loopback
 // redirect. Its development login form accepts the users below with the password "chaperone".
 // The console's web client logs people in with the authorization code flow + PKCE, back to the
-// console's callback on the API's HTTPS port.
+// console's callback on the API's HTTPS port. With OIDC_GATEWAY_CLIENT_SECRET set, the
+// confidential client chaperone-gateway may use the client credentials grant (scope mcp), and
+// OIDC_CLIENT_CREDENTIALS_TTL (seconds, default 600) is the lifetime of those tokens.
 // Usage: node server.mjs <oidc-provider module dir> <port> [<console port>]
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -22,8 +24,17 @@ const USERS = {
 };
 
 const issuer = `http://127.0.0.1:${port}`;
+// A confidential client for the OAuth client credentials grant (RFC 6749 §4.4): the gateway
+// gets access tokens for an upstream (an MCP server) with it; its secret comes from the
+// environment, and tests may shorten the tokens' lifetime to see them renewed.
+const gatewaySecret = process.env.OIDC_GATEWAY_CLIENT_SECRET;
+const gatewayClients = gatewaySecret
+  ? [{ client_id: 'chaperone-gateway', client_secret: gatewaySecret, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'mcp' }]
+  : [];
+const clientCredentialsTtl = Number(process.env.OIDC_CLIENT_CREDENTIALS_TTL ?? 600);
 const provider = new Provider(issuer, {
   clients: [
+    ...gatewayClients,
     {
       client_id: 'chaperone-cli',
       token_endpoint_auth_method: 'none',
@@ -42,12 +53,12 @@ const provider = new Provider(issuer, {
     },
   ],
   claims: { openid: ['sub'], profile: ['preferred_username', 'name'], groups: ['groups'] },
-  scopes: ['openid', 'profile', 'groups', 'offline_access'],
+  scopes: ['openid', 'profile', 'groups', 'offline_access', 'mcp'],
   conformIdTokenClaims: false,
-  features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true }, revocation: { enabled: true } },
+  features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true }, revocation: { enabled: true }, clientCredentials: { enabled: true }, introspection: { enabled: true } },
   pkce: { required: () => true },
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-  ttl: { IdToken: 600, AccessToken: 600, DeviceCode: 300, Interaction: 600, Session: 3600, Grant: 3600, RefreshToken: 86400 },
+  ttl: { IdToken: 600, AccessToken: 600, ClientCredentials: clientCredentialsTtl, DeviceCode: 300, Interaction: 600, Session: 3600, Grant: 3600, RefreshToken: 86400 },
   async loadExistingGrant(ctx) {
     // Test users consent once for everything the CLI asks: no consent screen to click through.
     const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);

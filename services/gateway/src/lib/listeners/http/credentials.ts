@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '@chaperone/observability';
 import { UpstreamError } from '../../errors.js';
+import { ClientCredentialsToken } from './oauth.js';
 import type { HttpConnection } from './types.js';
 import type { UpstreamPool } from './upstream.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** What a request needs from the registry token flow: the repository and the actions. */
 export interface CredentialScope {
@@ -40,7 +42,7 @@ class ServiceAccountToken implements CredentialSource {
       try {
         this.token = (await readFile(this.file, 'utf8')).trim();
       } catch (err) {
-        throw new UpstreamError('AUTH_FAILED', `cannot read the service-account token ${this.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw new UpstreamError('AUTH_FAILED', `cannot read the service-account token ${this.file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
       }
       this.readAt = Date.now();
     }
@@ -130,5 +132,7 @@ export function credentialSource(conn: HttpConnection, pool: UpstreamPool, log: 
       return new ServiceAccountToken(c.tokenFile, c.reloadIntervalMs);
     case 'registryToken':
       return new RegistryToken(conn, pool, c.username, c.password, log);
+    case 'oauthClientCredentials':
+      return new ClientCredentialsToken({ connection: conn.name, tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret, scope: c.scope, resource: c.resource, refreshBeforeMs: c.refreshBeforeMs, log });
   }
 }
