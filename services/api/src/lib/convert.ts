@@ -21,6 +21,7 @@ export const verifyMsg = (v: VerifyResult): VerifyResponse => ({
   lastSeq: v.lastSeq,
   sealedBy: v.sealedBy ?? '',
   headHash: v.headHash,
+  sealedHash: v.sealedHash ?? '',
   sealedIncomplete: v.sealedIncomplete ?? false,
 });
 
@@ -40,5 +41,6 @@ export const verifyResult = (m: VerifyResponse): VerifyResult => ({
   lastSeq: m.lastSeq,
   ...(m.sealedBy ? { sealedBy: m.sealedBy } : {}),
   headHash: m.headHash,
+  ...(m.sealedHash ? { sealedHash: m.sealedHash } : {}),
   ...(m.sealedIncomplete ? { sealedIncomplete: true } : {}),
 });

@@ -39,9 +39,12 @@ export interface ListSessionsRequest {
   state: string;
 }
 
+/** schemas/proto Counters: a message is one protocol message, a frame one recorded Frame event (a forwarded write). */
 export interface CountersMsg {
   framesIn: number;
   framesOut: number;
+  messagesIn: number;
+  messagesOut: number;
   bytesIn: number;
   bytesOut: number;
   commands: number;
@@ -67,7 +70,10 @@ export interface SessionMsg {
   endError: string;
   counters: CountersMsg;
   lastSeq: number;
+  /** @deprecated the same as sealedHash */
   finalHash: string;
+  /** Hex hash the seal signs (of the event before SessionEnded); empty while open. */
+  sealedHash: string;
   sealedBy: string;
   complete: boolean;
   sealed: boolean;
@@ -116,6 +122,9 @@ export interface VerifyResponse {
   events: number;
   lastSeq: number;
   sealedBy: string;
+  /** Hex hash of the newest event checked (SessionEnded's own when ended). */
   headHash: string;
+  /** Hex hash the seal signs; empty when the gateway did not seal. */
+  sealedHash: string;
   sealedIncomplete: boolean;
 }

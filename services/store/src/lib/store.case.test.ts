@@ -169,9 +169,26 @@ export function runSuite(name: string, create: () => Promise<SuiteTarget>): void
       assert.equal(sa.counters.denied, 1);
       assert.equal(sa.lastSeq, a.events.length - 1);
       assert.equal(sa.finalHash, a.events.at(-2)!.hash.toString('hex'));
+      assert.equal(sa.sealedHash, sa.finalHash);
+      const frames = (f: typeof a, d: string) => f.events.filter((e) => e.event.body.type === 'Frame' && e.event.body.direction === d);
+      const messages = (f: typeof a, d: string) => frames(f, d).reduce((n, e) => n + (e.event.body.type === 'Frame' ? e.event.body.messageTypes.length : 0), 0);
+      assert.deepEqual(
+        [sa.counters.framesIn, sa.counters.framesOut, sa.counters.messagesIn, sa.counters.messagesOut],
+        [frames(a, 'CLIENT_TO_SERVER').length, frames(a, 'SERVER_TO_CLIENT').length, messages(a, 'CLIENT_TO_SERVER'), messages(a, 'SERVER_TO_CLIENT')],
+        'frames: Frame events; messages: the protocol messages in them',
+      );
       const sb = all[0]!;
       assert.equal(sb.ended, false);
       assert.equal(sb.subject, 'agent:b');
+      // An open session's counters are what is recorded so far, not blank.
+      const bytes = (d: string) => frames(b, d).reduce((n, e) => n + (e.event.body.type === 'Frame' ? e.event.body.bytes.length : 0), 0);
+      const want = {
+        framesIn: frames(b, 'CLIENT_TO_SERVER').length, framesOut: frames(b, 'SERVER_TO_CLIENT').length, messagesIn: messages(b, 'CLIENT_TO_SERVER'),
+        messagesOut: messages(b, 'SERVER_TO_CLIENT'), bytesIn: bytes('CLIENT_TO_SERVER'), bytesOut: bytes('SERVER_TO_CLIENT'), commands: 2, denied: 1,
+      };
+      assert.deepEqual(sb.counters, want);
+      assert.ok(want.framesOut > 0 && want.messagesOut > want.framesOut, 'the fixture has frames of several messages');
+      assert.deepEqual((await t.store.getSession(b.sessionId)).counters, want);
       assert.deepEqual((await t.store.listSessions({ subject: 'agent:a' })).map((s) => s.sessionId), [a.sessionId]);
       assert.deepEqual((await t.store.listSessions({ connection: 'pg-b' })).map((s) => s.sessionId), [b.sessionId]);
       assert.deepEqual((await t.store.listSessions({ sinceMicros: t0 + 30e6 })).map((s) => s.sessionId), [b.sessionId]);

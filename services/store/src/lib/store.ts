@@ -8,6 +8,7 @@ import type { Executor } from './executor.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { budgetEnd, checkMaxBytes, fitting, type RangeOptions, type SeqBytes } from './pages.js';
 import { Projector } from './projector.js';
+import { addRecordedCounts } from './counters.js';
 import { COMMAND_COLUMNS, EVENT_COLUMNS, FRAME_COMMAND_COLUMNS, SESSION_COLUMNS, toRows, type ColumnSpec, type EventRow, type SessionRow } from './rows.js';
 import { str, uint } from './sql.js';
 import { CH_UNKNOWN_IDENTIFIER } from './translate.js';
@@ -121,8 +122,9 @@ function toSummary(r: SessionRow): SessionSummary {
     sessionId: r.session_id, subject: r.subject, issuer: r.issuer, groups: r.groups, tokenId: r.token_id, connection: r.connection,
     protocol: r.protocol, clientAddress: r.client_address, tls: r.tls === 1, attributesJson: r.attributes, nodeId: r.node_id,
     startedMicros: r.started_micros, ended: r.ended_micros > 0, endedMicros: r.ended_micros, endReason: r.end_reason, endError: r.end_error,
-    counters: { framesIn: r.frames_in, framesOut: r.frames_out, bytesIn: r.bytes_in, bytesOut: r.bytes_out, commands: r.commands, denied: r.denied },
-    lastSeq: r.last_seq, finalHash: r.final_hash, sealedBy: r.sealed_by, complete: r.complete === 1, sealed: r.sealed === 1,
+    // Frames and messages are counted from the recording (counters.ts), as replay counts them.
+    counters: { framesIn: 0, framesOut: 0, messagesIn: 0, messagesOut: 0, bytesIn: r.bytes_in, bytesOut: r.bytes_out, commands: r.commands, denied: r.denied },
+    lastSeq: r.last_seq, sealedHash: r.final_hash, finalHash: r.final_hash, sealedBy: r.sealed_by, complete: r.complete === 1, sealed: r.sealed === 1,
   };
 }
 
@@ -229,13 +231,17 @@ class ClickHouseStore implements Store {
       // session in which any frame had a value masked.
       where.push(filter.verdict === 'MASK' ? `(${decided} OR session_id IN (SELECT session_id FROM ${this.database}.events WHERE masked > 0))` : decided);
     }
-    return (await this.sessionRows(where, limit)).map(toSummary);
+    const list = (await this.sessionRows(where, limit)).map(toSummary);
+    await addRecordedCounts(this.exec, list);
+    return list;
   }
 
   async getSession(id: string): Promise<SessionSummary> {
     const [row] = await this.sessionRows([`session_id = ${str(id)}`], 10);
     if (!row) throw new SessionNotFoundError(id);
-    return toSummary(row);
+    const s = toSummary(row);
+    await addRecordedCounts(this.exec, [s]);
+    return s;
   }
 
   private async eventRows(id: string, range: string, final: boolean, limit?: number): Promise<EventRow[]> {

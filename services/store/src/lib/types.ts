@@ -31,9 +31,18 @@ export interface StoredEvent {
   prevHash: string;
 }
 
+/**
+ * A session's counters, one meaning per word (CLI, replay, verify and the API alike): a message is
+ * one protocol message, a frame one recorded Frame event (the bytes of one forwarded write, one or
+ * several messages). Frames and messages are counted from the recording, as `chaperone replay`
+ * counts them (the login exchange included). Bytes, commands and denied of an ended session are the
+ * gateway's own (SessionEnded); an open one's are counted from what is recorded so far.
+ */
 export interface SessionCounters {
   framesIn: number;
   framesOut: number;
+  messagesIn: number;
+  messagesOut: number;
   bytesIn: number;
   bytesOut: number;
   commands: number;
@@ -63,7 +72,9 @@ export interface SessionSummary {
   endError: string;
   counters: SessionCounters;
   lastSeq: number;
-  /** Hex; empty while open. */
+  /** Hex hash the seal signs (of the event before SessionEnded); empty while open. */
+  sealedHash: string;
+  /** @deprecated the same as sealedHash (the API's older name). */
   finalHash: string;
   sealedBy: string;
   complete: boolean;
@@ -122,8 +133,10 @@ export interface VerifyResult {
   events: number;
   lastSeq: number;
   sealedBy?: string;
-  /** Hex hash of the last event checked. */
+  /** Hex hash of the newest event checked: the chain's head (SessionEnded's own hash when ended). */
   headHash: string;
+  /** Hex hash the gateway's seal signs (SessionEnded.finalHash: of the event before SessionEnded), when it sealed. */
+  sealedHash?: string;
   /** The materializer sealed the session incomplete (no SessionEnded after its idle timeout). */
   sealedIncomplete?: boolean;
 }

@@ -3,6 +3,7 @@ import { ZERO_HASH, chainHash, decodeEventBody, verifySeal, type SessionEvent } 
 import { EVENT_COLUMNS, toEventRow, type EventRow } from './rows.js';
 import { verifyIncompleteSeal } from './seal.js';
 import type { IncompleteSeal, TrustedKeys, VerifyResult, VerifyStatus } from './types.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** Every column of `events`, compared between a stored row and the row its own Avro projects to. */
 const COMPARED = EVENT_COLUMNS.map((c) => c.name) as (keyof EventRow)[];
@@ -103,7 +104,7 @@ export class ChainVerifier {
     try {
       event = decodeEventBody(first.avro);
     } catch (err) {
-      return this.broken(seq, `event ${seq}: stored Avro does not decode (${(err as Error).message})`);
+      return this.broken(seq, `event ${seq}: stored Avro does not decode (${errorMessage(err)})`);
     }
     if (event.sessionId !== this.sessionId || event.seq !== seq)
       return this.broken(seq, `event ${seq}: its Avro says session ${event.sessionId} seq ${event.seq}`);
@@ -169,12 +170,15 @@ export class ChainVerifier {
   }
 
   finish(): VerifyResult {
-    const base = { sessionId: this.sessionId, events: this.expectedSeq, lastSeq: this.expectedSeq - 1, headHash: this.head.toString('hex') };
+    const base: Pick<VerifyResult, 'sessionId' | 'events' | 'lastSeq' | 'headHash' | 'sealedHash'> = {
+      sessionId: this.sessionId, events: this.expectedSeq, lastSeq: this.expectedSeq - 1, headHash: this.head.toString('hex'),
+    };
     if (this.verdict) return { ...base, ...this.verdict };
     const end = this.ended;
     if (!end || end.body.type !== 'SessionEnded') return this.unended(base);
     const b = end.body;
     const sealedBy = b.sealedBy;
+    if (b.signature.length > 0) Object.assign(base, { sealedHash: Buffer.from(b.finalHash).toString('hex') });
     if (!Buffer.from(b.finalHash).equals(Buffer.from(end.prevHash)))
       return { ...base, sealedBy, status: 'broken', firstBadSeq: end.seq, detail: 'SessionEnded.finalHash is not the hash of the event before it' };
     if (!b.complete)

@@ -19,9 +19,22 @@ const oneLine = (v: string) => v.replace(/\r?\n/g, '⏎').replace(/\t/g, ' ');
 /** "1 event", "2 events". */
 const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
-/** The counts line under a session's header, in the full transcript and when a live one ends. */
-export function countsLine(events: number, commands: number, frames: { in: number; out: number }): string {
-  return `  ${count(events, 'event')}, ${count(commands, 'command')}, ${count(frames.in, 'frame')} in, ${count(frames.out, 'frame')} out`;
+/**
+ * The counts line under a session's header, in the full transcript and when a live one ends, with
+ * the words `chaperone sessions show` uses: frames are recorded Frame events (one forwarded write
+ * each), messages the protocol messages in them.
+ */
+export function countsLine(events: number, commands: number, frames: InOut, messages: InOut): string {
+  return (
+    `  ${count(events, 'event')}, ${count(commands, 'command')}, ` +
+    `${count(frames.in, 'frame')} (${count(messages.in, 'message')}) in, ${count(frames.out, 'frame')} (${count(messages.out, 'message')}) out`
+  );
+}
+
+/** A count per direction: in = client to server, out = server to client. */
+export interface InOut {
+  in: number;
+  out: number;
 }
 
 export function formatTable(columns: readonly string[], rows: readonly (readonly (string | null)[])[], maxWidth = 60): string[] {
@@ -75,7 +88,7 @@ export function formatTranscript(t: Transcript, opts: FormatOptions = {}): strin
     const seal = e.sealed ? `sealed by ${e.sealedBy}` : 'not sealed';
     lines.push(`  ended     ${formatMicros(e.tsMicros)}  (${e.reason}${e.error ? `: ${e.error}` : ''}; ${seal}${e.complete ? '' : '; INCOMPLETE'})`);
   } else lines.push('  ended     (still open, or its end is not recorded yet)');
-  lines.push(countsLine(t.events, t.commands.length, t.frames), '');
+  lines.push(countsLine(t.events, t.commands.length, t.frames, t.messages), '');
   for (const c of t.commands) lines.push(...commandLines(c, o));
   return `${lines.join('\n').trimEnd()}\n`;
 }

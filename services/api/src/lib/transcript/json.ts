@@ -57,6 +57,7 @@ export class TranscriptJsonWriter {
       ...(t.ended ? { ended: t.ended } : {}),
       events: t.events,
       frames: t.frames,
+      messages: t.messages,
     };
     const fields = Object.entries(tail).map(([k, v]) => `${pad(1)}${JSON.stringify(k)}: ${pretty(v, 1)}`);
     this.out.push(this.written ? `\n${pad(1)}]` : ']', ...fields.map((f) => `,\n${f}`), '\n}\n');
@@ -121,6 +122,6 @@ export function transcriptDocument(t: Transcript): Record<string, unknown> {
   return {
     sessionId: t.sessionId, nodeId: t.nodeId, ...(t.started ? { started: t.started } : {}),
     commands: t.commands.map((c) => commandDoc(c)),
-    ...(t.ended ? { ended: t.ended } : {}), events: t.events, frames: t.frames,
+    ...(t.ended ? { ended: t.ended } : {}), events: t.events, frames: t.frames, messages: t.messages,
   };
 }

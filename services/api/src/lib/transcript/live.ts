@@ -46,6 +46,7 @@ export class LiveTranscript {
   private masks: MaskTally = new Map();
   private commands = 0;
   private frames = { in: 0, out: 0 };
+  private messages = { in: 0, out: 0 };
   private events = 0;
   private readonly http = new HttpRenderer();
   /** An approval requested for the command in progress and not answered yet. */
@@ -121,7 +122,7 @@ export class LiveTranscript {
           ...this.flushResult(),
           ...this.http.flush(),
           `ended     ${formatMicros(e.tsMicros)}  (${body.reason}${body.error ? `: ${body.error}` : ''}; ${body.signature.length ? `sealed by ${body.sealedBy}` : 'not sealed'}${body.complete ? '' : '; INCOMPLETE'})`,
-          countsLine(this.events, this.commands, this.frames),
+          countsLine(this.events, this.commands, this.frames, this.messages),
         ];
     }
   }
@@ -164,7 +165,9 @@ export class LiveTranscript {
   private clientFrame(e: EventMsg, body: Frame): string[] {
     this.frames.in++;
     const out = this.orphans(this.queries.settle());
-    for (const m of recordedMessages(body)) {
+    const messages = recordedMessages(body);
+    this.messages.in += messages.length;
+    for (const m of messages) {
       if (isHttpMessage(m.type)) {
         out.push(...this.http.message('CLIENT_TO_SERVER', m));
         continue;
@@ -181,8 +184,9 @@ export class LiveTranscript {
   private serverFrame(body: Frame): string[] {
     this.frames.out++;
     const out = this.orphans(this.queries.serverFrame());
-    if (body.redacted) return out;
     const messages = recordedMessages(body);
+    this.messages.out += messages.length;
+    if (body.redacted) return out;
     const at = maskedAt(messages);
     if (at < 0) this.tally(body);
     messages.forEach((m, i) => {

@@ -25,7 +25,10 @@ export interface Transcript {
   ended?: { tsMicros: number; seq: number } & Omit<SessionEnded, 'type' | 'finalHash' | 'signature'> & { finalHash: string; sealed: boolean };
   commands: TranscriptCommand[];
   events: number;
+  /** Recorded Frame events (one forwarded write each) per direction. */
   frames: { in: number; out: number };
+  /** Protocol messages in those frames per direction. */
+  messages: { in: number; out: number };
 }
 
 /** HTTP body chunks kept per exchange: the first ones tell what came back; the record holds all of it. */
@@ -52,7 +55,7 @@ export interface TranscriptBuilderOptions {
  * the gateway recorded them after it. `commands` holds the commands not yet taken by `retire`.
  */
 export class TranscriptBuilder {
-  readonly t: Transcript = { sessionId: '', nodeId: '', commands: [], events: 0, frames: { in: 0, out: 0 } };
+  readonly t: Transcript = { sessionId: '', nodeId: '', commands: [], events: 0, frames: { in: 0, out: 0 }, messages: { in: 0, out: 0 } };
   private readonly byId = new Map<number, TranscriptCommand>();
   private readonly queries = new QueryMatcher<PendingQuery>();
   private current: TranscriptCommand | undefined;
@@ -157,7 +160,9 @@ export class TranscriptBuilder {
   private clientFrame(e: EventMsg, body: Frame): void {
     this.t.frames.in++;
     this.settle(this.queries.settle());
-    for (const m of recordedMessages(body)) {
+    const messages = recordedMessages(body);
+    this.t.messages.in += messages.length;
+    for (const m of messages) {
       this.order.clientMessage(m.type);
       const sql = m.type === 'Query' ? query(m.bytes) : undefined;
       if (sql === undefined) continue;
@@ -172,8 +177,10 @@ export class TranscriptBuilder {
   private serverFrame(body: Frame): void {
     this.t.frames.out++;
     this.settle(this.queries.serverFrame());
+    const messages = recordedMessages(body);
+    this.t.messages.out += messages.length;
     if (body.redacted) return;
-    for (const m of recordedMessages(body)) {
+    for (const m of messages) {
       const target = this.order.head ?? this.current;
       if (target && target !== this.resultTarget) {
         // A pipelined execution's results start: its own RowDescription comes with them.
