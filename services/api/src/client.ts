@@ -8,6 +8,7 @@
 export { createApiClient } from './lib/client.js';
 export type { ApiClient, ApiClientOptions, ReplayOptions, WhoAmI } from './lib/client.js';
 export { ApiError } from './lib/errors.js';
+export { jsonStyle, isoMicros } from './lib/json-style.js';
 export type { EventMsg as ReplayEvent, SessionMsg } from './lib/proto.js';
 export { buildTranscript, formatTranscript, formatTable, formatMicros, LiveTranscript, TranscriptJsonWriter, eventBody } from './lib/transcript/index.js';
 export type { Transcript, TranscriptCommand, FormatOptions } from './lib/transcript/index.js';

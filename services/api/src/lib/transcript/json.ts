@@ -1,11 +1,12 @@
+import { jsonStyle } from '../json-style.js';
 import type { EventMsg } from '../proto.js';
 import { TranscriptBuilder, type Transcript, type TranscriptCommand } from './transcript.js';
 
 /** Commands held back at most (each waits for late decisions and approvals until a later one has results). */
 const HELD_COMMANDS = 32;
 
-/** `JSON.stringify(value, null, 2)` as it reads nested `depth` levels deep. */
-const pretty = (value: unknown, depth: number): string => JSON.stringify(value, null, 2).replace(/\n/g, `\n${'  '.repeat(depth)}`);
+/** `JSON.stringify(value, null, 2)` in the CLI's JSON style (json-style.ts) as it reads nested `depth` levels deep. */
+const pretty = (value: unknown, depth: number): string => JSON.stringify(jsonStyle(value), null, 2).replace(/\n/g, `\n${'  '.repeat(depth)}`);
 
 const pad = (depth: number) => '  '.repeat(depth);
 
@@ -119,9 +120,9 @@ export class TranscriptJsonWriter {
 
 /** The document `TranscriptJsonWriter` writes, built whole (tests, small sessions). */
 export function transcriptDocument(t: Transcript): Record<string, unknown> {
-  return {
+  return jsonStyle({
     sessionId: t.sessionId, nodeId: t.nodeId, ...(t.started ? { started: t.started } : {}),
     commands: t.commands.map((c) => commandDoc(c)),
     ...(t.ended ? { ended: t.ended } : {}), events: t.events, frames: t.frames, messages: t.messages,
-  };
+  }) as Record<string, unknown>;
 }
