@@ -5,3 +5,4 @@ export { checkGitRefs, readRefs, type GitRefsReport, type GitRefsOptions } from 
 export { recordedMessages, backendPid, type RecordedMessage } from './frames.js';
 export { loadSessions, gapFree, cutSessions, adminReader, type LossReader, type RecordedSession, type SealState, type SessionScope } from './sessions.js';
 export { checkRun, formatLossReport, readLogFrom, logOffset, type RunCheckOptions, type RunLossReport } from './run.js';
+export { checkMcpLoss, toolCallKey, type ExecutedToolCall, type McpLossReport, type McpCheckOptions } from './mcp.js';

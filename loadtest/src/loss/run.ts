@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { checkHttpLoss, type HttpLossReport, type HttpRoute } from './access-log.js';
 import { checkLoss, lossFree, sealProblems, type LossReport } from './checker.js';
 import { checkGitRefs, type GitRefsReport } from './git-refs.js';
+import { checkMcpLoss, type ExecutedToolCall, type McpLossReport } from './mcp.js';
 import { loadSessions, type LossReader, type RecordedSession } from './sessions.js';
 
 /** Everything the loss checker compares for one run, across protocols. */
@@ -12,6 +13,8 @@ export interface RunCheckOptions {
   postgres?: { statementLog: string; upstreamUser: string; applicationName?: string };
   http?: HttpRoute[];
   git?: { repoDir: string; repo: string };
+  /** An MCP server's own log of the tool calls it executed, and the connection they went through. */
+  mcp?: { connection: string; executed: ExecutedToolCall[] };
   /** See CheckOptions.tolerateCutOff. @default false */
   tolerateCutOff?: boolean;
 }
@@ -20,6 +23,7 @@ export interface RunLossReport {
   postgres: LossReport | undefined;
   http: HttpLossReport | undefined;
   git: GitRefsReport | undefined;
+  mcp: McpLossReport | undefined;
   sessions: { total: number; sealed: number; incomplete: number; cutOff: number; unsealed: number; byNode: Record<string, number> };
   /** Zero missing, zero unrecorded, nothing refused executed, every session sealed (or accepted as cut off). */
   ok: boolean;
@@ -77,6 +81,7 @@ export async function checkRun(opts: RunCheckOptions): Promise<RunLossReport> {
     : undefined;
   const http = opts.http?.length ? await checkHttpLoss({ ...shared, routes: opts.http }) : undefined;
   const git = opts.git ? await checkGitRefs({ ...shared, ...opts.git }) : undefined;
+  const mcp = opts.mcp ? await checkMcpLoss({ ...shared, ...opts.mcp }) : undefined;
   const problems: string[] = [];
   if (postgres) {
     count('PostgreSQL statements executed but not recorded', postgres.missing, (m) => clip(m.text), problems);
@@ -96,12 +101,18 @@ export async function checkRun(opts: RunCheckOptions): Promise<RunLossReport> {
     count('git pushes recorded but not landed (in sessions the client ended)', git.unexecuted, (m) => `${m.ref} ${m.sha.slice(0, 8)}`, problems);
     count('refused git pushes landed', git.deniedButExecuted, (m) => m.ref, problems);
   }
+  if (mcp) {
+    count('MCP tool calls executed but not recorded', mcp.missing, (m) => clip(`${m.call} (executed ${m.executed}, recorded ${m.recorded})`), problems);
+    count('MCP tool calls recorded as allowed but not executed (in sessions the client ended)', mcp.unexecuted, (m) => clip(m.call), problems);
+    count('refused MCP tool calls executed', mcp.deniedButExecuted, (m) => clip(m.call), problems);
+  }
   const byNode: Record<string, number> = {};
   for (const s of sessions) byNode[s.nodeId] = (byNode[s.nodeId] ?? 0) + 1;
   return {
     postgres,
     http,
     git,
+    mcp,
     sessions: {
       total: sessions.length,
       sealed: sessions.filter((s) => s.state === 'sealed').length,
@@ -124,6 +135,7 @@ export function formatLossReport(r: RunLossReport): string {
   }
   if (r.http) lines.push(`  http: ${r.http.executed} requests served upstream, ${r.http.recorded} allowed commands recorded, ${r.http.notForwarded.length} recorded but not forwarded (cut off)`);
   if (r.git) lines.push(`  git: ${r.git.refs} branches in the repository, ${r.git.pushes} recorded ref updates, ${r.git.notForwarded.length} recorded but not landed (cut off)`);
+  if (r.mcp) lines.push(`  mcp: ${r.mcp.executed} tool calls executed by the server, ${r.mcp.recorded} allowed calls recorded, ${r.mcp.notForwarded.length} recorded but not forwarded (cut off)`);
   for (const p of r.problems) lines.push(`  ✗ ${p}`);
   return lines.join('\n');
 }

@@ -15,5 +15,6 @@ export { SessionRecorder, type EventSink } from './lib/recording/index.js';
 export { KafkaSink, GroupCommit } from './lib/sinks/kafka/index.js';
 export { PgListener, ABORT_FRAME_TYPE, abortToken } from './lib/listeners/postgres/index.js';
 export { HttpListener } from './lib/listeners/http/index.js';
+export { argsSha256 as mcpArgsSha256 } from './lib/protocols/mcp/index.js';
 export { Masker, StreamMasker, PgResultMasker, effectiveRules } from './lib/masking/index.js';
 export { RecordingError, AuthError, UpstreamError } from './lib/errors.js';

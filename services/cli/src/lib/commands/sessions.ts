@@ -59,6 +59,12 @@ export function pageOf<T extends { startedMicros: number }>(rows: T[], limit: nu
 export const moreHint = (shown: number, next: number) =>
   `${shown} sessions shown; more with --before ${next} (and the same filters)\n`;
 
+/** A session in the JSON style, without the API's deprecated alias (finalHash = sealedHash). */
+export function sessionJson(s: SessionMsg): Omit<SessionMsg, 'finalHash'> {
+  const { finalHash: _, ...rest } = s;
+  return rest;
+}
+
 const when = (micros: number) => (micros ? formatMicros(micros).slice(0, 19) : '');
 
 /** Registers `chaperone sessions ls|show|end`. */
@@ -98,14 +104,15 @@ export function register(program: Command): void {
     const { shown, next } = pageOf(await withApiClient(opts, (c) => c.listSessions(filter)), opts.limit);
     const hint = () => next !== undefined && process.stderr.write(moreHint(shown.length, next));
     if (opts.json) {
-      printJson(shown);
+      printJson(shown.map(sessionJson));
       hint();
       return;
     }
     printTable(
       shown.map((s) => ({
         SESSION: s.sessionId, 'STARTED (UTC)': when(s.startedMicros), SUBJECT: s.subject, CONNECTION: s.connection, NODE: s.nodeId,
-        CMDS: s.ended ? s.counters.commands : '', DENIED: s.ended ? s.counters.denied : '', STATE: state(s),
+        // An open session's counters are what is recorded so far (the store counts them).
+        CMDS: s.counters.commands, DENIED: s.counters.denied, STATE: state(s),
         ...(s.state === 'incomplete' && s.endReason === 'idle-timeout' ? { STATE: 'incomplete (sealed by materializer)' } : {}),
       })),
     );
@@ -120,7 +127,7 @@ export function register(program: Command): void {
       .option('--json', 'print the session as JSON'),
   ).action(async (id: string, opts: ApiOptions & { json?: boolean }) => {
     const s = await withApiClient(opts, (c) => c.getSession(id));
-    if (opts.json) return printJson(s);
+    if (opts.json) return printJson(sessionJson(s));
     const c = s.counters;
     const lines = [
       `session     ${s.sessionId} (${state(s)})`,
@@ -130,11 +137,13 @@ export function register(program: Command): void {
       `started     ${formatMicros(s.startedMicros)}`,
       `ended       ${s.ended ? `${formatMicros(s.endedMicros)} (${s.endReason}${s.endError ? `: ${s.endError}` : ''})` : '-'}`,
     ];
-    if (s.ended)
-      lines.push(
-        `counters    ${c.commands} commands (${c.denied} denied), ${c.framesIn} frames / ${c.bytesIn} bytes in, ${c.framesOut} frames / ${c.bytesOut} bytes out`,
-        `seal        ${s.sealed ? `sealed by ${s.sealedBy}` : 'not sealed'}, final hash ${s.finalHash || '-'} (check with \`chaperone verify ${s.sessionId}\`)`,
-      );
+    // The words replay and verify use: a frame is one recorded Frame event (a forwarded write), a
+    // message one protocol message in it; the sealed hash is what the seal signs.
+    lines.push(
+      `counters    ${c.commands} commands (${c.denied} denied)${s.ended ? '' : ' so far'}`,
+      `            ${c.framesIn} frames (${c.messagesIn} messages) / ${c.bytesIn} bytes in, ${c.framesOut} frames (${c.messagesOut} messages) / ${c.bytesOut} bytes out`,
+    );
+    if (s.ended) lines.push(`seal        ${s.sealed ? `sealed by ${s.sealedBy}` : 'not sealed'}, sealed hash ${s.sealedHash || '-'} (check with \`chaperone verify ${s.sessionId}\`)`);
     process.stdout.write(`${lines.join('\n')}\n`);
   });
 
