@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RecordedMessage } from './frames.js';
+import { gatewayAnswerLine, jsonRpcBodyLines, mcpDetailLines } from './mcp.js';
 
 /** Body text shown per body; the rest is counted. */
 const MAX_BODY_TEXT = 64 * 1024;
@@ -11,7 +12,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 type Direction = 'CLIENT_TO_SERVER' | 'SERVER_TO_CLIENT';
 
 /** Whether a recorded message belongs to an HTTP exchange or an upgraded tunnel. */
-export const isHttpMessage = (type: string): boolean => type.startsWith('http.') || type.startsWith('ws.frame.') || type.startsWith('spdy.frame.') || type === 'upgrade.data';
+export const isHttpMessage = (type: string): boolean => type.startsWith('http.') || type.startsWith('ws.frame.') || type.startsWith('spdy.frame.') || type === 'upgrade.data' || type.startsWith('mcp.');
 
 /** Printable text (UTF-8 with no control characters but tab, CR, LF, ESC), or undefined. */
 export function asText(b: Buffer): string | undefined {
@@ -115,6 +116,8 @@ export class HttpRenderer {
     if (m.type === 'http.response.head') return [...this.flush(), `  ← ${m.bytes.toString('latin1').split('\r\n', 1)[0]!.replace(/^HTTP\/\S+ /, '')}`.trimEnd()];
     if (m.type === 'http.request.body' || m.type === 'http.response.body') return this.add(m.type, m.type === 'http.request.body' ? 'request body' : 'response body', m.bytes);
     if (m.type === 'http.request.body.end' || m.type === 'http.response.body.end') return [...this.flush(), this.summary(m)];
+    if (m.type === 'mcp.gateway.answer') return [...this.flush(), gatewayAnswerLine(m.bytes)];
+    if (m.type === 'http.response.refused') return [...this.flush(), `  ✗ the gateway ended the answer: ${m.bytes.toString('utf8')}`];
     const t = tunnelData(m);
     if (!t) return [];
     return t.data.length === 0 ? [] : this.add(`${direction}:${t.channel}`, t.channel, t.data);
@@ -132,6 +135,8 @@ export class HttpRenderer {
       const pkt = text === undefined || /^[0-9a-f]{4}/.test(text) ? pktLines(b) : undefined;
       if (pkt) return [`  ${r.label} (git pkt-lines):`, ...pkt.map((l) => `    ${l}`), ...more];
       if (text === undefined) return [`  ${r.label}: ${binaryLine(b)}`];
+      const rpc = jsonRpcBodyLines(text);
+      if (rpc) return [`  ${r.label} (JSON-RPC):`, ...rpc.map((l) => `    ${l}`), ...more];
       return [`  ${r.label}:`, ...text.replace(/\n$/, '').split('\n').map((l) => `    ${l.replace(/\r$/, '')}`), ...more];
     }
     const label = r.label.padEnd(6);
@@ -175,6 +180,7 @@ export function detailLines(protocol: string, detailsJson: string): string[] {
   } catch {
     return [];
   }
+  if (protocol === 'mcp' && typeof d.method === 'string') return mcpDetailLines(d);
   if (protocol === 'git' && Array.isArray(d.updates)) {
     return (d.updates as Record<string, unknown>[]).map((u) => {
       const how = u.delete ? 'delete' : u.type === 'create' ? 'create' : u.force === true ? 'FORCE PUSH' : u.force === false ? 'fast-forward' : 'update (fast-forward unknown)';

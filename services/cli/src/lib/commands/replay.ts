@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '@chaperone/config';
-import { LiveTranscript, TranscriptJsonWriter, eventBody, type ReplayEvent } from '@chaperone/api/client';
+import { LiveTranscript, TranscriptJsonWriter, eventBody, jsonStyle, type ReplayEvent } from '@chaperone/api/client';
 import { positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 
 interface ReplayOpts extends ApiOptions {
@@ -38,11 +38,8 @@ function write(text: string): Promise<void> {
 function eventJson(e: ReplayEvent): string {
   const { payload: _p, avro, ...rest } = e;
   const body = eventBody(e) ?? { undecodable: Buffer.from(avro).toString('hex') };
-  return JSON.stringify({ ...rest, body }, (_k, v: unknown) =>
-    v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)
-      ? Buffer.from((v as { data: number[] }).data).toString('hex')
-      : v,
-  );
+  // The one JSON style (README "JSON output"): ISO times, JSON fields parsed, bytes as hex.
+  return JSON.stringify(jsonStyle({ ...rest, body }));
 }
 
 /**
@@ -53,7 +50,7 @@ function rawEventJson(e: ReplayEvent): string {
   const { payload, avro, ...rest } = e;
   const body = e.type === 'Frame' ? eventBody(e) : undefined;
   const messageTypes = body?.type === 'Frame' ? (body.messageTypes.length ? body.messageTypes : [body.messageType]) : undefined;
-  return JSON.stringify({ ...rest, ...(messageTypes ? { messageTypes } : {}), payload: Buffer.from(payload).toString('hex'), avro: Buffer.from(avro).toString('hex') });
+  return JSON.stringify(jsonStyle({ ...rest, ...(messageTypes ? { messageTypes } : {}), payload: Buffer.from(payload).toString('hex'), avro: Buffer.from(avro).toString('hex') }));
 }
 
 /** Registers `chaperone replay <session-id>`. */
