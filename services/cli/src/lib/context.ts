@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '@chaperone/config';
+import { jsonStyle } from '@chaperone/api/client';
 
 /** Adds the option every command that reads configuration takes. */
 export function withConfig(cmd: Command): Command {
@@ -39,8 +40,9 @@ export function reportError(err: unknown): void {
 }
 
 /** Writes a value as pretty JSON on stdout (for `--json`). */
+/** Prints `value` as JSON in the CLI's one style (README "JSON output"; jsonStyle of @chaperone/api/client). */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  process.stdout.write(`${JSON.stringify(jsonStyle(value), null, 2)}\n`);
 }
 
 /** Renders rows as an aligned text table. */
@@ -52,7 +54,8 @@ export function printTable(rows: Record<string, unknown>[], columns?: string[]):
   const cols = columns ?? Object.keys(rows[0]!);
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '';
-    if (typeof v === 'string') return v;
+    // One line per row: a multi-line value (an SQL statement) shows its line breaks as ⏎.
+    if (typeof v === 'string') return v.replace(/\r?\n/g, '⏎').replace(/\t/g, ' ');
     if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v.toString();
     return JSON.stringify(v);
   };

@@ -68,7 +68,8 @@ export function register(program: Command): void {
     .action(async (opts: Common & { all?: boolean; limit: number }) => {
       if (!(opts.limit > 0)) throw new UserError('--limit must be a positive integer');
       const rows = (await withClient(opts, (c) => c.listApprovals({ all: opts.all ?? false, limit: opts.limit }))) as ApprovalSummary[];
-      if (opts.json) return printJson(rows);
+      // Every row names its decider (approver; null while pending), as approve/deny --json do.
+      if (opts.json) return printJson(rows.map((a) => ({ ...a, closedAt: a.closedAt ?? null, approver: a.approver ?? null, reason: a.reason ?? null })));
       printTable(
         rows.map((a) => ({ APPROVAL: `${a.approvalId.slice(0, 'approval-'.length + 12)}…`, STATE: a.state, 'REQUESTED (UTC)': a.requestedAt.slice(0, 19), SUBJECT: a.subject, CONNECTION: a.connection, COMMAND: clip(a.command.replace(/\s+/g, ' ')), BY: a.approver ?? '' })),
       );

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { printJson, printTable, UserError } from '../context.js';
+import { printTable, UserError } from '../context.js';
 import { positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
+import { sqlCell } from '../sql-json.js';
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break; NULL is an empty field. */
 const csvField = (v: string | null) => (v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
@@ -23,7 +24,11 @@ export function register(program: Command): void {
     if (!['table', 'json', 'csv'].includes(opts.format)) throw new UserError(`--format: expected table, json or csv, got "${opts.format}"`);
     const r = await withApiClient(opts, (c) => c.query(query, opts.maxRows));
     const names = r.columns.map((c) => c.name);
-    if (opts.format === 'json') printJson({ columns: r.columns, rows: r.rows.map((row) => Object.fromEntries(names.map((n, i) => [n, row[i] ?? null]))), truncated: r.truncated });
+    if (opts.format === 'json') {
+      const rows = r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, sqlCell(c.type, row[i] ?? null)])));
+      // Written as is: the keys are the query's own column names, never renamed.
+      process.stdout.write(`${JSON.stringify({ columns: r.columns, rows, truncated: r.truncated }, null, 2)}\n`);
+    }
     else if (opts.format === 'csv') {
       process.stdout.write(`${names.map(csvField).join(',')}\n`);
       for (const row of r.rows) process.stdout.write(`${row.map(csvField).join(',')}\n`);

@@ -23,7 +23,9 @@ export function register(program: Command): void {
     if (opts.json) printJson(r);
     else {
       const at = r.firstBadSeq !== undefined ? ` at seq ${r.firstBadSeq}` : '';
-      process.stdout.write(`${r.status}${at}: ${r.detail}\n  session ${r.sessionId}, ${r.events} events checked, head hash ${r.headHash}\n`);
+      // The words of `sessions show`: head hash = the newest event's, sealed hash = what the seal signs (the event before SessionEnded).
+      const sealed = r.sealedHash ? `\n  sealed hash ${r.sealedHash}` : '';
+      process.stdout.write(`${r.status}${at}: ${r.detail}\n  session ${r.sessionId}, ${r.events} events checked, head hash ${r.headHash}${sealed}\n`);
     }
     if (r.status === 'broken') process.exitCode = 2;
     else if (r.status !== 'intact') process.exitCode = 1;
