@@ -294,6 +294,8 @@ describe('the web console', { timeout: 180_000 }, () => {
     const { ctx, page } = await loggedIn('user:alice', ['dba']);
     await page.getByRole('heading', { name: 'Approvals' }).waitFor();
     assert.equal(await page.getByRole('link', { name: 'Sessions' }).count(), 0, 'an approver who is not soc sees no recordings');
+    // New approvals are pushed (server-sent events through the same cookie and CSP), not polled.
+    await page.getByText(/pushed by the API as they come/).waitFor();
 
     const held = (sql: string, app: string) =>
       run('psql', [`host=127.0.0.1 port=${stack.HAPROXY_PG_PORT} dbname=demo user=${subject} sslmode=verify-full sslrootcert=${stack.TLS_CA_FILE} connect_timeout=10`, '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'BEGIN', '-c', sql, '-c', 'ROLLBACK'], {

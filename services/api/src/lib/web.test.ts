@@ -217,6 +217,33 @@ describe('console web API', () => {
     assert.match(String(out.headers['set-cookie']), new RegExp(`^${SESSION_COOKIE}=; .*Max-Age=0$`));
   });
 
+  it('streams changes as server-sent events (same auth: refused without a role), and only for what the console watches', async () => {
+    const soc = await issuer.issue({ subject: 'soc:live', groups: ['soc'] });
+    const first = await new Promise<{ status: number; type: string; text: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.webAddress!.port, path: `/api/v1/live/sessions/${a.sessionId}`, ca, headers: bearer(soc) }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString('utf8');
+          // The state once at start: then the stream is left (it would go on while the session changes).
+          if (text.includes('\n\nevent: update\n') && text.endsWith('\n\n')) {
+            resolve({ status: res.statusCode!, type: String(res.headers['content-type']), text });
+            req.destroy();
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(first.status, 200);
+    assert.match(first.type, /^text\/event-stream/);
+    const data = /event: update\ndata: (.*)\n\n/.exec(first.text)?.[1];
+    assert.equal((JSON.parse(data!) as { sessionId: string }).sessionId, a.sessionId);
+    assert.equal((await call('GET', '/api/v1/live/sessions')).status, 401, 'no token, no stream');
+    const agent = await issuer.issue({ subject: 'agent:live', groups: ['agents'] });
+    assert.equal((await call('GET', '/api/v1/live/sessions', { headers: bearer(agent) })).status, 403);
+    assert.equal((await call('GET', '/api/v1/live/query', { headers: bearer(soc) })).status, 404);
+  });
+
   it('refuses a body over 1 MiB', async () => {
     const soc = await issuer.issue({ subject: 'soc:w', groups: ['soc'] });
     const r = await call('POST', '/api/v1/query', { headers: { ...bearer(soc), ...csrf }, body: { sql: `SELECT '${randomBytes(600_000).toString('hex')}'` } });

@@ -11,6 +11,7 @@ import type { CallFailure, CallRunner } from './calls.js';
 import type { Operations } from './operations.js';
 import { CALLBACK_PATH, FLOW_COOKIE, OidcLoginError, createOidcLogin, type OidcLogin } from './oidc-login.js';
 import { loadConsole, type StaticFile } from './static.js';
+import { serveLive } from './web-live.js';
 
 /** The console's session cookie: the person's token, never readable by scripts (`__Host-`: Secure, Path=/, no Domain). */
 export const SESSION_COOKIE = '__Host-chaperone-session';
@@ -18,6 +19,8 @@ export const SESSION_COOKIE = '__Host-chaperone-session';
 export const CSRF_HEADER = 'x-chaperone-console';
 
 const MAX_BODY = 1024 * 1024;
+/** What the console watches live: the sessions list, one session, the approvals inbox. */
+const LIVE_ROUTES = /^\/api\/v1\/(sessions|sessions\/[^/]+|approvals)$/;
 
 /**
  * Only our own scripts, styles and API (the console has no inline script or style); no framing,
@@ -284,6 +287,18 @@ async function handle(o: WebServerOptions, files: Map<string, StaticFile> | unde
   if (url.pathname === '/api/v1/logout' && method === 'POST') return send(res, 200, {}, { 'set-cookie': sessionCookie('', 0) });
   const fromCookie = cookieOf(req, SESSION_COOKIE);
   const authorization = req.headers.authorization ?? (fromCookie ? `Bearer ${fromCookie}` : undefined);
+  // Server-sent events: /api/v1/live/<a GET route> streams that route's answer each time it changes.
+  if (method === 'GET' && url.pathname.startsWith('/api/v1/live/')) {
+    const inner: Request = { method, path: `/api/v1/${url.pathname.slice('/api/v1/live/'.length)}`, query: url.searchParams, authorization, body: () => Promise.resolve({}) };
+    const first = LIVE_ROUTES.test(inner.path) ? route(o, inner) : undefined;
+    if (!first) throw new WebRefusal(404, 'NOT_FOUND', `no live ${inner.path}; live: sessions, sessions/:id, approvals`);
+    // The first answer is awaited here, so a refusal is a plain HTTP error (the console then polls).
+    const initial = await first;
+    let given = false;
+    const read = () => (given ? route(o, inner)! : ((given = true), Promise.resolve(initial)));
+    if (!serveLive(req, res, { read, headers: SECURITY_HEADERS, log: o.log })) throw new WebRefusal(503, 'UNAVAILABLE', 'too many live streams: poll instead');
+    return;
+  }
   const answer = route(o, { method, path: url.pathname, query: url.searchParams, authorization, body: () => readBody(req) });
   if (!answer) throw new WebRefusal(404, 'NOT_FOUND', `no ${method} ${url.pathname}; the JSON API is under /api/v1 (sessions, approvals, query, dashboard, whoami)`);
   send(res, 200, await answer);

@@ -1,6 +1,7 @@
 import { useContext, useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { api, ApiFailure, type Approval } from '../api.js';
+import { api, ApiFailure, qs, type Approval } from '../api.js';
+import { useChanges } from '../live.js';
 import { ErrorLine, NotAllowed } from '../components.js';
 import { Me, canDecide, canSeeApprovals } from '../session-context.js';
 
@@ -42,7 +43,7 @@ function Decide({ a, onDone }: { a: Approval; onDone: (msg: string) => void }) {
   );
 }
 
-/** Pending approvals (polled), with approve/deny for approvers; the history of decided ones on demand. */
+/** Pending approvals (pushed live, or polled), with approve/deny for approvers; the history of decided ones on demand. */
 export function Approvals() {
   const { me } = useContext(Me);
   const { route } = useLocation();
@@ -51,6 +52,8 @@ export function Approvals() {
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const [tick, setTick] = useState(0);
+  // New approvals are pushed by the API (server-sent events); polled only when the stream cannot be had.
+  const changes = useChanges(canSeeApprovals(me) ? `approvals${qs({ all: all ? 'true' : undefined, limit: 100 })}` : undefined, POLL_MS);
 
   useEffect(() => {
     if (!me) return route('/login', true);
@@ -66,12 +69,10 @@ export function Approvals() {
         (err: unknown) => live && setError(err instanceof ApiFailure ? err.message : String(err)),
       );
     void load();
-    const timer = setInterval(() => void load(), POLL_MS);
     return () => {
       live = false;
-      clearInterval(timer);
     };
-  }, [me, all, tick]);
+  }, [me, all, tick, changes.tick]);
 
   if (!me) return null;
   if (!canSeeApprovals(me)) return <NotAllowed what="Approvals" roles={['approver', 'soc', 'admin']} />;
@@ -80,7 +81,7 @@ export function Approvals() {
   return (
     <section aria-labelledby="approvals-title">
       <h1 id="approvals-title">Approvals</h1>
-      <p class="help">New approvals appear here as agents ask (checked every {POLL_MS / 1000} s).</p>
+      <p class="help">New approvals appear here as agents ask ({changes.mode === 'live' ? 'pushed by the API as they come' : `checked every ${POLL_MS / 1000} s`}).</p>
       <div class="field inline">
         <input id="show-all" type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} />
         <label for="show-all">Show decided approvals too</label>

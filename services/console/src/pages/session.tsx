@@ -1,6 +1,7 @@
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, ApiFailure, type Session, type Transcript, type Verify } from '../api.js';
+import { useChanges } from '../live.js';
 import { ErrorLine, Field, NotAllowed } from '../components.js';
 import { formatMicros } from '../format.js';
 import { Me, canSeeRecordings } from '../session-context.js';
@@ -23,7 +24,10 @@ export function SessionPage({ id }: { id: string }) {
   const heading = useRef<HTMLHeadingElement>(null);
   const fail = (err: unknown) => setError(err instanceof ApiFailure ? err.message : String(err));
 
-  const [tick, setTick] = useState(0);
+  // An open session is re-read when the API pushes a change to it (server-sent events; every
+  // LIVE_REFRESH_MS when the stream cannot be had): new statements and counters appear.
+  const open = s !== undefined && !s.ended;
+  const { tick } = useChanges(open ? `sessions/${encodeURIComponent(id)}` : undefined, LIVE_REFRESH_MS);
   useEffect(() => {
     if (!me) return route('/login', true);
     if (!canSeeRecordings(me)) return;
@@ -35,13 +39,6 @@ export function SessionPage({ id }: { id: string }) {
     }, fail);
     if (tick === 0) heading.current?.focus();
   }, [me, id, tick]);
-  // An open session is re-read while it is shown: new statements and counters appear.
-  const open = s !== undefined && !s.ended;
-  useEffect(() => {
-    if (!open) return;
-    const timer = setInterval(() => setTick((t) => t + 1), LIVE_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [open]);
 
   if (!me) return null;
   if (!canSeeRecordings(me)) return <NotAllowed what="Recorded sessions" roles={['soc', 'admin']} />;

@@ -1,6 +1,7 @@
 import { useContext, useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { api, ApiFailure, type Session } from '../api.js';
+import { api, ApiFailure, qs, type Session } from '../api.js';
+import { useChanges } from '../live.js';
 import { ErrorLine, NotAllowed } from '../components.js';
 import { formatMicros, microsOf } from '../format.js';
 import { Me, canSeeRecordings } from '../session-context.js';
@@ -35,13 +36,15 @@ export function Sessions() {
   const [error, setError] = useState<string>();
   const cursor = cursors.at(-1) ?? 0;
 
-  // The first page is re-read every REFRESH_MS, so new and live sessions show up and update.
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    if (cursor) return;
-    const timer = setInterval(() => setTick((t) => t + 1), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [cursor]);
+  // The first page is re-read when the API pushes a change (server-sent events; every REFRESH_MS
+  // when the stream cannot be had), so new and live sessions show up and update.
+  const live = canSeeRecordings(me) && !cursor;
+  const { tick } = useChanges(
+    live
+      ? `sessions${qs({ subject: applied.subject, connection: applied.connection, verdict: applied.verdict, state: applied.state, sinceMicros: microsOf(applied.since), untilMicros: microsOf(applied.until), limit: PAGE + 1 })}`
+      : undefined,
+    REFRESH_MS,
+  );
 
   useEffect(() => {
     if (!me) return route('/login', true);
