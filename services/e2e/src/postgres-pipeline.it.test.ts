@@ -70,6 +70,30 @@ describe('replay of a psycopg pipeline session', () => {
     assert.deepEqual(rows.map((r) => [Number(r.command_id), Number(r.rows_returned), Number(r.errors)]), [[1, 1, 0], [2, 3, 0], [3, 0, 1]]);
   });
 
+  it('names and counts alike in sessions show, replay and verify, in the one JSON style', async () => {
+    const [show, replay, verify, count] = await Promise.all([
+      chaperone(stack, ['sessions', 'show', sessionId, '--json']),
+      chaperone(stack, ['replay', sessionId, '--json']),
+      chaperone(stack, ['verify', sessionId, '--json']),
+      chaperone(stack, ['sql', `SELECT count() AS n, arraySort(groupArray(command_id)) AS ids FROM commands FINAL WHERE session_id = '${sessionId}'`, '--format', 'json']),
+    ]);
+    for (const r of [show, replay, verify, count]) assert.equal(r.code, 0, r.stderr);
+    type Counts = { in: number; out: number };
+    const s = JSON.parse(show.stdout) as Record<string, unknown> & { counters: Record<string, number>; sealedHash: string; attributes: unknown };
+    const t = JSON.parse(replay.stdout) as { frames: Counts; messages: Counts; started: { at: string } };
+    const v = JSON.parse(verify.stdout) as { sealedHash: string; headHash: string };
+    assert.deepEqual([s.counters['framesIn'], s.counters['framesOut'], s.counters['messagesIn'], s.counters['messagesOut']], [t.frames.in, t.frames.out, t.messages.in, t.messages.out]);
+    assert.equal(s.counters['commands'], 4);
+    assert.equal(s.sealedHash, v.sealedHash, 'one sealed hash');
+    assert.notEqual(v.headHash, v.sealedHash, 'the head is SessionEnded, after the sealed event');
+    assert.match(String(s['startedAt']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.equal(typeof s.attributes, 'object', 'no JSON inside strings');
+    assert.equal(s['startedMicros'], undefined);
+    assert.equal(s['finalHash'], undefined);
+    assert.match(t.started.at, /Z$/);
+    assert.deepEqual((JSON.parse(count.stdout) as { rows: { n: unknown; ids: unknown }[] }).rows, [{ n: 4, ids: [1, 2, 3, 4] }], 'UInt64 as numbers');
+  });
+
   it('attributes them in replay --json too', async () => {
     const r = await chaperone(stack, ['replay', sessionId, '--json']);
     assert.equal(r.code, 0, r.stderr);
