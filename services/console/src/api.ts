@@ -4,7 +4,7 @@
  * unsafe method.
  */
 
-import type { WebExchanges } from '@chaperone/api/web-types';
+import type { WebDashboard, WebDashboardBucket, WebExchanges } from '@chaperone/api/web-types';
 
 export type Role = 'soc' | 'approver' | 'admin';
 
@@ -96,33 +96,10 @@ export interface QueryResult {
   truncated: boolean;
 }
 
-export interface DashboardBucket {
-  startMicros: number;
-  sessions: number;
-  commands: number;
-  denied: number;
-  approvals: number;
-  masked: number;
-}
-
-export type DashboardRange = '1h' | '24h' | '7d';
-
-/** GET dashboard (services/api dashboard.ts DashboardView). */
-export interface Dashboard {
-  range: DashboardRange;
-  sinceMicros: number;
-  untilMicros: number;
-  bucketMicros: number;
-  buckets: DashboardBucket[];
-  totals: DashboardBucket;
-  topIdentities: { subject: string; sessions: number; commands: number; denied: number }[];
-  topDenied: { text: string; action: string; count: number; identities: number; lastMicros: number }[];
-  nowMicros: number;
-  newestEventMicros: number;
-  materializerLag: number;
-  materializerLagKnown: boolean;
-  services: { name: string; address: string; ok: boolean; detail: string; millis: number }[];
-}
+/** GET dashboard: the API's own wire type (services/api web-types.ts). */
+export type Dashboard = WebDashboard;
+export type DashboardBucket = WebDashboardBucket;
+export type DashboardRange = WebDashboard['range'];
 
 /** A refused or failed call: the server's code and its one-line message. */
 export class ApiFailure extends Error {

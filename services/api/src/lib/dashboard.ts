@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import type { Config, HostPort } from '@chaperone/config';
-import type { DashboardBucket, DashboardStats, Store } from '@chaperone/store';
+import type { Store } from '@chaperone/store';
 import { CallRefused } from './auth.js';
+import type { WebDashboard, WebServiceHealth } from './web-types.js';
 
 /** The ranges the dashboard offers: how far back, and the width of a bucket. */
 export const DASHBOARD_RANGES = {
@@ -12,29 +13,16 @@ export const DASHBOARD_RANGES = {
 export type DashboardRangeName = keyof typeof DASHBOARD_RANGES;
 
 /** A service the API checked: its /healthz answer (or the store's ping) and how long it took. */
-export interface ServiceHealth {
-  name: string;
-  address: string;
-  ok: boolean;
-  /** The state it reported, or why it could not be asked. */
-  detail: string;
-  millis: number;
-}
+export type ServiceHealth = WebServiceHealth;
 
-/** The Dashboard operation's answer (chaperone.proto DashboardResponse). */
-export interface DashboardView extends Omit<DashboardStats, 'totals'> {
-  range: DashboardRangeName;
-  sinceMicros: number;
-  untilMicros: number;
-  bucketMicros: number;
-  totals: DashboardBucket;
-  nowMicros: number;
-  /** Records the materializer's consumer group is behind the topic's end, summed over partitions (its own gauge). */
-  materializerLag: number;
-  /** Whether the materializer's metrics could be read (materializerLag is meaningless otherwise). */
-  materializerLagKnown: boolean;
-  services: ServiceHealth[];
-}
+/**
+ * The Dashboard operation's answer (chaperone.proto DashboardResponse), declared once in
+ * web-types.ts for the console; the store's aggregations are checked against it where it is built.
+ */
+export type DashboardView = WebDashboard;
+/** Every range the wire type names is offered (the answer's `range` checks the other way). */
+const _offered: Record<WebDashboard['range'], unknown> = DASHBOARD_RANGES;
+void _offered;
 
 /** How long the dashboard waits for a service's /healthz or /metrics. */
 const PROBE_MS = 1500;

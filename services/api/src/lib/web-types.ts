@@ -76,3 +76,47 @@ export interface WebExchanges {
   /** Tunnel chunks dropped past the cap (the recording holds them all). */
   tunnelOmitted: number;
 }
+
+/** One bucket of the dashboard (and the totals, whose startMicros is the range's start). */
+export interface WebDashboardBucket {
+  startMicros: number;
+  sessions: number;
+  commands: number;
+  denied: number;
+  /** Commands that asked for an approval (whatever its outcome). */
+  approvals: number;
+  /** Values the gateway masked in results. */
+  masked: number;
+}
+
+/** A service the API checked: its /healthz answer (or the store's ping) and how long it took. */
+export interface WebServiceHealth {
+  name: string;
+  address: string;
+  ok: boolean;
+  /** The state it reported, or why it could not be asked. */
+  detail: string;
+  millis: number;
+}
+
+/** The Dashboard operation's answer (`GET /api/v1/dashboard`, chaperone.proto DashboardResponse). */
+export interface WebDashboard {
+  range: '1h' | '24h' | '7d';
+  sinceMicros: number;
+  untilMicros: number;
+  bucketMicros: number;
+  buckets: WebDashboardBucket[];
+  totals: WebDashboardBucket;
+  /** Identities with the most sessions started in the range. */
+  topIdentities: { subject: string; sessions: number; commands: number; denied: number }[];
+  /** Denied command texts, most often denied first. */
+  topDenied: { text: string; action: string; count: number; identities: number; lastMicros: number }[];
+  nowMicros: number;
+  /** Time of the newest event in the store, 0 when it holds none. */
+  newestEventMicros: number;
+  /** Records the materializer's consumer group is behind the topic's end, summed over partitions. */
+  materializerLag: number;
+  /** Whether the materializer's metrics could be read (materializerLag is meaningless otherwise). */
+  materializerLagKnown: boolean;
+  services: WebServiceHealth[];
+}
