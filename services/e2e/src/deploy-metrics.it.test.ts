@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '@chaperone/config';
 import { chartDir } from './lib/deploy.js';
 import { loadStack } from './lib/stack.js';
+import { errorMessage } from '@chaperone/observability';
 
 interface Rule {
   alert?: string;
@@ -110,7 +111,7 @@ describe('dashboards and alert rules', () => {
       try {
         assert.ok(metricNames(q.expr).length > 0, `${q.where}: names no metric`);
       } catch (err) {
-        errors.push(`${q.where}: ${(err as Error).message}`);
+        errors.push(`${q.where}: ${errorMessage(err)}`);
       }
     }
     assert.deepEqual(errors, []);

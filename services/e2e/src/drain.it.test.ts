@@ -15,6 +15,7 @@ import { TokenIssuer } from '@chaperone/identity';
 import { adminReader, checkRun, componentPid, deployLocal, formatLossReport, readLogFrom, logOffset, waitHealthy } from '@chaperone/loadtest';
 import { createHttpExecutor } from '@chaperone/store';
 import { eventually, loadStack, type Stack } from './lib/stack.js';
+import { errorMessage } from '@chaperone/observability';
 
 const NODE = 'gateway-2';
 
@@ -100,7 +101,7 @@ describe('graceful drain of a gateway node', { timeout: 240_000 }, () => {
         await c.query('SELECT 2 AS two');
         await c.end();
       } catch (err) {
-        failures.push(`${Date.now() - t0} ms: ${(err as Error).message}`);
+        failures.push(`${Date.now() - t0} ms: ${errorMessage(err)}`);
         await c.end().catch(() => undefined);
       }
       await new Promise((r) => setTimeout(r, 200));

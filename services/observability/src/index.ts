@@ -4,6 +4,7 @@
  * the `/healthz` `/livez` `/metrics` endpoint, and the explicit lifecycle State.
  */
 export { createLogger } from './lib/logger.js';
+export { errorMessage } from './lib/errors.js';
 export type { Logger } from './lib/logger.js';
 export { Lifecycle, IllegalTransitionError } from './lib/lifecycle.js';
 export type { State } from './lib/lifecycle.js';

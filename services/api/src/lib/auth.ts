@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { Config } from '@chaperone/config';
 import { TokenVerifier, type AgentIdentity } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
+import { errorMessage } from '@chaperone/observability';
 
 /** A refusal carrying its gRPC status. */
 export class CallRefused extends Error {
@@ -75,7 +76,7 @@ export class Authenticator {
       return new Authenticator(await TokenVerifier.fromConfig(identity), '', config);
     } catch (err) {
       log.warn({ err }, 'identity key not loadable: calls carrying a token will be refused');
-      return new Authenticator(undefined, (err as Error).message, config);
+      return new Authenticator(undefined, errorMessage(err), config);
     }
   }
 
@@ -93,7 +94,7 @@ export class Authenticator {
     try {
       identity = await this.verifier.verify(m[1]!);
     } catch (err) {
-      throw new CallRefused(status.UNAUTHENTICATED, (err as Error).message);
+      throw new CallRefused(status.UNAUTHENTICATED, errorMessage(err));
     }
     const roles = rolesOf(identity.groups, this.config.roles);
     const needs = NEEDS[rpc] ?? ['admin'];

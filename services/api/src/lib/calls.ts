@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { Counter, Histogram, type Logger, type Registry } from '@chaperone/observability';
+import { Counter, Histogram, type Logger, type Registry, errorMessage } from '@chaperone/observability';
 import { StoreError } from '@chaperone/store';
 import { CallRefused, type Authenticator, type Caller } from './auth.js';
 
@@ -13,8 +13,8 @@ export interface CallFailure {
 export function toStatus(err: unknown, rpc: string): CallFailure {
   if (err instanceof CallRefused) return { code: err.status, details: err.message };
   // The approvals client's errors, by name: the API does not import the approvals service.
-  if ((err as Error)?.name === 'ApprovalNotFoundError') return { code: status.NOT_FOUND, details: (err as Error).message };
-  if ((err as Error)?.name === 'TemporalUnavailableError') return { code: status.UNAVAILABLE, details: (err as Error).message };
+  if ((err as Error)?.name === 'ApprovalNotFoundError') return { code: status.NOT_FOUND, details: errorMessage(err) };
+  if ((err as Error)?.name === 'TemporalUnavailableError') return { code: status.UNAVAILABLE, details: errorMessage(err) };
   if (err instanceof StoreError) {
     switch (err.code) {
       case 'NOT_FOUND':
@@ -32,7 +32,7 @@ export function toStatus(err: unknown, rpc: string): CallFailure {
         return { code: status.INTERNAL, details: err.message };
     }
   }
-  return { code: status.INTERNAL, details: (err as Error).message ?? String(err) };
+  return { code: status.INTERNAL, details: errorMessage(err) };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Config, HostPort } from '@chaperone/config';
 import type { Store } from '@chaperone/store';
 import { CallRefused } from './auth.js';
 import type { WebDashboard, WebServiceHealth } from './web-types.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** The ranges the dashboard offers: how far back, and the width of a bucket. */
 export const DASHBOARD_RANGES = {
@@ -43,7 +44,7 @@ async function probe(name: string, hp: HostPort): Promise<ServiceHealth> {
     const failing = Object.entries(body.checks ?? {}).filter(([, c]) => !c.ok).map(([k]) => k);
     return { name, address, ok: res.ok, detail: [body.state ?? `HTTP ${res.status}`, ...failing.map((k) => `${k} failing`)].join(', '), millis: millis() };
   } catch (err) {
-    return { name, address, ok: false, detail: `unreachable: ${(err as Error).message}`, millis: millis() };
+    return { name, address, ok: false, detail: `unreachable: ${errorMessage(err)}`, millis: millis() };
   }
 }
 
@@ -53,7 +54,7 @@ async function pingStore(store: Store): Promise<ServiceHealth> {
     await store.ping();
     return { name: 'recording store', address: store.describe, ok: true, detail: 'running', millis: Math.round(performance.now() - t0) };
   } catch (err) {
-    return { name: 'recording store', address: store.describe, ok: false, detail: (err as Error).message, millis: Math.round(performance.now() - t0) };
+    return { name: 'recording store', address: store.describe, ok: false, detail: errorMessage(err), millis: Math.round(performance.now() - t0) };
   }
 }
 

@@ -7,6 +7,7 @@ import type { Store } from '@chaperone/store';
 import { CallRefused, type Caller } from './auth.js';
 import { sessionMsg } from './convert.js';
 import type { SessionMsg } from './proto.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** How long EndSession waits for the session's end to be stored before it answers DEADLINE_EXCEEDED. */
 const END_WAIT_MS = 15_000;
@@ -38,7 +39,7 @@ export function kafkaOrderPublisher(config: Config, log: Logger): OrderPublisher
         await (await producer).send({ topic: config.kafka.cancelTopic, acks: 1, messages: [{ value }] });
       } catch (err) {
         log.error({ err }, 'publishing an end-session order failed');
-        throw new CallRefused(status.UNAVAILABLE, `cannot reach Kafka to tell the gateway nodes (${(err as Error).message})`);
+        throw new CallRefused(status.UNAVAILABLE, `cannot reach Kafka to tell the gateway nodes (${errorMessage(err)})`);
       }
     },
     async close() {

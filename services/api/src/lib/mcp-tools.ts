@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { CallRefused, type Caller } from './auth.js';
+import { errorMessage } from '@chaperone/observability';
 
 /**
  * The MCP tool registry as the API needs it (pinned tool definitions; issue #15). `chaperone api`
@@ -14,8 +15,8 @@ const NO_BACKEND = 'the MCP tool registry is not served by this API (it was star
 
 function refused(err: unknown): Error {
   const code = (err as { code?: unknown })?.code;
-  if (code === 'NOT_FOUND') return new CallRefused(status.NOT_FOUND, (err as Error).message);
-  if (code === 'FAILED_PRECONDITION') return new CallRefused(status.FAILED_PRECONDITION, (err as Error).message);
+  if (code === 'NOT_FOUND') return new CallRefused(status.NOT_FOUND, errorMessage(err));
+  if (code === 'FAILED_PRECONDITION') return new CallRefused(status.FAILED_PRECONDITION, errorMessage(err));
   return err instanceof Error ? err : new Error(String(err));
 }
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoginConfig } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
+import { errorMessage } from '@chaperone/observability';
 
 /** The flow's state, nonce and PKCE verifier, for the callback (Lax: the provider redirects back cross-site). */
 export const FLOW_COOKIE = '__Host-chaperone-oidc';
@@ -44,7 +45,7 @@ export function createOidcLogin(login: LoginConfig & { consoleClientId: string }
       })
       .catch((err: unknown) => {
         discovery = undefined;
-        throw new OidcLoginError(`cannot read the login provider's discovery document at ${login.issuer}: ${(err as Error).message}; is it running?`);
+        throw new OidcLoginError(`cannot read the login provider's discovery document at ${login.issuer}: ${errorMessage(err)}; is it running?`);
       });
     return discovery;
   };

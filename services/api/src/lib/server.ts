@@ -5,7 +5,7 @@ import {
   type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Config } from '@chaperone/config';
-import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
+import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, errorMessage } from '@chaperone/observability';
 import { createStore, SessionNotFoundError, type Store } from '@chaperone/store';
 import type { ApprovalsBackend } from './approvals.js';
 import { mcpToolCalls, type McpToolsBackend } from './mcp-tools.js';
@@ -208,7 +208,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
             await store.ping();
             return { clickhouse: { ok: true } };
           } catch (err) {
-            return { clickhouse: { ok: false, detail: (err as Error).message } };
+            return { clickhouse: { ok: false, detail: errorMessage(err) } };
           }
         },
       });

@@ -12,6 +12,7 @@ import type { Operations } from './operations.js';
 import { CALLBACK_PATH, FLOW_COOKIE, OidcLoginError, createOidcLogin, type OidcLogin } from './oidc-login.js';
 import { loadConsole, type StaticFile } from './static.js';
 import { serveLive } from './web-live.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** The console's session cookie: the person's token, never readable by scripts (`__Host-`: Secure, Path=/, no Domain). */
 export const SESSION_COOKIE = '__Host-chaperone-session';
@@ -127,7 +128,7 @@ function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
         if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
         resolve(v as Record<string, unknown>);
       } catch (err) {
-        reject(new WebRefusal(400, 'INVALID_ARGUMENT', `the body is not a JSON object: ${(err as Error).message}`));
+        reject(new WebRefusal(400, 'INVALID_ARGUMENT', `the body is not a JSON object: ${errorMessage(err)}`));
       }
     });
     req.on('error', reject);

@@ -1,3 +1,4 @@
+import { errorMessage } from '@chaperone/observability';
 /** Errors of the approvals package; `code` is stable for callers and logs. */
 
 /** Temporal's frontend could not be reached or refused the namespace. */
@@ -26,7 +27,7 @@ export class WorkflowsNotFoundError extends Error {
 
 /** Turns a connection failure into a message that says where and what to check. */
 export function temporalUnavailable(address: string, namespace: string, err: unknown): TemporalUnavailableError {
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = errorMessage(err);
   return new TemporalUnavailableError(
     `cannot reach Temporal at ${address} (namespace "${namespace}"): ${detail}. ` +
       'Is the Temporal server running? Locally `deploy/local/up --infra-only` starts it; otherwise check temporal.address and temporal.namespace in the configuration.',

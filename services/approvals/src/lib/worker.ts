@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '@chaperone/config';
-import { Counter, createRegistry, Lifecycle, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
+import { Counter, createRegistry, Lifecycle, startOpsServer, type Logger, type Registry, type State, errorMessage } from '@chaperone/observability';
 import { createActivities } from './activities.js';
 import { createApprovalsClient, type ApprovalsClient } from './client.js';
 import { startInteractivityServer, type InteractivityServer } from './slack/interactivity.js';
@@ -107,7 +107,7 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
     // workflow threads running and the process never exits.
     await connection.workflowService.describeNamespace({ namespace });
   } catch (err) {
-    const e = /not found/i.test((err as Error)?.message ?? '') ? namespaceNotFound(address, namespace, err) : temporalUnavailable(address, namespace, err);
+    const e = /not found/i.test(errorMessage(err)) ? namespaceNotFound(address, namespace, err) : temporalUnavailable(address, namespace, err);
     return fail(e, connection);
   }
   const slackConfig = config.approvals.slack;

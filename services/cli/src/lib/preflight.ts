@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
+import { errorMessage } from '@chaperone/observability';
 
 /** An address a service will listen on, and the setting that names it (for the message). */
 export interface Listener {
@@ -32,6 +33,6 @@ export function checkReadable(what: string, file: string): void {
   try {
     accessSync(file, constants.R_OK);
   } catch (err) {
-    throw new Error(`cannot load the ${what} ${file}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot load the ${what} ${file}: ${errorMessage(err)}`, { cause: err });
   }
 }

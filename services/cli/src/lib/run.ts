@@ -1,4 +1,5 @@
 import type { Logger } from '@chaperone/observability';
+import { errorMessage } from '@chaperone/observability';
 
 /**
  * A service that failed to start exits at once, non-zero, with one line naming what failed
@@ -17,7 +18,7 @@ export async function startOrExit<T>(service: string, start: () => Promise<T>, l
 /** Writes the one line for a failed start (or run, for one-off commands) and exits 1 (after the logger's buffered lines). */
 export function exitNow(service: string, err: unknown, log?: Logger, what = 'cannot start'): never {
   // A service's own error may already say it cannot start ("materializer cannot start: …").
-  const message = ((err as Error)?.message ?? String(err)).replace(`${service} cannot start: `, '');
+  const message = errorMessage(err).replace(`${service} cannot start: `, '');
   log?.error({ err }, what);
   log?.flush();
   process.stderr.write(`chaperone ${service}: ${what}: ${message.split('\n').join(' ')}\n`);

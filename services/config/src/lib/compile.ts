@@ -6,6 +6,7 @@ import { ConfigError } from './errors.js';
 import { configSchema, httpProxyListenerSchema, type ParsedConfig } from './schema.js';
 import { parseDuration, parseSize } from './units.js';
 import { compileAccess, compileIdentity, compileLogin, compileRetention, type Access, type IdentityConfig, type LoginConfig, type Retention, type Roles } from './identity.js';
+import { errorMessage } from '@chaperone/observability';
 
 export interface HostPort {
   host: string;
@@ -177,7 +178,7 @@ function resolveSecret(
     try {
       return readFileSync(resolve(base, s.file), 'utf8').trim();
     } catch (err) {
-      throw new ConfigError(`${field}: cannot read secret file ${s.file}: ${(err as Error).message}`);
+      throw new ConfigError(`${field}: cannot read secret file ${s.file}: ${errorMessage(err)}`);
     }
   }
   const v = env[s.env!];
@@ -243,7 +244,7 @@ function compileHttpUpstream(h: RawHttpUpstream, field: string, path: (p: string
     try {
       ca = readFileSync(path(h.tls.caFile), 'utf8');
     } catch (err) {
-      throw new ConfigError(`${field}.tls.caFile: cannot read ${h.tls.caFile}: ${(err as Error).message}`);
+      throw new ConfigError(`${field}.tls.caFile: cannot read ${h.tls.caFile}: ${errorMessage(err)}`);
     }
   }
   return {
@@ -449,7 +450,7 @@ export function loadConfig(file?: string, opts: LoadOptions = {}): Config {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(
-      `cannot read configuration ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. ` +
+      `cannot read configuration ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}. ` +
         'Pass --config <file> or set CHAPERONE_CONFIG (deploy/local writes one to deploy/local/.run/chaperone.yaml).',
     );
   }
@@ -457,7 +458,7 @@ export function loadConfig(file?: string, opts: LoadOptions = {}): Config {
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`);
+    throw new ConfigError(`${path} is not valid YAML: ${errorMessage(err)}`);
   }
   return compileOptions(raw, dirname(path), opts, path);
 }

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '@chaperone/loadtest';
+import { errorMessage } from '@chaperone/observability';
 
 export const chartDir = join(repoRoot, 'deploy/helm/chaperone');
 export const allOptionsValues = join(chartDir, 'ci/all-options-values.yaml');
@@ -79,13 +80,13 @@ export async function validateObject(o: K8sObject): Promise<void> {
   try {
     mod = (await import(pkg)) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`${o.kind}/${o.metadata.name}: no schema for ${o.apiVersion} (${pkg}): ${(err as Error).message}`);
+    throw new Error(`${o.kind}/${o.metadata.name}: no schema for ${o.apiVersion} (${pkg}): ${errorMessage(err)}`);
   }
   const Kind = mod[o.kind] as ModelClass | undefined;
   if (!Kind) throw new Error(`${o.kind}/${o.metadata.name}: ${pkg} has no model ${o.kind}`);
   try {
     new Kind(o).validate();
   } catch (err) {
-    throw new Error(`${o.kind}/${o.metadata.name} does not validate against ${o.apiVersion}: ${(err as Error).message}`);
+    throw new Error(`${o.kind}/${o.metadata.name} does not validate against ${o.apiVersion}: ${errorMessage(err)}`);
   }
 }

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { repoRoot, run, type RunResult, type Stack } from '@chaperone/loadtest';
+import { errorMessage } from '@chaperone/observability';
 
 // The stack reader and the process runner are the loadtest package's (the fleet and the fault
 // scenarios use the same ones).
@@ -29,7 +30,7 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last ? `: ${errorMessage(last)}` : ''}`);
 }
 
 /** Where the upstream statement log ends now; read what follows with {@link statementLogSince}. */

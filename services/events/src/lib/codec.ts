@@ -2,6 +2,7 @@ import { EventDecodeError } from './errors.js';
 import { batchFingerprint, batchType, knownSchemas, writerFingerprint, writerType, type KnownSchema } from './schema.js';
 import type { EventBody, Frame, FrameMessage, SessionEvent } from './types.js';
 import { isHot, longSize, writeHotEvent, writeLong } from './writer.js';
+import { errorMessage } from '@chaperone/observability';
 
 const NS = 'dev.chaperone.events.v1.';
 /** Avro single-object encoding marker (spec: "Single-object encoding"). */
@@ -89,7 +90,7 @@ function readBody(body: Buffer, writer: KnownSchema): SessionEvent {
     const wire: unknown = writer.resolver ? writerType.fromBuffer(body, writer.resolver) : writerType.fromBuffer(body);
     return fromWire(wire as Wire);
   } catch (err) {
-    throw new EventDecodeError('MALFORMED', `cannot decode event: ${(err as Error).message}`);
+    throw new EventDecodeError('MALFORMED', `cannot decode event: ${errorMessage(err)}`);
   }
 }
 
@@ -114,7 +115,7 @@ export function decodeRecord(buf: Buffer): { event: SessionEvent; body: Buffer }
   try {
     batch = batchType.fromBuffer(body) as typeof batch;
   } catch (err) {
-    throw new EventDecodeError('MALFORMED', `cannot decode event batch: ${(err as Error).message}`);
+    throw new EventDecodeError('MALFORMED', `cannot decode event batch: ${errorMessage(err)}`);
   }
   const writer = known(batch.eventSchema);
   return batch.events.map((b) => ({ event: readBody(b, writer), body: b }));

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Config } from '@chaperone/config';
 import { ENDED_BY_ADMIN, kafkaRequestQueue, loadPrivateKey, type EndSessionOrder } from '@chaperone/events';
 import { TokenVerifier } from '@chaperone/identity';
-import { Lifecycle, createRegistry, startOpsServer, type Logger, type Registry } from '@chaperone/observability';
+import { Lifecycle, createRegistry, startOpsServer, type Logger, type Registry, errorMessage } from '@chaperone/observability';
 import { TemporalApprovalGate, TemporalApprovalWorkflows } from './approvals/index.js';
 import { initSqlParser } from './commands/index.js';
 import { KafkaCancelBus, PgListener, createPgMetrics } from './listeners/postgres/index.js';
@@ -160,7 +160,7 @@ async function bound<T>(what: string, setting: string, at: { host: string; port:
     return await listening;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
     throw new Error(`cannot bind the ${what} on ${at.host}:${at.port} (${setting}): ${why}`, { cause: err });
   }
 }

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwksCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey } from 'jose';
 import type { TrustedIssuer } from '@chaperone/config';
+import { errorMessage } from '@chaperone/observability';
 
 /**
  * An issuer's keys from its JWKS URL, through jose's remote key set: cached for
@@ -53,7 +54,7 @@ export function fileKeys(t: TrustedIssuer, file: string, now: () => number = Dat
       const { mtimeMs } = await stat(file);
       if (loaded?.mtimeMs !== mtimeMs) loaded = { mtimeMs, get: createLocalJWKSet(JSON.parse(await readFile(file, 'utf8')) as JSONWebKeySet) };
     } catch (err) {
-      if (!loaded) throw new errors.JWKSInvalid(`cannot read the JWKS file ${file}: ${(err as Error).message}`);
+      if (!loaded) throw new errors.JWKSInvalid(`cannot read the JWKS file ${file}: ${errorMessage(err)}`);
     }
     return loaded.get;
   };

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import { IdentityError } from './errors.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** The signing key pair, derived from the one private key file both issuer and verifier read. */
 export interface SigningKeys {
@@ -19,14 +20,14 @@ export async function loadSigningKeys(file: string): Promise<SigningKeys> {
   try {
     pem = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const code = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
     throw new IdentityError('KEY_INVALID', `cannot read the identity signing key ${file} (${code}); ${GENERATE_HINT}`, { cause: err });
   }
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey({ key: pem, format: 'pem' });
   } catch (err) {
-    throw new IdentityError('KEY_INVALID', `${file} is not a PEM private key: ${(err as Error).message}; ${GENERATE_HINT}`, { cause: err });
+    throw new IdentityError('KEY_INVALID', `${file} is not a PEM private key: ${errorMessage(err)}; ${GENERATE_HINT}`, { cause: err });
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') {
     throw new IdentityError('KEY_INVALID', `${file} holds a ${privateKey.asymmetricKeyType ?? 'unknown'} key, identity tokens need Ed25519; ${GENERATE_HINT}`);

@@ -1,5 +1,6 @@
 import { errors, type JWTPayload } from 'jose';
 import { IdentityError } from './errors.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** What a verification checks beyond the signature, and how refusals explain themselves. */
 export interface TokenRules {
@@ -96,7 +97,7 @@ export function explainJose(err: unknown, rules: TokenRules): IdentityError {
     return new IdentityError('TOKEN_INVALID', `token is malformed: its header or claims are not those of a signed JWT from ${rules.issuer}; ${rules.remedy}`, opts);
   if (err instanceof errors.JOSENotSupported)
     return new IdentityError('TOKEN_INVALID', `token uses a JOSE feature this gateway does not support (a "crit" header or an unknown algorithm); ${rules.remedy}`, opts);
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorMessage(err);
   return new IdentityError('TOKEN_INVALID', `token refused (${msg}); ${rules.remedy}`, opts);
 }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import type { Config } from '@chaperone/config';
 import { EventDecodeError, decodeRecord, kafkaRequestQueue, loadPrivateKey } from '@chaperone/events';
-import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State } from '@chaperone/observability';
+import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State, errorMessage } from '@chaperone/observability';
 import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
 import { chunkRecords, type Chunk } from './chunks.js';
 import { MaterializerError } from './errors.js';
@@ -139,7 +139,7 @@ export class Materializer {
     } catch (err) {
       this.fail(err);
       await this.close();
-      throw new MaterializerError('START_FAILED', `materializer cannot start: ${(err as Error).message}`, { cause: err });
+      throw new MaterializerError('START_FAILED', `materializer cannot start: ${errorMessage(err)}`, { cause: err });
     }
     this.lifecycle.to('running');
     this.log.info({ topic: c.kafka.topic, groupId: c.materializer.groupId, store: this.store.describe, kafkaRequestQueue }, 'materializer running');
@@ -232,7 +232,7 @@ export class Materializer {
     } catch (err) {
       if (err instanceof EventDecodeError && err.code === 'UNKNOWN_SCHEMA') return NEWER_SCHEMA;
       const code = err instanceof EventDecodeError ? err.code : 'MALFORMED';
-      return this.skip(code, m, partition, (err as Error).message);
+      return this.skip(code, m, partition, errorMessage(err));
     }
   }
 
@@ -312,7 +312,7 @@ export class Materializer {
       } catch (err) {
         this.metrics.insertFailures.inc();
         this.clickhouseOk = false;
-        this.clickhouseDetail = (err as Error).message;
+        this.clickhouseDetail = errorMessage(err);
         const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
         this.log.warn({ err, attempt, retryInMs: delay, events: events.length }, 'ClickHouse insert failed; retrying (offsets stay uncommitted)');
         await sleep(delay);

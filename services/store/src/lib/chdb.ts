@@ -9,6 +9,7 @@ import { ident } from './sql.js';
 import { fromEngineText } from './translate.js';
 import { encodeTsv, splitTsvLine } from './tsv.js';
 import type { QueryColumn, QueryResult } from './types.js';
+import { errorMessage } from '@chaperone/observability';
 
 export interface ChdbOptions {
   /** The store's database. @default 'chaperone' */
@@ -29,7 +30,7 @@ async function loadChdb(): Promise<ChdbModule> {
   } catch (err) {
     throw new StoreError(
       'UNAVAILABLE',
-      `the embedded ClickHouse engine (npm package chdb) cannot be loaded: ${(err as Error).message}. ` +
+      `the embedded ClickHouse engine (npm package chdb) cannot be loaded: ${errorMessage(err)}. ` +
         'It ships a native library for linux/macOS on x64 and arm64; run `npm install` at the repository root',
       { cause: err },
     );
@@ -79,7 +80,7 @@ class ChdbExecutor implements Executor {
     try {
       return (await session.queryAsync(sql, { format })).text();
     } catch (err) {
-      throw fromEngineText((err as Error).message ?? String(err), err);
+      throw fromEngineText(errorMessage(err), err);
     }
   }
 
@@ -105,7 +106,7 @@ class ChdbExecutor implements Executor {
       const bytes = (await this.main.queryAsync(trimStatement(sql), { format: 'RowBinary' })).bytes();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (err) {
-      throw fromEngineText((err as Error).message ?? String(err), err);
+      throw fromEngineText(errorMessage(err), err);
     }
   }
 
@@ -119,7 +120,7 @@ class ChdbExecutor implements Executor {
         columns: columns.map((c) => c.name),
       });
     } catch (err) {
-      throw fromEngineText((err as Error).message ?? String(err), err);
+      throw fromEngineText(errorMessage(err), err);
     }
   }
 
@@ -141,7 +142,7 @@ class ChdbExecutor implements Executor {
       try {
         stream = session.queryStream(trimStatement(sql), { format: SOC_FORMAT });
       } catch (err) {
-        throw fromEngineText((err as Error).message ?? String(err), err);
+        throw fromEngineText(errorMessage(err), err);
       }
       return await this.readStream(stream, opts.maxRows);
     } catch (err) {
@@ -173,7 +174,7 @@ class ChdbExecutor implements Executor {
         }
       }
     } catch (err) {
-      throw fromEngineText((err as Error).message ?? String(err), err);
+      throw fromEngineText(errorMessage(err), err);
     } finally {
       stream.cancel();
     }
@@ -207,7 +208,7 @@ export async function createChdbExecutor(opts: ChdbOptions = {}): Promise<Execut
     main = new chdb.Session(path, { connectionArgs: ['--output_format_json_quote_64bit_integers=1'] });
   } catch (err) {
     if (temporary) rmSync(path, { recursive: true, force: true });
-    throw new StoreError('UNAVAILABLE', `embedded ClickHouse (chdb) cannot open ${path}: ${(err as Error).message}`, { cause: err });
+    throw new StoreError('UNAVAILABLE', `embedded ClickHouse (chdb) cannot open ${path}: ${errorMessage(err)}`, { cause: err });
   }
   return new ChdbExecutor(chdb, database, path, temporary, main);
 }

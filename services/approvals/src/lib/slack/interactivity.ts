@@ -82,7 +82,7 @@ export function createInteractivityHandler(deps: InteractivityDeps): (req: Incom
   const log = deps.log.child({ component: 'slack-interactivity' });
 
   const tell = async (user: string, text: string, channel?: string) => {
-    await deps.slack.tell(user, text, channel).catch((err: Error) => log.warn({ err: err.message, user }, 'could not tell the Slack user'));
+    await deps.slack.tell(user, text, channel).catch((err: Error) => log.warn({ err, user }, 'could not tell the Slack user'));
   };
 
   async function act(p: SlackPayload): Promise<{ result: InteractivityResult; body?: unknown }> {
@@ -114,7 +114,7 @@ export function createInteractivityHandler(deps: InteractivityDeps): (req: Incom
         return { result: 'deny-dialog' };
       } catch (err) {
         // Denying is always safe: without the dialog, deny with no reason rather than not at all.
-        log.warn({ err: (err as Error).message, approval: workflowId }, 'could not open the deny dialog; denying without a reason');
+        log.warn({ err, approval: workflowId }, 'could not open the deny dialog; denying without a reason');
         reason = 'denied in Slack (no reason given)';
         kind = 'deny';
       }
@@ -161,7 +161,7 @@ export function createInteractivityHandler(deps: InteractivityDeps): (req: Incom
         res.writeHead(400, { 'content-type': 'text/plain' }).end(`${err.message}\n`);
         return 'bad-request';
       }
-      log.error({ err: (err as Error).message }, 'interactivity request failed');
+      log.error({ err }, 'interactivity request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
       return 'error';
     }

@@ -6,6 +6,7 @@ import type { Config } from '@chaperone/config';
 import { initSqlParser, parseSql, PolicyEngine, type PolicyDecision, type PolicyInput } from '@chaperone/gateway';
 import { configFrom, printJson, UserError, withConfig } from '../context.js';
 import { policyPackDir } from '../policy-pack.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** A script of the policy pack the CLI ships with (@chaperone/policies). */
 function script(name: 'build.sh' | 'test.sh'): string {
@@ -13,7 +14,7 @@ function script(name: 'build.sh' | 'test.sh'): string {
   try {
     dir = policyPackDir();
   } catch (err) {
-    throw new UserError(`cannot find the policy pack @chaperone/policies (installed with the CLI): ${(err as Error).message}`);
+    throw new UserError(`cannot find the policy pack @chaperone/policies (installed with the CLI): ${errorMessage(err)}`);
   }
   const path = join(dir, name);
   if (!existsSync(path)) throw new UserError(`cannot find ${path}; reinstall the CLI with its policy pack @chaperone/policies`);
@@ -46,13 +47,13 @@ function readInput(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
-    throw new UserError(`cannot read input ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UserError(`cannot read input ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new UserError(`input ${file} is not JSON: ${(err as Error).message}`);
+    throw new UserError(`input ${file} is not JSON: ${errorMessage(err)}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`input ${file} must be a JSON object (see policies/README.md)`);
   return value as Record<string, unknown>;
@@ -162,7 +163,7 @@ export function register(program: Command): void {
       try {
         engine = await PolicyEngine.load(bundle);
       } catch (err) {
-        throw new UserError((err as Error).message);
+        throw new UserError(errorMessage(err));
       }
       const decision = engine.evaluate(input as unknown as PolicyInput);
       if (opts.json) printJson(decision);

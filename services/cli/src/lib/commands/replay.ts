@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '@chaperone/config';
 import { LiveTranscript, TranscriptJsonWriter, eventBody, jsonStyle, type ReplayEvent } from '@chaperone/api/client';
 import { positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
+import { errorMessage } from '@chaperone/observability';
 
 interface ReplayOpts extends ApiOptions {
   json?: boolean;
@@ -23,7 +24,7 @@ function duration(value: string): number {
   try {
     return parseDuration(value, '--idle-limit');
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
+    throw new InvalidArgumentError(errorMessage(err));
   }
 }
 

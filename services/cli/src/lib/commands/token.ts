@@ -3,12 +3,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '@chaperone/config';
 import { IdentityError, TokenIssuer, TokenVerifier, type AgentIdentity } from '@chaperone/identity';
 import { configFrom, printJson, UserError, withConfig } from '../context.js';
+import { errorMessage } from '@chaperone/observability';
 
 function ttl(value: string): number {
   try {
     return parseDuration(value, '--ttl');
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
+    throw new InvalidArgumentError(errorMessage(err));
   }
 }
 

@@ -5,6 +5,7 @@ import type { ApprovalRequirement } from '../policy/index.js';
 import { approvalBinding, approvalWorkflowId, memoOf, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
 import { ApprovalUnavailableError } from './errors.js';
 import type { ApprovalWorkflows } from './workflows.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** One held command. */
 export interface HoldRequest {
@@ -131,8 +132,8 @@ export class TemporalApprovalGate implements ApprovalGate {
         if (timedOut) return { outcome: 'PENDING', approvalId, ...none, reason: `still waiting for approval after ${Math.round(maxWaitMs / 1000)} s` };
         return { outcome: 'ABANDONED', approvalId, ...none, reason: 'the session ended while waiting' };
       }
-      const reason = err instanceof ApprovalUnavailableError ? err.message : `approval service error: ${(err as Error).message}`;
-      this.log.warn({ approval: approvalId, err: (err as Error).message }, 'approval unavailable; refusing the held command');
+      const reason = err instanceof ApprovalUnavailableError ? err.message : `approval service error: ${errorMessage(err)}`;
+      this.log.warn({ approval: approvalId, err }, 'approval unavailable; refusing the held command');
       return { outcome: 'UNAVAILABLE', approvalId, ...none, reason };
     } finally {
       clearTimeout(timer);

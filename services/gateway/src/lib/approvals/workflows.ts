@@ -3,6 +3,7 @@ import type { Config } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
 import { APPROVAL_WORKFLOW, type ApprovalMemo, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
 import { ApprovalUnavailableError } from './errors.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** Where the latest run for an approval id stands. */
 export type LatestRun = { state: 'NONE' } | { state: 'RUNNING'; runId: string } | { state: 'CLOSED'; result: ApprovalResult | undefined };
@@ -85,7 +86,7 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
       return await this.connecting;
     } catch (err) {
       this.connecting = undefined;
-      throw new ApprovalUnavailableError(`cannot reach Temporal at ${this.temporal.address}: ${(err as Error).message}`, { cause: err });
+      throw new ApprovalUnavailableError(`cannot reach Temporal at ${this.temporal.address}: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -143,7 +144,7 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
         if (signal.aborted || !transient(err)) throw err;
         if (outage === 0) {
           outage = Date.now();
-          this.log.warn({ approval: workflowId, err: (err as Error).message }, 'Temporal unreachable while waiting for an approval; polling again');
+          this.log.warn({ approval: workflowId, err }, 'Temporal unreachable while waiting for an approval; polling again');
         }
         await sleep(RESULT_RETRY_MS, signal);
         signal.throwIfAborted();

@@ -3,6 +3,7 @@ import { analyzeStatement } from './sql-analyze.js';
 import { SqlParserNotReadyError } from './errors.js';
 import { cachedParse } from './parse-cache.js';
 import type { SqlParse } from './types.js';
+import { errorMessage } from '@chaperone/observability';
 
 let ready = false;
 let loading: Promise<void> | undefined;
@@ -49,7 +50,7 @@ export function parseUncached(sql: string): RawParse {
     return { parse: { statements }, whole: stmts.length === 1 && spansWhole(stmts[0]!, bytes) };
   } catch (err) {
     // A tree too deep to walk must not crash the session; the policy sees it as unparseable.
-    return { parse: { statements: [], error: `cannot analyse the statement: ${(err as Error).message}` }, whole: false };
+    return { parse: { statements: [], error: `cannot analyse the statement: ${errorMessage(err)}` }, whole: false };
   }
 }
 
@@ -79,5 +80,5 @@ function spansWhole(s: RawStmt, bytes: Buffer): boolean {
 
 function describeError(err: unknown): string {
   if (hasSqlDetails(err)) return `${err.sqlDetails.message} (at character ${err.sqlDetails.cursorPosition + 1})`;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

@@ -4,6 +4,7 @@ import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { PolicyBundleError } from './errors.js';
 import { readTarGz } from './tar.js';
 import { evaluator, isDeterministic, type Evaluator } from './wasm-eval.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** Bundles are a few hundred KiB; the cap keeps a hostile or broken file from exhausting memory. */
 const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
@@ -45,14 +46,14 @@ export async function loadBundle(file: string): Promise<BundleSnapshot> {
     version = await fileVersion(file);
     gz = await readFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const code = (err as NodeJS.ErrnoException).code ?? errorMessage(err);
     throw new PolicyBundleError('BUNDLE_UNREADABLE', `cannot read policy bundle ${file} (${code}); build it with \`chaperone policy build\``, { cause: err });
   }
   let files: Map<string, Buffer>;
   try {
     files = readTarGz(gz, MAX_BUNDLE_BYTES);
   } catch (err) {
-    throw new PolicyBundleError('BUNDLE_INVALID', `${file} is not a readable .tar.gz bundle: ${(err as Error).message}`, { cause: err });
+    throw new PolicyBundleError('BUNDLE_INVALID', `${file} is not a readable .tar.gz bundle: ${errorMessage(err)}`, { cause: err });
   }
   const wasm = files.get('/policy.wasm');
   if (!wasm) throw new PolicyBundleError('BUNDLE_INVALID', `${file} has no /policy.wasm; build it with \`opa build -t wasm\` (policies/build.sh)`);
@@ -67,14 +68,14 @@ export async function loadBundle(file: string): Promise<BundleSnapshot> {
       if (typeof m.revision === 'string' && m.revision !== '') revision = m.revision;
     }
   } catch (err) {
-    throw new PolicyBundleError('BUNDLE_INVALID', `${file}: data.json or .manifest is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new PolicyBundleError('BUNDLE_INVALID', `${file}: data.json or .manifest is not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
   let policy: LoadedPolicy;
   try {
     policy = await loadPolicy(wasm);
     policy.setData(data as object);
   } catch (err) {
-    throw new PolicyBundleError('BUNDLE_INVALID', `${file}: policy.wasm does not load: ${(err as Error).message}`, { cause: err });
+    throw new PolicyBundleError('BUNDLE_INVALID', `${file}: policy.wasm does not load: ${errorMessage(err)}`, { cause: err });
   }
   // Without a manifest revision, the bundle's own hash still pins which policy decided.
   revision ??= `sha256:${createHash('sha256').update(gz).digest('hex').slice(0, 16)}`;

@@ -1,6 +1,7 @@
 import { compileJsonPath, DETECTOR_IDS, type MaskRules } from '../masking/index.js';
 import { InvalidDecisionError } from './errors.js';
 import type { ApprovalRequirement, DecisionResult, PolicyInput } from './types.js';
+import { errorMessage } from '@chaperone/observability';
 
 const RESULTS: ReadonlySet<string> = new Set(['allow', 'deny', 'approval']);
 
@@ -61,7 +62,7 @@ function parseMask(m: unknown): MaskRules {
     try {
       compileJsonPath(p);
     } catch (err) {
-      throw new InvalidDecisionError(`mask.jsonPaths: ${(err as Error).message}`);
+      throw new InvalidDecisionError(`mask.jsonPaths: ${errorMessage(err)}`);
     }
   }
   return rules;

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { initSqlParser, sqlCommand } from '../commands/index.js';
 import { PolicyEngine, policyInputBase, type PolicyCommand, type PolicyInput, type PolicyInputBase } from './index.js';
+import { errorMessage } from '@chaperone/observability';
 
 if (process.argv[2] === '--help' || process.argv[2] === '-h') {
   process.stdout.write('usage: engine.bench.ts [bundle.tar.gz]   (default: policies/build/bundle.tar.gz, built by policies/build.sh)\n');
@@ -16,7 +17,7 @@ const N = 20_000;
 
 await initSqlParser();
 const engine = await PolicyEngine.load(bundle).catch((err: unknown) => {
-  process.stderr.write(`engine.bench: ${(err as Error).message}\n`);
+  process.stderr.write(`engine.bench: ${errorMessage(err)}\n`);
   process.exit(2);
 });
 // As the listeners do: a session's identity/connection/session part is built once (frozen), so

@@ -1,4 +1,4 @@
-import { Counter, type Logger, type Registry } from '@chaperone/observability';
+import { Counter, type Logger, type Registry, errorMessage } from '@chaperone/observability';
 import { fileVersion, loadBundle, sameVersion, type BundleSnapshot, type FileVersion } from './bundle.js';
 import { parseDecision, PROBE_INPUTS, type ParsedDecision } from './decision.js';
 import { PolicyBundleError } from './errors.js';
@@ -18,7 +18,7 @@ function selfCheck(snapshot: BundleSnapshot): void {
     try {
       parseDecision(outputOf(snapshot.evaluate(JSON.stringify(probe))));
     } catch (err) {
-      throw new PolicyBundleError('SELF_CHECK_FAILED', `${snapshot.file} (revision ${snapshot.revision}) fails its self-check on "${probe.command.text}": ${(err as Error).message}`, { cause: err });
+      throw new PolicyBundleError('SELF_CHECK_FAILED', `${snapshot.file} (revision ${snapshot.revision}) fails its self-check on "${probe.command.text}": ${errorMessage(err)}`, { cause: err });
     }
   }
 }
@@ -123,7 +123,7 @@ export class PolicyEngine {
       log?.info({ bundle: bundleFile, revision: snapshot.revision }, 'policy bundle loaded');
       return new PolicyEngine(bundleFile, snapshot, '', log, m);
     } catch (err) {
-      const reason = (err as Error).message;
+      const reason = errorMessage(err);
       log?.error({ bundle: bundleFile, err: reason }, 'no usable policy bundle; denying every command until one loads');
       m?.reloadFailures.inc();
       const engine = new PolicyEngine(bundleFile, undefined, reason, log, m);
@@ -178,9 +178,9 @@ export class PolicyEngine {
       decision.evalMicros = micros();
       return decision;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       this.metrics?.evalFailures.inc();
-      this.log?.error({ err: message, revision: snapshot?.revision, session: input?.session?.id }, 'policy evaluation failed; denying');
+      this.log?.error({ err, revision: snapshot?.revision, session: input?.session?.id }, 'policy evaluation failed; denying');
       return { result: 'deny', reasons: [`policy evaluation failed: ${message}`], revision: snapshot?.revision ?? 'none', evalMicros: micros(), output: output ?? null };
     }
   }
@@ -210,7 +210,7 @@ export class PolicyEngine {
       try {
         version = await fileVersion(this.bundleFile);
       } catch (err) {
-        return this.refuse(undefined, new PolicyBundleError('BUNDLE_UNREADABLE', `cannot stat ${this.bundleFile}: ${(err as Error).message}`));
+        return this.refuse(undefined, new PolicyBundleError('BUNDLE_UNREADABLE', `cannot stat ${this.bundleFile}: ${errorMessage(err)}`));
       }
       if (sameVersion(this.current?.version, version) || sameVersion(this.failedVersion, version)) return false;
       let next: BundleSnapshot;
@@ -234,7 +234,7 @@ export class PolicyEngine {
     if (version === undefined && this.failedVersion?.ino === -1) return false;
     this.failedVersion = version ?? { mtimeMs: -1, size: -1, ino: -1 };
     this.metrics?.reloadFailures.inc();
-    this.log?.error({ bundle: this.bundleFile, err: err.message, keeping: this.current?.revision ?? 'none' }, 'policy bundle refused; keeping the running policy');
+    this.log?.error({ bundle: this.bundleFile, err, keeping: this.current?.revision ?? 'none' }, 'policy bundle refused; keeping the running policy');
     if (!this.current) this.unavailable = err.message;
     return false;
   }
@@ -243,7 +243,7 @@ export class PolicyEngine {
   startWatching(intervalMs: number): void {
     this.stop();
     this.timer = setInterval(() => {
-      this.reload().catch((err: unknown) => this.log?.error({ err: (err as Error).message }, 'policy reload crashed'));
+      this.reload().catch((err: unknown) => this.log?.error({ err }, 'policy reload crashed'));
     }, intervalMs);
     // Watching must not keep a finished process alive.
     this.timer.unref();

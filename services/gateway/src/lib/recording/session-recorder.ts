@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ChainedEvent, EventBody, SessionChain } from '@chaperone/events';
 import { RecordingError } from '../errors.js';
 import type { EventSink } from './sink.js';
+import { errorMessage } from '@chaperone/observability';
 
 export interface RecorderOptions {
   /** Longest wait for the event log to acknowledge a batch before the session must end. */
@@ -159,7 +160,7 @@ export class SessionRecorder extends EventEmitter {
         entry.done = true;
         this.settle();
       },
-      (err: unknown) => this.fail(err instanceof RecordingError ? err : new RecordingError('PUBLISH_FAILED', `publishing to the event log failed: ${(err as Error).message}`)),
+      (err: unknown) => this.fail(err instanceof RecordingError ? err : new RecordingError('PUBLISH_FAILED', `publishing to the event log failed: ${errorMessage(err)}`)),
     );
   }
 

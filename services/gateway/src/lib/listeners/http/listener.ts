@@ -26,6 +26,7 @@ import { HttpSession } from './session.js';
 import { isHttpConnection, type HttpConnection, type Kind } from './types.js';
 import { handleUpgrade } from './upgrade.js';
 import { UpstreamPool, apiPath } from './upstream.js';
+import { errorMessage } from '@chaperone/observability';
 
 export interface HttpListenerDeps {
   config: Config;
@@ -158,7 +159,7 @@ export class HttpListener {
       session.once('close', () => this.h2Sessions.delete(session));
       if (this.draining) session.close();
     });
-    server.on('sessionError', (err: Error) => this.deps.log.info({ err: err.message }, 'http/2 session error'));
+    server.on('sessionError', (err: Error) => this.deps.log.info({ err }, 'http/2 session error'));
     return server;
   }
 
@@ -255,7 +256,7 @@ export class HttpListener {
     const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs, maxBatchBytes: config.kafka.maxRecordBytes });
     const session = new HttpSession({ sessionId, nodeId: config.nodeId, clientAddress: st.clientAddress, identity, connection: conn }, recorder, { nodeKey: this.deps.nodeKey, log, metrics });
     recorder.on('failed', (err: RecordingError) => {
-      log.warn({ session: sessionId, err: err.message }, 'recording failed; closing the client connection');
+      log.warn({ session: sessionId, err }, 'recording failed; closing the client connection');
       st.conn.destroy();
     });
     recorder.append({
@@ -334,7 +335,7 @@ export class HttpListener {
     if (err instanceof HttpProtocolError || err instanceof IdentityError || err instanceof AccessDeniedError) {
       const status = err instanceof HttpProtocolError ? err.status : err instanceof AccessDeniedError ? 403 : 401;
       metrics.refused.inc({ code: err.code });
-      log.info({ client: req.socket.remoteAddress, code: err.code, err: err.message, method: req.method, path: (req.url ?? '').slice(0, 200) }, 'request refused');
+      log.info({ client: req.socket.remoteAddress, code: err.code, err, method: req.method, path: (req.url ?? '').slice(0, 200) }, 'request refused');
       // A refused token also ends the keep-alive connection (an expired token's socket stays no longer).
       return sendRefusal(res, refusal(kind, status, err.message), { session, close: close || status === 401, challenge: status === 401 });
     }
@@ -344,12 +345,12 @@ export class HttpListener {
     }
     if (err instanceof UpstreamError) {
       metrics.requests.inc({ kind, result: 'upstream-error' });
-      log.warn({ err: err.message, code: err.code }, 'upstream credentials unavailable');
+      log.warn({ err, code: err.code }, 'upstream credentials unavailable');
       return sendRefusal(res, refusal(kind, 502, err.message), { session, close });
     }
     metrics.requests.inc({ kind, result: 'error' });
-    log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'http exchange failed');
-    sendRefusal(res, refusal(kind, 500, `internal error: ${(err as Error).message}`), { session, close: true });
+    log.error({ err }, 'http exchange failed');
+    sendRefusal(res, refusal(kind, 500, `internal error: ${errorMessage(err)}`), { session, close: true });
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -365,8 +366,8 @@ export class HttpListener {
     } catch (err) {
       const status = err instanceof HttpProtocolError ? err.status : err instanceof IdentityError ? 401 : err instanceof AccessDeniedError ? 403 : err instanceof RecordingError ? 503 : 502;
       this.deps.metrics.refused.inc({ code: (err as { code?: string }).code ?? 'ERROR' });
-      this.deps.log.info({ err: (err as Error).message }, 'upgrade refused');
-      if (!socket.destroyed) socket.end(rawResponse(status, `chaperone: ${(err as Error).message}`, status === 401));
+      this.deps.log.info({ err }, 'upgrade refused');
+      if (!socket.destroyed) socket.end(rawResponse(status, `chaperone: ${errorMessage(err)}`, status === 401));
     }
   }
 

@@ -18,6 +18,7 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Command, Decision, Frame } from '@chaperone/events';
 import { settle, startHarness, type Harness } from './harness.js';
+import { errorMessage } from '@chaperone/observability';
 
 const SECRET = `ghp_${'Q7w8E9r0T1'.repeat(3)}yUi456`;
 
@@ -42,8 +43,8 @@ async function startSseServer(): Promise<{ server: Server; url: string; executed
         const r = await mcp.server.elicitInput({ mode: 'form', message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } });
         return { content: [{ type: 'text', text: `answered ${r.action}` }] };
       } catch (err) {
-        elicitations.push((err as Error).message);
-        return { content: [{ type: 'text', text: `refused: ${(err as Error).message}` }] };
+        elicitations.push(errorMessage(err));
+        return { content: [{ type: 'text', text: `refused: ${errorMessage(err)}` }] };
       }
     });
     return mcp;

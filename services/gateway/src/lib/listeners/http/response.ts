@@ -74,7 +74,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       clearTimeout(timer);
       if (!res.headersSent) {
         const timeout = err instanceof UpstreamError;
-        deps.log.warn({ connection: conn.name, err: err.message }, 'upstream request failed');
+        deps.log.warn({ connection: conn.name, err }, 'upstream request failed');
         sendRefusal(res, refusal(x.kind, timeout ? 504 : 502, `upstream ${conn.name} failed: ${err.message}`), { session, close: true });
       } else res.destroy();
       resolve();
@@ -136,7 +136,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       // framing or invalid UTF-8): what it forwarded were whole messages and its error; the
       // rest of the upstream's answer is neither forwarded nor read.
       const endBroken = (err: Error): void => {
-        deps.log.info({ connection: conn.name, session: session.info.sessionId, err: err.message }, 'upstream body refused by the gateway; answer ended');
+        deps.log.info({ connection: conn.name, session: session.info.sessionId, err }, 'upstream body refused by the gateway; answer ended');
         session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.refused', Buffer.from(err.message), { redacted: true }));
         if (masker) {
           const tail = masker.end();

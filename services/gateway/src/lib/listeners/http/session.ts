@@ -90,7 +90,7 @@ export class HttpSession {
       });
       await recorder.flush();
     } catch (err) {
-      this.opts.log.warn({ session: this.info.sessionId, err: (err as Error).message }, 'could not record the end of the session');
+      this.opts.log.warn({ session: this.info.sessionId, err }, 'could not record the end of the session');
     }
   }
 }

@@ -224,7 +224,7 @@ function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstre
     done();
   };
   const malformed = (err: Error): void => {
-    deps.log.info({ session: session.info.sessionId, mode, err: err.message }, 'upgraded tunnel closed on a malformed frame');
+    deps.log.info({ session: session.info.sessionId, mode, err }, 'upgraded tunnel closed on a malformed frame');
     close(false);
   };
   const record = (direction: Direction, us: TunnelUnit[]): void => {

@@ -28,6 +28,7 @@ import { PgProxySession } from './session.js';
 import { cancelKey, type CancelBus } from './cancel-bus.js';
 import { loginUpstream } from './upstream.js';
 import type { PgMetrics } from './metrics.js';
+import { errorMessage } from '@chaperone/observability';
 
 export interface PgListenerDeps {
   config: Config;
@@ -70,7 +71,7 @@ function noticeFor(err: unknown): { notice: PgNotice; code: string } {
       code: `RECORDING_${err.code}`,
       notice: { severity: 'FATAL', code: '58000', message: `chaperone: recording is unavailable (${err.message}); the session was not opened and nothing was forwarded`, hint: 'retry shortly; if this persists, the gateway operators should check the Kafka cluster' },
     };
-  return { code: 'INTERNAL', notice: { severity: 'FATAL', code: 'XX000', message: `chaperone: ${(err as Error).message}` } };
+  return { code: 'INTERNAL', notice: { severity: 'FATAL', code: 'XX000', message: `chaperone: ${errorMessage(err)}` } };
 }
 
 /**
@@ -151,7 +152,7 @@ export class PgListener {
     } catch (err) {
       const { notice, code } = noticeFor(err);
       metrics.authFailures.inc({ code });
-      log.info({ client: clientAddress, code, err: (err as Error).message }, 'connection refused');
+      log.info({ client: clientAddress, code, err }, 'connection refused');
       if (!stream.destroyed) stream.end(encodeErrorResponse(notice));
       // end() never completes on a TLS socket whose handshake has not happened (SSLRequest followed by plain bytes), nor against a peer that never closes.
       setTimeout(() => stream.destroy(), 1000).unref();
@@ -261,7 +262,7 @@ export class PgListener {
   private forwardCancel(processId: number, secretKey: number): void {
     const key = cancelKey(processId, secretKey);
     if (!this.byCancelKey.has(key) && this.deps.cancels)
-      this.deps.cancels.publish(key).catch((e: Error) => this.deps.log.warn({ err: e.message }, 'publishing a cancel request to the other nodes failed'));
+      this.deps.cancels.publish(key).catch((e: Error) => this.deps.log.warn({ err: e }, 'publishing a cancel request to the other nodes failed'));
     else this.cancelHeld(key, 'this node');
     const seen = new Set<string>();
     for (const c of this.deps.config.connections) {
@@ -269,7 +270,7 @@ export class PgListener {
       if (!up || seen.has(`${up.host}:${up.port}`)) continue;
       seen.add(`${up.host}:${up.port}`);
       const s = netConnect({ host: up.host, port: up.port }, () => s.end(encodeCancelRequest(processId, secretKey)));
-      s.on('error', (e) => this.deps.log.warn({ err: e.message, upstream: c.name }, 'forwarding a cancel request failed'));
+      s.on('error', (e) => this.deps.log.warn({ err: e, upstream: c.name }, 'forwarding a cancel request failed'));
     }
     this.deps.log.info({ pid: processId }, 'cancel request forwarded');
   }

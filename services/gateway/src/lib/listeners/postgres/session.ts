@@ -135,11 +135,11 @@ export class PgProxySession {
     });
     this.client.on('data', (chunk: Buffer) => this.onClientChunk(chunk));
     this.client.on('close', () => void this.end(this.terminating ? 'client-terminate' : 'client-closed'));
-    this.client.on('error', (e) => this.opts.log.debug({ err: e.message }, 'client socket error'));
+    this.client.on('error', (e) => this.opts.log.debug({ err: e }, 'client socket error'));
     this.client.on('drain', () => this.resume('client'));
     this.upstream.on('data', (chunk: Buffer) => this.onServerChunk(chunk));
     this.upstream.on('close', () => void this.end(this.terminating ? 'client-terminate' : 'upstream-closed'));
-    this.upstream.on('error', (e) => this.opts.log.warn({ err: e.message }, 'upstream socket error'));
+    this.upstream.on('error', (e) => this.opts.log.warn({ err: e }, 'upstream socket error'));
     // A side that closed during the upstream login did so before these listeners existed.
     if (this.client.destroyed || this.upstream.destroyed) return void this.end(this.client.destroyed ? 'client-closed' : 'upstream-closed');
     if ('setTimeout' in this.client && typeof this.client.setTimeout === 'function') {
@@ -485,10 +485,10 @@ export class PgProxySession {
     if (err instanceof RecordingError) void this.end('recording-failed', err.message, this.recordingNotice(err));
     else if (err instanceof PgProtocolError) {
       // A malformed message from either peer ends this one session: it is input, not a bug.
-      this.opts.log.info({ session: this.ctx.sessionId, code: err.code, err: err.message }, 'protocol error');
+      this.opts.log.info({ session: this.ctx.sessionId, code: err.code, err }, 'protocol error');
       void this.end('protocol-error', err.message, { severity: 'FATAL', code: err.sqlState, message: `chaperone: ${err.message}` });
     } else {
-      this.opts.log.error({ err: err.message, stack: err.stack }, 'session failed');
+      this.opts.log.error({ err }, 'session failed');
       void this.end('error', err.message, { severity: 'FATAL', code: 'XX000', message: `chaperone: internal error; the session was ended (${err.message})` });
     }
   }
@@ -520,7 +520,7 @@ export class PgProxySession {
         });
         await this.recorder.flush();
       } catch (err) {
-        this.opts.log.warn({ session: this.ctx.sessionId, err: (err as Error).message }, 'could not record the end of the session');
+        this.opts.log.warn({ session: this.ctx.sessionId, err }, 'could not record the end of the session');
       }
     }
     this.client.end();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
 import { GitProtocolError } from './errors.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** Object types in a pack (gitformat-pack "Object types"). */
 export const enum PackType {
@@ -187,7 +188,7 @@ export class PackCommitScanner {
       inflated = inflateSync(b.subarray(i), { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as typeof inflated;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') return false;
-      throw new GitProtocolError('BAD_PACK', `object at pack offset ${offset} does not inflate: ${(err as Error).message}`);
+      throw new GitProtocolError('BAD_PACK', `object at pack offset ${offset} does not inflate: ${errorMessage(err)}`);
     }
     const data = inflated.buffer;
     if (data.length !== size) throw new GitProtocolError('BAD_PACK', `object at pack offset ${offset} inflates to ${data.length} bytes, header says ${size}`);

@@ -1,4 +1,5 @@
 import { sha256Hex } from '../../hash.js';
+import { errorMessage } from '@chaperone/observability';
 
 // JSON-RPC 2.0 (https://www.jsonrpc.org/specification) as MCP uses it over Streamable HTTP
 // (https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#streamable-http):
@@ -105,7 +106,7 @@ export function parseJsonRpcBody(body: Buffer): { batch: boolean; messages: McpM
     v = JSON.parse(strictUtf8.decode(body));
   } catch (err) {
     if (err instanceof TypeError) throw new McpParseError(McpErrorCode.ParseError, 'the request body is not JSON: it is not valid UTF-8 (RFC 8259 §8.1)');
-    throw new McpParseError(McpErrorCode.ParseError, `the request body is not JSON: ${(err as Error).message}`);
+    throw new McpParseError(McpErrorCode.ParseError, `the request body is not JSON: ${errorMessage(err)}`);
   }
   if (!Array.isArray(v)) return { batch: false, messages: [parseOne(v)] };
   if (v.length === 0) throw new McpParseError(McpErrorCode.InvalidRequest, 'an empty JSON-RPC batch');
@@ -133,7 +134,7 @@ export function parseServerMessage(text: string): ServerMessage {
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw new McpParseError(McpErrorCode.ParseError, `a message of the server is not JSON: ${(err as Error).message}`);
+    throw new McpParseError(McpErrorCode.ParseError, `a message of the server is not JSON: ${errorMessage(err)}`);
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new McpParseError(McpErrorCode.InvalidRequest, 'a message of the server is not a JSON-RPC object');
   const o = v as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import { constants, createDeflate, createInflate, type Deflate, type Inflate } from 'node:zlib';
 import { SPDY3_DICTIONARY } from './dictionary.js';
 import { SpdyProtocolError } from './errors.js';
+import { errorMessage } from '@chaperone/observability';
 
 /** Name/value pairs of a header block; a value holds the NUL-separated values of a name. */
 export type SpdyHeaders = [name: string, values: string[]][];
@@ -124,7 +125,7 @@ export class SpdyHeaderDecoder {
       plain = await flushThrough(this.inflate, block, this.maxBlockBytes);
     } catch (err) {
       this.close();
-      return new SpdyProtocolError('BAD_HEADER_BLOCK', `header block does not inflate with the SPDY/3 dictionary: ${(err as Error).message}`);
+      return new SpdyProtocolError('BAD_HEADER_BLOCK', `header block does not inflate with the SPDY/3 dictionary: ${errorMessage(err)}`);
     }
     const parsed = parseNameValueBlock(plain, this.maxPairs);
     if (parsed instanceof SpdyProtocolError) this.close();
