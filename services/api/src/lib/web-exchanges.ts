@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { Command, Frame } from '@chaperone/events';
+import type { Command } from '@chaperone/events';
 import type { EventMsg } from './proto.js';
 import { eventBody, recordedMessages, type RecordedMessage } from './transcript/frames.js';
 import { asText, detailLines, pktLines, tunnelData } from './transcript/http.js';
@@ -88,7 +88,7 @@ export class ExchangeBuilder {
         return;
       }
       case 'Frame':
-        if (!body.redacted) for (const m of recordedMessages(body as Frame)) this.message(e, m);
+        if (!body.redacted) for (const m of recordedMessages(body)) this.message(e, m);
         return;
       case 'SessionEnded':
         return this.finish();
