@@ -1,5 +1,5 @@
-import { errorMessage } from '@chaperone/observability';
 /** Errors of the approvals package; `code` is stable for callers and logs. */
+import { errorMessage } from '@chaperone/observability';
 
 /** Temporal's frontend could not be reached or refused the namespace. */
 export class TemporalUnavailableError extends Error {
@@ -17,6 +17,12 @@ export class ApprovalNotFoundError extends Error {
 export class InvalidApprovalRequestError extends Error {
   override name = 'InvalidApprovalRequestError';
   readonly code = 'INVALID_APPROVAL_REQUEST';
+}
+
+/** A Slack interactivity request that is not one Slack sends (answered 400). */
+export class BadRequest extends Error {
+  override name = 'BadRequest';
+  readonly code = 'BAD_REQUEST';
 }
 
 /** The workflow code could not be found next to the worker (broken build or install). */

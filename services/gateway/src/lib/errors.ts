@@ -24,9 +24,21 @@ export class AuthError extends Error {
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
   constructor(
-    readonly code: 'CONNECT_FAILED' | 'AUTH_FAILED' | 'AUTH_UNSUPPORTED' | 'PROTOCOL',
+    readonly code: 'CONNECT_FAILED' | 'RESPONSE_TIMEOUT' | 'AUTH_FAILED' | 'AUTH_UNSUPPORTED' | 'PROTOCOL',
     message: string,
   ) {
     super(message);
   }
+}
+
+/** The HTTP client aborted or sent a body the HTTP parser rejected; nothing more can be sent to it. */
+export class ClientGone extends Error {
+  override name = 'ClientGone';
+  readonly code = 'CLIENT_GONE';
+}
+
+/** A queued publish that was not sent: its owner failed, or an earlier publish of its owner did. */
+export class PublishCancelled extends Error {
+  override name = 'PublishCancelled';
+  readonly code = 'PUBLISH_CANCELLED';
 }

@@ -9,3 +9,9 @@ export class MaterializerError extends Error {
     super(message, options);
   }
 }
+
+/** The consumer is stopping (or rebalancing): the batch is left uncommitted for the next owner. */
+export class NoLongerOurs extends Error {
+  override name = 'NoLongerOurs';
+  readonly code = 'NO_LONGER_OURS';
+}

@@ -6,7 +6,7 @@ import { EventDecodeError, decodeRecord, kafkaRequestQueue, loadPrivateKey } fro
 import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State, errorMessage } from '@chaperone/observability';
 import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
 import { chunkRecords, type Chunk } from './chunks.js';
-import { MaterializerError } from './errors.js';
+import { MaterializerError, NoLongerOurs } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { kafkaLogCreator } from './kafka-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -37,8 +37,6 @@ const HELD_RETRY_MS = 30_000;
 /** decode()'s answer for a record written with a schema this build does not know. */
 const NEWER_SCHEMA = Symbol('newer schema');
 
-/** The consumer is stopping (or rebalancing): the batch is left uncommitted for the next owner. */
-class NoLongerOurs extends Error {}
 
 /**
  * Consumes `chaperone.sessions.v1` in a consumer group and writes every event into ClickHouse. A

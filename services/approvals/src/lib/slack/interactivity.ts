@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Approver, HostPort } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
-import { ApprovalNotFoundError, SlackRequestRejectedError } from '../errors.js';
+import { ApprovalNotFoundError, BadRequest, SlackRequestRejectedError } from '../errors.js';
 import type { ApprovalDecision } from '@chaperone/approvals-contract';
 import { APPROVE_ACTION, DENY_ACTION, DENY_MODAL, REASON_BLOCK, REASON_INPUT } from './messages.js';
 import type { SlackNotifier } from './notifier.js';
@@ -44,7 +44,6 @@ interface SlackPayload {
   view?: { callback_id?: string; private_metadata?: string; state?: { values?: Record<string, Record<string, { value?: string | null }>> } };
 }
 
-class BadRequest extends Error {}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {

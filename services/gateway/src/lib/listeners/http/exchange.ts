@@ -4,6 +4,7 @@ import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRe
 import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/index.js';
 import { decisionEvent, policyInputBase } from '../../policy/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
+import { ClientGone } from '../../errors.js';
 import { sha256Hex } from '../../hash.js';
 import type { Analysis, McpHooks, UpstreamProbe } from './analysis.js';
 import { mcpPolicyInput, mcpToolHooks } from './analyze-mcp.js';
@@ -19,10 +20,6 @@ import { upstreamPath } from './upstream.js';
 /** Bodies up to this size are read completely before anything goes upstream (see preRead). */
 export const PRE_READ_BYTES = 64 * 1024;
 
-/** The client aborted or sent a body the HTTP parser rejected; nothing more can be sent. */
-class ClientGone extends Error {
-  override name = 'ClientGone';
-}
 
 
 /**
@@ -370,4 +367,3 @@ function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest
   });
 }
 
-export { ClientGone };

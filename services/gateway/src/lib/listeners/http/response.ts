@@ -69,11 +69,11 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
   const { res, session, conn } = x;
   const { recorder } = session;
   return new Promise((resolve) => {
-    const timer = setTimeout(() => upReq.destroy(new UpstreamError('CONNECT_FAILED', `the upstream sent no response within ${conn.http.responseTimeoutMs} ms`)), conn.http.responseTimeoutMs);
+    const timer = setTimeout(() => upReq.destroy(new UpstreamError('RESPONSE_TIMEOUT', `the upstream sent no response within ${conn.http.responseTimeoutMs} ms`)), conn.http.responseTimeoutMs);
     upReq.on('error', (err) => {
       clearTimeout(timer);
       if (!res.headersSent) {
-        const timeout = err instanceof UpstreamError;
+        const timeout = err instanceof UpstreamError && err.code === 'RESPONSE_TIMEOUT';
         deps.log.warn({ connection: conn.name, err }, 'upstream request failed');
         sendRefusal(res, refusal(x.kind, timeout ? 504 : 502, `upstream ${conn.name} failed: ${err.message}`), { session, close: true });
       } else res.destroy();

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupCommit, PublishCancelled } from './group-commit.js';
+import { PublishCancelled } from '../../errors.js';
+import { GroupCommit } from './group-commit.js';
 
 /** Lets the event-loop turn end: a request leaves then. */
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));

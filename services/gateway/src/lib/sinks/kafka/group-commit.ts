@@ -8,6 +8,8 @@
  * queue on the same instance and leave in the order they were queued, so merging never reorders
  * a session's events.
  */
+import { PublishCancelled } from '../../errors.js';
+
 export interface Pending<T> {
   items: T[];
   bytes: number;
@@ -27,13 +29,6 @@ export interface PublishOptions {
   cancelled?: (() => boolean) | undefined;
 }
 
-/** A queued publish that was not sent: its owner failed, or an earlier publish of its owner did. */
-export class PublishCancelled extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PublishCancelled';
-  }
-}
 
 export interface GroupCommitOptions {
   /** Produce requests allowed in flight at once. @default 2 */
