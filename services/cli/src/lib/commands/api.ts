@@ -6,7 +6,7 @@ import { approvalsBackend } from '../api-approvals.js';
 import { mcpToolsBackend } from '../api-mcp-tools.js';
 import { configFrom, withConfig } from '../context.js';
 import { checkListenable } from '../preflight.js';
-import { runUntilSignal, startOrExit } from '../run.js';
+import { runService, startOrExit } from '../run.js';
 
 /** The built web console (services/console/dist), served on api.web; undefined when the package is not installed. */
 function consoleDir(): string | undefined {
@@ -42,10 +42,22 @@ export function register(program: Command): void {
       await startOrExit('api', () => checkListenable(listeners), log);
       const { startApiServer } = await import('@chaperone/api');
       const mcpTools = mcpToolsBackend(config, log);
-      const server = await startOrExit('api', () => startApiServer(config, { logger: log, approvals: approvalsBackend(config.temporal), mcpTools, ...(config.api.web ? { consoleDir: consoleDir() } : {}) }), log);
-      await runUntilSignal(log, async () => {
-        await server.stop();
-        await mcpTools.close();
+      await runService({
+        name: 'api',
+        log,
+        start: async () => {
+          const server = await startApiServer(config, { logger: log, approvals: approvalsBackend(config.temporal), mcpTools, ...(config.api.web ? { consoleDir: consoleDir() } : {}) });
+          return {
+            // A server.stop() that rejects still closes the MCP tools client, and runService exits 1 (no hang).
+            stop: async () => {
+              try {
+                await server.stop();
+              } finally {
+                await mcpTools.close();
+              }
+            },
+          };
+        },
       });
     });
 }

@@ -3,7 +3,7 @@ import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
 import { configFrom, withConfig } from '../context.js';
 import { checkListenable, checkReadable } from '../preflight.js';
-import { runUntilSignal, startOrExit } from '../run.js';
+import { runService, startOrExit } from '../run.js';
 
 function hostPort(v: string): { host: string; port: number } {
   const i = v.lastIndexOf(':');
@@ -33,9 +33,17 @@ export function register(program: Command): void {
       await startOrExit('gateway', () => preflight(config), log);
       // Loaded after the checks: the gateway's modules (SQL parser, policy engine, Kafka, Temporal) take seconds.
       const { GatewayNode } = await import('@chaperone/gateway');
-      const node = new GatewayNode({ config, log });
-      await startOrExit('gateway', () => node.start(), log);
-      await runUntilSignal(log, () => node.stop());
+      await runService({
+        name: 'gateway',
+        log,
+        // The node drains within gateway.drainTimeout itself; the deadline only catches a stop that hangs.
+        stopDeadlineMs: config.gateway.drainTimeoutMs + 15_000,
+        start: async () => {
+          const node = new GatewayNode({ config, log });
+          await node.start();
+          return { stop: () => node.stop() };
+        },
+      });
     });
 }
 
