@@ -204,11 +204,14 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
     if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored));
   }
   const d = x.analysis.decideEach ? x.analysis.decideEach(mcpHooks(x, deps)) : decide(x, deps, cmd);
+  // The Command the response frames belong to (events v3): this request's; none when the
+  // analyser decided each message of the body (an MCP batch), which one response does not split.
+  const owner = x.analysis.decideEach ? 0 : d.commandId;
   if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end'));
   const refused = async (r: Refusal, result: string): Promise<void> => {
     session.counters.denied++;
     deps.metrics.requests.inc({ ...kindLabel, result });
-    sendRefusal(res, r, { session, close: !pre.ended });
+    sendRefusal(res, r, { session, close: !pre.ended, commandId: owner });
     await recorder.flush().catch(() => {});
   };
   if (d.result === 'approval' && deps.approvals) {
@@ -235,7 +238,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   }
   const upReq = deps.pool.open(conn, { method: req.method ?? 'GET', path: upstreamPath(conn, x.routedPath, x.query), headers: flat });
   const started = process.hrtime.bigint();
-  const response = relayResponse(x, deps, upReq, started, d, (headers) => x.analysis.responseTransform?.(headers, mcpHooks(x, deps)));
+  const response = relayResponse(x, deps, upReq, started, { ...d, commandId: owner }, (headers) => x.analysis.responseTransform?.(headers, mcpHooks(x, deps)));
   try {
     if (pre.ended) upReq.end(pre.bytes > 0 ? Buffer.concat(pre.chunks, pre.bytes) : undefined);
     else {

@@ -69,6 +69,8 @@ describe('HTTP listener (REST)', () => {
     assert.match(head, /^GET \/api\/items\?q=1 HTTP\/1\.1\r\n/);
     assert.match(head, /Authorization: Bearer \[redacted\]/);
     assert.match(frames(events, 'http.response.head')[0]!.bytes.toString(), /^HTTP\/1\.1 200 OK\r\n/);
+    // The response belongs to the request's Command (events v3: frame_commands in the store).
+    for (const f of [...frames(events, 'http.response.head'), ...frames(events, 'http.response.body')]) assert.deepEqual(f.commandIds, [cmd.commandId]);
     assert.equal(h.decisions.at(-1)!.command.protocol, 'http');
     const all = Buffer.concat(h.sink.published.map((e) => e.body)).toString('latin1');
     assert.ok(!all.includes(token), 'the agent token never reaches an event');

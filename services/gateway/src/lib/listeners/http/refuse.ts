@@ -36,7 +36,7 @@ function json(status: number, value: unknown): Refusal {
  * recorded or forwarded (guard.ts). On HTTP/2 `close` (the request body was not read) resets
  * the stream once the answer is out; the connection stays usable, as nghttp2 frames requests.
  */
-export function sendRefusal(res: ServerResponse, r: Refusal, opts: { session?: HttpSession; close?: boolean; challenge?: boolean } = {}): void {
+export function sendRefusal(res: ServerResponse, r: Refusal, opts: { session?: HttpSession; close?: boolean; challenge?: boolean; commandId?: number } = {}): void {
   const guard = res.req.httpVersionMajor === 2 ? undefined : guardOf(res.req.socket);
   if (guard) {
     guard.markRefused();
@@ -56,8 +56,10 @@ export function sendRefusal(res: ServerResponse, r: Refusal, opts: { session?: H
     // As the agent sees it: HTTP/2 has no reason phrase (RFC 9113 §8.3.2).
     const h2 = res.req.httpVersionMajor === 2;
     const reason = h2 || res.req.method === 'HEAD' ? '' : statusText(r.status);
-    opts.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', formatResponseHead(r.status, reason, h2 ? '2.0' : '1.1', flat)));
-    if (r.body.length > 0) opts.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', r.body));
+    // A refusal answers the refused request's Command (events v3), when there is one.
+    const commandId = opts.commandId ?? 0;
+    opts.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', formatResponseHead(r.status, reason, h2 ? '2.0' : '1.1', flat), { commandId }));
+    if (r.body.length > 0) opts.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', r.body, { commandId }));
   }
   if (opts.close) res.shouldKeepAlive = false;
   res.writeHead(r.status, flat);

@@ -14,9 +14,9 @@ import type { HttpSession } from './session.js';
 // with backpressure.
 
 /** The summary frame that ends a recorded body (size, SHA-256, how much of it is stored). */
-export function bodyEndFrame(direction: 'CLIENT_TO_SERVER' | 'SERVER_TO_CLIENT', cap: BodyCapture, messageType: string): Parameters<HttpSession['append']>[0] {
+export function bodyEndFrame(direction: 'CLIENT_TO_SERVER' | 'SERVER_TO_CLIENT', cap: BodyCapture, messageType: string, commandId = 0): Parameters<HttpSession['append']>[0] {
   const s = cap.summary();
-  return singleFrame(direction, messageType, Buffer.from(JSON.stringify(s)), { redacted: s.storedBytes < s.bytes });
+  return singleFrame(direction, messageType, Buffer.from(JSON.stringify(s)), { redacted: s.storedBytes < s.bytes, commandId });
 }
 
 /** Rewrites upstream redirects (e.g. registry upload locations) to the gateway's address. */
@@ -65,9 +65,12 @@ function maskChunk(masker: BodyMasker, body: Buffer, whole: boolean): { out: Buf
   return f.out.length === 0 ? r : { out: Buffer.concat([r.out, f.out]), notes: [...r.notes, ...f.notes] };
 }
 
-export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision, transformFor: (headers: IncomingHttpHeaders) => BodyTransform | undefined): Promise<void> {
+export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision & { commandId?: number }, transformFor: (headers: IncomingHttpHeaders) => BodyTransform | undefined): Promise<void> {
   const { res, session, conn } = x;
   const { recorder } = session;
+  // The response answers one request, whose Command this is (events v3); 0 when the exchange
+  // decided several (an MCP batch), which this response does not split.
+  const commandId = decision.commandId ?? 0;
   return new Promise((resolve) => {
     const timer = setTimeout(() => upReq.destroy(new UpstreamError('RESPONSE_TIMEOUT', `the upstream sent no response within ${conn.http.responseTimeoutMs} ms`)), conn.http.responseTimeoutMs);
     upReq.on('error', (err) => {
@@ -99,7 +102,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       }
       // Recorded as the agent got it: an HTTP/2 agent gets an HTTP/2 head, which has no reason phrase (RFC 9113 §8.3.2).
       const h2 = x.req.httpVersionMajor === 2;
-      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', formatResponseHead(status, h2 ? '' : (upRes.statusMessage ?? ''), h2 ? '2.0' : '1.1', flat)));
+      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', formatResponseHead(status, h2 ? '' : (upRes.statusMessage ?? ''), h2 ? '2.0' : '1.1', flat), { commandId }));
       res.writeHead(status, upRes.statusMessage, flat);
       const cap = new BodyCapture(bodyStoreFor(upRes.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
       let paused = false;
@@ -113,7 +116,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       res.on('drain', resume);
       const relay = (chunk: Buffer, masks: MaskNote[]): boolean => {
         const stored = cap.take(chunk);
-        if (stored.length > 0 || masks.length > 0) session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', stored, { masks }));
+        if (stored.length > 0 || masks.length > 0) session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', stored, { masks, commandId }));
         return chunk.length === 0 || res.write(chunk);
       };
       upRes.on('data', (raw: Buffer) => {
@@ -137,7 +140,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       // rest of the upstream's answer is neither forwarded nor read.
       const endBroken = (err: Error): void => {
         deps.log.info({ connection: conn.name, session: session.info.sessionId, err }, 'upstream body refused by the gateway; answer ended');
-        session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.refused', Buffer.from(err.message), { redacted: true }));
+        session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.refused', Buffer.from(err.message), { redacted: true, commandId }));
         if (masker) {
           const tail = masker.end();
           relay(tail.out, tail.notes);
@@ -158,7 +161,7 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
           relay(tail.out, tail.notes);
           countJsonMasking(masker, deps.metrics);
         }
-        if (cap.size > 0 && cap.storedBytes < cap.size) session.append(bodyEndFrame('SERVER_TO_CLIENT', cap, 'http.response.body.end'));
+        if (cap.size > 0 && cap.storedBytes < cap.size) session.append(bodyEndFrame('SERVER_TO_CLIENT', cap, 'http.response.body.end', commandId));
         res.end();
         done();
       });
