@@ -80,6 +80,11 @@ function wholeNumber(name: string, s: string, min: number): number {
   return n;
 }
 
+/** A comma-separated list of whole numbers ≥ 1 (`--clients 1,8,32`); a BAD_ARGS BenchError names the option. */
+export function wholeNumbers(name: string, s: string): number[] {
+  return s.split(',').map((x) => wholeNumber(name, x, 1));
+}
+
 function duration(name: string, s: string): number {
   let ms: number;
   try {

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '@chaperone/config';
 import { TokenIssuer } from '@chaperone/identity';
 import { exec, repoRoot } from './bench-stack.js';
+import { wholeNumbers } from './bulk-options.js';
 import { BenchError } from './errors.js';
 import { parsePgbenchOutput } from './pgbench-output.js';
 
@@ -138,12 +139,7 @@ async function main(): Promise<void> {
     throw new BenchError('BAD_ARGS', `${(err as Error).message}; see --help`);
   }
   if (v.help) return void process.stdout.write(`${HELP}\n`);
-  const list = (name: string, s: string) =>
-    s.split(',').map((x) => {
-      const n = Number(x);
-      if (!Number.isInteger(n) || n < 1) throw new BenchError('BAD_ARGS', `--${name} takes whole numbers ≥ 1, got "${x}"`);
-      return n;
-    });
+  const list = wholeNumbers;
   const producers = list('producers', v.producers);
   const clients = list('clients', v.clients);
   const [seconds] = list('seconds', v.seconds);

@@ -17,6 +17,7 @@ import { KafkaSink } from '@chaperone/gateway';
 import { createLogger, Registry } from '@chaperone/observability';
 import type { ChainedEvent } from '@chaperone/events';
 import { repoRoot } from './bench-stack.js';
+import { wholeNumbers } from './bulk-options.js';
 import { BenchError } from './errors.js';
 
 const HELP = `Usage: node --conditions=development --import tsx loadtest/src/bench/kafka-produce.ts [options]
@@ -134,12 +135,7 @@ async function main(): Promise<void> {
     throw new BenchError('BAD_ARGS', `${(err as Error).message}; see --help`);
   }
   if (v.help) return void process.stdout.write(`${HELP}\n`);
-  const list = (name: string, s: string) =>
-    s.split(',').map((x) => {
-      const n = Number(x);
-      if (!Number.isInteger(n) || n < 1) throw new BenchError('BAD_ARGS', `--${name} takes whole numbers ≥ 1, got "${x}"`);
-      return n;
-    });
+  const list = wholeNumbers;
   const sessions = list('sessions', v.sessions);
   const producers = list('producers', v.producers);
   const [seconds] = list('seconds', v.seconds);
