@@ -76,34 +76,30 @@ export function createOperations(config: Config, store: Store, backend: Approval
           else rowsOmitted[cmd.seq] = (rowsOmitted[cmd.seq] ?? 0) + 1;
         },
       });
-      let any = false;
-      for await (const page of storedPages(store, r.sessionId, 0))
-        for (const e of page) {
-          any = true;
-          b.push(eventMsg(e));
-        }
-      if (!any) {
-        await store.getSession(r.sessionId); // NOT_FOUND when unknown
-        throw new SessionNotFoundError(r.sessionId);
-      }
+      await pushStored(store, r.sessionId, b);
       return { ...b.t, rowsOmitted };
     },
     /** The stored session's HTTP exchanges (HTTP, git, OCI, Kubernetes, MCP) and exec tunnels, for the console; authorized as Replay. */
     Exchanges: async (r: { sessionId: string }): Promise<WebExchanges> => {
       const b = new ExchangeBuilder();
-      let any = false;
-      for await (const page of storedPages(store, r.sessionId, 0))
-        for (const e of page) {
-          any = true;
-          b.push(eventMsg(e));
-        }
-      if (!any) {
-        await store.getSession(r.sessionId);
-        throw new SessionNotFoundError(r.sessionId);
-      }
+      await pushStored(store, r.sessionId, b);
       return b.result();
     },
   };
+}
+
+/** Feeds every stored event of a session, page by page, to a view builder; NOT_FOUND when it has none. */
+async function pushStored(store: Store, sessionId: string, b: { push(e: ReturnType<typeof eventMsg>): void }): Promise<void> {
+  let any = false;
+  for await (const page of storedPages(store, sessionId, 0))
+    for (const e of page) {
+      any = true;
+      b.push(eventMsg(e));
+    }
+  if (!any) {
+    await store.getSession(sessionId); // the store's NOT_FOUND when the session is unknown
+    throw new SessionNotFoundError(sessionId);
+  }
 }
 
 export type Operations = ReturnType<typeof createOperations>;
