@@ -134,9 +134,6 @@ approvals:
   # still says how long an approval stays reusable)
   timeout: 30s
   escalation: { after: 20s, groups: [security-leads] }
-  # how long an HTTP or MCP request waits for its approval before the agent gets 403/-32001
-  # and retries (default 25s): short here, so the local walk-throughs and tests wait less
-  httpHold: 12s
   approvers:
     - { subject: user:alice, groups: [dba], slackUserId: U0LOCALALICE }
     - { subject: user:bob, groups: [sre-oncall], slackUserId: U0LOCALBOB }

@@ -4,12 +4,16 @@
  * 1. **Alone**, one file at a time: the files that stop, kill or restart parts of the shared
  *    stack, start nodes of their own whose timing they assert, or judge the whole upstream
  *    statement log (see {@link ALONE}). Nothing else runs beside them.
- * 2. **Shared**, two files at a time: everything else. Each of those files works with its own
- *    identities, tables and objects and reads back only what it made, so two of them can share
- *    the stack; most of their time is spent waiting (for holds, approvals, the materializer).
+ * 2. **Shared**: everything else. Each of those files works with its own identities, tables and
+ *    objects and reads back only what it made, so two of them could share the stack (most of
+ *    their time is spent waiting for holds, approvals, the materializer). Run two at a time
+ *    (`--concurrency 2`) they took 718 s instead of ~870 s, but two seams showed: a 400 lost
+ *    behind haproxy when the gateway closes a connection with unread request bytes (an RST;
+ *    the refusal path needs a lingering close), and the MCP loss check. Until those are fixed
+ *    the default stays one file at a time.
  *
  * Usage: run-integration [--concurrency N] [--lane alone|shared] [--only <substring>…]
- *   --concurrency N   files at once in the shared lane (default 2; 1 runs everything serially)
+ *   --concurrency N   files at once in the shared lane (default 1)
  *   --lane L          run one lane only
  *   --only S          run only the files whose name contains S (repeatable)
  * Exits 1 if a lane failed. Both lanes always run, so one failure does not hide another.
@@ -33,7 +37,7 @@ const ALONE: Record<string, string> = {
 type Lane = 'alone' | 'shared';
 
 function parseArgs(argv: string[]): { concurrency: number; only: string[]; lanes: Lane[] } {
-  let concurrency = 2;
+  let concurrency = 1;
   let lanes: Lane[] = ['alone', 'shared'];
   const only: string[] = [];
   for (let i = 0; i < argv.length; i++) {
