@@ -16,6 +16,11 @@ type Socket = Duplex & { parser?: unknown; destroyed: boolean };
 type Queued = { req: IncomingMessage; res: ServerResponse; expectContinue: boolean } | { refusal: HttpProtocolError };
 
 const GUARD = Symbol('chaperone.httpConnectionGuard');
+/**
+ * How long a refused connection keeps reading (and discarding) what the agent still sends after
+ * the refusal's FIN before it is destroyed (a lingering close, as nginx's lingering_close).
+ */
+export const LINGER_MS = 2_000;
 /** Requests whose body the framer refused part-way (their 'error' event carries the same error). */
 const refusedBodies = new WeakMap<IncomingMessage, HttpProtocolError>();
 
@@ -156,6 +161,29 @@ export class ConnectionGuard {
     this.stopped = true;
     this.queue.length = 0;
     this.clearHeadTimer();
+    this.lingerOnClose();
+  }
+
+  /**
+   * Closing right after the refusal while the agent is still sending (the rest of a refused
+   * body) would reset the connection (RST), and a proxy in front (haproxy) may then drop the
+   * refusal it had not passed on yet. So the close sends FIN after the answer and keeps reading,
+   * discarding (the guard is stopped), until the agent closes too or LINGER_MS pass.
+   */
+  private lingerOnClose(): void {
+    const s = this.socket as Socket & { destroySoon?: () => void; end(): void; writable: boolean; writableFinished: boolean };
+    if (typeof s.destroySoon !== 'function') return;
+    s.destroySoon = () => {
+      if (s.writable) s.end();
+      const destroy = () => {
+        clearTimeout(timer);
+        s.destroy();
+      };
+      const timer = setTimeout(destroy, LINGER_MS).unref();
+      s.once('end', destroy);
+      s.once('close', () => clearTimeout(timer));
+      s.resume();
+    };
   }
 
   /**

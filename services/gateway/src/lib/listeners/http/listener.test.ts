@@ -209,6 +209,24 @@ describe('HTTP listener refuses malformed requests before the upstream', () => {
     });
   }
 
+  it('a refusal answered while the agent still sends its body arrives whole: the close lingers, no reset', async () => {
+    const n = up.seen.length;
+    const { reply, error } = await new Promise<{ reply: string; error?: string }>((resolve) => {
+      // Like a proxy in front (haproxy), the sender goes on sending after the answer's FIN.
+      const s = connect({ port: h.port, host: '127.0.0.1', allowHalfOpen: true });
+      const out: Buffer[] = [];
+      let error: string | undefined;
+      s.on('data', (c: Buffer) => out.push(c));
+      s.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message));
+      s.on('close', () => resolve({ reply: Buffer.concat(out).toString('latin1'), error }));
+      s.write(`POST /api/a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n`);
+      s.end(Buffer.alloc(8 * 1024 * 1024, 'x'));
+    });
+    assert.match(reply, /^HTTP\/1\.1 400 /, reply.slice(0, 200));
+    assert.equal(error, undefined, 'the connection was reset instead of closed');
+    assert.equal(up.seen.length, n, 'the upstream saw nothing');
+  });
+
   it('a body cut by bad chunking after the first 64 KiB never completes upstream', async () => {
     const n = up.seen.length;
     const big = 'a'.repeat(70_000);
