@@ -8,9 +8,10 @@
  *    objects and reads back only what it made, so two of them could share the stack (most of
  *    their time is spent waiting for holds, approvals, the materializer). Run two at a time
  *    (`--concurrency 2`) they took 718 s instead of ~870 s, but two seams showed: a 400 lost
- *    behind haproxy when the gateway closes a connection with unread request bytes (an RST;
- *    the refusal path needs a lingering close), and the MCP loss check. Until those are fixed
- *    the default stays one file at a time.
+ *    behind haproxy when the gateway closed a refused connection with unread request bytes (an
+ *    RST; the refusal now closes lingering, guard.ts), and the MCP loss check reporting the
+ *    held-then-approved delete_record as denied-but-executed. Until the second is understood the
+ *    default stays one file at a time.
  *
  * Usage: run-integration [--concurrency N] [--lane alone|shared] [--only <substring>…]
  *   --concurrency N   files at once in the shared lane (default 1)
