@@ -205,9 +205,11 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
     try {
       const executed = upstream.executed.map((c) => ({ tool: c.tool, args: c.args }));
       const inputs = { store: adminReader(exec), sinceMs: startedAt, subjects: [subject], connection: 'mcp', executed };
-      const report = await eventually('every executed call in ClickHouse', async () => {
+      // An approved call reads as refused until its ApprovalResolved is materialized too: wait
+      // for both the calls and their approval outcomes.
+      const report = await eventually('every executed call and approval outcome in ClickHouse', async () => {
         const r = await checkMcpLoss(inputs);
-        return r.missing.length === 0 ? r : undefined;
+        return r.missing.length === 0 && r.deniedButExecuted.length === 0 ? r : undefined;
       }, 60_000).catch(async () => assert.fail(JSON.stringify(await checkMcpLoss(inputs))));
       assert.deepEqual({ missing: report.missing, unexecuted: report.unexecuted, notForwarded: report.notForwarded, deniedButExecuted: report.deniedButExecuted }, { missing: [], unexecuted: [], notForwarded: [], deniedButExecuted: [] });
       assert.equal(report.recorded, executed.length, 'each executed call recorded as allowed (or approved) exactly once');
