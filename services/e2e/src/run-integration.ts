@@ -9,9 +9,10 @@
  *    their time is spent waiting for holds, approvals, the materializer). Run two at a time
  *    (`--concurrency 2`) they took 718 s instead of ~870 s, but two seams showed: a 400 lost
  *    behind haproxy when the gateway closed a refused connection with unread request bytes (an
- *    RST; the refusal now closes lingering, guard.ts), and the MCP loss check reporting the
- *    held-then-approved delete_record as denied-but-executed. Until the second is understood the
- *    default stays one file at a time.
+ *    RST; the refusal now closes lingering, guard.ts), and the MCP loss check asserting before
+ *    an approval's outcome was materialized (it now waits for it). With both fixed the shared
+ *    lane passed two at a time (457 s instead of ~780 s); the default stays one at a time until
+ *    a fresh-clone CI run has passed that way too.
  *
  * Usage: run-integration [--concurrency N] [--lane alone|shared] [--only <substring>…]
  *   --concurrency N   files at once in the shared lane (default 1)
