@@ -115,6 +115,8 @@ export interface Config {
     token: string | undefined;
     /** The console and its JSON API over HTTPS; undefined: not served. */
     web: { listen: HostPort; tls: { certFile: string; keyFile: string } } | undefined;
+    /** The gateway nodes' health and metrics endpoints, for the dashboard. */
+    gatewayNodes: { id: string; url: string }[];
   };
   approvals: Approvals;
   access: Access;
@@ -429,6 +431,7 @@ export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions 
       socGroups: c.api.socGroups,
       token: resolveSecret(c.api.token, baseDir, env, 'api.token') ?? (env.CHAPERONE_TOKEN?.trim() || undefined),
       web: c.api.web && { listen: hostPort(c.api.web.listen), tls: { certFile: path(c.api.web.tls.certFile), keyFile: path(c.api.web.tls.keyFile) } },
+      gatewayNodes: c.api.gatewayNodes,
     },
     approvals: compileApprovals(c.approvals, (s, f) => resolveSecret(s, baseDir, env, f)),
     access: compileAccess(c.access, connections.map((conn) => conn.name)),

@@ -372,6 +372,11 @@ export const configSchema = z
           })
           .strict()
           .optional(),
+        /**
+         * The gateway nodes whose health the console's dashboard shows: each node's id and the base
+         * URL of its health and metrics endpoint (its gateway.http, e.g. http://10.0.0.5:9201). @default []
+         */
+        gatewayNodes: z.array(z.object({ id: z.string().min(1), url: z.string().url() }).strict()).default([]),
       })
       .strict()
       .prefault({}),
