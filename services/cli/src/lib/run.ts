@@ -1,4 +1,4 @@
-import type { Logger } from '@chaperone/observability';
+import type { Lifecycle, Logger } from '@chaperone/observability';
 import { errorMessage } from '@chaperone/observability';
 
 /**
@@ -106,6 +106,21 @@ export async function runService(o: RunServiceOptions): Promise<never> {
     },
   );
   return await new Promise<never>(() => undefined);
+}
+
+/**
+ * A ServiceHandle's `done` for a service that reports its end through a Lifecycle (the
+ * materializer): resolves once it is `stopped`, rejects once it is `failed` (a consumer crash).
+ */
+export function lifecycleDone(lifecycle: Lifecycle): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (s: string) => {
+      if (s === 'stopped') resolve();
+      else if (s === 'failed') reject(new Error(`${lifecycle.component} failed`));
+    };
+    settle(lifecycle.state);
+    lifecycle.onChange(settle);
+  });
 }
 
 /** Flushes the logger and exits with the code (or the one already set). */

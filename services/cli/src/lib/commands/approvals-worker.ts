@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
-import type { ApprovalsWorkerHandle } from '@chaperone/approvals';
 import { createLogger } from '@chaperone/observability';
 import { configFrom, UserError, withConfig } from '../context.js';
 import { checkListenable } from '../preflight.js';
-import { exitAfterStop, exitNow, startOrExit } from '../run.js';
+import { runService, startOrExit } from '../run.js';
 
 interface Options {
   config?: string;
   nodeId?: string;
 }
-
-const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /** Registers `chaperone approvals-worker`. */
 export function register(program: Command): void {
@@ -21,7 +18,7 @@ export function register(program: Command): void {
         'approve/deny answer or its TTL) and their activities. It connects to temporal.address, polls ' +
         'temporal.taskQueue in temporal.namespace, and serves /healthz, /livez and /metrics on temporal.http.\n\n' +
         'Runs until SIGTERM or SIGINT, then drains: it stops polling, lets running activities finish ' +
-        '(up to 10 s) and exits 0; a second signal exits at once. Logs are JSON on stderr.',
+        '(up to 10 s) and exits 0 (1 if it failed or did not stop in time); a second signal exits at once (1). Logs are JSON on stderr.',
     )
     .option('--node-id <id>', 'node id for logs, metrics and the ping activity (default: node.id from the config, else <host>-<pid>)')
     .addHelpText(
@@ -38,22 +35,6 @@ export function register(program: Command): void {
 async function run(opts: Options): Promise<void> {
   const config = configFrom(opts, opts.nodeId ? { nodeId: opts.nodeId } : {});
   const log = createLogger({ name: 'approvals-worker', level: config.logLevel, nodeId: config.nodeId });
-
-  // Signals may arrive while the workflow code is still bundling; remember them and stop as
-  // soon as there is a worker to stop, instead of dying with a half-started connection.
-  let handle: ApprovalsWorkerHandle | undefined;
-  let signalled = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signalled++;
-    if (signalled > 1) {
-      log.warn({ signal }, 'second signal: exiting without waiting for the drain');
-      log.flush();
-      process.exit(130);
-    }
-    log.info({ signal }, 'stopping the approvals worker (send the signal again to exit at once)');
-    void handle?.stop();
-  };
-  for (const s of SIGNALS) process.on(s, onSignal);
   const interactivity = config.approvals.slack?.interactivity;
   await startOrExit(
     'approvals-worker',
@@ -65,26 +46,21 @@ async function run(opts: Options): Promise<void> {
     log,
   );
   // Loaded after the checks: the Temporal worker's modules take seconds on a busy machine.
-  const { startApprovalsWorker, TemporalUnavailableError, WorkflowsNotFoundError } = await import('@chaperone/approvals');
-  try {
-    try {
-      handle = await startApprovalsWorker(config, log);
-    } catch (err) {
-      if (err instanceof TemporalUnavailableError || err instanceof WorkflowsNotFoundError) exitNow('approvals-worker', err, log);
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+  const { startApprovalsWorker } = await import('@chaperone/approvals');
+  // A signal while the workflow code is still bundling stops the worker as soon as it polls.
+  await runService({
+    name: 'approvals-worker',
+    log,
+    // The worker gives running activities 10 s to finish; the deadline only catches a stop that hangs.
+    stopDeadlineMs: 30_000,
+    start: async () => {
+      const handle = await startApprovalsWorker(config, log).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
         const { host, port } = config.temporal.http;
-        exitNow('approvals-worker', new UserError(`${host}:${port} (temporal.http, health and metrics) is in use, perhaps by another approvals worker; stop it or set temporal.http`), log);
-      }
-      exitNow('approvals-worker', err, log);
-    }
-    if (signalled > 0) void handle.stop();
-    log.info({ taskQueue: handle.taskQueue, ops: handle.ops }, 'approvals worker ready');
-    await handle.done.catch((err: unknown) => {
-      log.error({ err }, 'approvals worker failed');
-      exitAfterStop(log, 1);
-    });
-  } finally {
-    for (const s of SIGNALS) process.off(s, onSignal);
-  }
-  exitAfterStop(log, 0);
+        throw new UserError(`${host}:${port} (temporal.http, health and metrics) is in use, perhaps by another approvals worker; stop it or set temporal.http`);
+      });
+      log.info({ taskQueue: handle.taskQueue, ops: handle.ops }, 'approvals worker ready');
+      return handle;
+    },
+  });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createLogger } from '@chaperone/observability';
 import { configFrom, withConfig } from '../context.js';
 import { checkListenable } from '../preflight.js';
-import { exitAfterStop, startOrExit } from '../run.js';
+import { lifecycleDone, runService, startOrExit } from '../run.js';
 
 /** Registers `chaperone materializer`: the Kafka → ClickHouse consumer, until SIGTERM. */
 export function register(program: Command): void {
@@ -22,19 +22,15 @@ export function register(program: Command): void {
       const log = createLogger({ name: 'materializer', level: config.logLevel, nodeId: config.nodeId });
       await startOrExit('materializer', () => checkListenable([{ what: 'health and metrics endpoint', setting: 'materializer.http', at: config.materializer.http }]), log);
       const { Materializer } = await import('@chaperone/materializer');
-      const m = new Materializer({ config, logger: log });
-      const stop = () => void m.stop();
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      await startOrExit('materializer', () => m.start(), log);
-      // Runs until stop() or a consumer crash; a failure exits non-zero so a supervisor restarts it.
-      await new Promise<void>((resolve) => {
-        m.lifecycle.onChange((s) => {
-          if (s === 'stopped' || s === 'failed') resolve();
-        });
+      await runService({
+        name: 'materializer',
+        log,
+        start: async () => {
+          const m = new Materializer({ config, logger: log });
+          await m.start();
+          // Runs until stopped or a consumer crash; a failure exits 1 so a supervisor restarts it.
+          return { stop: () => m.stop(), done: lifecycleDone(m.lifecycle) };
+        },
       });
-      const failed = m.state === 'failed';
-      await m.stop();
-      exitAfterStop(log, failed ? 1 : 0);
     });
 }
