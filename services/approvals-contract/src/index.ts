@@ -7,7 +7,7 @@
  * the compiler — not a test — keeps them equal.
  */
 export { approvalBinding } from './lib/binding.js';
-export { APPROVAL_WORKFLOW, PING_WORKFLOW, approvalWorkflowId, memoOf, type ApprovalMemo } from './lib/workflow.js';
+export { APPROVAL_USE_WORKFLOW, APPROVAL_WORKFLOW, PING_WORKFLOW, approvalUseWorkflowId, approvalWorkflowId, memoOf, type ApprovalMemo } from './lib/workflow.js';
 export type {
   AnswerChannel,
   ApprovalAnswer,
@@ -16,6 +16,7 @@ export type {
   ApprovalRequest,
   ApprovalResult,
   ApprovalStatus,
+  ApprovalUse,
   PingInput,
   PingResult,
   SlackMessageRef,

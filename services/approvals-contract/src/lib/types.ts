@@ -31,6 +31,21 @@ export interface ApprovalRequest {
   reasons?: string[];
   /** After `afterMs` without an answer, these groups are asked too (from approvals.escalation). */
   escalation?: { afterMs: number; groups: string[] };
+  /** The approval releases the command once (an MCP tool call), not every retry until validUntil. @default false */
+  singleUse?: boolean;
+}
+
+/** The one use of a single-use approval: the argument (and memo) of its marker workflow (approvalUseWorkflowId). */
+export interface ApprovalUse {
+  approvalId: string;
+  /** The approved run that was used. */
+  runId: string;
+  sessionId: string;
+  commandId: string;
+  /** The gateway node that forwarded the command. */
+  nodeId: string;
+  /** ISO-8601, the node's clock. */
+  at: string;
 }
 
 /** How an answer reached the workflow. */

@@ -6,6 +6,8 @@ import type { ApprovalRequest } from './types.js';
 /** Workflow type names: the exported function names in services/approvals/src/lib/workflows.ts. */
 export const APPROVAL_WORKFLOW = 'approvalWorkflow';
 export const PING_WORKFLOW = 'pingWorkflow';
+/** Marks the one use of a single-use approval (see approvalUseWorkflowId). */
+export const APPROVAL_USE_WORKFLOW = 'approvalUseWorkflow';
 
 /**
  * The workflow id of the approval for one binding (see binding.ts): at most one approval runs
@@ -14,6 +16,17 @@ export const PING_WORKFLOW = 'pingWorkflow';
  */
 export function approvalWorkflowId(bindingSha256: string): string {
   return `approval-${bindingSha256}`;
+}
+
+/**
+ * The id of the marker that records the one use of an approved run (single-use approvals, e.g.
+ * MCP tool calls). Temporal admits at most one workflow per id — running or closed, with the
+ * `REJECT_DUPLICATE` reuse policy — so the first gateway node to start this marker owns the
+ * approval and every other node, at once and durably, sees it used. Keyed by the approved run:
+ * a new approval of the same binding (a new run of approvalWorkflowId) is a new marker.
+ */
+export function approvalUseWorkflowId(approvalId: string, runId: string): string {
+  return `${approvalId}-used-${runId}`;
 }
 
 /** Memo keys set when an approval starts, so listings (`chaperone approvals ls`) need no worker. */

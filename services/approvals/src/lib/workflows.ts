@@ -7,7 +7,7 @@
  */
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from './activities.js';
-import type { ApprovalRequest, ApprovalResult, PingInput, PingResult } from '@chaperone/approvals-contract';
+import type { ApprovalRequest, ApprovalResult, ApprovalUse, PingInput, PingResult } from '@chaperone/approvals-contract';
 import { approvalV1 } from './workflows/approval-v1.js';
 import { approvalV2 } from './workflows/approval.js';
 
@@ -29,4 +29,14 @@ export async function pingWorkflow(input: PingInput): Promise<PingResult> {
 /** Holds one blocked command until approvers answer or the TTL runs out (see workflows/approval.ts). */
 export async function approvalWorkflow(request: ApprovalRequest): Promise<ApprovalResult> {
   return patched(APPROVAL_V2_PATCH) ? await approvalV2(request) : await approvalV1(request);
+}
+
+/**
+ * The marker of the one use of a single-use approval (approvalUseWorkflowId in the contract).
+ * What matters is that it was started: Temporal admits one workflow per id, so the gateway node
+ * whose start succeeds forwards the command and every other start fails. It only hands its
+ * argument back, so listings and `chaperone approvals show` can say who used the approval.
+ */
+export async function approvalUseWorkflow(use: ApprovalUse): Promise<ApprovalUse> {
+  return await Promise.resolve(use);
 }

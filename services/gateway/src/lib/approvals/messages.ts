@@ -22,6 +22,8 @@ export function approvalRefusal(o: HoldOutcome): string {
       return `chaperone: approval ${o.approvalId} was denied by ${o.approvers.join(', ') || 'an approver'}${o.reason ? `: ${o.reason}` : ''}; the statement was not run`;
     case 'EXPIRED':
       return `chaperone: approval ${o.approvalId} expired (${o.reason}); the statement was not run. Send it again to ask again`;
+    case 'USED':
+      return `chaperone: approval ${o.approvalId} was already used (${o.reason}) and releases its command once; the statement was not run. A new approval was requested: send it again once it is approved`;
     case 'PENDING':
       return `chaperone: approval ${o.approvalId} is still pending (${o.reason}); the statement was not run. Once it is approved, send the same statement again: it runs without a new prompt`;
     default:

@@ -1,12 +1,15 @@
-import { Client, Connection, ServiceError, WorkflowFailedError, WorkflowNotFoundError, isGrpcServiceError, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, isGrpcServiceError, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '@chaperone/config';
 import type { Logger } from '@chaperone/observability';
-import { APPROVAL_WORKFLOW, type ApprovalMemo, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
+import { APPROVAL_USE_WORKFLOW, APPROVAL_WORKFLOW, approvalUseWorkflowId, type ApprovalMemo, type ApprovalRequest, type ApprovalResult, type ApprovalUse } from '@chaperone/approvals-contract';
 import { ApprovalUnavailableError } from './errors.js';
 import { errorMessage } from '@chaperone/observability';
 
 /** Where the latest run for an approval id stands. */
-export type LatestRun = { state: 'NONE' } | { state: 'RUNNING'; runId: string } | { state: 'CLOSED'; result: ApprovalResult | undefined };
+export type LatestRun = { state: 'NONE' } | { state: 'RUNNING'; runId: string } | { state: 'CLOSED'; runId: string; result: ApprovalResult | undefined };
+
+/** Whether this caller got the one use of an approved run (single-use approvals). */
+export type UseClaim = { won: true } | { won: false; usedBy: ApprovalUse | undefined };
 
 /** What the gate needs from Temporal (a port, so the gate's logic is tested without a server). */
 export interface ApprovalWorkflows {
@@ -15,6 +18,8 @@ export interface ApprovalWorkflows {
   start(workflowId: string, request: ApprovalRequest, memo: ApprovalMemo, signal: AbortSignal): Promise<{ runId: string }>;
   /** Waits for the run's result; rejects with an AbortError when `signal` fires. */
   result(workflowId: string, runId: string, signal: AbortSignal): Promise<ApprovalResult>;
+  /** Claims the one use of the approved run `use.runId`: won by the first caller only, on any node, durably. */
+  consume(use: ApprovalUse, signal: AbortSignal): Promise<UseClaim>;
   close(): Promise<void>;
 }
 
@@ -106,10 +111,10 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
         throw err;
       }
       if (d.status.name === 'RUNNING') return { state: 'RUNNING' as const, runId: d.runId };
-      if (d.status.name !== 'COMPLETED') return { state: 'CLOSED' as const, result: undefined };
+      if (d.status.name !== 'COMPLETED') return { state: 'CLOSED' as const, runId: d.runId, result: undefined };
       // A closed run's result is read from its history: no worker involved.
       const result = await client.workflow.getHandle(workflowId, d.runId).result() as ApprovalResult;
-      return { state: 'CLOSED' as const, result };
+      return { state: 'CLOSED' as const, runId: d.runId, result };
     });
   }
 
@@ -150,6 +155,34 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
         signal.throwIfAborted();
       }
     }
+  }
+
+  /**
+   * Starts the use marker of the approved run (approvalUseWorkflowId): Temporal admits one
+   * workflow per id, running or closed (`REJECT_DUPLICATE`), so exactly one start succeeds
+   * across all gateway nodes, and the record outlives them. A marker that holds this very use
+   * counts as won: a start retried after its answer was lost must not refuse its own call.
+   */
+  async consume(use: ApprovalUse, signal: AbortSignal): Promise<UseClaim> {
+    const workflowId = approvalUseWorkflowId(use.approvalId, use.runId);
+    return await this.call(signal, async (client) => {
+      try {
+        await client.workflow.start(APPROVAL_USE_WORKFLOW, {
+          taskQueue: this.temporal.taskQueue,
+          workflowId,
+          args: [use],
+          memo: { ...use },
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        return { won: true as const };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      const usedBy = (await client.workflow.getHandle(workflowId).describe()).memo as ApprovalUse | undefined;
+      if (usedBy && usedBy.sessionId === use.sessionId && usedBy.commandId === use.commandId && usedBy.nodeId === use.nodeId) return { won: true as const };
+      return { won: false as const, usedBy };
+    });
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Config } from '@chaperone/config';
 import type { EventBody } from '@chaperone/events';
 import { createLogger } from '@chaperone/observability';
-import { TemporalApprovalGate, type ApprovalWorkflows, type LatestRun } from '../../approvals/index.js';
+import { TemporalApprovalGate, type ApprovalWorkflows, type LatestRun, type UseClaim } from '../../approvals/index.js';
 import { approvalBinding, approvalWorkflowId, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
 import { approvalCommandText, upgradeCommandText } from './approval.js';
 import { startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
@@ -20,7 +20,11 @@ class ScriptedTemporal implements ApprovalWorkflows {
   latest(id: string): Promise<LatestRun> {
     const r = this.runs.get(id);
     if (!r) return Promise.resolve({ state: 'NONE' });
-    return Promise.resolve(r.result ? { state: 'CLOSED', result: r.result } : { state: 'RUNNING', runId: 'run' });
+    return Promise.resolve(r.result ? { state: 'CLOSED', runId: 'run', result: r.result } : { state: 'RUNNING', runId: 'run' });
+  }
+  consume(): Promise<UseClaim> {
+    // Only MCP approvals are single use; none of the kinds tested here asks.
+    return Promise.reject(new Error('a REST, git, OCI or Kubernetes approval was consumed'));
   }
   start(id: string, request: ApprovalRequest): Promise<{ runId: string }> {
     const r = this.runs.get(id);

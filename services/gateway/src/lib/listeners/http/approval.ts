@@ -3,11 +3,13 @@
  * request whose decision is `approval` starts, joins or reuses the Temporal approval bound to
  * its exact command text, identity and connection, and is held up to `approvals.httpHold`:
  * approved in time → forwarded; still pending → `403` with the approval id and `Retry-After`,
- * and the agent's retry of the same request waits again, or goes through once approved.
+ * and the agent's retry of the same request waits again, or goes through once approved. An MCP
+ * tool call's approval is single use (singleUseApproval): it releases one call, and the same call
+ * after it is refused (`USED`) while a new approval is requested.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '@chaperone/observability';
-import { approvalRequested, approvalResolved, type ApprovalGate, type HoldOutcome, type HoldTicket } from '../../approvals/index.js';
+import { approvalRequested, approvalResolved, singleUseApproval, type ApprovalGate, type HoldOutcome, type HoldTicket } from '../../approvals/index.js';
 import type { HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import type { HttpSession } from './session.js';
@@ -90,7 +92,17 @@ export async function holdForApproval(a: ApprovalHold, gate: ApprovalGate, holdM
   let ticket: HoldTicket | undefined;
   try {
     const out = await gate.hold(
-      { sessionId: info.sessionId, commandId, subject: info.identity.subject, connection: info.connection.name, commandText: a.commandText, requirement, reasons: d.reasons },
+      {
+        sessionId: info.sessionId,
+        commandId,
+        subject: info.identity.subject,
+        connection: info.connection.name,
+        commandText: a.commandText,
+        requirement,
+        reasons: d.reasons,
+        singleUse: singleUseApproval(info.connection.http.kind),
+        nodeId: info.nodeId,
+      },
       {
         signal: stop.signal,
         maxWaitMs: a.canHold ? holdMs : START_BOUND_MS,

@@ -9,23 +9,33 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
-import { TemporalApprovalGate, type ApprovalWorkflows, type LatestRun } from '../../approvals/index.js';
-import { approvalBinding, approvalWorkflowId, type ApprovalRequest, type ApprovalResult } from '@chaperone/approvals-contract';
+import { TemporalApprovalGate, type ApprovalWorkflows, type LatestRun, type UseClaim } from '../../approvals/index.js';
+import { approvalBinding, approvalWorkflowId, type ApprovalRequest, type ApprovalResult, type ApprovalUse } from '@chaperone/approvals-contract';
 import { argsSha256 } from '../../protocols/mcp/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import { batchDecisions } from './analyze-mcp.js';
 import { startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
-/** Temporal as the gate sees it: one run per approval id, decided by the test. */
+/** Temporal as the gate sees it: the latest run per approval id, decided by the test; a run's first use wins. */
 class Runs implements ApprovalWorkflows {
-  readonly runs = new Map<string, { request: ApprovalRequest; result?: ApprovalResult }>();
+  readonly runs = new Map<string, { runId: string; request: ApprovalRequest; result?: ApprovalResult }>();
+  readonly uses = new Map<string, ApprovalUse>();
+  private n = 0;
   latest(id: string): Promise<LatestRun> {
     const r = this.runs.get(id);
-    return Promise.resolve(!r ? { state: 'NONE' } : r.result ? { state: 'CLOSED', result: r.result } : { state: 'RUNNING', runId: 'run' });
+    return Promise.resolve(!r ? { state: 'NONE' } : r.result ? { state: 'CLOSED', runId: r.runId, result: r.result } : { state: 'RUNNING', runId: r.runId });
   }
   start(id: string, request: ApprovalRequest): Promise<{ runId: string }> {
-    this.runs.set(id, { request });
-    return Promise.resolve({ runId: 'run' });
+    const r = this.runs.get(id);
+    if (r && !r.result) return Promise.resolve({ runId: r.runId });
+    this.runs.set(id, { runId: `run-${++this.n}`, request });
+    return Promise.resolve({ runId: `run-${this.n}` });
+  }
+  consume(use: ApprovalUse): Promise<UseClaim> {
+    const first = this.uses.get(use.runId);
+    if (first) return Promise.resolve({ won: false, usedBy: first });
+    this.uses.set(use.runId, use);
+    return Promise.resolve({ won: true });
   }
   result(id: string, _run: string, signal: AbortSignal): Promise<ApprovalResult> {
     const r = this.runs.get(id)!;
@@ -105,6 +115,16 @@ describe('HTTP listener: MCP tool calls held for approval', () => {
     assert.deepEqual(JSON.parse(ok.body), { jsonrpc: '2.0', id: 8, result: { content: [{ type: 'text', text: 'deleted' }] } });
     assert.equal(up.seen.length, seen + 1, 'the approved call reached the server once');
     assert.equal((JSON.parse(up.seen.at(-1)!.body.toString()) as { id: number }).id, 8);
+
+    // Single use: the same call again is refused at once, and a new approval is requested.
+    const again = await post(h, token, call(12, 'delete_record', { id: 'r-1', force: true }));
+    const used = (JSON.parse(again.body) as { error: { code: number; message: string; data: { approval: { id: string; status: string; retryAfterSeconds: number } } } }).error;
+    assert.equal(used.code, -32001);
+    assert.match(used.message, new RegExp(`approval ${id} was already used by session \\S+ \\(command \\d+\\) on \\S+ at .*: an approved call runs once, so this one was not forwarded\\. A new approval ${id} from dba was requested`));
+    assert.deepEqual([used.data.approval.id, used.data.approval.status, used.data.approval.retryAfterSeconds], [id, 'used', 5]);
+    assert.equal(up.seen.length, seen + 1, 'the used approval released nothing more');
+    assert.equal(temporal.runs.get(id)!.result, undefined, 'a new run of the binding waits for approvers');
+    assert.equal(temporal.runs.get(id)!.request.singleUse, true);
   });
 
   it('asks again for other arguments, and a denied call in a batch refuses the whole batch', async () => {

@@ -103,6 +103,8 @@ function approvalMessage(a: ApprovalAnswer): string {
       return `chaperone: approval ${id} was denied by ${o.approvers.join(', ') || 'an approver'}${o.reason ? `: ${o.reason}` : ''}; the request was not forwarded`;
     case 'EXPIRED':
       return `chaperone: approval ${id} expired (${o.reason}); the request was not forwarded. Send it again to ask again`;
+    case 'USED':
+      return `chaperone: approval ${id} was ${o.reason}: an approved call runs once, so this one was not forwarded. A new approval ${id}${who} was requested: send the same call again (Retry-After: ${a.retryAfterS}); it waits for the answer and runs once approved`;
     default:
       return `chaperone: this request needs approval (${why}), but approvals are unavailable (${o.reason}); it was not forwarded`;
   }
@@ -119,7 +121,7 @@ export function approvalRefusal(x: { kind: Kind; analysis: { refusal?(status: nu
   const unavailable = o.outcome === 'UNAVAILABLE' || o.outcome === 'ABANDONED';
   const status = unavailable ? 503 : 403;
   const message = approvalMessage(a);
-  const retry = o.outcome === 'PENDING' || unavailable;
+  const retry = o.outcome === 'PENDING' || o.outcome === 'USED' || unavailable;
   const extra: [string, string][] = retry ? [['Retry-After', String(a.retryAfterS)]] : [];
   const r = a.ticket?.request;
   const approval = {
