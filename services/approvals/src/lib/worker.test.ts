@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
 import { temporalTestConfig } from './__fixtures__/config.js';
 import { approvalRequest } from './__fixtures__/requests.js';
 import { createApprovalsClient, type ApprovalsClient } from './client.js';
-import { approvalBinding, approvalWorkflowId } from '@chaperone/approvals-contract';
+import { APPROVAL_USE_WORKFLOW, approvalBinding, approvalUseWorkflowId, approvalWorkflowId, type ApprovalUse } from '@chaperone/approvals-contract';
 import { ApprovalNotFoundError, InvalidApprovalRequestError, TemporalUnavailableError } from './errors.js';
 import { resolveWorkflowsPath, startApprovalsWorker, type ApprovalsWorkerHandle } from './worker.js';
 
@@ -90,6 +90,16 @@ describe('approvals worker on a real Temporal server', () => {
     assert.equal(decided.state, 'APPROVED');
     assert.equal(decided.approver, 'user:alice');
     assert.ok(decided.decidedAt);
+  });
+
+  it('runs the use marker of a single-use approval, and Temporal admits one per approved run', async () => {
+    const use: ApprovalUse = { approvalId: approvalWorkflowId(randomUUID()), runId: 'run-1', sessionId: 's-1', commandId: '7', nodeId: 'gw-1', at: new Date().toISOString() };
+    const workflowId = approvalUseWorkflowId(use.approvalId, use.runId);
+    const start = (u: ApprovalUse) => raw.workflow.start(APPROVAL_USE_WORKFLOW, { taskQueue: worker.taskQueue, workflowId, args: [u], memo: { ...u }, workflowIdConflictPolicy: 'FAIL', workflowIdReusePolicy: 'REJECT_DUPLICATE' });
+    const h = await start(use);
+    assert.deepEqual(await h.result(), use, 'the worker completes it with the use');
+    await assert.rejects(start({ ...use, sessionId: 's-2' }), WorkflowExecutionAlreadyStartedError, 'closed, it still rejects a second use');
+    assert.equal(((await raw.workflow.getHandle(workflowId).describe()).memo as ApprovalUse).sessionId, 's-1');
   });
 
   it('deny → DENIED', async () => {

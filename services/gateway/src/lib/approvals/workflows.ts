@@ -174,6 +174,8 @@ export class TemporalApprovalWorkflows implements ApprovalWorkflows {
           memo: { ...use },
           workflowIdConflictPolicy: 'FAIL',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // The approvals worker completes it at once; without a worker it still closes (timed out), and a closed marker rejects a second start all the same.
+          workflowExecutionTimeout: '1 hour',
         });
         return { won: true as const };
       } catch (err) {
