@@ -2,3 +2,4 @@ export { KafkaSink, type KafkaSinkOptions } from './kafka-sink.js';
 export { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 export { kafkaCrc32c } from './native-crc.js';
 export { kafkaEncoderGrowth } from './encoder-growth.js';
+export { kafkaProduceEncoding } from './produce-encoder.js';

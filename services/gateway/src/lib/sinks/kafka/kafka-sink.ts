@@ -1,10 +1,11 @@
 // Before kafkajs: its record batches checksummed natively (native-crc.ts).
 import './native-crc.js';
 import './encoder-growth.js';
-import { connect as netConnect } from 'node:net';
-import { Kafka, logLevel, type ICustomPartitioner, type ISocketFactory, type Message, type Producer } from 'kafkajs';
+// After native-crc.ts (its checksum is the one the one-pass encoder calls).
+import './produce-encoder.js';
+import { Kafka, type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
 import { Counter, Histogram, type Logger, type Registry } from '@chaperone/observability';
-import { encodeRecord, sessionHash, sessionPartition, type ChainedEvent } from '@chaperone/events';
+import { encodeRecord, kafkaClientOptions, sessionHash, sessionPartition, type ChainedEvent } from '@chaperone/events';
 import type { EventSink } from '../../recording/sink.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -56,16 +57,6 @@ function createSinkMetrics(registry: Registry): SinkMetrics {
 }
 
 /**
- * kafkajs leaves Nagle's algorithm on; with small produce requests that meet the broker's
- * delayed ACKs it adds up to ~40 ms to every acknowledgement a command waits for.
- */
-const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
-  const socket = netConnect({ host, port, noDelay: true }, onConnect);
-  socket.setKeepAlive(true, 60_000);
-  return socket;
-};
-
-/**
  * The session's partition (@chaperone/events sessionPartition, which `replay --follow` reads too).
  * Cheaper than kafkajs' default partitioner, which makes a Buffer of each record's key,
  * murmur2-hashes it and filters the partition list, per record.
@@ -109,14 +100,7 @@ export class KafkaSink implements EventSink {
   private readonly metrics: SinkMetrics | undefined;
 
   constructor(private readonly opts: KafkaSinkOptions) {
-    const kafka = new Kafka({
-      clientId: opts.clientId,
-      brokers: opts.brokers,
-      socketFactory: noDelaySocketFactory,
-      logLevel: logLevel.ERROR,
-      logCreator: () => (entry) => opts.log.warn({ kafka: entry.log }, 'kafka'),
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
+    const kafka = new Kafka(kafkaClientOptions(opts, { log: opts.log, retry: 'bounded' }));
     this.metrics = opts.registry ? createSinkMetrics(opts.registry) : undefined;
     this.lanes = Array.from({ length: Math.max(1, opts.producers ?? 1) }, () => {
       // maxInFlightRequests: 1 — this producer's requests must reach the broker in order.
