@@ -8,7 +8,7 @@ import { initSqlParser } from './commands/index.js';
 import { KafkaCancelBus, PgListener, createPgMetrics } from './listeners/postgres/index.js';
 import { HttpListener, createHttpMetrics } from './listeners/http/index.js';
 import { PolicyEngine } from './policy/index.js';
-import { KafkaSink, kafkaCrc32c, kafkaEncoderGrowth } from './sinks/kafka/index.js';
+import { KafkaSink, kafkaCrc32c, kafkaEncoderGrowth, kafkaProduceEncoding } from './sinks/kafka/index.js';
 import { KafkaToolStore } from '@chaperone/mcp-tools';
 
 export interface GatewayNodeOptions {
@@ -96,7 +96,7 @@ export class GatewayNode {
         log.info({ httpProxy: `${hp.listen.host}:${this.httpProxyPort}`, tls: hp.tls !== undefined }, 'http proxy listening');
       }
       this.lifecycle.to('running');
-      log.info({ postgres: `${config.gateway.postgres.listen.host}:${this.pgPort}`, http: `${config.gateway.http.host}:${config.gateway.http.port}`, policy: this.policy.revision, kafkaRecordCrc: kafkaCrc32c, kafkaEncoderGrowth, kafkaRequestQueue }, 'gateway node running');
+      log.info({ postgres: `${config.gateway.postgres.listen.host}:${this.pgPort}`, http: `${config.gateway.http.host}:${config.gateway.http.port}`, policy: this.policy.revision, kafkaRecordCrc: kafkaCrc32c, kafkaEncoderGrowth, kafkaProduceEncoding, kafkaRequestQueue }, 'gateway node running');
     } catch (err) {
       this.lifecycle.to('failed');
       await this.shutdown();
