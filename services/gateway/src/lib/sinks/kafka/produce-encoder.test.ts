@@ -64,7 +64,7 @@ describe('one-pass produce request encoder', () => {
         const [ours, theirs] = await both(a);
         assert.ok(ours.equals(theirs), 'the one-pass request differs from kafkajs');
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 
