@@ -162,7 +162,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     await ctx.close();
   });
 
-  it('shows the dashboard: sessions and commands over the last hour, charts with their tables, lag and health, ranges from the keyboard', async () => {
+  it('shows the dashboard: sessions and commands over the last hour, charts with their tables, lag, health and both gateway nodes, ranges from the keyboard', async () => {
     const { ctx, page } = await loggedIn('user:sam', ['soc']);
     const cspViolations: string[] = [];
     page.on('console', (m) => void (/Content Security Policy/i.test(m.text()) && cspViolations.push(m.text())));
@@ -175,6 +175,9 @@ describe('the web console', { timeout: 180_000 }, () => {
       assert.equal(await page.locator('.chart canvas').count(), 2, 'two uPlot charts drawn');
       assert.match((await page.getByRole('img', { name: /^Sessions and commands\. Sessions: \d+ in all/ }).getAttribute('aria-label')) ?? '', /Commands: \d+ in all/);
       await page.getByRole('table', { name: 'Services the API reaches' }).getByRole('row', { name: /recording store healthy/ }).waitFor();
+      // Every gateway node of the stack (deploy/local writes both into api.gatewayNodes), each up.
+      const nodes = page.getByRole('table', { name: 'Gateway nodes' });
+      for (const id of ['gw-1', 'gw-2']) await nodes.getByRole('row', { name: new RegExp(`^${id} up \\d+ `) }).waitFor();
       assert.match((await page.getByRole('region', { name: 'Recording' }).textContent()) ?? '', /Newest event stored\d{4}-/);
       await shot(page, 'dashboard');
       // Keyboard: the range radios move with the arrow keys; the chart's numbers are in a table.

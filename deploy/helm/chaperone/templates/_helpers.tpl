@@ -83,6 +83,14 @@ from its values, with .Values.config merged over it. Paths are those the pods mo
 {{- $_ := set $gateway "httpProxy" (dict "listen" "0.0.0.0:8443" "tls" (dict "certFile" "/etc/chaperone/tls/tls.crt" "keyFile" "/etc/chaperone/tls/tls.key")) -}}
 {{- end -}}
 {{- $api := dict "listen" "0.0.0.0:50051" "http" "0.0.0.0:9301" "socGroups" .Values.api.socGroups -}}
+{{- /* Gateway pods come from a Deployment: their names and IPs are unknown at render time, so
+  by default the dashboard probes the gateway's headless metrics Service (one pod per probe);
+  api.gatewayNodes lists nodes one by one where their addresses are known. */ -}}
+{{- if .Values.api.gatewayNodes -}}
+{{- $_ := set $api "gatewayNodes" .Values.api.gatewayNodes -}}
+{{- else if .Values.gateway.enabled -}}
+{{- $_ := set $api "gatewayNodes" (list (dict "id" (printf "%s-gateway (one pod per probe)" (include "chaperone.fullname" .)) "url" (printf "http://%s-gateway-metrics.%s.svc:9101" (include "chaperone.fullname" .) .Release.Namespace))) -}}
+{{- end -}}
 {{- if .Values.api.web.enabled -}}
 {{- $_ := set $api "web" (dict "listen" "0.0.0.0:9443" "tls" (dict "certFile" "/etc/chaperone/tls/tls.crt" "keyFile" "/etc/chaperone/tls/tls.key")) -}}
 {{- end -}}

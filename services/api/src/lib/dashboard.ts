@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { Config, HostPort } from '@chaperone/config';
 import type { Store } from '@chaperone/store';
 import { CallRefused } from './auth.js';
+import { gatewayNodeProbe } from './gateway-nodes.js';
 import type { WebDashboard, WebServiceHealth } from './web-types.js';
 import { errorMessage } from '@chaperone/observability';
 
@@ -75,8 +76,9 @@ async function materializerLag(hp: HostPort): Promise<{ lag: number; known: bool
   }
 }
 
-/** The Dashboard operation: the store's aggregations over the range, recording lag and the health of what the API reaches. */
+/** The Dashboard operation: the store's aggregations over the range, recording lag, the health of what the API reaches and of every gateway node. */
 export function dashboardCall(config: Config, store: Store) {
+  const gatewayNodes = gatewayNodeProbe(config.api.gatewayNodes);
   return async (r: { range: string }): Promise<DashboardView> => {
     const range = (r.range || '1h') as DashboardRangeName;
     if (!Object.hasOwn(DASHBOARD_RANGES, range)) throw new CallRefused(status.INVALID_ARGUMENT, `range must be one of ${Object.keys(DASHBOARD_RANGES).join(', ')}, got ${r.range}`);
@@ -85,9 +87,10 @@ export function dashboardCall(config: Config, store: Store) {
     // Buckets on whole multiples of their width, the last one holding now.
     const untilMicros = (Math.floor(nowMicros / spec.bucketMicros) + 1) * spec.bucketMicros;
     const sinceMicros = untilMicros - spec.spanMicros;
-    const [stats, lag, ...services] = await Promise.all([
+    const [stats, lag, nodes, ...services] = await Promise.all([
       store.dashboard({ sinceMicros, untilMicros, bucketMicros: spec.bucketMicros }),
       materializerLag(config.materializer.http),
+      gatewayNodes(),
       pingStore(store),
       probe('materializer', config.materializer.http),
       probe('gateway', config.gateway.http),
@@ -95,7 +98,7 @@ export function dashboardCall(config: Config, store: Store) {
     ]);
     return {
       ...stats, range, sinceMicros, untilMicros, bucketMicros: spec.bucketMicros, totals: { startMicros: sinceMicros, ...stats.totals }, nowMicros,
-      materializerLag: lag.lag, materializerLagKnown: lag.known, services,
+      materializerLag: lag.lag, materializerLagKnown: lag.known, services, gatewayNodes: nodes,
     };
   };
 }

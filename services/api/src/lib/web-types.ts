@@ -99,6 +99,24 @@ export interface WebServiceHealth {
   millis: number;
 }
 
+/** A gateway node the API probed (config api.gatewayNodes): its /healthz and what its /metrics tell. */
+export interface WebGatewayNode {
+  id: string;
+  /** The node's health and metrics base URL, as configured. */
+  url: string;
+  /** Its /healthz answered 200 (running, every check passing). */
+  ok: boolean;
+  /** The state it reported and its failing checks, or why it could not be asked. */
+  detail: string;
+  /** Sessions open on it now (the sum of its chaperone_*_sessions_active gauges); absent when its metrics could not be read. */
+  sessionsOpen?: number;
+  /** Its Chaperone version (chaperone_build_info), when it exports one. */
+  version?: string;
+  /** The Node.js version it runs (chaperone_nodejs_version_info). */
+  runtime?: string;
+  millis: number;
+}
+
 /** The Dashboard operation's answer (`GET /api/v1/dashboard`, chaperone.proto DashboardResponse). */
 export interface WebDashboard {
   range: '1h' | '24h' | '7d';
@@ -119,4 +137,6 @@ export interface WebDashboard {
   /** Whether the materializer's metrics could be read (materializerLag is meaningless otherwise). */
   materializerLagKnown: boolean;
   services: WebServiceHealth[];
+  /** Every configured gateway node (api.gatewayNodes), in config order; empty when none is configured. */
+  gatewayNodes: WebGatewayNode[];
 }

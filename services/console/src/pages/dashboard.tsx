@@ -85,6 +85,39 @@ function Health({ d }: { d: DashboardData }) {
   );
 }
 
+function GatewayNodes({ d }: { d: DashboardData }) {
+  if (d.gatewayNodes.length === 0) return <p class="help">No gateway nodes are configured for the API to check (api.gatewayNodes).</p>;
+  return (
+    <div class="table-wrap">
+      <table class="gateway-nodes">
+        <caption>Gateway nodes</caption>
+        <thead>
+          <tr>
+            <th scope="col">Node</th>
+            <th scope="col">Status</th>
+            <th scope="col">Sessions open</th>
+            <th scope="col">Version</th>
+            <th scope="col">Detail</th>
+            <th scope="col">Answered in</th>
+          </tr>
+        </thead>
+        <tbody>
+          {d.gatewayNodes.map((n) => (
+            <tr data-node={n.id}>
+              <th scope="row">{n.id}</th>
+              <td class={n.ok ? 'verify-intact' : 'verify-broken'}>{n.ok ? 'up' : 'down'}</td>
+              <td class="num">{n.sessionsOpen ?? '?'}</td>
+              <td>{[n.version, n.runtime && `Node.js ${n.runtime}`].filter(Boolean).join(', ') || 'unknown'}</td>
+              <td>{n.detail}</td>
+              <td class="num">{n.millis} ms</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function TopTables({ d }: { d: DashboardData }) {
   return (
     <div class="cards">
@@ -220,6 +253,7 @@ export function Dashboard() {
             <section class="card" aria-labelledby="health-h">
               <h2 id="health-h">Health</h2>
               <Health d={data} />
+              <GatewayNodes d={data} />
             </section>
           </div>
         </>
