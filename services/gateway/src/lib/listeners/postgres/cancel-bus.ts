@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
-import { decodeSessionControl, encodeSessionControl, type EndSessionOrder } from '@chaperone/events';
+import { Kafka, type Consumer, type Producer } from 'kafkajs';
+import { decodeSessionControl, encodeSessionControl, kafkaClientOptions, type EndSessionOrder } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 
 /**
@@ -57,13 +57,7 @@ export class KafkaCancelBus implements CancelBus, SessionEndOrders {
   private endHandler: (order: EndSessionOrder) => void = () => {};
 
   constructor(private readonly opts: KafkaCancelBusOptions) {
-    const kafka = new Kafka({
-      clientId: `${opts.clientId}-cancel`,
-      brokers: opts.brokers,
-      logLevel: logLevel.ERROR,
-      logCreator: () => (entry) => opts.log.warn({ kafka: entry.log }, 'kafka (cancel bus)'),
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
+    const kafka = new Kafka(kafkaClientOptions(opts, { role: 'cancel', log: opts.log, retry: 'bounded' }));
     this.kafka = kafka;
     this.producer = kafka.producer({ allowAutoTopicCreation: true });
     this.consumer = kafka.consumer({ groupId: `${opts.clientId}-cancel-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 3000, maxWaitTimeInMs: 1000 });
