@@ -67,4 +67,20 @@ describe('FrameBuilder', () => {
     b.add('DataRow', Buffer.from('D'), undefined, 6);
     assert.deepEqual(b.take()!.frame.commandIds, [6]);
   });
+
+  it('names every command of a message that carries several: empty runs after it, the message under the first', () => {
+    const b = new FrameBuilder('CLIENT_TO_SERVER');
+    b.add('Query', Buffer.from('Q1'), undefined, 3, 5);
+    b.add('Query', Buffer.from('Q2'), undefined, 6);
+    b.add('Query', Buffer.from('Q3'), undefined, 7, 8);
+    b.add('Sync', Buffer.from('S'));
+    const { frame } = b.take()!;
+    assert.deepEqual(frame.commandIds, [3, 4, 5, 6, 7, 8, 0]);
+    assert.deepEqual(frame.commandStarts, [0, 1, 1, 1, 2, 3, 3]);
+    assert.deepEqual(frameMessageCommands(frame), [3, 6, 7, 0]);
+    b.add('Query', Buffer.from('Q'), undefined, 9, 8);
+    assert.deepEqual(b.take()!.frame.commandIds, [9], 'a range that ends before it starts is the one command');
+    b.add('Query', Buffer.from('Q'), undefined, 0, 4);
+    assert.equal(b.take()!.frame.commandIds, undefined, 'no command, whatever the range');
+  });
 });

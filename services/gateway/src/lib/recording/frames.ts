@@ -46,19 +46,29 @@ export class FrameBuilder {
     return this.size;
   }
 
-  /** Adds one message; `commandId` is the command it belongs to (0: none), by the protocol's own order. */
-  add(type: string, bytes: Buffer, notes?: readonly MaskNote[], commandId = 0): void {
-    const n = this.runIds.length;
-    if (n === 0 || this.runIds[n - 1] !== commandId) {
-      this.runIds.push(commandId);
-      this.runStarts.push(this.parts.length);
-      if (commandId !== 0) this.attributed = true;
-    }
+  /**
+   * Adds one message; `commandId` is the command it belongs to (0: none), by the protocol's own
+   * order. A message that carries several commands (a simple Query of several statements: one
+   * message, commands `commandId`…`lastCommandId`) counts under the first; each later one gets an
+   * empty run after it, so the frame still names every command it carries.
+   */
+  add(type: string, bytes: Buffer, notes?: readonly MaskNote[], commandId = 0, lastCommandId = commandId): void {
+    this.run(commandId, this.parts.length);
     this.parts.push(bytes);
     this.types.push(type);
     this.offsets.push(this.size);
     this.size += bytes.length;
     if (notes) for (const n of notes) this.note(n);
+    for (let id = commandId + 1; commandId !== 0 && id <= lastCommandId; id++) this.run(id, this.parts.length);
+  }
+
+  /** Starts a run of `commandId` at message `start`, unless the current run is that command's. */
+  private run(commandId: number, start: number): void {
+    const n = this.runIds.length;
+    if (n > 0 && this.runIds[n - 1] === commandId) return;
+    this.runIds.push(commandId);
+    this.runStarts.push(start);
+    if (commandId !== 0) this.attributed = true;
   }
 
   /** The bytes to write and their Frame event; undefined when nothing was added. Starts a new frame. */

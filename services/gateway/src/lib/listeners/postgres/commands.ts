@@ -5,7 +5,7 @@ import { parseSql, type SqlStatement } from '../../commands/index.js';
 import { effectiveRules, PgSessionMasking, unionRules, type MaskRules } from '../../masking/index.js';
 import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/index.js';
 import { decisionEvent, policyInputBase } from '../../policy/index.js';
-import type { SessionRecorder } from '../../recording/index.js';
+import type { EventAppender } from './client-record.js';
 import { DEFAULT_SCHEMA, qualifyTargets, searchPathSchema } from './search-path.js';
 
 /** What the policy evaluation needs besides the command itself. */
@@ -135,7 +135,7 @@ export function paramsForRecord(params: (Buffer | null)[], formats: number[]): (
  * Records each statement of a verdict as a Command followed by its Decision. Called once per
  * execution: a simple Query, or a Bind of a prepared statement (with its parameter values).
  */
-export function recordVerdict(verdict: Verdict, recorder: SessionRecorder, nextCommandId: () => number, params: (string | null)[] = []): void {
+export function recordVerdict(verdict: Verdict, recorder: EventAppender, nextCommandId: () => number, params: (string | null)[] = []): void {
   // The results of this execution are masked with its decision's rules.
   verdict.masking.onExecution(verdict.mask);
   for (const s of verdict.statements) {

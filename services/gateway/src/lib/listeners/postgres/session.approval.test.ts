@@ -19,6 +19,7 @@ import {
   encodeDescribe,
   encodeExecute,
   encodeParse,
+  encodeQuery,
   encodeSync,
   type PgMessage,
 } from '../../protocols/postgres/index.js';
@@ -193,6 +194,20 @@ describe('PostgreSQL statements held for approval', () => {
     await c.terminate(T);
   });
 
+  it('cuts a write at a held statement: what follows it is recorded, with its commands, once decided after the wait', async () => {
+    const { c, events } = await connect();
+    const asked = gate.requests.length + 1;
+    c.write(Buffer.concat([encodeQuery('SELECT 1'), encodeQuery('DELETE FROM orders WHERE id = 13'), encodeQuery('SELECT 2')]));
+    await gate.waitForRequests(asked);
+    gate.answer('APPROVED');
+    for (const what of ['SELECT 1', 'the DELETE', 'SELECT 2']) await c.untilReady(T, what);
+    const shape = events()
+      .filter((e) => (e.type === 'Frame' && e.direction === 'CLIENT_TO_SERVER') || e.type === 'Command' || e.type === 'ApprovalResolved')
+      .map((e) => (e.type === 'Frame' ? `${e.messageTypes.join(' ')} ${JSON.stringify(e.commandIds)}` : e.type === 'Command' ? `Command ${e.commandId}` : e.type));
+    assert.deepEqual(shape, ['Query Query [1,2]', 'Command 1', 'Command 2', 'ApprovalResolved', 'Query [3]', 'Command 3']);
+    await c.terminate(T);
+  });
+
   it('ends a wait on a CancelRequest (57014), records why the command did not run, and the session goes on', async () => {
     const { c, key, events } = await connect();
     const asked = gate.requests.length + 1;
@@ -212,6 +227,19 @@ describe('PostgreSQL statements held for approval', () => {
     assert.deepEqual(decisions.map((d) => d.type === 'Decision' && d.result), ['APPROVAL', 'DENY']);
     assert.equal(codes(await c.query('SELECT 3', T)), 'TDCZ');
     await c.terminate(T);
+  });
+
+  it('records what followed a held statement in its write when the session ends during the wait', async () => {
+    const { c, events } = await connect();
+    const asked = gate.requests.length + 1;
+    c.write(Buffer.concat([encodeQuery('DELETE FROM orders WHERE id = 14'), encodeQuery('SELECT 3')]));
+    await gate.waitForRequests(asked);
+    c.destroy();
+    const deadline = Date.now() + T;
+    while (events().at(-1)?.type !== 'SessionEnded' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const frames = events().filter((e) => e.type === 'Frame' && e.direction === 'CLIENT_TO_SERVER');
+    assert.deepEqual(frames.map((e) => e.type === 'Frame' && [e.messageTypes, e.commandIds ?? []]), [[['Query'], [1]], [['Query'], []]]);
+    assert.equal(events().at(-1)?.type, 'SessionEnded');
   });
 
   it('passes a cancel for a session it does not have to the other nodes, and ends a wait on a cancel they pass on', async () => {

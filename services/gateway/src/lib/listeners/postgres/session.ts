@@ -24,6 +24,7 @@ import {
 import type { ApprovalGate } from '../../approvals/index.js';
 import { RecordingError } from '../../errors.js';
 import { FrameBuilder, joinBuffers, type SessionRecorder } from '../../recording/index.js';
+import { ClientRecord } from './client-record.js';
 import { decideFunctionCall, decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
 import type { PgMetrics } from './metrics.js';
 import { AnswerQueue, type Injection } from './answers.js';
@@ -32,7 +33,7 @@ import { ExtendedBatch } from './batch.js';
 import { ABORT_FRAME_TYPE, TransactionAborts } from './tx-abort.js';
 import { ResultOwners } from './result-owners.js';
 
-/** The first and last id of the Commands one execution recorded. */
+/** The first and last id of the Commands one execution recorded (`last` < `first`: none, an empty query). */
 type CommandRange = readonly [first: number, last: number];
 
 export interface ProxyOptions {
@@ -48,6 +49,8 @@ export interface ProxyOptions {
 
 /** A held batch growing past this many maximum-size messages is settled without waiting for its end (bounded memory). */
 const HELD_BATCH_MESSAGES = 4;
+/** Describe's target byte: 'P' a portal (an execution), 'S' a prepared statement. */
+const PORTAL = 0x50;
 
 /**
  * The proxy phase of one PostgreSQL session. Client messages are recorded (Frame, Command,
@@ -74,8 +77,10 @@ export class PgProxySession {
   private readonly pauses = new Set<'recording' | 'client'>();
   /** What one write to the client holds, recorded as one Frame. */
   private readonly toClient = new FrameBuilder('SERVER_TO_CLIENT');
-  /** What one chunk from the client holds, recorded as one Frame. */
-  private readonly fromClient = new FrameBuilder('CLIENT_TO_SERVER');
+  /** What the client sent, recorded (as a Frame naming its commands, then those commands) before it goes upstream. */
+  private readonly fromClient: ClientRecord;
+  /** The first command of the extended execution whose Bind came last in this batch: its Describe and Execute carry it. */
+  private execution = 0;
   private terminating = false;
   private ended = false;
   /** Set by {@link endWhenIdle}: the session ends once nothing is in flight. */
@@ -99,6 +104,7 @@ export class PgProxySession {
     this.clientReader = readers.client;
     this.serverReader = readers.server;
     this.done = new Promise((r) => (this.resolveDone = r));
+    this.fromClient = new ClientRecord(this.counters);
     this.batch = new ExtendedBatch(this.answers, HELD_BATCH_MESSAGES * opts.maxMessageBytes);
     if (opts.approvals) this.waits = new ApprovalWaits(opts.approvals, recorder, ctx, (message) => this.notice(message), opts.log);
   }
@@ -170,7 +176,7 @@ export class PgProxySession {
 
   private async handleClient(messages: PgMessage[]): Promise<void> {
     if (this.ended || this.endIfClosing()) return;
-    this.recordClientChunk(messages);
+    this.fromClient.start(messages);
     const out: Buffer[] = [];
     for (const m of messages) {
       // A wait for approval may have outlived the session.
@@ -179,6 +185,7 @@ export class PgProxySession {
       if (this.batch.held && (m.code === Frontend.Query || m.code === Frontend.FunctionCall)) await this.settleHeld(out, undefined);
       if (this.ended) return;
       if (this.batch.isDiscarding) {
+        this.fromClient.add(m);
         if (m.code === Frontend.Sync) this.batch.endDiscarding(m, out);
         continue;
       }
@@ -189,7 +196,9 @@ export class PgProxySession {
         case Frontend.Parse: {
           const p = decodeParse(m.payload);
           const v = this.decide(p.sql);
+          this.execution = 0;
           if (v.result === 'allow' || (v.result === 'approval' && this.waits)) {
+            this.fromClient.add(m);
             this.prepared.set(p.name, { verdict: v, sql: p.sql });
             // Parse analysis takes the statement's table locks until the implicit transaction
             // ends: a statement awaiting approval is not even parsed upstream before then.
@@ -197,6 +206,7 @@ export class PgProxySession {
             this.batch.pass(m.frame, out);
           } else {
             const ids = this.execute(v, []);
+            this.fromClient.add(m, ids[0], ids[1]);
             if (p.name === '') this.prepared.delete('');
             this.refuseBatch(this.denial(v), out, ids);
           }
@@ -206,17 +216,21 @@ export class PgProxySession {
           // One execution of a prepared statement: its Command carries the bound values.
           const b = decodeBind(m.payload);
           const p = this.prepared.get(b.statement);
+          this.execution = 0;
           if (p) {
             const ids = this.execute(p.verdict, paramsForRecord(b.params, b.paramFormats));
+            if (ids[1] >= ids[0]) this.execution = ids[0];
+            this.fromClient.add(m, ids[0], ids[1]);
             // Held or not, it goes upstream before this batch's Sync (a refused held batch withdraws it).
             this.owners.forwarded(ids[0], ids[1], this.answers.expected);
             if (p.verdict.result === 'approval') this.batch.hold().executions.push({ verdict: p.verdict, sql: p.sql, commandIds: approvalCommandIds(p.verdict, ids[0]) });
-          }
+          } else this.fromClient.add(m);
           this.batch.pass(m.frame, out);
           break;
         }
         case Frontend.Close: {
           const c = decodeClose(m.payload);
+          this.fromClient.add(m);
           if (c.kind === 'S') this.prepared.delete(c.name);
           this.batch.pass(m.frame, out);
           break;
@@ -225,25 +239,39 @@ export class PgProxySession {
           const fc = decodeFunctionCall(m.payload);
           const v = decideFunctionCall(fc.oid, fc.args.length, this.ctx);
           const ids = this.execute(v, paramsForRecord(fc.args, fc.argFormats));
+          this.fromClient.add(m, ids[0], ids[1]);
           if (v.result !== 'allow') this.refuse(this.denial(v), out, ids);
           else this.forwardSegment(m.frame, out, ids);
           break;
         }
         case Frontend.Sync:
         case Frontend.Flush:
+          this.fromClient.add(m);
+          if (m.code === Frontend.Sync) this.execution = 0;
           if (this.batch.held) await this.settleHeld(out, m);
           else this.batch.passEnd(m, out);
           break;
         case Frontend.Terminate:
+          this.fromClient.add(m);
           if (this.batch.held) this.batch.release();
           this.terminating = true;
           out.push(m.frame);
           break;
+        case Frontend.Execute:
+          this.fromClient.add(m, this.execution);
+          this.batch.pass(m.frame, out);
+          break;
+        case Frontend.Describe:
+          this.fromClient.add(m, m.payload[0] === PORTAL ? this.execution : 0);
+          this.batch.pass(m.frame, out);
+          break;
         default:
+          this.fromClient.add(m);
           this.batch.pass(m.frame, out);
       }
       if (this.batch.overfull) await this.settleHeld(out, undefined);
     }
+    this.recordClient();
     const t0 = process.hrtime.bigint();
     await this.recorder.flush();
     this.opts.metrics.recordWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -255,6 +283,7 @@ export class PgProxySession {
     const sql = decodeQuery(m.payload);
     const v = this.decide(sql);
     const ids = this.execute(v, []);
+    this.fromClient.add(m, ids[0], ids[1]);
     if (v.result === 'allow') this.forwardSegment(m.frame, out, ids);
     else if (v.result === 'approval' && this.waits) {
       // What came before goes first; then this statement (and, the loop being sequential,
@@ -318,17 +347,26 @@ export class PgProxySession {
     return decideSql(sql, this.ctx);
   }
 
-  /** Records one execution of a decided SQL string as Command + Decision events; returns the ids of its Commands. */
+  /**
+   * Records one execution of a decided SQL string as Command + Decision events, behind the frame
+   * of the client message that holds it; returns the ids of its Commands.
+   */
   private execute(v: Verdict, params: (string | null)[]): CommandRange {
     const first = this.commandSeq + 1;
-    recordVerdict(v, this.recorder, () => ++this.commandSeq, params);
+    recordVerdict(v, this.fromClient, () => ++this.commandSeq, params);
     this.counters.commands += v.statements.length;
     for (const st of v.statements) this.opts.metrics.commands.inc({ result: st.decision.result });
-    return [first, Math.max(first, this.commandSeq)];
+    return [first, this.commandSeq];
+  }
+
+  /** Appends what the client sent so far and the commands decided from it (after the end, `end()` did). */
+  private recordClient(): void {
+    if (!this.ended) this.fromClient.record(this.recorder);
   }
 
   /** Records, then writes what the client sent so far (record-before-forward), then due injections. */
   private async forward(out: Buffer[]): Promise<void> {
+    this.recordClient();
     await this.recorder.flush();
     if (out.length > 0 && !this.ended) this.upstream.write(joinBuffers(out));
     this.flushInjections();
@@ -390,7 +428,7 @@ export class PgProxySession {
   /** The gateway's own failing statement, recorded (under its own frame type) before it goes upstream with `out`. */
   private forwardAbort(protocol: 'simple' | 'extended', refusal: PgNotice, out: Buffer[]): void {
     for (const frame of this.aborts.frames(protocol, refusal)) {
-      this.recorder.append(singleFrame('CLIENT_TO_SERVER', ABORT_FRAME_TYPE, frame));
+      this.fromClient.append(singleFrame('CLIENT_TO_SERVER', ABORT_FRAME_TYPE, frame));
       out.push(frame);
     }
   }
@@ -463,15 +501,6 @@ export class PgProxySession {
     this.upstream.resume();
   }
 
-  /** Records the messages of one client chunk as one Frame, before any of them is decided or forwarded. */
-  private recordClientChunk(messages: PgMessage[]): void {
-    if (messages.length === 0) return;
-    for (const m of messages) this.fromClient.add(messageName('client', m.code, m.payload), m.frame);
-    this.counters.framesIn += messages.length;
-    this.counters.bytesIn += this.fromClient.bytes;
-    this.recorder.append(this.fromClient.take()!.frame);
-  }
-
   private recordingNotice(err: RecordingError): PgNotice {
     return {
       severity: 'FATAL',
@@ -505,9 +534,11 @@ export class PgProxySession {
     this.upstream.pause();
     if (notice && !this.client.destroyed) this.client.write(encodeErrorResponse(notice));
     if (!this.recorder.failed) {
-      const seq = this.recorder.nextSeq;
-      const finalHash = this.recorder.headHash;
       try {
+        // What the client sent and the session did not get to decide is recorded too.
+        this.fromClient.recordRest(this.recorder);
+        const seq = this.recorder.nextSeq;
+        const finalHash = this.recorder.headHash;
         this.recorder.append({
           type: 'SessionEnded',
           reason,
