@@ -6,13 +6,15 @@
  */
 // First: kafkajs must load with the native CRC-32C (sinks/kafka/native-crc.ts).
 import './lib/sinks/kafka/native-crc.js';
+// Then its produce requests encoded in one pass (sinks/kafka/produce-encoder.ts).
+import './lib/sinks/kafka/produce-encoder.js';
 export { GatewayNode, type GatewayNodeOptions } from './lib/node.js';
 export { PolicyEngine, PolicyBundleError } from './lib/policy/index.js';
 export type { PolicyDecision, PolicyInput, PolicyCommand } from './lib/policy/index.js';
 export { parseSql, initSqlParser, sqlCommand } from './lib/commands/index.js';
 export type { SqlParse, SqlStatement } from './lib/commands/index.js';
 export { SessionRecorder, type EventSink } from './lib/recording/index.js';
-export { KafkaSink, GroupCommit } from './lib/sinks/kafka/index.js';
+export { KafkaSink, GroupCommit, kafkaProduceEncoding } from './lib/sinks/kafka/index.js';
 export { PgListener, ABORT_FRAME_TYPE, abortToken } from './lib/listeners/postgres/index.js';
 export { HttpListener } from './lib/listeners/http/index.js';
 export { argsSha256 as mcpArgsSha256 } from './lib/protocols/mcp/index.js';
