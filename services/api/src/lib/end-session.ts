@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, type Producer } from 'kafkajs';
 import type { Config } from '@chaperone/config';
-import { encodeSessionControl } from '@chaperone/events';
+import { encodeSessionControl, kafkaClientOptions } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 import type { Store } from '@chaperone/store';
 import { CallRefused, type Caller } from './auth.js';
@@ -25,7 +25,7 @@ export interface OrderPublisher {
 export function kafkaOrderPublisher(config: Config, log: Logger): OrderPublisher {
   let producer: Promise<Producer> | undefined;
   const connect = (): Promise<Producer> => {
-    const kafka = new Kafka({ clientId: `${config.kafka.clientId}-api-orders`, brokers: config.kafka.brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka(kafkaClientOptions(config.kafka, { role: 'api-orders' }));
     const p = kafka.producer({ allowAutoTopicCreation: false });
     return p.connect().then(() => p);
   };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, type Consumer } from 'kafkajs';
 import type { Config } from '@chaperone/config';
-import { chainHash, decodeRecord, sessionPartition } from '@chaperone/events';
+import { chainHash, decodeRecord, kafkaClientOptions, sessionPartition } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 import { toEventRow, type StoredEvent } from '@chaperone/store';
 
@@ -53,7 +53,7 @@ const HEARTBEAT_MS = 1000;
  * wait for the reader.
  */
 export async function* followSession(o: FollowOptions): AsyncGenerator<StoredEvent> {
-  const kafka = new Kafka({ clientId: `${o.kafka.clientId}-follow`, brokers: o.kafka.brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka(kafkaClientOptions(o.kafka, { role: 'follow' }));
   const admin = kafka.admin();
   const groupId = `chaperone-follow-${randomBytes(6).toString('hex')}`;
   const consumer: Consumer = kafka.consumer({ groupId, minBytes: 1, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });

@@ -2,13 +2,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import type { Config } from '@chaperone/config';
-import { EventDecodeError, decodeRecord, kafkaRequestQueue, loadPrivateKey } from '@chaperone/events';
+import { EventDecodeError, decodeRecord, kafkaClientOptions, kafkaRequestQueue, loadPrivateKey } from '@chaperone/events';
 import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, type State, errorMessage } from '@chaperone/observability';
 import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
 import { chunkRecords, type Chunk } from './chunks.js';
 import { MaterializerError, NoLongerOurs } from './errors.js';
 import { GroupCommit } from './group-commit.js';
-import { kafkaLogCreator } from './kafka-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { IdleSealer } from './sealer.js';
 
@@ -74,12 +73,9 @@ export class Materializer {
     this.registry = opts.registry ?? createRegistry({ service: 'materializer' });
     this.metrics = createMetrics(this.registry);
     this.store = opts.store ?? createStore(c.clickhouse);
-    const kafka = new Kafka({
-      clientId: `${c.kafka.clientId}-materializer`,
-      brokers: c.kafka.brokers,
-      logLevel: c.logLevel === 'debug' || c.logLevel === 'trace' ? logLevel.INFO : logLevel.WARN,
-      logCreator: kafkaLogCreator(this.log),
-    });
+    const kafka = new Kafka(
+      kafkaClientOptions(c.kafka, { role: 'materializer', log: this.log, level: c.logLevel === 'debug' || c.logLevel === 'trace' ? logLevel.INFO : logLevel.WARN }),
+    );
     this.consumer = kafka.consumer({
       groupId: c.materializer.groupId,
       minBytes: FETCH_MIN_BYTES,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { kafkaClientOptions } from '@chaperone/events';
+import { Kafka, type Admin, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '@chaperone/observability';
 import { McpToolError } from './errors.js';
 import { parseRecord, recordKey, ToolRegistry, type ToolRecord, type ToolView } from './registry.js';
@@ -36,13 +37,7 @@ export class KafkaToolStore {
   private running = false;
 
   constructor(private readonly opts: KafkaToolStoreOptions) {
-    this.kafka = new Kafka({
-      clientId: `${opts.clientId}-mcp-tools`,
-      brokers: opts.brokers,
-      logLevel: logLevel.ERROR,
-      logCreator: () => (entry) => opts.log.warn({ kafka: entry.log }, 'kafka (mcp tool registry)'),
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-    });
+    this.kafka = new Kafka(kafkaClientOptions(opts, { role: 'mcp-tools', log: opts.log, retry: 'bounded' }));
     this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     this.consumer = this.kafka.consumer({ groupId: `${opts.clientId}-mcp-tools-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 3000, maxWaitTimeInMs: 500 });
   }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka } from 'kafkajs';
+import { kafkaClientOptions } from '@chaperone/events';
 import { createStore } from '@chaperone/store';
 import type { Config } from '@chaperone/config';
 import { configFrom, withConfig } from '../context.js';
@@ -41,7 +42,7 @@ export function register(program: Command): void {
 }
 
 async function createTopics(config: Config, replicationFactor: number): Promise<void> {
-  const kafka = new Kafka({ clientId: `${config.kafka.clientId}-migrate`, brokers: config.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+  const kafka = new Kafka(kafkaClientOptions(config.kafka, { role: 'migrate' }));
   const admin = kafka.admin();
   try {
     await admin.connect().catch((err: Error) => {
