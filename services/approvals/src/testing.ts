@@ -53,7 +53,8 @@ function parseArgs(req: IncomingMessage, body: string): Record<string, unknown> 
 /**
  * Starts the stand-in: chat.postMessage, chat.update, chat.postEphemeral, views.open and
  * auth.test, answering as Slack does (HTTP 200, `ok: false` with an error code on failure,
- * `invalid_auth` for any token other than `botToken`).
+ * `invalid_auth` for any token other than `botToken`). Longer than a screen on purpose: one
+ * short answer per Web API method, sharing the recorded calls.
  */
 export async function startSlackStandIn(opts: { host?: string; port?: number; botToken?: string } = {}): Promise<SlackStandIn> {
   const token = opts.botToken ?? 'xoxb-standin';

@@ -74,7 +74,11 @@ function notFound(workflowId: string, err: unknown): unknown {
 
 const LIST_QUERY = `WorkflowType = '${APPROVAL_WORKFLOW}'`;
 
-/** Connects to Temporal (config.temporal) and returns the approvals client; rejects with TemporalUnavailableError. */
+/**
+ * Connects to Temporal (config.temporal) and returns the approvals client; rejects with
+ * TemporalUnavailableError. Longer than a screen on purpose: its body is the client object, one
+ * short method per operation sharing the connection, each read on its own.
+ */
 export async function createApprovalsClient(temporal: Config['temporal'], opts: ApprovalsClientOptions = {}): Promise<ApprovalsClient> {
   const { address, namespace, taskQueue } = temporal;
   let connection: Connection;

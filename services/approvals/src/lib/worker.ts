@@ -55,6 +55,139 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** Everything a running worker holds, released in reverse order on stop or failure. */
+interface Resources {
+  server: Server;
+  connection?: NativeConnection;
+  answers?: ApprovalsClient;
+  endpoint?: InteractivityServer;
+}
+
+async function release(r: Resources, log: Logger): Promise<void> {
+  await r.endpoint?.close();
+  await r.answers?.close().catch(() => undefined);
+  await r.connection?.close().catch((err: Error) => log.warn({ err }, 'closing the Temporal connection failed'));
+  await closeServer(r.server);
+}
+
+/**
+ * Connects to Temporal and checks the namespace up front: when Worker.create itself fails on the
+ * namespace, SDK 1.24 leaves its workflow threads running and the process never exits.
+ */
+async function connectTemporal(res: Resources, address: string, namespace: string): Promise<NativeConnection> {
+  try {
+    res.connection = await NativeConnection.connect({ address });
+  } catch (err) {
+    throw temporalUnavailable(address, namespace, err);
+  }
+  try {
+    await res.connection.workflowService.describeNamespace({ namespace });
+  } catch (err) {
+    throw /not found/i.test(errorMessage(err)) ? namespaceNotFound(address, namespace, err) : temporalUnavailable(address, namespace, err);
+  }
+  return res.connection;
+}
+
+/**
+ * The Slack interactivity endpoint, when approvals.slack is configured. It signals workflows,
+ * so it runs here: a worker that answers Slack also runs the workflows it signals.
+ */
+async function startSlackEndpoint(res: Resources, config: Config, slack: SlackNotifier, registry: Registry, log: Logger): Promise<void> {
+  const slackConfig = config.approvals.slack;
+  if (!slackConfig) return;
+  const answers = (res.answers = await createApprovalsClient(config.temporal));
+  const requests = new Counter({
+    name: 'chaperone_approvals_slack_requests_total',
+    help: 'Slack interactivity requests by result (approve, deny, deny-dialog, rejected, unmapped-user, not-pending, ignored, bad-request, error).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  res.endpoint = await startInteractivityServer(slackConfig.interactivity, {
+    signingSecret: slackConfig.signingSecret,
+    approvers: config.approvals.approvers,
+    answer: { approve: (id, d) => answers.approve(id, d), deny: (id, d) => answers.deny(id, d) },
+    slack,
+    log,
+    onResult: (result) => requests.inc({ result }),
+  });
+  log.info({ interactivity: `${slackConfig.interactivity.host}:${res.endpoint.port}`, channel: slackConfig.channel }, 'Slack interactivity endpoint listening');
+}
+
+/** The worker's part of start-up after the ops server: Temporal, the Slack endpoint, then the Worker (in that order: see the comments). */
+async function createWorker(
+  res: Resources,
+  config: Config,
+  log: Logger,
+  metrics: ReturnType<typeof registerWorkerMetrics>,
+  registry: Registry,
+  opts: StartApprovalsWorkerOptions,
+): Promise<Worker> {
+  const { address, namespace, taskQueue } = config.temporal;
+  // Only now: an installed Temporal Runtime that never gets a connection keeps the process alive.
+  useRuntimeLogger(log);
+  const ops = { host: config.temporal.http.host, port: (res.server.address() as AddressInfo).port };
+  log.info({ address, namespace, taskQueue, ops }, 'connecting to Temporal');
+  const connection = await connectTemporal(res, address, namespace);
+  const slack = config.approvals.slack && new SlackNotifier(config.approvals.slack, log);
+  if (!slack) log.info('approvals.slack is not configured: no Slack prompts; approvers answer with `chaperone approvals approve|deny`');
+  // Before the worker: a Worker created and then abandoned keeps the process alive (SDK 1.24).
+  if (slack) await startSlackEndpoint(res, config, slack, registry, log);
+  return await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    identity: `${config.nodeId}/approvals-worker`,
+    workflowsPath: resolveWorkflowsPath(),
+    activities: instrumentActivities(createActivities({ log, nodeId: config.nodeId, ...(slack ? { slack } : {}) }), metrics),
+    shutdownGraceTime: opts.shutdownGraceMs ?? 10_000,
+  });
+}
+
+/** Runs the worker; the promise settles once it has stopped and everything is released (rejects if it failed). */
+function runWorker(worker: Worker, res: Resources, lifecycle: Lifecycle, log: Logger): Promise<void> {
+  const running = worker.run();
+  lifecycle.to('running');
+  const done = running.then(
+    async () => {
+      await release(res, log);
+      lifecycle.to('stopped');
+    },
+    async (err: unknown) => {
+      log.error({ err }, 'approvals worker failed');
+      lifecycle.to('failed');
+      await release(res, log);
+      throw err;
+    },
+  );
+  // The owner learns of a failure through `done`; this keeps an unobserved one from crashing the process.
+  done.catch(() => undefined);
+  return done;
+}
+
+type HandleParts = Pick<ApprovalsWorkerHandle, 'taskQueue' | 'ops' | 'interactivity'>;
+
+function handleOf(worker: Worker, lifecycle: Lifecycle, done: Promise<void>, parts: HandleParts): ApprovalsWorkerHandle {
+  let stopping: Promise<void> | undefined;
+  return {
+    lifecycle,
+    get state() {
+      return lifecycle.state;
+    },
+    ...parts,
+    done,
+    stop() {
+      stopping ??= (async () => {
+        if (lifecycle.state === 'running') {
+          lifecycle.to('draining');
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+        }
+        await done.catch(() => undefined);
+      })();
+      return stopping;
+    },
+  };
+}
+
 /**
  * Starts the approvals worker on config.temporal (address, namespace, taskQueue) with its ops
  * server on config.temporal.http. Resolves once the worker polls its task queue; rejects with
@@ -62,7 +195,6 @@ function closeServer(server: Server): Promise<void> {
  * a few seconds, during which /livez already answers and /healthz says `starting`.
  */
 export async function startApprovalsWorker(config: Config, log: Logger, opts: StartApprovalsWorkerOptions = {}): Promise<ApprovalsWorkerHandle> {
-  const { address, namespace, taskQueue } = config.temporal;
   const wlog = log.child({ component: 'approvals-worker' });
   const lifecycle = new Lifecycle('approvals-worker');
   lifecycle.onChange((state) => wlog.info({ state }, `approvals worker ${state}`));
@@ -79,118 +211,16 @@ export async function startApprovalsWorker(config: Config, log: Logger, opts: St
       return { temporalWorker: { ok: s === 'RUNNING', detail: s ?? 'connecting' } };
     },
   });
-  const { port } = server.address() as AddressInfo;
-  const ops = { host: config.temporal.http.host, port };
-
-  let answers: ApprovalsClient | undefined;
-  let endpoint: InteractivityServer | undefined;
-  const fail = async (err: unknown, connection?: NativeConnection): Promise<never> => {
+  const ops = { host: config.temporal.http.host, port: (server.address() as AddressInfo).port };
+  const res: Resources = { server };
+  try {
+    worker = await createWorker(res, config, wlog, metrics, registry, opts);
+  } catch (err) {
     lifecycle.to('failed');
-    await endpoint?.close();
-    await answers?.close().catch(() => undefined);
-    await connection?.close().catch(() => undefined);
-    await closeServer(server);
+    await release(res, wlog);
     throw err;
-  };
-
-  // Only now: an installed Temporal Runtime that never gets a connection keeps the process alive.
-  useRuntimeLogger(log);
-  wlog.info({ address, namespace, taskQueue, ops }, 'connecting to Temporal');
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect({ address });
-  } catch (err) {
-    return fail(temporalUnavailable(address, namespace, err));
   }
-  try {
-    // Checked up front: when Worker.create itself fails on the namespace, SDK 1.24 leaves its
-    // workflow threads running and the process never exits.
-    await connection.workflowService.describeNamespace({ namespace });
-  } catch (err) {
-    const e = /not found/i.test(errorMessage(err)) ? namespaceNotFound(address, namespace, err) : temporalUnavailable(address, namespace, err);
-    return fail(e, connection);
-  }
-  const slackConfig = config.approvals.slack;
-  const slack = slackConfig && new SlackNotifier(slackConfig, wlog);
-  if (!slack) wlog.info('approvals.slack is not configured: no Slack prompts; approvers answer with `chaperone approvals approve|deny`');
-  try {
-    // Before the worker: a Worker created and then abandoned keeps the process alive (SDK 1.24).
-    if (slack && slackConfig) {
-      // The endpoint signals workflows; it runs here so that a worker that answers Slack also runs the workflows it signals.
-      answers = await createApprovalsClient(config.temporal);
-      const requests = new Counter({
-        name: 'chaperone_approvals_slack_requests_total',
-        help: 'Slack interactivity requests by result (approve, deny, deny-dialog, rejected, unmapped-user, not-pending, ignored, bad-request, error).',
-        labelNames: ['result'],
-        registers: [registry],
-      });
-      const client = answers;
-      endpoint = await startInteractivityServer(slackConfig.interactivity, {
-        signingSecret: slackConfig.signingSecret,
-        approvers: config.approvals.approvers,
-        answer: { approve: (id, d) => client.approve(id, d), deny: (id, d) => client.deny(id, d) },
-        slack,
-        log: wlog,
-        onResult: (result) => requests.inc({ result }),
-      });
-      wlog.info({ interactivity: `${slackConfig.interactivity.host}:${endpoint.port}`, channel: slackConfig.channel }, 'Slack interactivity endpoint listening');
-    }
-    worker = await Worker.create({
-      connection,
-      namespace,
-      taskQueue,
-      identity: `${config.nodeId}/approvals-worker`,
-      workflowsPath: resolveWorkflowsPath(),
-      activities: instrumentActivities(createActivities({ log: wlog, nodeId: config.nodeId, ...(slack ? { slack } : {}) }), metrics),
-      shutdownGraceTime: opts.shutdownGraceMs ?? 10_000,
-    });
-  } catch (err) {
-    return fail(err, connection);
-  }
-
-  const w = worker;
-  const running = w.run();
-  lifecycle.to('running');
-  const release = async () => {
-    await endpoint?.close();
-    await answers?.close().catch(() => undefined);
-    await connection.close().catch((err: Error) => wlog.warn({ err }, 'closing the Temporal connection failed'));
-    await closeServer(server);
-  };
-  const done = running.then(
-    async () => {
-      await release();
-      lifecycle.to('stopped');
-    },
-    async (err: unknown) => {
-      wlog.error({ err }, 'approvals worker failed');
-      lifecycle.to('failed');
-      await release();
-      throw err;
-    },
-  );
-  // The owner learns of a failure through `done`; this keeps an unobserved one from crashing the process.
-  done.catch(() => undefined);
-
-  let stopping: Promise<void> | undefined;
-  return {
-    lifecycle,
-    get state() {
-      return lifecycle.state;
-    },
-    taskQueue,
-    ops,
-    interactivity: endpoint && slackConfig ? { host: slackConfig.interactivity.host, port: endpoint.port } : undefined,
-    done,
-    stop() {
-      stopping ??= (async () => {
-        if (lifecycle.state === 'running') {
-          lifecycle.to('draining');
-          if (w.getState() === 'RUNNING') w.shutdown();
-        }
-        await done.catch(() => undefined);
-      })();
-      return stopping;
-    },
-  };
+  const slack = config.approvals.slack;
+  const interactivity = res.endpoint && slack ? { host: slack.interactivity.host, port: res.endpoint.port } : undefined;
+  return handleOf(worker, lifecycle, runWorker(worker, res, lifecycle, wlog), { taskQueue: config.temporal.taskQueue, ops, interactivity });
 }

@@ -73,7 +73,11 @@ function parsePayload(req: IncomingMessage, body: Buffer): SlackPayload {
   }
 }
 
-/** The request handler: usable on its own server or mounted in another. */
+/**
+ * The request handler: usable on its own server or mounted in another. Longer than a screen on
+ * purpose: it is a closure whose body is two steps (`act` on a verified payload, `handle` for
+ * the HTTP exchange) sharing the replay guard and the approver map; each reads in one screen.
+ */
 export function createInteractivityHandler(deps: InteractivityDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const now = deps.now ?? Date.now;
   const replays = new ReplayGuard();

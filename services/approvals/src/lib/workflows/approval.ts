@@ -24,14 +24,11 @@ function quietly(what: string, p: Promise<unknown>): Promise<void> {
   );
 }
 
-export async function approvalV2(request: ApprovalRequest): Promise<ApprovalResult> {
-  const problem = requestProblem(request);
-  if (problem) throw ApplicationFailure.nonRetryable(`invalid approval request: ${problem}`, 'INVALID_APPROVAL_REQUEST');
-  const { workflowId } = workflowInfo();
-  const state = newState(request, Date.now());
-  const decided = () => state.result !== undefined;
-  const status = () => statusOf(state);
+type State = ReturnType<typeof newState>;
 
+/** The approve / deny signals and the status query; a Slack clicker is told what the click did. */
+function handleAnswers(state: State, workflowId: string): void {
+  const status = () => statusOf(state);
   const onAnswer = async (kind: AnswerKind, d: ApprovalDecision) => {
     const effect = applyAnswer(state, kind, d, Date.now());
     if (effect.effect === 'refused') log.warn('refused an answer', { kind, approver: d?.approver, why: effect.why });
@@ -51,6 +48,27 @@ export async function approvalV2(request: ApprovalRequest): Promise<ApprovalResu
   setHandler(approveSignal, (d) => onAnswer('approve', d));
   setHandler(denySignal, (d) => onAnswer('deny', d));
   setHandler(statusQuery, status);
+}
+
+/** After `afterMs` without a decision: the escalation groups may answer too, announced in the prompt's thread. */
+async function escalateWhenQuiet(state: State, workflowId: string, esc: { afterMs: number }, posting: Promise<void>): Promise<void> {
+  if (await condition(() => state.result !== undefined, esc.afterMs)) return;
+  const groups = escalate(state);
+  await posting;
+  await quietly(
+    'announcing the escalation',
+    slack.announce({ ref: state.slack ?? null, text: `No answer to approval ${workflowId} after ${Math.round(esc.afterMs / 1000)} s: escalated to ${groups.join(', ')}, who may answer now.` }),
+  );
+  if (state.slack) await quietly('updating the prompt', slack.updatePrompt({ workflowId, ref: state.slack, status: statusOf(state) }));
+}
+
+export async function approvalV2(request: ApprovalRequest): Promise<ApprovalResult> {
+  const problem = requestProblem(request);
+  if (problem) throw ApplicationFailure.nonRetryable(`invalid approval request: ${problem}`, 'INVALID_APPROVAL_REQUEST');
+  const { workflowId } = workflowInfo();
+  const state = newState(request, Date.now());
+  const decided = () => state.result !== undefined;
+  handleAnswers(state, workflowId);
 
   const expiresAt = new Date(state.requestedAt + request.ttlMs).toISOString();
   // Not awaited before waiting: an answer through the CLI may come while the post is retried.
@@ -65,15 +83,7 @@ export async function approvalV2(request: ApprovalRequest): Promise<ApprovalResu
 
   const deadline = state.requestedAt + request.ttlMs;
   const esc = request.escalation;
-  if (esc && esc.afterMs < request.ttlMs && !(await condition(decided, esc.afterMs))) {
-    const groups = escalate(state);
-    await posting;
-    await quietly(
-      'announcing the escalation',
-      slack.announce({ ref: state.slack ?? null, text: `No answer to approval ${workflowId} after ${Math.round(esc.afterMs / 1000)} s: escalated to ${groups.join(', ')}, who may answer now.` }),
-    );
-    if (state.slack) await quietly('updating the prompt', slack.updatePrompt({ workflowId, ref: state.slack, status: status() }));
-  }
+  if (esc && esc.afterMs < request.ttlMs) await escalateWhenQuiet(state, workflowId, esc, posting);
   if (!decided() && !(await condition(decided, Math.max(1, deadline - Date.now())))) expire(state, Date.now());
 
   // The waiting command runs when this run closes, so the prompt's final update must not hold
@@ -83,7 +93,7 @@ export async function approvalV2(request: ApprovalRequest): Promise<ApprovalResu
   if (posted && state.slack) {
     await startChild(promptOutcomeWorkflow, {
       workflowId: `${workflowId}-outcome-${workflowInfo().runId}`,
-      args: [{ workflowId, ref: state.slack, status: status() }],
+      args: [{ workflowId, ref: state.slack, status: statusOf(state) }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
   }
