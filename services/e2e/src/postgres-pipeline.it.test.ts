@@ -2,7 +2,9 @@
  * A psycopg pipeline (libpq pipeline mode: four statements sent before any result is read, one
  * Sync) through the gateway, the third failing: replay attributes each result and the error to
  * its own statement by the protocol's order, and says the fourth was never executed; the
- * recording itself says whose each result is (frame_commands: rows returned per command).
+ * recording itself says whose each result is (frame_commands: rows returned per command), and
+ * whose each client message is — in the pipeline, and in a second session of a simple query (two
+ * statements) and one extended execution.
  * psycopg (binary, bundling libpq 18) is installed by deploy/local/install into $CACHE/venv.
  */
 import { before, describe, it } from 'node:test';
@@ -17,6 +19,24 @@ import { chaperone, eventually, loadStack, run, type Stack } from './lib/stack.j
 
 const python = join(process.env['CHAPERONE_CACHE'] ?? join(homedir(), '.cache', 'chaperone'), 'venv', 'bin', 'python');
 const script = fileURLToPath(new URL('./clients/psycopg_pipeline.py', import.meta.url));
+/** psycopg sends a query without parameters as a simple Query, one with parameters by the extended protocol. */
+const simpleAndExtended = `import psycopg, sys
+conn = psycopg.connect(sys.argv[1], autocommit=True)
+conn.execute("SELECT 'simple-' || %s AS a; SELECT 2 AS b" % repr(sys.argv[2]))
+print(conn.execute("SELECT %s::text AS c", ["extended-" + sys.argv[2]]).fetchone()[0])`;
+
+type Num = string | number;
+/** Client messages per command in a session's frames (frame_commands), once `n` commands have rows. */
+async function clientMessages(stack: Stack, sessionId: string, n: number): Promise<number[][]> {
+  return eventually(`client frame_commands rows of ${sessionId}`, async () => {
+    const rows = await sql<{ command_id: Num; messages: Num }>(
+      stack,
+      `SELECT command_id, sum(messages) AS messages FROM frame_commands FINAL
+       WHERE session_id = '${sessionId}' AND direction = 'CLIENT_TO_SERVER' GROUP BY command_id ORDER BY command_id`,
+    );
+    return rows.length >= n ? rows.map((r) => [Number(r.command_id), Number(r.messages)]) : undefined;
+  }, 60_000);
+}
 
 interface JsonCommand {
   commandId: number;
@@ -29,14 +49,20 @@ describe('replay of a psycopg pipeline session', () => {
   const marker = randomBytes(4).toString('hex');
   const subject = `agent:e2e-pipeline-${marker}`;
   let sessionId: string;
+  let simpleSessionId: string;
 
   before(async () => {
     stack = loadStack();
     assert.ok(existsSync(python), `${python} is missing: run deploy/local/install (it installs psycopg there)`);
-    const token = await issueToken(stack, subject);
-    const conninfo = `host=127.0.0.1 port=${stack.HAPROXY_PG_PORT} dbname=sandbox user=${subject} sslmode=verify-full sslrootcert=${stack.TLS_CA_FILE} connect_timeout=10`;
-    const r = await run(python, [script, conninfo, marker], { env: { ...process.env, PGPASSWORD: token } });
+    const [token, simpleToken] = await Promise.all([issueToken(stack, subject), issueToken(stack, `${subject}-simple`)]);
+    const conninfo = (user: string) => `host=127.0.0.1 port=${stack.HAPROXY_PG_PORT} dbname=sandbox user=${user} sslmode=verify-full sslrootcert=${stack.TLS_CA_FILE} connect_timeout=10`;
+    const [r, simple] = await Promise.all([
+      run(python, [script, conninfo(subject), marker], { env: { ...process.env, PGPASSWORD: token } }),
+      run(python, ['-c', simpleAndExtended, conninfo(`${subject}-simple`), marker], { env: { ...process.env, PGPASSWORD: simpleToken } }),
+    ]);
     assert.equal(r.code, 0, `psycopg client failed: ${r.stderr}`);
+    assert.equal(simple.code, 0, `psycopg client (simple and extended) failed: ${simple.stderr}`);
+    assert.equal(simple.stdout.trim(), `extended-${marker}`);
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { pipelineError: string; results: { rows?: string[] }[] };
     assert.equal(out.pipelineError, 'DivisionByZero');
     assert.deepEqual(out.results[0]!.rows, [`first-${marker}`]);
@@ -45,6 +71,11 @@ describe('replay of a psycopg pipeline session', () => {
       return s.length > 0 ? s : undefined;
     }, 60_000);
     sessionId = rows[0]!.session_id;
+    const simpleRows = await eventually('the simple-and-extended session in ClickHouse', async () => {
+      const s = await sql<{ session_id: string }>(stack, `SELECT session_id FROM sessions FINAL WHERE subject = '${subject}-simple'`);
+      return s.length > 0 ? s : undefined;
+    }, 60_000);
+    simpleSessionId = simpleRows[0]!.session_id;
   });
 
   it('shows each result and the error under its own statement, and the skipped one as not executed', async () => {
@@ -68,6 +99,16 @@ describe('replay of a psycopg pipeline session', () => {
        WHERE session_id = '${sessionId}' AND direction = 'SERVER_TO_CLIENT' GROUP BY command_id ORDER BY command_id`,
     );
     assert.deepEqual(rows.map((r) => [Number(r.command_id), Number(r.rows_returned), Number(r.errors)]), [[1, 1, 0], [2, 3, 0], [3, 0, 1]]);
+  });
+
+  it('records each client message with its command: the pipeline’s Bind, Describe and Execute, the fourth one’s too', async () => {
+    assert.deepEqual(await clientMessages(stack, sessionId, 4), [[1, 3], [2, 3], [3, 3], [4, 3]]);
+  });
+
+  it('records a simple query under its statements (the second with no message of its own) and an extended execution under its command', async () => {
+    assert.deepEqual(await clientMessages(stack, simpleSessionId, 3), [[1, 1], [2, 0], [3, 3]]);
+    const commands = await sql<{ command_id: Num; text: string }>(stack, `SELECT command_id, text FROM commands FINAL WHERE session_id = '${simpleSessionId}' ORDER BY command_id`);
+    assert.deepEqual(commands.map((c) => [Number(c.command_id), c.text]), [[1, `SELECT 'simple-' || '${marker}' AS a`], [2, 'SELECT 2 AS b'], [3, 'SELECT $1::text AS c']]);
   });
 
   it('names and counts alike in sessions show, replay and verify, in the one JSON style', async () => {
