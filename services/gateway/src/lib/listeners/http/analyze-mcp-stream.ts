@@ -33,26 +33,29 @@ export function serverCommand(m: ServerMessage, server: string, mcpSessionId: st
   };
 }
 
-/** What the gateway records and does for one message of the server: true when it goes on to the agent. */
-export function decideServerMessage(m: ServerMessage, h: McpHooks, ctx: { answerPath: () => string; mcpSessionId: string | null; protocolVersion: string | null }): boolean {
+/** What the gateway records and does for one message of the server: `forward` when it goes on to the agent; the Command it recorded. */
+export function decideServerMessage(m: ServerMessage, h: McpHooks, ctx: { answerPath: () => string; mcpSessionId: string | null; protocolVersion: string | null }): { forward: boolean; commandId: number } {
   const cmd = serverCommand(m, h.server, ctx.mcpSessionId, ctx.protocolVersion);
   const own = h.evaluate(cmd);
   const recorded: PolicyDecision = own.result === 'approval' ? { ...own, result: 'deny', reasons: [...own.reasons, SERVER_NOT_HELD] } : own;
   const d = h.decide(cmd, recorded);
-  if (d.result === 'allow') return true;
+  if (d.result === 'allow') return { forward: true, commandId: d.commandId };
   if (m.kind === 'request') h.answerServer(ctx.answerPath(), refusedServerRequest(m.id, d.reasons) as { id: JsonRpcId }, ctx.mcpSessionId);
-  return false;
+  return { forward: false, commandId: d.commandId };
 }
 
 /**
  * The transform of a server event stream. `toolsIds`: the tools/list requests of the POST it
  * answers, or 'any' (GET stream, HTTP+SSE). The session id is the agent's header, or the
- * server's (an initialize answer), or the HTTP+SSE endpoint's `sessionId`.
+ * server's (an initialize answer), or the HTTP+SSE endpoint's `sessionId`. Each event is recorded
+ * with its command (events v3): a server message's own, an answer its request's (`calls`: the
+ * POST's requests by id; none on a GET stream, whose answers came in on another exchange).
  */
-export function serverStream(h: McpHooks, req: IncomingHttpHeaders, res: IncomingHttpHeaders, opts: { toolsIds: ReadonlySet<JsonRpcId> | 'any'; pending: JsonRpcId[]; mayCall: (tool: string, entry: Record<string, unknown>) => boolean }): McpStreamTransform {
+export function serverStream(h: McpHooks, req: IncomingHttpHeaders, res: IncomingHttpHeaders, opts: { toolsIds: ReadonlySet<JsonRpcId> | 'any'; pending: JsonRpcId[]; mayCall: (tool: string, entry: Record<string, unknown>) => boolean; calls?: ReadonlyMap<JsonRpcId, number> }): McpStreamTransform {
   // HTTP+SSE: the server takes the agent's messages (and the gateway's answers) at its endpoint.
   let endpoint: string | undefined;
   let sessionId = header(req, 'mcp-session-id') ?? header(res, 'mcp-session-id');
+  let serverCommandId = 0;
   const ctx = {
     answerPath: () => endpoint ?? h.upstreamPath,
     get mcpSessionId() {
@@ -65,7 +68,12 @@ export function serverStream(h: McpHooks, req: IncomingHttpHeaders, res: Incomin
     pending: opts.pending,
     mayCall: opts.mayCall,
     onHidden: (hidden) => h.hidden(hidden),
-    serverMessage: (m) => decideServerMessage(m, h, ctx),
+    serverMessage: (m) => {
+      const r = decideServerMessage(m, h, ctx);
+      serverCommandId = r.commandId;
+      return r.forward;
+    },
+    commandOf: (kind, id) => (kind === 'response' ? (opts.calls?.get(id) ?? 0) : serverCommandId),
     rewriteEndpoint: (url) => {
       endpoint = endpointPath(url, h.upstreamPath);
       sessionId ??= new URL(endpoint, 'http://x').searchParams.get('sessionId');

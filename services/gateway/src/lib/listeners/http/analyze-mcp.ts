@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpProtocolError, mediaType, type HttpCommand } from '../../protocols/http/index.js';
-import { McpErrorCode, McpParseError, jsonRpcError, jsonToolsFilter, parseJsonRpcBody, type JsonRpcId, type McpMessage } from '../../protocols/mcp/index.js';
+import { McpErrorCode, McpParseError, jsonBatchParts, jsonRpcError, jsonToolsFilter, parseJsonRpcBody, type JsonRpcId, type McpMessage } from '../../protocols/mcp/index.js';
 import { serverStream } from './analyze-mcp-stream.js';
 import type { PolicyDecision } from '../../policy/index.js';
 import { unionRules } from '../../masking/index.js';
@@ -159,6 +159,8 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
   let decided: Decided[] = [];
   let whole: Decided | undefined;
   let hooks: McpHooks | undefined;
+  // The Command of each request of the POST, by JSON-RPC id: its answer belongs to it (events v3).
+  const calls = new Map<JsonRpcId, number>();
   const read = (ended: boolean): { batch: boolean; messages: McpMessage[] } => {
     if (parsed) return parsed;
     if (!ended || bytes > MAX_MCP_BODY_BYTES) throw new HttpProtocolError('BODY_TOO_LARGE', `a JSON-RPC body larger than ${MAX_MCP_BODY_BYTES} bytes`);
@@ -190,6 +192,7 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
       const own = cmds.map((c) => h.evaluate(c));
       const recorded = batchDecisions(own);
       decided = cmds.map((c, i) => h.decide(c, recorded[i]));
+      messages.forEach((m, i) => m.kind === 'request' && calls.set(m.id ?? null, decided[i]!.commandId));
       whole = combine(decided);
       return whole;
     },
@@ -209,9 +212,12 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
       const messages = parsed?.messages ?? [];
       const ids = new Set<JsonRpcId>(messages.filter((m) => m.kind === 'request' && m.method === 'tools/list').map((m) => m.id ?? null));
       const type = mediaType(headers['content-type']);
-      if (type === 'text/event-stream') return serverStream(hooks ?? h, info.headers, headers, { toolsIds: ids, pending: messages.filter((m) => m.kind === 'request').map((m) => m.id ?? null), mayCall: toolGate(hooks ?? h, info.headers) });
-      if (ids.size === 0 || !hooks || !type.includes('json')) return undefined;
-      return jsonToolsFilter(ids, toolGate(hooks, info.headers), (hidden) => hooks!.hidden(hidden));
+      if (type === 'text/event-stream') return serverStream(hooks ?? h, info.headers, headers, { toolsIds: ids, pending: messages.filter((m) => m.kind === 'request').map((m) => m.id ?? null), mayCall: toolGate(hooks ?? h, info.headers), calls });
+      if (!hooks || !type.includes('json')) return undefined;
+      const filter = ids.size === 0 ? undefined : jsonToolsFilter(ids, toolGate(hooks, info.headers), (hidden) => hooks!.hidden(hidden));
+      // One message: the whole answer is its request's (the exchange's owner). A batch: each element its own.
+      if (messages.length < 2) return filter;
+      return jsonBatchParts((id) => (id === undefined ? 0 : (calls.get(id) ?? 0)), filter);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { singleFrame } from '@chaperone/events';
+import { jsonBatchCuts } from '../../protocols/mcp/index.js';
 import { BodyCapture, HttpProtocolError, bodyStoreFor, endToEndHeaders, formatRequestHead, type HttpCommand } from '../../protocols/http/index.js';
 import type { PolicyDecision, PolicyInput, PolicyInputBase } from '../../policy/index.js';
 import { decisionEvent, policyInputBase } from '../../policy/index.js';
@@ -197,17 +198,16 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
     }
     throw err;
   }
-  session.append(requestHeadFrame(req));
+  // The request's frames belong to the Command decided just below (events v3): no await between.
+  const commandId = session.peekCommandId();
+  session.append(requestHeadFrame(req, commandId));
   const reqCap = new BodyCapture(bodyStoreFor(req.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
-  for (const c of pre.chunks) {
-    const stored = reqCap.take(c);
-    if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored));
-  }
+  const messages = x.analysis.decideEach ? recordBatchBody(session, reqCap, pre.chunks, commandId) : recordBody(session, reqCap, pre.chunks, commandId);
   const d = x.analysis.decideEach ? x.analysis.decideEach(mcpHooks(x, deps)) : decide(x, deps, cmd);
-  // The Command the response frames belong to (events v3): this request's; none when the
-  // analyser decided each message of the body (an MCP batch), which one response does not split.
-  const owner = x.analysis.decideEach ? 0 : d.commandId;
-  if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end'));
+  // The Command the response frames belong to: this request's; for an MCP batch decided message
+  // by message, none here (the answer is divided by message: analyze-mcp.ts).
+  const owner = messages === 1 ? d.commandId : 0;
+  if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end', owner));
   const refused = async (r: Refusal, result: string): Promise<void> => {
     session.counters.denied++;
     deps.metrics.requests.inc({ ...kindLabel, result });
@@ -243,7 +243,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
     if (pre.ended) upReq.end(pre.bytes > 0 ? Buffer.concat(pre.chunks, pre.bytes) : undefined);
     else {
       for (const c of pre.chunks) upReq.write(c);
-      await streamRequestBody(x, deps, upReq, reqCap, pre.bytes);
+      await streamRequestBody(x, deps, upReq, reqCap, pre.bytes, owner);
     }
   } catch (err) {
     upReq.destroy();
@@ -313,15 +313,42 @@ export function dropFor(conn: HttpConnection): ReadonlySet<string> {
   return set;
 }
 
-function requestHeadFrame(req: IncomingMessage): Parameters<HttpSession['append']>[0] {
-  return singleFrame('CLIENT_TO_SERVER', 'http.request.head', formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders));
+export function requestHeadFrame(req: IncomingMessage, commandId = 0): Parameters<HttpSession['append']>[0] {
+  return singleFrame('CLIENT_TO_SERVER', 'http.request.head', formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders), { commandId });
+}
+
+/** Records the stored part of the pre-read body, all of it the request's command; one message. */
+function recordBody(session: HttpSession, cap: BodyCapture, chunks: readonly Buffer[], commandId: number): number {
+  for (const c of chunks) {
+    const stored = cap.take(c);
+    if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored, { commandId }));
+  }
+  return 1;
+}
+
+/**
+ * Records an MCP POST body (read whole) one JSON-RPC message at a time, each with its own
+ * command: decideEach records one Command per message, in body order, from `firstId` on, in the
+ * same synchronous run. Returns how many messages the body holds.
+ */
+function recordBatchBody(session: HttpSession, cap: BodyCapture, chunks: readonly Buffer[], firstId: number): number {
+  if (chunks.length === 0) return 1;
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const cuts = jsonBatchCuts(body);
+  let at = 0;
+  cuts.forEach((end, i) => {
+    const stored = cap.take(body.subarray(at, end));
+    if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored, { commandId: firstId + i }));
+    at = end;
+  });
+  return cuts.length;
 }
 
 /**
  * Streams the rest of a large body: every chunk whose bytes are stored is acknowledged before it
  * is written upstream; reading pauses while too much is unacknowledged or the upstream is slow.
  */
-function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, cap: BodyCapture, already: number): Promise<void> {
+function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, cap: BodyCapture, already: number, commandId: number): Promise<void> {
   const { req, session } = x;
   const { recorder } = session;
   let total = already;
@@ -340,7 +367,7 @@ function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest
       total += chunk.length;
       if (total > deps.maxBodyBytes) return fail(new HttpProtocolError('BODY_TOO_LARGE', `request body exceeds the gateway limit of ${deps.maxBodyBytes} bytes`));
       const stored = cap.take(chunk);
-      if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored));
+      if (stored.length > 0) session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.body', stored, { commandId }));
       queued += chunk.length;
       if (queued > deps.maxInFlightBytes) req.pause();
       chain = chain
@@ -355,7 +382,7 @@ function streamRequestBody(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest
     req.on('end', () => {
       chain = chain
         .then(async () => {
-          session.append(bodyEndFrame('CLIENT_TO_SERVER', cap, 'http.request.body.end'));
+          session.append(bodyEndFrame('CLIENT_TO_SERVER', cap, 'http.request.body.end', commandId));
           await recorder.flush();
           upReq.end();
           resolve();

@@ -94,6 +94,10 @@ describe('kubectl through the listener (Kubernetes API stand-in)', { skip: !hasK
     assert.deepEqual(details(exec).command, ['echo', 'hello-from-exec']);
     const frames = h.sink.bodies().filter((e): e is Frame => e.type === 'Frame' && e.messageType.startsWith('ws.frame'));
     assert.ok(frames.some((f) => f.direction === 'SERVER_TO_CLIENT' && f.bytes.includes('hello-from-exec')));
+    // Every frame of the tunnel, both ways, is the exec command's (events v3: frame_commands).
+    const execFrames = frames.filter((f) => f.commandIds?.[0] === exec.commandId);
+    assert.ok(execFrames.some((f) => f.bytes.includes('hello-from-exec')), 'the output frame is the exec\'s');
+    assert.deepEqual(frames.filter((f) => !f.commandIds || f.commandIds.length === 0), [], 'no tunnel frame without its command');
     const all = Buffer.concat(h.sink.published.map((e) => e.body)).toString('latin1');
     assert.ok(!all.includes('sa-token-for-the-upstream'), 'the service-account token is never recorded');
   });

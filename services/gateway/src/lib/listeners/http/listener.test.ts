@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Command, Decision, SessionEnded } from '@chaperone/events';
+import type { Command, Decision, Frame, SessionEnded } from '@chaperone/events';
 import { frames, get, rawRequest, settle, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
 const SECRET = 'upstream-secret-0123456789';
@@ -69,8 +69,9 @@ describe('HTTP listener (REST)', () => {
     assert.match(head, /^GET \/api\/items\?q=1 HTTP\/1\.1\r\n/);
     assert.match(head, /Authorization: Bearer \[redacted\]/);
     assert.match(frames(events, 'http.response.head')[0]!.bytes.toString(), /^HTTP\/1\.1 200 OK\r\n/);
-    // The response belongs to the request's Command (events v3: frame_commands in the store).
-    for (const f of [...frames(events, 'http.response.head'), ...frames(events, 'http.response.body')]) assert.deepEqual(f.commandIds, [cmd.commandId]);
+    // The request and its response belong to the request's Command (events v3: frame_commands in
+    // the store), the request's frames although they are recorded before it.
+    for (const f of [...frames(events, 'http.request.head'), ...frames(events, 'http.response.head'), ...frames(events, 'http.response.body')]) assert.deepEqual(f.commandIds, [cmd.commandId]);
     assert.equal(h.decisions.at(-1)!.command.protocol, 'http');
     const all = Buffer.concat(h.sink.published.map((e) => e.body)).toString('latin1');
     assert.ok(!all.includes(token), 'the agent token never reaches an event');
@@ -118,7 +119,9 @@ describe('HTTP listener (REST)', () => {
     assert.match(await res.text(), /chaperone: denied by policy: no forbidden things \(policy: test\)/);
     assert.equal(up.seen.length, n);
     const events = await settle(h, (e) => e.some((x) => x.type === 'Decision' && x.result === 'DENY'));
-    assert.ok(events.some((e) => e.type === 'Frame' && e.messageType === 'http.request.body' && e.bytes.toString() === '{"a":1}'));
+    const denied = events.find((e): e is Decision => e.type === 'Decision' && e.result === 'DENY')!;
+    const body = events.find((e): e is Frame => e.type === 'Frame' && e.messageType === 'http.request.body' && e.bytes.toString() === '{"a":1}');
+    assert.deepEqual(body?.commandIds, [denied.commandId], 'the refused request body belongs to its Command');
   });
 
   it('answers 404 for a path no connection serves', async () => {
@@ -147,6 +150,8 @@ describe('HTTP listener (REST)', () => {
     assert.equal(summary.store, 'digest');
     assert.equal(summary.sha256, createHash('sha256').update(payload).digest('hex'));
     assert.equal(frames(events, 'http.request.body').filter((f) => f.bytes.length > 100_000).length, 0, 'digest storage keeps no body bytes');
+    const put = events.findLast((e): e is Command => e.type === 'Command' && e.action === 'PUT')!;
+    assert.deepEqual(end.commandIds, [put.commandId], 'a streamed body belongs to its Command');
   });
 
   it('relays a large response with bounded recording and rewrites upstream redirects', async () => {

@@ -2,7 +2,7 @@ import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
 import { singleFrame, type MaskNote } from '@chaperone/events';
 import { BodyCapture, bodyStoreFor, endToEndHeaders, formatResponseHead } from '../../protocols/http/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
-import type { BodyTransform } from '../../protocols/mcp/index.js';
+import { jsonBatchCuts, type BodyPart, type BodyTransform } from '../../protocols/mcp/index.js';
 import { UpstreamError } from '../../errors.js';
 import { BodyMasker, effectiveRules, maskerFor } from '../../masking/index.js';
 import type { Exchange, ExchangeDeps } from './exchange-types.js';
@@ -65,6 +65,45 @@ function maskChunk(masker: BodyMasker, body: Buffer, whole: boolean): { out: Buf
   return f.out.length === 0 ? r : { out: Buffer.concat([r.out, f.out]), notes: [...r.notes, ...f.notes] };
 }
 
+type Relay = (chunk: Buffer, masks: MaskNote[], commandId?: number) => boolean;
+
+/** Relays whole messages (SSE events) one by one, each masked on its own and recorded with its command. */
+function relayParts(body: Buffer, parts: readonly BodyPart[], masker: BodyMasker | undefined, relay: Relay): boolean {
+  let ok = true;
+  let at = 0;
+  for (const p of parts) {
+    const piece = body.subarray(at, (at += p.bytes));
+    const { out, notes } = masker ? maskChunk(masker, piece, true) : { out: piece, notes: [] };
+    // An event of no command of its own (a comment, a keep-alive) is the exchange's.
+    ok = relay(out, notes, p.commandId || undefined) && ok;
+  }
+  if (at < body.length) ok = relay(body.subarray(at), []) && ok;
+  return ok;
+}
+
+/**
+ * Relays a JSON-RPC batch answer (a whole JSON array) element by element, each recorded with
+ * its command. The JSON path rules apply to the whole document, so it is masked whole and the
+ * masked array (as many elements) divided again; its mask notes go with the first element.
+ */
+function relayBatch(body: Buffer, parts: readonly BodyPart[], masker: BodyMasker | undefined, relay: Relay): void {
+  let out = body;
+  let notes: MaskNote[] = [];
+  if (masker) {
+    const r = masker.push(body);
+    const tail = masker.flush();
+    out = tail.out.length === 0 ? r.out : Buffer.concat([r.out, tail.out]);
+    notes = [...r.notes, ...tail.notes];
+  }
+  const cuts = jsonBatchCuts(out);
+  if (cuts.length !== parts.length) return void relay(out, notes);
+  let at = 0;
+  cuts.forEach((end, i) => {
+    relay(out.subarray(at, end), i === 0 ? notes : [], parts[i]!.commandId);
+    at = end;
+  });
+}
+
 export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision & { commandId?: number }, transformFor: (headers: IncomingHttpHeaders) => BodyTransform | undefined): Promise<void> {
   const { res, session, conn } = x;
   const { recorder } = session;
@@ -114,16 +153,21 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       };
       recorder.on('drain', resume);
       res.on('drain', resume);
-      const relay = (chunk: Buffer, masks: MaskNote[]): boolean => {
+      const relay = (chunk: Buffer, masks: MaskNote[], owner = commandId): boolean => {
         const stored = cap.take(chunk);
-        if (stored.length > 0 || masks.length > 0) session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', stored, { masks, commandId }));
+        if (stored.length > 0 || masks.length > 0) session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', stored, { masks, commandId: owner }));
         return chunk.length === 0 || res.write(chunk);
       };
       upRes.on('data', (raw: Buffer) => {
         if (transform?.failure) return;
         const body = transform ? transform.push(raw) : raw;
-        const { out: chunk, notes } = masker ? maskChunk(masker, body, transform?.messageAligned === true) : { out: body, notes: [] };
-        const ok = relay(chunk, notes);
+        const parts = transform?.takeParts?.();
+        let ok: boolean;
+        if (parts && parts.length > 0) ok = relayParts(body, parts, masker, relay);
+        else {
+          const { out: chunk, notes } = masker ? maskChunk(masker, body, transform?.messageAligned === true) : { out: body, notes: [] };
+          ok = relay(chunk, notes);
+        }
         if (transform?.failure) return endBroken(transform.failure);
         if (!ok || recorder.unackedBytes > deps.maxInFlightBytes) {
           paused = true;
@@ -152,7 +196,9 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       upRes.on('end', () => {
         if (transform?.failure) return;
         const last = transform?.end();
-        if (last && last.length > 0) {
+        const parts = transform?.takeParts?.();
+        if (last && parts && parts.length > 0) relayBatch(last, parts, masker, relay);
+        else if (last && last.length > 0) {
           const r = masker ? masker.push(last) : { out: last, notes: [] };
           relay(r.out, r.notes);
         }

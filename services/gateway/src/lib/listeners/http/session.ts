@@ -40,6 +40,15 @@ export class HttpSession {
     return ++this.commandSeq;
   }
 
+  /**
+   * The id the next Command will get: a request's frames are recorded before its Command and
+   * carry this id (events v3). Valid only until the next await: the caller records the Command
+   * in the same synchronous run (HTTP/2 streams of one session run concurrently).
+   */
+  peekCommandId(): number {
+    return this.commandSeq + 1;
+  }
+
   /** Appends unless the session is already sealed (late upstream bytes after a close). */
   append(body: EventBody): void {
     if (this.ended || this.recorder.failed) return;

@@ -61,7 +61,11 @@ describe('kubectl exec over SPDY/3.1 through the listener (Kubernetes API stand-
     const events = await settle(h, (e) => spdyFrames(e).some((f) => f.messageType.startsWith('spdy.frame.data') && f.messageType.endsWith('channel=error')));
     const exec = events.find((e): e is Command => e.type === 'Command' && e.action === 'k8s.exec')!;
     assert.deepEqual((JSON.parse(exec.detailsJson) as { command: string[] }).command, ['echo', 'hello-over-spdy']);
-    const frames = spdyFrames(events);
+    const frames = spdyFrames(events).filter((f) => f.commandIds?.[0] === exec.commandId);
+    assert.ok(frames.length > 0);
+    // Every frame of this exec's tunnel (stdin, stdout, stderr, the status) is its command's (events v3).
+    const head = events.find((e): e is Frame => e.type === 'Frame' && e.messageType === 'http.request.head' && e.bytes.includes('/exec?'))!;
+    assert.deepEqual(head.commandIds, [exec.commandId]);
     const types = frames.map((f) => `${f.direction === 'CLIENT_TO_SERVER' ? '>' : '<'} ${f.messageType}`);
     for (const ch of ['error', 'stdout', 'stderr']) {
       assert.ok(types.some((t) => new RegExp(`^> spdy\\.frame\\.syn_stream;stream=\\d+;channel=${ch}$`).test(t)), `SYN_STREAM of ${ch} in ${types.join(', ')}`);
@@ -71,7 +75,6 @@ describe('kubectl exec over SPDY/3.1 through the listener (Kubernetes API stand-
     assert.equal(stdout.bytes.subarray(8).toString(), 'hello-over-spdy\n', 'the recorded frame is the wire frame');
     const status = frames.find((f) => f.messageType.endsWith('channel=error') && f.messageType.startsWith('spdy.frame.data') && f.bytes.length > 8)!;
     assert.match(status.bytes.toString(), /"status":"Success"/);
-    const head = events.find((e): e is Frame => e.type === 'Frame' && e.messageType === 'http.request.head' && e.bytes.includes('/exec?'))!;
     assert.match(head.bytes.toString(), /^POST \/k8s\/api\/v1\/namespaces\/demo\/pods\/web\/exec\?\S+ HTTP\/1\.1\r\n[\s\S]*Upgrade: SPDY\/3\.1/i);
   });
 

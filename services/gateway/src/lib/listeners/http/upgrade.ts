@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { singleFrame, type Direction } from '@chaperone/events';
-import { HttpProtocolError, WsFrameReader, endToEndHeaders, formatRequestHead, formatResponseHead, headerValue, wsOpcodeName, type RequestTarget } from '../../protocols/http/index.js';
+import { HttpProtocolError, WsFrameReader, endToEndHeaders, formatResponseHead, headerValue, wsOpcodeName, type RequestTarget } from '../../protocols/http/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import { effectiveRules, maskerFor } from '../../masking/index.js';
 import type { Analysis } from './analysis.js';
 import { analyze } from './analyze.js';
 import { holdForApproval, RETRY_AFTER_HELD_S, upgradeCommandText } from './approval.js';
-import { decide, dropFor, makeProbe, type Decided } from './exchange.js';
+import { decide, dropFor, makeProbe, requestHeadFrame, type Decided } from './exchange.js';
 import type { ExchangeDeps } from './exchange-types.js';
 import { approvalRefusal, policyRefusal, refusal } from './refuse.js';
 import type { Refusal } from './types.js';
@@ -66,14 +66,16 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
   if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') throw new HttpProtocolError('BAD_CONTENT_LENGTH', 'an upgrade request carries no body');
   const analysis = analyze(kind, { method: req.method ?? 'GET', target: u.target, routedPath: u.routedPath, headers: req.headers });
   const cmd = await analysis.command(true, makeProbe(conn, deps));
-  session.append(singleFrame('CLIENT_TO_SERVER', 'http.request.head', formatRequestHead(req.method ?? '', req.url ?? '', req.httpVersion, req.rawHeaders)));
+  // The head, the answer and every tunnel frame (exec stdin/stdout/stderr) belong to this
+  // Command (events v3); it is recorded just below, with no await between.
+  session.append(requestHeadFrame(req, session.peekCommandId()));
   const d = decide({ session, conn, req, path: u.target.path, routedPath: u.routedPath, query: u.target.query }, deps, cmd);
   const x = { kind, analysis };
   const refuse = async (r: Refusal, result: string): Promise<void> => {
     session.counters.denied++;
     deps.metrics.requests.inc({ kind, result });
     const bytes = raw(r.status, r.headers, r.body);
-    session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', bytes));
+    session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', bytes, { commandId: d.commandId }));
     socket.end(bytes);
     await session.recorder.flush().catch(() => {});
   };
@@ -109,10 +111,10 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
       // No upgrade after all: relay the plain answer and close.
       const headers = endToEndHeaders(res.rawHeaders).flat();
       const head = formatResponseHead(res.statusCode ?? 502, res.statusMessage ?? '', '1.1', [...headers, 'Connection', 'close']);
-      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', head));
+      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', head, { commandId: d.commandId }));
       socket.write(head);
       res.on('data', (c: Buffer) => {
-        session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', c));
+        session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', c, { commandId: d.commandId }));
         socket.write(c);
       });
       res.on('end', () => {
@@ -124,12 +126,12 @@ export async function handleUpgrade(u: UpgradeContext, deps: ExchangeDeps): Prom
     upReq.on('upgrade', (res, upSocket, upHead) => {
       const headers = endToEndHeaders(res.rawHeaders, { upgrade: true }).flat();
       const head = formatResponseHead(101, res.statusMessage ?? 'Switching Protocols', '1.1', headers);
-      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', head));
+      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', head, { commandId: d.commandId }));
       socket.write(head);
       const mode = tunnelMode(req.rawHeaders, res.rawHeaders);
       const ws = mode === 'websocket' ? wsChannelEncoding(headerValue(res.rawHeaders, 'sec-websocket-protocol')) : undefined;
       const masking = new TunnelMasker(maskerFor(effectiveRules(d.mask)), ws, MAX_TUNNEL_FRAME_BYTES);
-      tunnel(session, deps, socket, upSocket, { mode, masking }, clientHead, upHead, resolve);
+      tunnel(session, deps, socket, upSocket, { mode, masking, commandId: d.commandId }, clientHead, upHead, resolve);
     });
     upReq.end();
   });
@@ -201,9 +203,10 @@ function splitterFor(mode: 'websocket' | 'spdy' | 'opaque'): { split: Split; clo
  * pending units relayed before the other side is ended; an error or a malformed frame ends
  * both at once.
  */
-function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstream: Duplex, how: { mode: 'websocket' | 'spdy' | 'opaque'; masking: TunnelMasker }, clientHead: Buffer, upHead: Buffer, done: () => void): void {
+function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstream: Duplex, how: { mode: 'websocket' | 'spdy' | 'opaque'; masking: TunnelMasker; commandId: number }, clientHead: Buffer, upHead: Buffer, done: () => void): void {
   const { recorder } = session;
-  const { mode, masking } = how;
+  const { mode, masking, commandId } = how;
+  const run = { commandIds: [commandId], commandStarts: [0] };
   const splitter = splitterFor(mode);
   let closed = false;
   let idle: NodeJS.Timeout | undefined;
@@ -228,7 +231,15 @@ function tunnel(session: HttpSession, deps: ExchangeDeps, client: Duplex, upstre
     close(false);
   };
   const record = (direction: Direction, us: TunnelUnit[]): void => {
-    for (const x of us) session.append(singleFrame(direction, x.type, x.recorded ?? x.bytes, { masks: x.masks ?? [] }));
+    for (const x of us) {
+      const f = singleFrame(direction, x.type, x.recorded ?? x.bytes, { masks: x.masks ?? [] });
+      // Every frame of the tunnel is the exec's (events v3): one run array shared by all of them.
+      if (commandId) {
+        f.commandIds = run.commandIds;
+        f.commandStarts = run.commandStarts;
+      }
+      session.append(f);
+    }
   };
   let fromClientDone: Promise<void> = Promise.resolve();
   let fromUpstreamDone: Promise<void> = Promise.resolve();

@@ -3,3 +3,4 @@ export * from './jsonrpc.js';
 export * from './sse.js';
 export * from './stream.js';
 export * from './tools-filter.js';
+export * from './batch.js';

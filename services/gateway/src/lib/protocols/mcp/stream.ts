@@ -1,6 +1,6 @@
 import { McpErrorCode, McpParseError, jsonRpcError, parseServerMessage, type JsonRpcId, type ServerMessage } from './jsonrpc.js';
 import { McpStreamError, SseParser, eventData, eventField, formatEvent, type SseEvent } from './sse.js';
-import { filterToolsMessage, type BodyTransform, type HiddenTools, type MayCall } from './tools-filter.js';
+import { filterToolsMessage, type BodyPart, type BodyTransform, type HiddenTools, type MayCall } from './tools-filter.js';
 
 // The server's event streams, read one event at a time (an answer to a POST, the GET stream of
 // Streamable HTTP, the stream of the HTTP+SSE transport): each JSON-RPC message is classified;
@@ -24,6 +24,11 @@ export interface McpStreamHooks {
   rewriteEndpoint?(url: string): string;
   /** The POST's requests still waiting on this stream: answered with an error if the stream breaks. */
   pending?: Iterable<JsonRpcId>;
+  /**
+   * The command an event belongs to (events v3): an answer's is its request's (by id), a server
+   * message's the one `serverMessage` just recorded. Without it the output is not divided.
+   */
+  commandOf?(kind: ServerMessage['kind'], id: JsonRpcId): number;
 }
 
 /** A BodyTransform that can end the stream: `failure` says why it did, once it has. */
@@ -35,18 +40,32 @@ export function mcpStreamTransform(h: McpStreamHooks, maxEventBytes?: number): M
   const parser = new SseParser(maxEventBytes);
   const waiting = new Set<JsonRpcId>(h.pending ?? []);
   let failure: McpStreamError | undefined;
+  // Each event's length and command, when the caller divides the output (h.commandOf).
+  let parts: BodyPart[] = [];
+  const owner = { commandId: 0 };
+  const add = (out: string, event: string): string => {
+    if (h.commandOf && event !== '') parts.push({ bytes: Buffer.byteLength(event), commandId: owner.commandId });
+    return out + event;
+  };
   const fail = (err: unknown, out: string): Buffer => {
     if (!(err instanceof McpStreamError)) throw err;
     failure = err;
     const ids = waiting.size > 0 ? [...waiting] : [null];
     const message = `chaperone: the server's event stream was ended by the gateway: ${err.message}`;
-    return Buffer.from(out + ids.map((id) => formatEvent({ fields: [['event', 'message'], ['data', JSON.stringify(jsonRpcError(id, STREAM_BROKEN, message, { code: err.code }))]] })).join(''));
+    for (const id of ids) {
+      owner.commandId = id === null ? 0 : (h.commandOf?.('response', id) ?? 0);
+      out = add(out, formatEvent({ fields: [['event', 'message'], ['data', JSON.stringify(jsonRpcError(id, STREAM_BROKEN, message, { code: err.code }))]] }));
+    }
+    return Buffer.from(out);
   };
   // The complete events before a failure are forwarded; then the error ends the stream.
   const relayAll = (events: SseEvent[]): Buffer => {
     let out = '';
     try {
-      for (const e of events) out += relayEvent(e, h, waiting);
+      for (const e of events) {
+        owner.commandId = 0;
+        out = add(out, relayEvent(e, h, waiting, owner));
+      }
     } catch (err) {
       return fail(err, out);
     }
@@ -63,11 +82,16 @@ export function mcpStreamTransform(h: McpStreamHooks, maxEventBytes?: number): M
     end() {
       return failure ? Buffer.alloc(0) : relayAll(parser.end().events);
     },
+    takeParts() {
+      const p = parts;
+      parts = [];
+      return p;
+    },
   };
 }
 
-/** One event as forwarded: rewritten, unchanged, or (a refused server message) only its id. */
-function relayEvent(e: SseEvent, h: McpStreamHooks, waiting: Set<JsonRpcId>): string {
+/** One event as forwarded: rewritten, unchanged, or (a refused server message) only its id; `owner` gets its command. */
+function relayEvent(e: SseEvent, h: McpStreamHooks, waiting: Set<JsonRpcId>, owner: { commandId: number }): string {
   const type = eventField(e, 'event') ?? 'message';
   const data = eventData(e);
   if (type === 'endpoint' && data !== undefined && h.rewriteEndpoint) return formatEvent(withData(e, h.rewriteEndpoint(data)));
@@ -84,12 +108,15 @@ function relayEvent(e: SseEvent, h: McpStreamHooks, waiting: Set<JsonRpcId>): st
   }
   if (m.kind === 'response') {
     waiting.delete(m.id);
+    owner.commandId = h.commandOf?.('response', m.id) ?? 0;
     const asked = h.toolsIds === 'any' ? Array.isArray((m.value.result as { tools?: unknown } | undefined)?.tools) : h.toolsIds.has(m.id);
     if (!asked) return formatEvent(e);
     const filtered = filterToolsMessage(m.value, new Set([m.id]), h.mayCall, h.onHidden);
     return formatEvent(withData(e, JSON.stringify(filtered)));
   }
-  if (h.serverMessage(m)) return formatEvent(e);
+  const forward = h.serverMessage(m);
+  owner.commandId = h.commandOf?.(m.kind, m.id) ?? 0;
+  if (forward) return formatEvent(e);
   // Refused: the agent never sees it; the event id still goes on, so a resuming client's
   // Last-Event-ID is the server's latest (Streamable HTTP resumability).
   const id = eventField(e, 'id');

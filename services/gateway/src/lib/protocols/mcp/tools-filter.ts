@@ -11,6 +11,18 @@ export interface BodyTransform {
   readonly failure?: Error | undefined;
   /** Every push returns whole messages (SSE events): the masker flushes after each, nothing waits for the next. */
   readonly messageAligned?: boolean;
+  /**
+   * How the output of the last push or end divides into messages and the command each one
+   * belongs to (events v3), in order; empty when it is not divided. A message-aligned transform
+   * gives each message's length; the others (a JSON-RPC batch answer) divide by array element.
+   */
+  takeParts?(): BodyPart[];
+}
+
+/** One message of a transform's output: its length in bytes (before masking) and its command (0: none). */
+export interface BodyPart {
+  bytes: number;
+  commandId: number;
 }
 
 /** Largest JSON answer held for filtering; a larger one is replaced by an error (fail closed). */
