@@ -63,7 +63,10 @@ export interface ApiClient {
 
 type Unary = (req: object, md: Metadata, opts: CallOptions, cb: (err: ServiceError | null, res: unknown) => void) => void;
 
-/** Connects (lazily) to the API at `host:port`. */
+/**
+ * Connects (lazily) to the API at `host:port`. Longer than a screen only as a table: one short
+ * method per RPC of ApiClient, each mapping its arguments onto the request message.
+ */
 export function createApiClient(address: string, opts: ApiClientOptions = {}): ApiClient {
   const { Client: Ctor } = chaperoneService();
   // A replayed event of a large frame goes past grpc-js' 4 MB default.

@@ -1,22 +1,17 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  Server, ServerCredentials, status, type Metadata,
-  type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { Server, ServerCredentials, type status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Config } from '@chaperone/config';
 import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, type Registry, errorMessage } from '@chaperone/observability';
-import { createStore, SessionNotFoundError, type Store } from '@chaperone/store';
+import { createStore, type Store } from '@chaperone/store';
 import type { ApprovalsBackend } from './approvals.js';
 import { mcpToolCalls, type McpToolsBackend } from './mcp-tools.js';
-import { Authenticator, CallRefused, type Caller } from './auth.js';
-import { createCallRunner } from './calls.js';
-import { kafkaOrderPublisher } from './end-session.js';
-import { followSession } from './follow.js';
-import { createOperations } from './operations.js';
-import { storedPages } from './stored.js';
-import { eventMsg } from './convert.js';
-import { MAX_MESSAGE_BYTES, chaperoneService, type ReplayRequest } from './proto.js';
+import { Authenticator, type Caller } from './auth.js';
+import { createCallRunner, type CallRunner } from './calls.js';
+import { kafkaOrderPublisher, type OrderPublisher } from './end-session.js';
+import { createOperations, type Operations } from './operations.js';
+import { MAX_MESSAGE_BYTES, chaperoneService } from './proto.js';
+import { authorization, replayCall } from './replay-call.js';
 import { startWebServer, type WebServer } from './web.js';
 
 export interface ApiServerOptions {
@@ -50,60 +45,33 @@ export interface ApiServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-/**
- * Live follow reads the session's partition from this long ago, so nothing falls between what the
- * materializer stored and what Kafka still holds (as long as the materializer lags less).
- */
-const FOLLOW_OVERLAP_MS = 5 * 60_000;
-
-/** The call's `authorization` metadata, if any. */
-const authorization = (md: Metadata): string | undefined => {
-  const v = md.get('authorization')[0];
-  return v === undefined ? undefined : String(v);
-};
-
-/** Whether the first live event comes within `ms` (false on timeout; a Kafka failure rejects). */
-async function arrivesWithin(first: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([first.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+interface Parts {
+  config: Config;
+  log: Logger;
+  registry: Registry;
+  lifecycle: Lifecycle;
+  store: Store;
+  run: CallRunner;
+  orders: OrderPublisher;
+  operations: Operations;
 }
 
-/** Starts the gRPC API (config.api.listen) and its ops endpoint (config.api.http). */
-export async function startApiServer(config: Config, opts: ApiServerOptions = {}): Promise<ApiServer> {
+/** What every call needs: logger, metrics, store, the caller's authorization, the operations. */
+async function createParts(config: Config, opts: ApiServerOptions): Promise<Parts> {
   const log = opts.logger ?? createLogger({ name: 'api', level: config.logLevel, nodeId: config.nodeId });
   const registry = opts.registry ?? createRegistry({ service: 'api' });
-  const lifecycle = new Lifecycle('api');
   const store = opts.store ?? createStore(config.clickhouse);
-  const followStartWaitMs = opts.followStartWaitMs ?? 10_000;
-  /** A session unknown to the store and silent in Kafka for followStartWaitMs: NOT_FOUND, not a silent wait. */
-  const awaitSessionStart = async (id: string, first: Promise<unknown>, reading: Promise<void>): Promise<void> => {
-    const stored = await store.getSession(id).then(
-      () => true,
-      (err: unknown) => {
-        if (err instanceof SessionNotFoundError) return false;
-        throw err;
-      },
-    );
-    if (stored) return;
-    // The wait counts from when the consumer reads the partition: joining its group can take seconds.
-    await Promise.race([reading, first]);
-    if (await arrivesWithin(first, followStartWaitMs)) return;
-    throw new CallRefused(
-      status.NOT_FOUND,
-      `no session ${id}, recorded or live (waited ${Math.round(followStartWaitMs / 1000)}s for it to start); list sessions with \`chaperone sessions ls\``,
-    );
-  };
   const auth = await Authenticator.fromConfig(config, log);
   const run = createCallRunner({ auth, log, registry });
   const orders = kafkaOrderPublisher(config, log);
   const operations = createOperations(config, store, opts.approvals, { orders, log });
-  const mcpTools = mcpToolCalls(opts.mcpTools);
+  return { config, log, registry, lifecycle: new Lifecycle('api'), store, run, orders, operations };
+}
 
+/** The chaperone.v1.Chaperone service: each unary call is one operation, run through the call runner. */
+function grpcImplementation(p: Parts, opts: ApiServerOptions): UntypedServiceImplementation {
+  const { run, operations } = p;
+  const mcpTools = mcpToolCalls(opts.mcpTools);
   const unary =
     <Req, Res>(rpc: string, fn: (req: Req, caller: Caller | undefined) => Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
@@ -112,8 +80,7 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
         (err: { code: status; details: string }) => cb(err),
       );
     };
-
-  const impl: UntypedServiceImplementation = {
+  return {
     LoginInfo: unary('LoginInfo', operations.LoginInfo),
     WhoAmI: unary('WhoAmI', operations.WhoAmI),
     ListApprovals: unary('ListApprovals', operations.ListApprovals),
@@ -127,131 +94,88 @@ export async function startApiServer(config: Config, opts: ApiServerOptions = {}
     Query: unary('Query', operations.Query),
     Verify: unary('Verify', operations.Verify),
     Dashboard: unary('Dashboard', operations.Dashboard),
-    Replay: (call: ServerWritableStream<ReplayRequest, unknown>) => {
-      const cancelled = new AbortController();
-      call.on('cancelled', () => cancelled.abort());
-      // Flow control: nothing more is written (or read from the store) until the client has
-      // taken what grpc-js buffers, so a slow reader holds the replay at two store pages.
-      const send = async (msg: unknown) => {
-        if (call.write(msg) || cancelled.signal.aborted) return;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            call.off('drain', done);
-            cancelled.signal.removeEventListener('abort', done);
-            resolve();
-          };
-          call.once('drain', done);
-          cancelled.signal.addEventListener('abort', done, { once: true });
-        });
-      };
-      run('Replay', authorization(call.metadata), async () => {
-        const id = call.request.sessionId;
-        // With follow, the Kafka consumer starts now, while the stored part streams, so it is
-        // reading the session's partition by the time the stored events run out.
-        let onReady: () => void = () => undefined;
-        const reading = new Promise<void>((r) => (onReady = r));
-        const live = call.request.follow
-          ? followSession({ kafka: config.kafka, sessionId: id, afterSeq: -1, sinceMs: Date.now() - FOLLOW_OVERLAP_MS, signal: cancelled.signal, log, onReady })
-          : undefined;
-        const firstLive = live?.next();
-        firstLive?.catch(() => undefined);
-        try {
-          const from = call.request.fromSeq || 0;
-          let last: { seq: number; type: string } | undefined;
-          for await (const page of storedPages(store, id, from)) {
-            for (const e of page) {
-              await send(eventMsg(e));
-              if (call.cancelled) return;
-            }
-            last = page.at(-1);
-          }
-          // NOT_FOUND when unknown; with follow, only once a session just starting had a few seconds to show up.
-          if (!last && from === 0) await (firstLive ? awaitSessionStart(id, firstLive, reading) : store.getSession(id));
-          if (!live || !firstLive || call.cancelled || last?.type === 'SessionEnded') return;
-          const after = last ? last.seq : from - 1;
-          const head = await firstLive;
-          if (head.done) return;
-          for (const e of [head.value]) if (e.seq > after) await send(eventMsg(e));
-          if (head.value.type === 'SessionEnded' && head.value.seq > after) return;
-          for await (const e of live) {
-            if (e.seq <= after) continue;
-            await send(eventMsg(e));
-            if (call.cancelled) return;
-          }
-        } finally {
-          cancelled.abort();
-          await live?.return(undefined);
-        }
-      }).then(
-        () => call.end(),
-        // grpc-js sends a stream's status from an 'error' event carrying code and details.
-        (err: Error) => call.emit('error', err),
-      );
-    },
+    Replay: replayCall({ config: p.config, store: p.store, run, log: p.log, followStartWaitMs: opts.followStartWaitMs ?? 10_000 }),
   };
+}
 
+/** Binds the gRPC server on config.api.listen; the bound port (real when config asked for 0). */
+async function bindGrpc(p: Parts, opts: ApiServerOptions): Promise<{ server: Server; port: number }> {
   const server = new Server({ 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
-  server.addService(chaperoneService().service, impl);
+  server.addService(chaperoneService().service, grpcImplementation(p, opts));
+  const { host, port: wanted } = p.config.api.listen;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${config.api.listen.host}:${config.api.listen.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${wanted}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
-  let ops: HttpServer | undefined;
+  return { server, port };
+}
+
+/** The console (config.api.web) and the ops endpoint (config.api.http); on a failure, what started is closed. */
+async function startHttpListeners(p: Parts, opts: ApiServerOptions): Promise<{ web: WebServer | undefined; ops: HttpServer | undefined }> {
+  const { config, store } = p;
   let web: WebServer | undefined;
   try {
     if (config.api.web)
-      web = await startWebServer({ ...config.api.web, run, operations, log, login: config.login, ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });
-    if (opts.opsServer !== false)
-      ops = await startOpsServer({
-        ...config.api.http, registry, lifecycle,
-        checks: async () => {
-          try {
-            await store.ping();
-            return { clickhouse: { ok: true } };
-          } catch (err) {
-            return { clickhouse: { ok: false, detail: errorMessage(err) } };
-          }
-        },
-      });
+      web = await startWebServer({ ...config.api.web, run: p.run, operations: p.operations, log: p.log, login: config.login, ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });
+    if (opts.opsServer === false) return { web, ops: undefined };
+    const checks = async () => {
+      try {
+        await store.ping();
+        return { clickhouse: { ok: true } };
+      } catch (err) {
+        return { clickhouse: { ok: false, detail: errorMessage(err) } };
+      }
+    };
+    return { web, ops: await startOpsServer({ ...config.api.http, registry: p.registry, lifecycle: p.lifecycle, checks }) };
   } catch (err) {
-    server.forceShutdown();
     await web?.close();
     throw err;
   }
-  lifecycle.to('running');
-  const address = `${config.api.listen.host}:${port}`;
-  log.info({ address, web: web?.address, store: store.describe }, 'API listening');
+}
 
+/** Stops accepting calls, lets running ones finish (up to graceMs), then closes the rest in order. */
+async function stopAll(p: Parts, server: Server, http: { web: WebServer | undefined; ops: HttpServer | undefined }, graceMs: number): Promise<void> {
+  p.lifecycle.to('draining');
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await http.web?.close();
+  await p.orders.close();
+  await p.store.close();
+  await new Promise<void>((r) => (http.ops ? http.ops.close(() => r()) : r()));
+  p.lifecycle.to('stopped');
+  p.log.info('API stopped');
+}
+
+/** Starts the gRPC API (config.api.listen), the console (config.api.web) and the ops endpoint (config.api.http). */
+export async function startApiServer(config: Config, opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const p = await createParts(config, opts);
+  const { server, port } = await bindGrpc(p, opts);
+  const http = await startHttpListeners(p, opts).catch((err: unknown) => {
+    server.forceShutdown();
+    throw err;
+  });
+  p.lifecycle.to('running');
+  const address = `${config.api.listen.host}:${port}`;
+  p.log.info({ address, web: http.web?.address, store: p.store.describe }, 'API listening');
   let stopping: Promise<void> | undefined;
   return {
     address,
-    lifecycle,
+    lifecycle: p.lifecycle,
     get opsAddress() {
-      return (ops?.address() as AddressInfo | null) ?? undefined;
+      return (http.ops?.address() as AddressInfo | null) ?? undefined;
     },
     get webAddress() {
-      return web?.address;
+      return http.web?.address;
     },
     stop(graceMs = 10_000) {
-      stopping ??= (async () => {
-        lifecycle.to('draining');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, graceMs);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-        await web?.close();
-        await orders.close();
-        await store.close();
-        await new Promise<void>((r) => (ops ? ops.close(() => r()) : r()));
-        lifecycle.to('stopped');
-        log.info('API stopped');
-      })();
-      return stopping;
+      return (stopping ??= stopAll(p, server, http, graceMs));
     },
   };
 }
