@@ -42,3 +42,9 @@ export class PublishCancelled extends Error {
   override name = 'PublishCancelled';
   readonly code = 'PUBLISH_CANCELLED';
 }
+
+/** A request on a session an administrator ended: answered with the reason, never forwarded. */
+export class SessionEndedError extends Error {
+  override name = 'SessionEndedError';
+  readonly code = 'SESSION_ENDED';
+}
