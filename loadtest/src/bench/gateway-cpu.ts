@@ -31,6 +31,8 @@ tables of loadtest/src/bench/pgbench.ts in the sandbox database).
 
 Options:
   --producers <list>  kafka.producers of each variant (default 1,2)
+  --node-flags <sets> node/V8 flags of each variant, sets separated by ';', flags in a set by
+                      spaces; an empty set is node's defaults (e.g. ';--max-semi-space-size=64')
   --clients <list>    pgbench client counts (default 1,8,32)
   --seconds <n>       duration of each pgbench run (default 12)
   --mode <m>          pgbench query mode: simple or extended (default extended)
@@ -47,6 +49,8 @@ Options:
 interface Row {
   round: number;
   producers: number;
+  /** The node/V8 flags the node ran with ('' for none). */
+  nodeFlags: string;
   clients: number;
   statements: number;
   tps: number;
@@ -82,8 +86,8 @@ function variantConfig(base: string, nodeId: string, proxyPort: number, producer
   return text;
 }
 
-async function startNode(config: string, o: { nodeId: string; pgPort: number; httpPort: number; profile?: string | undefined }): Promise<ChildProcess> {
-  const args = ['--conditions=development', '--import', 'tsx'];
+async function startNode(config: string, o: { nodeId: string; pgPort: number; httpPort: number; profile?: string | undefined; flags: string }): Promise<ChildProcess> {
+  const args = [...o.flags.split(' ').filter(Boolean), '--conditions=development', '--import', 'tsx'];
   if (o.profile) args.push('--cpu-prof', `--cpu-prof-dir=${o.profile}`);
   args.push(`${repoRoot}services/cli/src/main.ts`, 'gateway', '--config', config, '--node-id', o.nodeId, '--listen', `127.0.0.1:${o.pgPort}`, '--http', `127.0.0.1:${o.httpPort}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: repoRoot });
@@ -121,6 +125,7 @@ async function main(): Promise<void> {
     v = parseArgs({
       options: {
         producers: { type: 'string', default: '1,2' },
+        'node-flags': { type: 'string', default: '' },
         clients: { type: 'string', default: '1,8,32' },
         seconds: { type: 'string', default: '12' },
         mode: { type: 'string', default: 'extended' },
@@ -141,6 +146,8 @@ async function main(): Promise<void> {
   if (v.help) return void process.stdout.write(`${HELP}\n`);
   const list = wholeNumbers;
   const producers = list('producers', v.producers);
+  const flagSets = v['node-flags'].split(';').map((f) => f.trim());
+  for (const f of flagSets) if (f.split(' ').some((x) => x !== '' && !x.startsWith('--'))) throw new BenchError('BAD_ARGS', `--node-flags takes flags that start with --, got "${f}"`);
   const clients = list('clients', v.clients);
   const [seconds] = list('seconds', v.seconds);
   const [rounds] = list('rounds', v.rounds);
@@ -156,11 +163,11 @@ async function main(): Promise<void> {
   const files: string[] = [];
   try {
     for (let round = 1; round <= rounds!; round++) {
-      for (const p of producers) {
+      for (const p of producers) for (const flags of flagSets) {
         const file = join(dirname(v.config), `bench-${v['node-id']}-producers-${p}.yaml`);
         writeFileSync(file, variantConfig(v.config, v['node-id'], proxyPort!, p), { mode: 0o600 });
         files.push(file);
-        const node = await startNode(file, { nodeId: v['node-id'], pgPort: pgPort!, httpPort: httpPort!, profile: v.profile });
+        const node = await startNode(file, { nodeId: v['node-id'], pgPort: pgPort!, httpPort: httpPort!, profile: v.profile, flags });
         try {
           // Warm-up: the first statements compile the hot paths.
           await exec('pgbench', ['-n', '-S', '-M', v.mode, '-c', '4', '-j', '2', '-T', '3', conninfo], { PGPASSWORD: token }, 60_000);
@@ -168,7 +175,8 @@ async function main(): Promise<void> {
           await new Promise((r) => setTimeout(r, 5000));
           const idle1 = await counters(`127.0.0.1:${httpPort}`);
           const idleCpu = ((idle1.chaperone_process_cpu_seconds_total ?? 0) - (idle0.chaperone_process_cpu_seconds_total ?? 0)) / 5;
-          process.stderr.write(`round ${round} producers=${p}: idle node ${(idleCpu * 1e6).toFixed(0)} µs CPU/s\n`);
+          const variant = `producers=${p}${flags ? ` ${flags}` : ''}`;
+          process.stderr.write(`round ${round} ${variant}: idle node ${(idleCpu * 1e6).toFixed(0)} µs CPU/s\n`);
           for (const c of clients) {
             const before = await counters(`127.0.0.1:${httpPort}`);
             const r = await exec('pgbench', ['-n', '-S', '-M', v.mode, '-c', String(c), '-j', String(Math.min(c, 2)), '-T', String(seconds), conninfo], { PGPASSWORD: token }, (seconds! + 120) * 1000);
@@ -180,6 +188,7 @@ async function main(): Promise<void> {
             const row: Row = {
               round,
               producers: p,
+              nodeFlags: flags,
               clients: c,
               statements,
               tps: out.tps,
@@ -191,7 +200,7 @@ async function main(): Promise<void> {
             };
             rows.push(row);
             process.stderr.write(
-              `round ${round} producers=${p} clients=${c}: ${row.cpuUsPerStatement.toFixed(0)} µs CPU/stmt (${(row.systemShare * 100).toFixed(0)}% system), ${row.requestsPerStatement.toFixed(2)} requests/stmt, ${row.tps.toFixed(0)} TPS, produce ${row.produceMsMean.toFixed(2)} ms (load ${row.loadavg.toFixed(1)})\n`,
+              `round ${round} ${variant} clients=${c}: ${row.cpuUsPerStatement.toFixed(0)} µs CPU/stmt (${(row.systemShare * 100).toFixed(0)}% system), ${row.requestsPerStatement.toFixed(2)} requests/stmt, ${row.tps.toFixed(0)} TPS, produce ${row.produceMsMean.toFixed(2)} ms (load ${row.loadavg.toFixed(1)})\n`,
             );
           }
         } finally {
