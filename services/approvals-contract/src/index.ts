@@ -16,6 +16,7 @@ export type {
   ApprovalRequest,
   ApprovalResult,
   ApprovalStatus,
+  ApprovalSummary,
   ApprovalUse,
   PingInput,
   PingResult,

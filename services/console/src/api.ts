@@ -4,97 +4,21 @@
  * unsafe method.
  */
 
-import type { WebDashboard, WebDashboardBucket, WebExchanges } from '@chaperone/api/web-types';
+import type {
+  WebApprovalSummary, WebCounters, WebDashboard, WebDashboardBucket, WebExchanges, WebQueryResult, WebRole, WebSession, WebTranscript, WebTranscriptCommand, WebVerify,
+  WebWhoAmI,
+} from '@chaperone/api/web-types';
 
-export type Role = 'soc' | 'approver' | 'admin';
-
-export interface WhoAmI {
-  subject: string;
-  issuer: string;
-  groups: string[];
-  roles: Role[];
-  expiresMicros: number;
-}
-
-export interface Counters {
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  commands: number;
-  denied: number;
-}
-
-export interface Session {
-  sessionId: string;
-  subject: string;
-  issuer: string;
-  groups: string[];
-  connection: string;
-  protocol: string;
-  clientAddress: string;
-  tls: boolean;
-  nodeId: string;
-  startedMicros: number;
-  ended: boolean;
-  endedMicros: number;
-  endReason: string;
-  endError: string;
-  counters: Counters;
-  lastSeq: number;
-  sealedBy: string;
-  sealed: boolean;
-  complete: boolean;
-  state: string;
-}
-
-export interface TranscriptCommand {
-  seq: number;
-  tsMicros: number;
-  commandId: number;
-  action: string;
-  text: string;
-  targets: string[];
-  decision?: { result: string; reasons: string[]; policyRevision: string };
-  approval?: { approvalId: string; outcome?: string; approvers?: string[]; reason?: string };
-  result: { columns?: string[]; rows: (string | null)[][]; tag?: string; error?: { severity?: string; code?: string; message?: string } };
-}
-
-export interface Transcript {
-  sessionId: string;
-  nodeId: string;
-  commands: TranscriptCommand[];
-  events: number;
-  rowsOmitted: Record<number, number>;
-}
-
-export interface Verify {
-  sessionId: string;
-  status: 'intact' | 'incomplete' | 'broken';
-  detail: string;
-  events: number;
-  lastSeq: number;
-  sealedBy: string;
-  headHash: string;
-}
-
-export interface Approval {
-  approvalId: string;
-  state: string;
-  subject: string;
-  connection: string;
-  command: string;
-  requestedAt: string;
-  closedAt?: string;
-  approver?: string;
-  reason?: string;
-}
-
-export interface QueryResult {
-  columns: { name: string; type: string }[];
-  rows: { cells: { text: string; isNull: boolean }[] }[];
-  truncated: boolean;
-}
+// The JSON API's own wire types (services/api web-types.ts), under the names the pages use.
+export type Role = WebRole;
+export type WhoAmI = WebWhoAmI;
+export type Counters = WebCounters;
+export type Session = WebSession;
+export type TranscriptCommand = WebTranscriptCommand;
+export type Transcript = WebTranscript;
+export type Verify = WebVerify;
+export type Approval = WebApprovalSummary;
+export type QueryResult = WebQueryResult;
 
 /** GET dashboard: the API's own wire type (services/api web-types.ts). */
 export type Dashboard = WebDashboard;

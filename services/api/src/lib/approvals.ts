@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { ApprovalDecision, ApprovalStatus } from '@chaperone/approvals-contract';
+import type { ApprovalDecision, ApprovalStatus, ApprovalSummary } from '@chaperone/approvals-contract';
 import { CallRefused, type Caller } from './auth.js';
 
 /**
@@ -7,7 +7,7 @@ import { CallRefused, type Caller } from './auth.js';
  * approvals service: `chaperone api` passes the client of @chaperone/approvals in (cli api.ts).
  */
 export interface ApprovalsBackend {
-  list(opts: { all: boolean; limit: number }): Promise<unknown[]>;
+  list(opts: { all: boolean; limit: number }): Promise<ApprovalSummary[]>;
   resolveId(idOrPrefix: string): Promise<string>;
   status(id: string): Promise<ApprovalStatus>;
   approve(id: string, answer: ApprovalDecision): Promise<void>;

@@ -3,6 +3,7 @@ import type { Config } from '@chaperone/config';
 import { TokenVerifier, type AgentIdentity } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
 import { errorMessage } from '@chaperone/observability';
+import type { WebRole } from './web-types.js';
 
 /** A refusal carrying its gRPC status. */
 export class CallRefused extends Error {
@@ -16,7 +17,7 @@ export class CallRefused extends Error {
 }
 
 /** What a person may do on the API, from the groups of their token (config `roles`). */
-export type Role = 'soc' | 'approver' | 'admin';
+export type Role = WebRole;
 
 /**
  * The roles each call needs (any one of them). Recorded content (sessions, statements, results,

@@ -13,13 +13,16 @@ import type { ListSessionsRequest, QueryRequest } from './proto.js';
 import { storedPages } from './stored.js';
 import { TranscriptBuilder, type Transcript } from './transcript/transcript.js';
 import { ExchangeBuilder } from './web-exchanges.js';
-import type { WebExchanges } from './web-types.js';
+import type { WebExchanges, WebTranscript, WebWhoAmI } from './web-types.js';
 
 /** Result rows a transcript for the console keeps per command; the rest are only counted. */
 export const TRANSCRIPT_ROWS = 500;
 
-/** A stored session rebuilt for the console: commands with at most TRANSCRIPT_ROWS rows each. */
-export interface TranscriptView extends Transcript {
+/**
+ * A stored session rebuilt for the console: commands with at most TRANSCRIPT_ROWS rows each. It
+ * extends the console's wire type too, so the compiler keeps the two in step.
+ */
+export interface TranscriptView extends Transcript, WebTranscript {
   /** Rows left out per command seq (past TRANSCRIPT_ROWS). */
   rowsOmitted: Record<number, number>;
 }
@@ -49,7 +52,7 @@ export function createOperations(config: Config, store: Store, backend: Approval
   const approvals = approvalCalls(backend);
   return {
     LoginInfo: () => Promise.resolve({ issuer: config.login?.issuer ?? '', clientId: config.login?.clientId ?? '' }),
-    WhoAmI: (_r: unknown, caller: Caller | undefined) => {
+    WhoAmI: (_r: unknown, caller: Caller | undefined): Promise<WebWhoAmI> => {
       if (!caller) return Promise.reject(new CallRefused(status.UNAUTHENTICATED, 'WhoAmI needs a token'));
       const id = caller.identity;
       return Promise.resolve({ subject: id.subject, issuer: id.issuer, groups: id.groups, roles: caller.roles, expiresMicros: id.expiresAt * 1000, tokenId: id.tokenId });

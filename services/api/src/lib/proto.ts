@@ -3,6 +3,7 @@ import { credentials, loadPackageDefinition, type ChannelCredentials, type Clien
 import { loadSync } from '@grpc/proto-loader';
 import { protoDir } from '@chaperone/schemas';
 import type { SessionState } from '@chaperone/store';
+import type { WebCounters, WebQueryResult, WebSession, WebVerify } from './web-types.js';
 
 /** proto-loader options shared by server and client: camelCase fields, longs as numbers, defaults filled. */
 const LOADER_OPTIONS = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true } as const;
@@ -39,46 +40,9 @@ export interface ListSessionsRequest {
   state: string;
 }
 
-/** schemas/proto Counters: a message is one protocol message, a frame one recorded Frame event (a forwarded write). */
-export interface CountersMsg {
-  framesIn: number;
-  framesOut: number;
-  messagesIn: number;
-  messagesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  commands: number;
-  denied: number;
-}
-
-export interface SessionMsg {
-  sessionId: string;
-  subject: string;
-  issuer: string;
-  groups: string[];
-  tokenId: string;
-  connection: string;
-  protocol: string;
-  clientAddress: string;
-  tls: boolean;
-  attributesJson: string;
-  nodeId: string;
-  startedMicros: number;
-  ended: boolean;
-  endedMicros: number;
-  endReason: string;
-  endError: string;
-  counters: CountersMsg;
-  lastSeq: number;
-  /** @deprecated the same as sealedHash */
-  finalHash: string;
-  /** Hex hash the seal signs (of the event before SessionEnded); empty while open. */
-  sealedHash: string;
-  sealedBy: string;
-  complete: boolean;
-  sealed: boolean;
-  state: SessionState;
-}
+/** The session and its counters as the wire carries them, declared once for the console too (web-types.ts). */
+export type CountersMsg = WebCounters;
+export type SessionMsg = WebSession;
 
 export interface ReplayRequest {
   sessionId: string;
@@ -107,24 +71,9 @@ export interface QueryRequest {
   maxRows: number;
 }
 
-export interface QueryResponse {
-  columns: { name: string; type: string }[];
-  rows: { cells: { text: string; isNull: boolean }[] }[];
-  truncated: boolean;
-}
+export type QueryResponse = WebQueryResult;
+export type VerifyResponse = WebVerify;
 
-export interface VerifyResponse {
-  sessionId: string;
-  status: 'intact' | 'incomplete' | 'broken';
-  hasFirstBadSeq: boolean;
-  firstBadSeq: number;
-  detail: string;
-  events: number;
-  lastSeq: number;
-  sealedBy: string;
-  /** Hex hash of the newest event checked (SessionEnded's own when ended). */
-  headHash: string;
-  /** Hex hash the seal signs; empty when the gateway did not seal. */
-  sealedHash: string;
-  sealedIncomplete: boolean;
-}
+/** The store's session states are the ones the wire names (checked both ways). */
+const _states: [SessionState, WebSession['state']] extends [WebSession['state'], SessionState] ? true : never = true;
+void _states;

@@ -3,6 +3,10 @@
  * types so the browser bundle can import them type-only (`@chaperone/api/web-types`). The API's
  * own code is typed with these, so the console and the server cannot drift apart.
  */
+import type { ApprovalSummary } from '@chaperone/approvals-contract';
+
+/** One row of the approvals inbox (`GET /api/v1/approvals`): the approvals client's summary of a workflow. */
+export type WebApprovalSummary = ApprovalSummary;
 
 /** A body of an HTTP exchange as the console shows it. */
 export interface WebBody {
@@ -40,6 +44,117 @@ export interface WebApproval {
   outcome?: string;
   approvers?: string[];
   reason?: string;
+}
+
+/** The console's roles (config roles): soc sees recordings, approver answers approvals, admin both and ends sessions. */
+export type WebRole = 'soc' | 'approver' | 'admin';
+
+/** What `GET /api/v1/whoami` (and the login) answers: who the token says, and the roles its groups give. */
+export interface WebWhoAmI {
+  subject: string;
+  issuer: string;
+  groups: string[];
+  roles: WebRole[];
+  expiresMicros: number;
+  tokenId: string;
+}
+
+/** A PostgreSQL ErrorResponse as the transcript shows it. */
+export interface WebPgError {
+  severity: string;
+  code: string;
+  message: string;
+  detail?: string;
+}
+
+/** One statement of a PostgreSQL transcript with its decision, approval and result. */
+export interface WebTranscriptCommand {
+  seq: number;
+  tsMicros: number;
+  /** 0 when the client sent a query the gateway recorded no Command for. */
+  commandId: number;
+  action: string;
+  text: string;
+  targets: string[];
+  decision?: WebDecision;
+  approval?: WebApproval;
+  result: { columns?: string[]; rows: (string | null)[][]; tag?: string; error?: WebPgError; notExecuted?: boolean };
+}
+
+/** What `GET /api/v1/sessions/:id/transcript` answers (the API's transcript carries more; the console reads these). */
+export interface WebTranscript {
+  sessionId: string;
+  nodeId: string;
+  commands: WebTranscriptCommand[];
+  events: number;
+  /** Rows left out per command seq (past the API's TRANSCRIPT_ROWS). */
+  rowsOmitted: Record<number, number>;
+}
+
+/** The counters of a session (schemas/proto Counters): a message is one protocol message, a frame one recorded Frame event. */
+export interface WebCounters {
+  framesIn: number;
+  framesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  commands: number;
+  denied: number;
+}
+
+/** A session as `GET /api/v1/sessions` and `/sessions/:id` answer it (chaperone.proto Session). */
+export interface WebSession {
+  sessionId: string;
+  subject: string;
+  issuer: string;
+  groups: string[];
+  tokenId: string;
+  connection: string;
+  protocol: string;
+  clientAddress: string;
+  tls: boolean;
+  attributesJson: string;
+  nodeId: string;
+  startedMicros: number;
+  ended: boolean;
+  endedMicros: number;
+  endReason: string;
+  endError: string;
+  counters: WebCounters;
+  lastSeq: number;
+  /** @deprecated the same as sealedHash */
+  finalHash: string;
+  /** Hex hash the seal signs (of the event before SessionEnded); empty while open. */
+  sealedHash: string;
+  sealedBy: string;
+  complete: boolean;
+  sealed: boolean;
+  state: 'open' | 'sealed' | 'ended' | 'incomplete';
+}
+
+/** What `POST /api/v1/sessions/:id/verify` answers (chaperone.proto VerifyResponse). */
+export interface WebVerify {
+  sessionId: string;
+  status: 'intact' | 'incomplete' | 'broken';
+  hasFirstBadSeq: boolean;
+  firstBadSeq: number;
+  detail: string;
+  events: number;
+  lastSeq: number;
+  sealedBy: string;
+  /** Hex hash of the newest event checked (SessionEnded's own when ended). */
+  headHash: string;
+  /** Hex hash the seal signs; empty when the gateway did not seal. */
+  sealedHash: string;
+  sealedIncomplete: boolean;
+}
+
+/** What `POST /api/v1/query` answers (chaperone.proto QueryResponse). */
+export interface WebQueryResult {
+  columns: { name: string; type: string }[];
+  rows: { cells: { text: string; isNull: boolean }[] }[];
+  truncated: boolean;
 }
 
 /**

@@ -114,6 +114,20 @@ export interface ApprovalStatus {
   validUntil?: string;
 }
 
+/** One approval as a list shows it (the approvals client's list, the API's and the console's inbox). */
+export interface ApprovalSummary {
+  approvalId: string;
+  state: 'PENDING' | ApprovalOutcome | 'FAILED';
+  subject: string;
+  connection: string;
+  command: string;
+  /** ISO-8601. */
+  requestedAt: string;
+  closedAt?: string;
+  approver?: string;
+  reason?: string;
+}
+
 /** A posted Slack message. */
 export interface SlackMessageRef {
   channel: string;

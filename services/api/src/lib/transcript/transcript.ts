@@ -1,21 +1,12 @@
 import type { Command, Frame, SessionEnded, SessionStarted } from '@chaperone/events';
 import type { EventMsg } from '../proto.js';
+import type { WebTranscriptCommand } from '../web-types.js';
 import { eventBody, recordedMessages, type RecordedMessage } from './frames.js';
-import { commandComplete, dataRow, errorResponse, query, rowDescription, type PgError, type PgField } from './pgwire.js';
+import { commandComplete, dataRow, errorResponse, query, rowDescription, type PgField } from './pgwire.js';
 import { ExecutionOrder, QueryMatcher } from './queries.js';
 
-export interface TranscriptCommand {
-  seq: number;
-  tsMicros: number;
-  /** 0 when the client sent a query the gateway recorded no Command for. */
-  commandId: number;
-  action: string;
-  text: string;
-  targets: string[];
-  decision?: { result: string; reasons: string[]; policyRevision: string };
-  approval?: { approvalId: string; outcome?: string; approvers?: string[]; reason?: string };
-  result: { columns?: string[]; rows: (string | null)[][]; tag?: string; error?: PgError; notExecuted?: boolean };
-}
+/** One statement with its decision, approval and result: the console's wire type (web-types.ts), declared once. */
+export type TranscriptCommand = WebTranscriptCommand;
 
 /** A session rebuilt from its recorded events, ready to print or to emit as JSON. */
 export interface Transcript {
