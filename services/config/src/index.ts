@@ -7,6 +7,8 @@ export { loadConfig, compileOptions, defaultConfigPath } from './lib/compile.js'
 export type {
   Config,
   Connection,
+  PostgresConnection,
+  HttpConnection,
   PostgresUpstream,
   HttpUpstream,
   HttpCredentials,

@@ -55,13 +55,27 @@ export interface HttpUpstream {
   responseTimeoutMs: number;
 }
 
-export interface Connection {
+interface ConnectionCommon {
   name: string;
-  protocol: 'postgres' | 'http';
   labels: Record<string, string>;
-  postgres: PostgresUpstream | undefined;
-  http: HttpUpstream | undefined;
 }
+
+/** A connection agents reach through the PostgreSQL listener (`dbname=<name>`). */
+export interface PostgresConnection extends ConnectionCommon {
+  protocol: 'postgres';
+  postgres: PostgresUpstream;
+  http?: undefined;
+}
+
+/** A connection agents reach through the HTTP proxy (routed by host and path prefix). */
+export interface HttpConnection extends ConnectionCommon {
+  protocol: 'http';
+  http: HttpUpstream;
+  postgres?: undefined;
+}
+
+/** A configured connection: its `protocol` says which upstream block it has. */
+export type Connection = PostgresConnection | HttpConnection;
 
 export interface HttpProxyListener {
   listen: HostPort;
@@ -337,103 +351,135 @@ function compileApprovals(a: ParsedConfig['approvals'], secret: (s: SecretInput,
   };
 }
 
-/** Fills defaults, converts units, resolves paths and secrets; throws ConfigError on invalid combinations. */
-export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions = {}, configFile?: string): Config {
-  const env = opts.env ?? process.env;
+type Secret = (s: SecretInput, field: string) => string | undefined;
+type Path = (p: string) => string;
+
+/** The file's content checked against the schema, or a ConfigError listing every issue. */
+function parseRaw(raw: unknown, configFile: string | undefined): ParsedConfig {
   const result = configSchema.safeParse(raw ?? {});
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration${configFile ? ` in ${configFile}` : ''}:\n${lines.join('\n')}`);
-  }
-  const c = result.data;
-  const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration${configFile ? ` in ${configFile}` : ''}:\n${lines.join('\n')}`);
+}
+
+/** Each connection with the upstream block of its protocol compiled (a block of the other protocol is ignored). */
+function compileConnections(c: ParsedConfig, path: Path, secret: Secret): Connection[] {
   const names = new Set<string>();
-  const connections: Connection[] = c.connections.map((conn, i) => {
+  const connections = c.connections.map((conn, i): Connection => {
     if (names.has(conn.name)) throw new ConfigError(`connections[${i}]: duplicate connection name "${conn.name}"`);
     names.add(conn.name);
-    if (conn.protocol === 'postgres' && !conn.postgres)
-      throw new ConfigError(`connections[${i}] (${conn.name}): protocol postgres needs a "postgres:" upstream block`);
-    if (conn.protocol === 'http' && !conn.http) throw new ConfigError(`connections[${i}] (${conn.name}): protocol http needs an "http:" upstream block`);
+    if (conn.protocol === 'http') {
+      if (!conn.http) throw new ConfigError(`connections[${i}] (${conn.name}): protocol http needs an "http:" upstream block`);
+      return { name: conn.name, protocol: 'http', labels: conn.labels, http: compileHttpUpstream(conn.http, `connections[${i}] (${conn.name}).http`, path, secret) };
+    }
     const pg = conn.postgres;
+    if (!pg) throw new ConfigError(`connections[${i}] (${conn.name}): protocol postgres needs a "postgres:" upstream block`);
     return {
       name: conn.name,
-      protocol: conn.protocol,
+      protocol: 'postgres',
       labels: conn.labels,
-      postgres: pg && {
+      postgres: {
         host: pg.host,
         port: pg.port,
         database: pg.database,
         user: pg.user,
-        password: resolveSecret(pg.password, baseDir, env, `connections[${i}].postgres.password`),
+        password: secret(pg.password, `connections[${i}].postgres.password`),
         tls: pg.tls,
         statementTimeoutMs: optionalDuration(pg.statementTimeout ?? c.gateway.postgres.statementTimeout, `connections[${i}].postgres.statementTimeout`),
       },
-      http: conn.http && compileHttpUpstream(conn.http, `connections[${i}] (${conn.name}).http`, path, (s, f) => resolveSecret(s, baseDir, env, f)),
     };
   });
   checkHttpRoutes(connections);
+  return connections;
+}
+
+function compileGateway(c: ParsedConfig, nodeId: string, connections: Connection[], path: Path): Config['gateway'] {
   const pgl = c.gateway.postgres;
-  const nodeId = opts.nodeId ?? c.node.id ?? `${hostname()}-${process.pid}`;
   const pgTls = pgl.tls && { certFile: path(pgl.tls.certFile), keyFile: path(pgl.tls.keyFile) };
   const wantsProxy = c.gateway.httpProxy !== undefined || connections.some((conn) => conn.protocol === 'http');
+  const drainTimeoutMs = parseDuration(c.gateway.drainTimeout, 'gateway.drainTimeout');
+  return {
+    postgres: {
+      listen: hostPort(pgl.listen),
+      tls: pgTls,
+      maxMessageBytes: parseSize(pgl.maxMessageBytes, 'gateway.postgres.maxMessageBytes'),
+      maxStartupBytes: parseSize(pgl.maxStartupBytes, 'gateway.postgres.maxStartupBytes'),
+      idleTimeoutMs: parseDuration(pgl.idleTimeout, 'gateway.postgres.idleTimeout'),
+      statementTimeoutMs: optionalDuration(pgl.statementTimeout, 'gateway.postgres.statementTimeout'),
+    },
+    http: hostPort(c.gateway.http),
+    httpProxy: wantsProxy ? compileHttpProxy(c.gateway.httpProxy ?? httpProxyListenerSchema.parse({}), nodeId, pgTls, path) : undefined,
+    drainTimeoutMs,
+    drainDelayMs: Math.min(parseDuration(c.gateway.drainDelay, 'gateway.drainDelay'), drainTimeoutMs),
+  };
+}
+
+function compileKafka(k: ParsedConfig['kafka']): Config['kafka'] {
+  return {
+    brokers: k.brokers,
+    clientId: k.clientId,
+    topic: k.topic,
+    cancelTopic: k.cancelTopic,
+    mcpToolsTopic: k.mcpToolsTopic,
+    partitions: k.partitions,
+    ackTimeoutMs: parseDuration(k.ackTimeout, 'kafka.ackTimeout'),
+    maxInFlightBytes: parseSize(k.maxInFlightBytes, 'kafka.maxInFlightBytes'),
+    lingerMs: parseDuration(k.linger, 'kafka.linger'),
+    producers: k.producers,
+    maxRecordBytes: parseSize(k.maxRecordBytes, 'kafka.maxRecordBytes'),
+  };
+}
+
+function compileMaterializer(c: ParsedConfig, path: Path): Config['materializer'] {
+  const m = c.materializer;
+  return {
+    groupId: m.groupId,
+    http: hostPort(m.http),
+    batchSize: m.batchSize,
+    flushIntervalMs: parseDuration(m.flushInterval, 'materializer.flushInterval'),
+    idleTimeoutMs: parseDuration(m.idleTimeout, 'materializer.idleTimeout'),
+    sealKeyFile: path(m.sealKeyFile ?? c.recording.nodeKeyFile),
+  };
+}
+
+function compileApi(a: ParsedConfig['api'], path: Path, secret: Secret, env: NodeJS.ProcessEnv): Config['api'] {
+  return {
+    listen: hostPort(a.listen),
+    http: hostPort(a.http),
+    requireToken: a.requireToken,
+    socGroups: a.socGroups,
+    token: secret(a.token, 'api.token') ?? (env.CHAPERONE_TOKEN?.trim() || undefined),
+    web: a.web && { listen: hostPort(a.web.listen), tls: { certFile: path(a.web.tls.certFile), keyFile: path(a.web.tls.keyFile) } },
+    gatewayNodes: a.gatewayNodes,
+  };
+}
+
+/** Fills defaults, converts units, resolves paths and secrets; throws ConfigError on invalid combinations. */
+export function compileOptions(raw: unknown, baseDir: string, opts: LoadOptions = {}, configFile?: string): Config {
+  const env = opts.env ?? process.env;
+  const c = parseRaw(raw, configFile);
+  const path: Path = (p) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const secret: Secret = (s, field) => resolveSecret(s, baseDir, env, field);
+  const nodeId = opts.nodeId ?? c.node.id ?? `${hostname()}-${process.pid}`;
+  const connections = compileConnections(c, path, secret);
   return {
     configFile,
     nodeId,
     logLevel: c.logging.level,
     identity: compileIdentity(c.identity, path),
-    gateway: {
-      postgres: {
-        listen: hostPort(pgl.listen),
-        tls: pgTls,
-        maxMessageBytes: parseSize(pgl.maxMessageBytes, 'gateway.postgres.maxMessageBytes'),
-        maxStartupBytes: parseSize(pgl.maxStartupBytes, 'gateway.postgres.maxStartupBytes'),
-        idleTimeoutMs: parseDuration(pgl.idleTimeout, 'gateway.postgres.idleTimeout'),
-        statementTimeoutMs: optionalDuration(pgl.statementTimeout, 'gateway.postgres.statementTimeout'),
-      },
-      http: hostPort(c.gateway.http),
-      httpProxy: wantsProxy ? compileHttpProxy(c.gateway.httpProxy ?? httpProxyListenerSchema.parse({}), nodeId, pgTls, path) : undefined,
-      drainTimeoutMs: parseDuration(c.gateway.drainTimeout, 'gateway.drainTimeout'),
-      drainDelayMs: Math.min(parseDuration(c.gateway.drainDelay, 'gateway.drainDelay'), parseDuration(c.gateway.drainTimeout, 'gateway.drainTimeout')),
-    },
+    gateway: compileGateway(c, nodeId, connections, path),
     connections,
     recording: {
       nodeKeyFile: path(c.recording.nodeKeyFile),
       trustedNodeKeys: Object.fromEntries(Object.entries(c.recording.trustedNodeKeys).map(([k, v]) => [k, path(v)])),
     },
-    kafka: {
-      brokers: c.kafka.brokers,
-      clientId: c.kafka.clientId,
-      topic: c.kafka.topic,
-      cancelTopic: c.kafka.cancelTopic,
-      mcpToolsTopic: c.kafka.mcpToolsTopic,
-      partitions: c.kafka.partitions,
-      ackTimeoutMs: parseDuration(c.kafka.ackTimeout, 'kafka.ackTimeout'),
-      maxInFlightBytes: parseSize(c.kafka.maxInFlightBytes, 'kafka.maxInFlightBytes'),
-      lingerMs: parseDuration(c.kafka.linger, 'kafka.linger'),
-      producers: c.kafka.producers,
-      maxRecordBytes: parseSize(c.kafka.maxRecordBytes, 'kafka.maxRecordBytes'),
-    },
+    kafka: compileKafka(c.kafka),
     clickhouse: c.clickhouse,
-    materializer: {
-      groupId: c.materializer.groupId,
-      http: hostPort(c.materializer.http),
-      batchSize: c.materializer.batchSize,
-      flushIntervalMs: parseDuration(c.materializer.flushInterval, 'materializer.flushInterval'),
-      idleTimeoutMs: parseDuration(c.materializer.idleTimeout, 'materializer.idleTimeout'),
-      sealKeyFile: path(c.materializer.sealKeyFile ?? c.recording.nodeKeyFile),
-    },
+    materializer: compileMaterializer(c, path),
     temporal: { address: c.temporal.address, namespace: c.temporal.namespace, taskQueue: c.temporal.taskQueue, http: hostPort(c.temporal.http) },
     policy: { bundleFile: path(c.policy.bundleFile), reloadIntervalMs: parseDuration(c.policy.reloadInterval, 'policy.reloadInterval') },
-    api: {
-      listen: hostPort(c.api.listen),
-      http: hostPort(c.api.http),
-      requireToken: c.api.requireToken,
-      socGroups: c.api.socGroups,
-      token: resolveSecret(c.api.token, baseDir, env, 'api.token') ?? (env.CHAPERONE_TOKEN?.trim() || undefined),
-      web: c.api.web && { listen: hostPort(c.api.web.listen), tls: { certFile: path(c.api.web.tls.certFile), keyFile: path(c.api.web.tls.keyFile) } },
-      gatewayNodes: c.api.gatewayNodes,
-    },
-    approvals: compileApprovals(c.approvals, (s, f) => resolveSecret(s, baseDir, env, f)),
+    api: compileApi(c.api, path, secret, env),
+    approvals: compileApprovals(c.approvals, secret),
     access: compileAccess(c.access, connections.map((conn) => conn.name)),
     login: compileLogin(c.login),
     roles: { ...c.roles, soc: [...new Set([...c.roles.soc, ...c.api.socGroups])] },

@@ -3,7 +3,7 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import type { Config, Connection } from '@chaperone/config';
+import type { Config, Connection, PostgresConnection } from '@chaperone/config';
 import { SessionChain, singleFrame } from '@chaperone/events';
 import { AccessDeniedError, ConnectionAccess, IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
@@ -47,12 +47,12 @@ export interface PgListenerDeps {
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 
 /** Picks the connection: `dbname=<connection>`, or `user=<subject>@<connection>`. */
-function resolveConnection(params: Record<string, string>, connections: Connection[]): { connection: Connection; user: string } {
+function resolveConnection(params: Record<string, string>, connections: Connection[]): { connection: PostgresConnection; user: string } {
   const rawUser = params.user ?? '';
   const at = rawUser.lastIndexOf('@');
   const byUser = at > 0 ? rawUser.slice(at + 1) : undefined;
   const name = byUser ?? params.database ?? '';
-  const connection = connections.find((c) => c.name === name && c.protocol === 'postgres');
+  const connection = connections.find((c): c is PostgresConnection => c.name === name && c.protocol === 'postgres');
   if (!connection) {
     const known = connections.filter((c) => c.protocol === 'postgres').map((c) => c.name);
     throw new AuthError('UNKNOWN_CONNECTION', `no PostgreSQL connection named "${name}"; use dbname=<connection>, one of: ${known.join(', ') || '(none configured)'}`);
@@ -147,7 +147,7 @@ export class PgListener {
       if (user !== identity.subject)
         throw new AuthError('SUBJECT_MISMATCH', `user "${user}" does not match the token's subject "${identity.subject}"; connect with user=${identity.subject}`);
       this.access.check(connection.name, identity);
-      const upstream = await loginUpstream(connection.postgres!, hello.params, pg.maxMessageBytes);
+      const upstream = await loginUpstream(connection.postgres, hello.params, pg.maxMessageBytes);
       await this.startSession(hello.stream, hello.conn.detach(), hello.conn.reader, upstream, identity, connection, clientAddress, hello.tls, hello.params);
     } catch (err) {
       const { notice, code } = noticeFor(err);
@@ -159,19 +159,20 @@ export class PgListener {
     }
   }
 
-  private async startSession(
-    client: Duplex,
-    pending: PgMessage[],
-    clientReader: MessageReader,
+  /**
+   * Records the session's start — SessionStarted, the redacted upstream login, and the greeting the
+   * client is about to read — and waits for the event log to acknowledge it.
+   */
+  private async recordStart(
+    sessionId: string,
     upstream: Awaited<ReturnType<typeof loginUpstream>>,
     identity: AgentIdentity,
-    connection: Connection,
+    connection: PostgresConnection,
     clientAddress: string,
     tls: boolean,
     params: Record<string, string>,
-  ): Promise<void> {
-    const { config, log, metrics } = this.deps;
-    const sessionId = randomUUID();
+  ): Promise<{ recorder: SessionRecorder; hello: { bytes: Buffer } }> {
+    const { config } = this.deps;
     const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs, maxBatchBytes: config.kafka.maxRecordBytes });
     recorder.append({
       type: 'SessionStarted',
@@ -180,7 +181,7 @@ export class PgListener {
       protocol: 'postgres',
       clientAddress,
       tls,
-      attributesJson: JSON.stringify({ database: connection.postgres!.database, application_name: params.application_name ?? '', labels: connection.labels }),
+      attributesJson: JSON.stringify({ database: connection.postgres.database, application_name: params.application_name ?? '', labels: connection.labels }),
     });
     // The upstream login carried injected credentials: record that it happened, never its bytes.
     recorder.append(singleFrame('SERVER_TO_CLIENT', 'pg.upstream.auth', Buffer.from('[upstream authentication exchange redacted]'), { redacted: true }));
@@ -197,6 +198,23 @@ export class PgListener {
       upstream.socket.destroy();
       throw err;
     }
+    return { recorder, hello };
+  }
+
+  private async startSession(
+    client: Duplex,
+    pending: PgMessage[],
+    clientReader: MessageReader,
+    upstream: Awaited<ReturnType<typeof loginUpstream>>,
+    identity: AgentIdentity,
+    connection: PostgresConnection,
+    clientAddress: string,
+    tls: boolean,
+    params: Record<string, string>,
+  ): Promise<void> {
+    const { config, log, metrics } = this.deps;
+    const sessionId = randomUUID();
+    const { recorder, hello } = await this.recordStart(sessionId, upstream, identity, connection, clientAddress, tls, params);
     const upstreamRest = upstream.conn.detach();
     const session = new PgProxySession(
       client,
