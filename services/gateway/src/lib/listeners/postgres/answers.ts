@@ -1,8 +1,11 @@
 /**
- * A frame the gateway adds to what the client reads. 'rfq' is a ReadyForQuery built when it is
- * sent, so it carries the transaction status the upstream reported last, not a stale one.
+ * A ReadyForQuery the gateway adds, built when it is sent, so it carries the transaction status
+ * the upstream reported last, not a stale one.
  */
-export type Injected = Buffer | 'rfq';
+export const READY_FOR_QUERY_NOW: unique symbol = Symbol('ReadyForQuery with the current transaction status');
+
+/** A frame the gateway adds to what the client reads. */
+export type Injected = Buffer | typeof READY_FOR_QUERY_NOW;
 
 export interface Injection {
   /** Upstream ReadyForQuery count this injection is anchored to. */
@@ -26,24 +29,47 @@ export interface Injection {
 export class AnswerQueue {
   private readonly queue: Injection[] = [];
   /** ReadyForQuery messages the upstream owes for what was forwarded. */
-  expected = 0;
+  private owedCount = 0;
   /** ReadyForQuery messages the upstream sent. */
-  seen = 0;
+  private seenCount = 0;
+
+  /**
+   * A Query, FunctionCall or Sync went upstream: the upstream owes one more ReadyForQuery.
+   * Returns the segment it ends (the number of ReadyForQuery before its answer; ResultOwners).
+   */
+  forwarded(): number {
+    return this.owedCount++;
+  }
+
+  /** ReadyForQuery messages owed for what was forwarded: the segment what goes upstream now belongs to. */
+  get owed(): number {
+    return this.owedCount;
+  }
+
+  /** ReadyForQuery messages the upstream sent: the segment its messages now answer. */
+  get seen(): number {
+    return this.seenCount;
+  }
+
+  /** Everything forwarded was answered. */
+  get settled(): boolean {
+    return this.seenCount >= this.owedCount;
+  }
 
   /** After the upstream's answers to everything forwarded so far. */
   after(frames: Injected[], commandId = 0): void {
-    this.queue.push({ at: this.expected, before: false, frames, commandId });
+    this.queue.push({ at: this.owedCount, before: false, frames, commandId });
   }
 
   /** Just before the ReadyForQuery answering the last Sync forwarded. */
   beforeLastReady(frames: Injected[], commandId = 0): void {
-    this.queue.push({ at: this.expected, before: true, frames, commandId });
+    this.queue.push({ at: this.owedCount, before: true, frames, commandId });
   }
 
   /** What is due now, in order; anything behind a not yet due injection waits for it. */
   due(): Injection[] {
     const out: Injection[] = [];
-    while (this.queue.length > 0 && !this.queue[0]!.before && this.queue[0]!.at <= this.seen) out.push(this.queue.shift()!);
+    while (this.queue.length > 0 && !this.queue[0]!.before && this.queue[0]!.at <= this.seenCount) out.push(this.queue.shift()!);
     return out;
   }
 
@@ -53,11 +79,11 @@ export class AnswerQueue {
     for (;;) {
       const head = this.queue[0];
       if (!head) break;
-      if (head.before && head.at <= this.seen + 1) out.push(this.queue.shift()!);
-      else if (!head.before && head.at <= this.seen) out.push(this.queue.shift()!);
+      if (head.before && head.at <= this.seenCount + 1) out.push(this.queue.shift()!);
+      else if (!head.before && head.at <= this.seenCount) out.push(this.queue.shift()!);
       else break;
     }
-    this.seen++;
+    this.seenCount++;
     return out;
   }
 }

@@ -1,5 +1,5 @@
 import { Frontend, encodeErrorResponse, type PgMessage, type PgNotice } from '../../protocols/postgres/index.js';
-import type { AnswerQueue } from './answers.js';
+import { READY_FOR_QUERY_NOW, type AnswerQueue } from './answers.js';
 import type { HeldExecution } from './approval-wait.js';
 
 /** An extended batch waiting for approval: none of it goes upstream before its end and the approvers' answer. */
@@ -79,7 +79,7 @@ export class ExtendedBatch {
   passEnd(m: PgMessage, out: Buffer[]): void {
     out.push(m.frame);
     if (m.code !== Frontend.Sync) return void (this.forwarded = true);
-    this.answers.expected++;
+    this.answers.forwarded();
     this.forwarded = false;
   }
 
@@ -87,7 +87,7 @@ export class ExtendedBatch {
    * Refuses the rest of the batch, up to its Sync. The error goes out now unless part of the
    * batch went upstream: then it follows the answers to that part (see endDiscarding).
    */
-  refuse(error: PgNotice, commandId = 0): void {
+  refuseRest(error: PgNotice, commandId = 0): void {
     if (this.forwarded) this.discarding = { error, commandId };
     else {
       this.answers.after([encodeErrorResponse(error)], commandId);
@@ -103,6 +103,6 @@ export class ExtendedBatch {
     if (this.forwarded) {
       this.passEnd(sync, out);
       this.answers.beforeLastReady(error ? [encodeErrorResponse(error)] : [], commandId);
-    } else this.answers.after(error ? [encodeErrorResponse(error), 'rfq'] : ['rfq'], commandId);
+    } else this.answers.after(error ? [encodeErrorResponse(error), READY_FOR_QUERY_NOW] : [READY_FOR_QUERY_NOW], commandId);
   }
 }

@@ -6,7 +6,7 @@ import { Backend } from '../../protocols/postgres/index.js';
  * pipelined commands.
  *
  * The upstream answers what the gateway forwarded in order. Each Query, FunctionCall and Sync ends
- * a segment answered by one ReadyForQuery (the segment's number is AnswerQueue.expected when its
+ * a segment answered by one ReadyForQuery (the segment's number is AnswerQueue.owed when its
  * commands went upstream). Inside a segment the commands are answered one after the other: a
  * simple Query's statements, each extended execution (Bind … Execute), each ended by
  * CommandComplete or EmptyQueryResponse. After an ErrorResponse the upstream skips the rest of the

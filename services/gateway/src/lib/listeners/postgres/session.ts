@@ -27,7 +27,7 @@ import { FrameBuilder, joinBuffers, type SessionRecorder } from '../../recording
 import { ClientRecord } from './client-record.js';
 import { decideFunctionCall, decideSql, paramsForRecord, recordVerdict, type DecisionContext, type Verdict } from './commands.js';
 import type { PgMetrics } from './metrics.js';
-import { AnswerQueue, type Injection } from './answers.js';
+import { AnswerQueue, READY_FOR_QUERY_NOW, type Injection } from './answers.js';
 import { ApprovalWaits, approvalCommandIds, type HeldExecution, type WaitResult } from './approval-wait.js';
 import { ExtendedBatch } from './batch.js';
 import { ABORT_FRAME_TYPE, TransactionAborts } from './tx-abort.js';
@@ -124,7 +124,7 @@ export class PgProxySession {
    */
   endWhenIdle(reason: string, error: string, notice: PgNotice): void {
     this.closing = { reason, error, notice };
-    if (this.answers.seen >= this.answers.expected && !this.batch.held) void this.end(reason, error, notice);
+    if (this.answers.settled && !this.batch.held) void this.end(reason, error, notice);
   }
 
   private endIfClosing(): boolean {
@@ -184,91 +184,8 @@ export class PgProxySession {
       // A simple Query or a FunctionCall ends an extended batch as a Sync would.
       if (this.batch.held && (m.code === Frontend.Query || m.code === Frontend.FunctionCall)) await this.settleHeld(out, undefined);
       if (this.ended) return;
-      if (this.batch.isDiscarding) {
-        this.fromClient.add(m);
-        if (m.code === Frontend.Sync) this.batch.endDiscarding(m, out);
-        continue;
-      }
-      switch (m.code) {
-        case Frontend.Query:
-          await this.onQuery(m, out);
-          break;
-        case Frontend.Parse: {
-          const p = decodeParse(m.payload);
-          const v = this.decide(p.sql);
-          this.execution = 0;
-          if (v.result === 'allow' || (v.result === 'approval' && this.waits)) {
-            this.fromClient.add(m);
-            this.prepared.set(p.name, { verdict: v, sql: p.sql });
-            // Parse analysis takes the statement's table locks until the implicit transaction
-            // ends: a statement awaiting approval is not even parsed upstream before then.
-            if (v.result === 'approval') this.batch.hold();
-            this.batch.pass(m.frame, out);
-          } else {
-            const ids = this.execute(v, []);
-            this.fromClient.add(m, ids[0], ids[1]);
-            if (p.name === '') this.prepared.delete('');
-            this.refuseBatch(this.denial(v), out, ids);
-          }
-          break;
-        }
-        case Frontend.Bind: {
-          // One execution of a prepared statement: its Command carries the bound values.
-          const b = decodeBind(m.payload);
-          const p = this.prepared.get(b.statement);
-          this.execution = 0;
-          if (p) {
-            const ids = this.execute(p.verdict, paramsForRecord(b.params, b.paramFormats));
-            if (ids[1] >= ids[0]) this.execution = ids[0];
-            this.fromClient.add(m, ids[0], ids[1]);
-            // Held or not, it goes upstream before this batch's Sync (a refused held batch withdraws it).
-            this.owners.forwarded(ids[0], ids[1], this.answers.expected);
-            if (p.verdict.result === 'approval') this.batch.hold().executions.push({ verdict: p.verdict, sql: p.sql, commandIds: approvalCommandIds(p.verdict, ids[0]) });
-          } else this.fromClient.add(m);
-          this.batch.pass(m.frame, out);
-          break;
-        }
-        case Frontend.Close: {
-          const c = decodeClose(m.payload);
-          this.fromClient.add(m);
-          if (c.kind === 'S') this.prepared.delete(c.name);
-          this.batch.pass(m.frame, out);
-          break;
-        }
-        case Frontend.FunctionCall: {
-          const fc = decodeFunctionCall(m.payload);
-          const v = decideFunctionCall(fc.oid, fc.args.length, this.ctx);
-          const ids = this.execute(v, paramsForRecord(fc.args, fc.argFormats));
-          this.fromClient.add(m, ids[0], ids[1]);
-          if (v.result !== 'allow') this.refuse(this.denial(v), out, ids);
-          else this.forwardSegment(m.frame, out, ids);
-          break;
-        }
-        case Frontend.Sync:
-        case Frontend.Flush:
-          this.fromClient.add(m);
-          if (m.code === Frontend.Sync) this.execution = 0;
-          if (this.batch.held) await this.settleHeld(out, m);
-          else this.batch.passEnd(m, out);
-          break;
-        case Frontend.Terminate:
-          this.fromClient.add(m);
-          if (this.batch.held) this.batch.release();
-          this.terminating = true;
-          out.push(m.frame);
-          break;
-        case Frontend.Execute:
-          this.fromClient.add(m, this.execution);
-          this.batch.pass(m.frame, out);
-          break;
-        case Frontend.Describe:
-          this.fromClient.add(m, m.payload[0] === PORTAL ? this.execution : 0);
-          this.batch.pass(m.frame, out);
-          break;
-        default:
-          this.fromClient.add(m);
-          this.batch.pass(m.frame, out);
-      }
+      if (this.batch.isDiscarding) this.onDiscarded(m, out);
+      else await this.onMessage(m, out);
       if (this.batch.overfull) await this.settleHeld(out, undefined);
     }
     this.recordClient();
@@ -279,27 +196,140 @@ export class PgProxySession {
     this.flushInjections();
   }
 
+  /**
+   * One client message, by kind (one handler each). Each handler adds the message to the record
+   * once its commands have ids, and before anything of it can go upstream.
+   */
+  private onMessage(m: PgMessage, out: Buffer[]): Promise<void> | void {
+    switch (m.code) {
+      case Frontend.Query:
+        return this.onQuery(m, out);
+      case Frontend.Parse:
+        return this.onParse(m, out);
+      case Frontend.Bind:
+        return this.onBind(m, out);
+      case Frontend.Describe:
+        // A portal's Describe belongs to its execution; a prepared statement's to none.
+        return this.passInBatch(m, out, m.payload[0] === PORTAL ? this.execution : 0);
+      case Frontend.Execute:
+        return this.passInBatch(m, out, this.execution);
+      case Frontend.Close:
+        return this.onClose(m, out);
+      case Frontend.FunctionCall:
+        return this.onFunctionCall(m, out);
+      case Frontend.Sync:
+      case Frontend.Flush:
+        return this.onBatchEnd(m, out);
+      case Frontend.Terminate:
+        return this.onTerminate(m, out);
+      default:
+        return this.passInBatch(m, out, 0);
+    }
+  }
+
+  /** A message of a refused batch, up to its Sync: not run (as PostgreSQL ignores it after an error). */
+  private onDiscarded(m: PgMessage, out: Buffer[]): void {
+    this.fromClient.add(m);
+    if (m.code === Frontend.Sync) this.batch.endDiscarding(m, out);
+  }
+
+  /** A message of the extended batch that only goes along (held or on its way upstream), carrying `commandId`. */
+  private passInBatch(m: PgMessage, out: Buffer[], commandId: number): void {
+    this.fromClient.add(m, commandId);
+    this.batch.pass(m.frame, out);
+  }
+
   private async onQuery(m: PgMessage, out: Buffer[]): Promise<void> {
     const sql = decodeQuery(m.payload);
-    const v = this.decide(sql);
-    const ids = this.execute(v, []);
+    const verdict = this.decide(sql);
+    const ids = this.recordExecution(verdict, []);
     this.fromClient.add(m, ids[0], ids[1]);
-    if (v.result === 'allow') this.forwardSegment(m.frame, out, ids);
-    else if (v.result === 'approval' && this.waits) {
+    if (verdict.result === 'allow') this.forwardSegment(m.frame, out, ids);
+    else if (verdict.result === 'approval' && this.waits) {
       // What came before goes first; then this statement (and, the loop being sequential,
       // everything the client sends after it) waits for the approvers.
       await this.forward(out.splice(0));
-      const r = await this.awaitApproval({ verdict: v, sql, commandIds: approvalCommandIds(v, ids[0]) });
+      const r = await this.awaitApproval({ verdict, sql, commandIds: approvalCommandIds(verdict, ids[0]) });
       if (r.run) this.forwardSegment(m.frame, out, ids);
-      else if (r.error) this.refuse(r.error, out, ids);
-    } else this.refuse(this.denial(v), out, ids);
+      else if (r.error) this.answerRefused(r.error, out, ids);
+    } else this.answerRefused(this.denial(verdict), out, ids);
+  }
+
+  /**
+   * A statement prepared: its decision is taken now, once, and recorded only when it refuses
+   * (then with the rest of the batch); an allowed one's Commands are recorded at each Bind.
+   */
+  private onParse(m: PgMessage, out: Buffer[]): void {
+    const parse = decodeParse(m.payload);
+    const verdict = this.decide(parse.sql);
+    this.execution = 0;
+    if (verdict.result === 'allow' || (verdict.result === 'approval' && this.waits)) {
+      this.fromClient.add(m);
+      this.prepared.set(parse.name, { verdict, sql: parse.sql });
+      // Parse analysis takes the statement's table locks until the implicit transaction
+      // ends: a statement awaiting approval is not even parsed upstream before then.
+      if (verdict.result === 'approval') this.batch.hold();
+      this.batch.pass(m.frame, out);
+      return;
+    }
+    const ids = this.recordExecution(verdict, []);
+    this.fromClient.add(m, ids[0], ids[1]);
+    if (parse.name === '') this.prepared.delete('');
+    this.refuseRestOfBatch(this.denial(verdict), out, ids);
+  }
+
+  /** One execution of a prepared statement: its Command carries the bound values. */
+  private onBind(m: PgMessage, out: Buffer[]): void {
+    const bind = decodeBind(m.payload);
+    const statement = this.prepared.get(bind.statement);
+    this.execution = 0;
+    if (!statement) return this.passInBatch(m, out, 0);
+    const ids = this.recordExecution(statement.verdict, paramsForRecord(bind.params, bind.paramFormats));
+    if (ids[1] >= ids[0]) this.execution = ids[0];
+    this.fromClient.add(m, ids[0], ids[1]);
+    // Held or not, it goes upstream before this batch's Sync (a refused held batch withdraws it).
+    this.owners.forwarded(ids[0], ids[1], this.answers.owed);
+    if (statement.verdict.result === 'approval') {
+      this.batch.hold().executions.push({ verdict: statement.verdict, sql: statement.sql, commandIds: approvalCommandIds(statement.verdict, ids[0]) });
+    }
+    this.batch.pass(m.frame, out);
+  }
+
+  private onClose(m: PgMessage, out: Buffer[]): void {
+    const close = decodeClose(m.payload);
+    if (close.kind === 'S') this.prepared.delete(close.name);
+    this.passInBatch(m, out, 0);
+  }
+
+  /** A fastpath function call, decided as its own action (commands.ts decideFunctionCall). */
+  private onFunctionCall(m: PgMessage, out: Buffer[]): void {
+    const call = decodeFunctionCall(m.payload);
+    const verdict = decideFunctionCall(call.oid, call.args.length, this.ctx);
+    const ids = this.recordExecution(verdict, paramsForRecord(call.args, call.argFormats));
+    this.fromClient.add(m, ids[0], ids[1]);
+    if (verdict.result !== 'allow') this.answerRefused(this.denial(verdict), out, ids);
+    else this.forwardSegment(m.frame, out, ids);
+  }
+
+  /** A Sync (the end of the extended batch) or a Flush: a held batch is settled there. */
+  private async onBatchEnd(m: PgMessage, out: Buffer[]): Promise<void> {
+    this.fromClient.add(m);
+    if (m.code === Frontend.Sync) this.execution = 0;
+    if (this.batch.held) await this.settleHeld(out, m);
+    else this.batch.passEnd(m, out);
+  }
+
+  private onTerminate(m: PgMessage, out: Buffer[]): void {
+    this.fromClient.add(m);
+    if (this.batch.held) this.batch.release();
+    this.terminating = true;
+    out.push(m.frame);
   }
 
   /** A Query or FunctionCall going upstream: one segment, answered by one ReadyForQuery. */
   private forwardSegment(frame: Buffer, out: Buffer[], ids: CommandRange): void {
-    this.owners.forwarded(ids[0], ids[1], this.answers.expected);
+    this.owners.forwarded(ids[0], ids[1], this.answers.forwarded());
     out.push(frame);
-    this.answers.expected++;
   }
 
   /**
@@ -315,14 +345,14 @@ export class PgProxySession {
     if (held.executions.length > 0) {
       await this.forward(out.splice(0));
       const asked = new Set<string>();
-      for (const x of held.executions) {
-        if (asked.has(x.sql)) continue;
-        asked.add(x.sql);
-        const r = await this.awaitApproval(x);
-        if (r.run) continue;
-        if (!r.error) return; // the session ended while waiting
-        refusal = r.error;
-        refused = [x.commandIds[0]!, x.commandIds.at(-1)!];
+      for (const execution of held.executions) {
+        if (asked.has(execution.sql)) continue;
+        asked.add(execution.sql);
+        const answer = await this.awaitApproval(execution);
+        if (answer.run) continue;
+        if (!answer.error) return; // the session ended while waiting
+        refusal = answer.error;
+        refused = [execution.commandIds[0]!, execution.commandIds.at(-1)!];
         break;
       }
     }
@@ -332,15 +362,15 @@ export class PgProxySession {
       return;
     }
     this.counters.denied++;
-    this.refuseBatch(refusal, out, refused);
+    this.refuseRestOfBatch(refusal, out, refused);
     if (end?.code === Frontend.Sync) this.batch.endDiscarding(end, out);
   }
 
-  private awaitApproval(x: HeldExecution): Promise<WaitResult> {
+  private awaitApproval(execution: HeldExecution): Promise<WaitResult> {
     // Reading on while held lets a client that goes away end the session (and the wait); what
     // it sends is queued behind the held statement.
     this.client.resume();
-    return this.waits!.wait(x);
+    return this.waits!.wait(execution);
   }
 
   private decide(sql: string): Verdict {
@@ -351,7 +381,7 @@ export class PgProxySession {
    * Records one execution of a decided SQL string as Command + Decision events, behind the frame
    * of the client message that holds it; returns the ids of its Commands.
    */
-  private execute(v: Verdict, params: (string | null)[]): CommandRange {
+  private recordExecution(v: Verdict, params: (string | null)[]): CommandRange {
     const first = this.commandSeq + 1;
     recordVerdict(v, this.fromClient, () => ++this.commandSeq, params);
     this.counters.commands += v.statements.length;
@@ -391,12 +421,11 @@ export class PgProxySession {
    * come. Inside a transaction block the refusal also fails the transaction upstream, as an
    * error would (tx-abort.ts); outside one nothing goes upstream.
    */
-  private refuse(error: PgNotice, out: Buffer[], ids: CommandRange): void {
+  private answerRefused(error: PgNotice, out: Buffer[], ids: CommandRange): void {
     this.counters.denied++;
-    if (!this.mayBeInTransaction()) return this.answers.after([encodeErrorResponse(error), 'rfq'], ids[0]);
+    if (!this.mayBeInTransaction()) return this.answers.after([encodeErrorResponse(error), READY_FOR_QUERY_NOW], ids[0]);
     this.forwardAbort('simple', error, out);
-    this.owners.forwarded(ids[0], ids[1], this.answers.expected);
-    this.answers.expected++;
+    this.owners.forwarded(ids[0], ids[1], this.answers.forwarded());
   }
 
   /**
@@ -404,15 +433,15 @@ export class PgProxySession {
    * upstream, or a transaction block is open, the upstream fails there too, so the batch's
    * implicit transaction rolls back (or the block is aborted) as PostgreSQL would do on an error.
    */
-  private refuseBatch(error: PgNotice, out: Buffer[], ids: CommandRange): void {
+  private refuseRestOfBatch(error: PgNotice, out: Buffer[], ids: CommandRange): void {
     if (!this.batch.partForwarded && !this.mayBeInTransaction()) {
       // Nothing of this batch goes upstream: its executions get no upstream answer.
-      this.owners.withdraw(this.answers.expected);
-      return this.batch.refuse(error, ids[0]);
+      this.owners.withdraw(this.answers.owed);
+      return this.batch.refuseRest(error, ids[0]);
     }
     this.forwardAbort('extended', error, out);
     // The upstream's error for the gateway's failing statement is the refused command's answer.
-    this.owners.forwarded(ids[0], ids[1], this.answers.expected);
+    this.owners.forwarded(ids[0], ids[1], this.answers.owed);
     this.batch.discardAfterAbort();
   }
 
@@ -422,7 +451,7 @@ export class PgProxySession {
    * Aborting when no block turns out to be open costs one upstream round trip and changes nothing.
    */
   private mayBeInTransaction(): boolean {
-    return this.txStatus === 'T' || this.answers.expected > this.answers.seen;
+    return this.txStatus === 'T' || !this.answers.settled;
   }
 
   /** The gateway's own failing statement, recorded (under its own frame type) before it goes upstream with `out`. */
@@ -436,7 +465,7 @@ export class PgProxySession {
   /** Adds frames of the gateway's own (answering `commandId`, or 0) to what the client reads next. */
   private inject(i: Injection): void {
     for (const f of i.frames) {
-      const frame = f === 'rfq' ? encodeReadyForQuery(this.txStatus) : f;
+      const frame = f === READY_FOR_QUERY_NOW ? encodeReadyForQuery(this.txStatus) : f;
       this.toClient.add(messageName('server', frame[0]!), frame, undefined, i.commandId);
     }
   }
@@ -466,7 +495,7 @@ export class PgProxySession {
         this.toClient.add(messageName('server', raw.code), frame, masked?.notes, owner);
         if (ready) {
           this.txStatus = decodeReadyForQuery(raw.payload);
-          if (this.answers.seen === this.answers.expected && !this.batch.partForwarded) this.aborts.settle();
+          if (this.answers.seen === this.answers.owed && !this.batch.partForwarded) this.aborts.settle();
           for (const i of this.answers.due()) this.inject(i);
         }
       }
@@ -475,7 +504,7 @@ export class PgProxySession {
       this.fail(err as Error);
       return;
     }
-    if (this.closing && this.answers.seen >= this.answers.expected && !this.batch.held) return void this.endIfClosing();
+    if (this.closing && this.answers.settled && !this.batch.held) return void this.endIfClosing();
     if (this.recorder.unackedBytes > this.opts.maxInFlightBytes) this.pause('recording');
     if (error) void this.end('upstream-protocol-error', error.message, { severity: 'FATAL', code: '08P01', message: `chaperone: upstream sent invalid data: ${error.message}` });
   }
