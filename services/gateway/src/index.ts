@@ -14,7 +14,7 @@ export type { PolicyDecision, PolicyInput, PolicyCommand } from './lib/policy/in
 export { parseSql, initSqlParser, sqlCommand } from './lib/commands/index.js';
 export type { SqlParse, SqlStatement } from './lib/commands/index.js';
 export { SessionRecorder, type EventSink } from './lib/recording/index.js';
-export { KafkaSink, GroupCommit, kafkaProduceEncoding } from './lib/sinks/kafka/index.js';
+export { KafkaSink, ProduceBatcher, kafkaProduceEncoding } from './lib/sinks/kafka/index.js';
 export { PgListener, ABORT_FRAME_TYPE, abortToken } from './lib/listeners/postgres/index.js';
 export { HttpListener } from './lib/listeners/http/index.js';
 export { argsSha256 as mcpArgsSha256 } from './lib/protocols/mcp/index.js';

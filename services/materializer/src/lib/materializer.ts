@@ -7,7 +7,7 @@ import { Lifecycle, createLogger, createRegistry, startOpsServer, type Logger, t
 import { createStore, type DecodedEvent, type Store } from '@chaperone/store';
 import { chunkRecords, type Chunk } from './chunks.js';
 import { MaterializerError, NoLongerOurs } from './errors.js';
-import { GroupCommit } from './group-commit.js';
+import { InsertBatcher } from './insert-batcher.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { IdleSealer } from './sealer.js';
 
@@ -51,7 +51,7 @@ export class Materializer {
   private readonly store: Store;
   private readonly consumer: Consumer;
   private readonly admin: Admin;
-  private readonly group: GroupCommit<DecodedEvent, EachBatchPayload>;
+  private readonly inserts: InsertBatcher<DecodedEvent, EachBatchPayload>;
   private assigned: number[] = [];
   private sealer: IdleSealer | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -81,7 +81,7 @@ export class Materializer {
       minBytes: FETCH_MIN_BYTES,
       maxWaitTimeInMs: c.materializer.flushIntervalMs,
     });
-    this.group = new GroupCommit({
+    this.inserts = new InsertBatcher({
       maxItems: c.materializer.batchSize,
       write: (events, payloads) => this.insertWithRetry(events, payloads),
       // Every payload commits the consumer's resolved offsets, of all partitions.
@@ -125,7 +125,7 @@ export class Materializer {
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        // Every partition of a fetch is handled at once, so GroupCommit can make one insert of them.
+        // Every partition of a fetch is handled at once, so InsertBatcher can make one insert of them.
         partitionsConsumedConcurrently: Math.max(1, c.kafka.partitions),
         eachBatch: (p) => this.eachBatch(p),
       });
@@ -272,7 +272,7 @@ export class Materializer {
       try {
         // Resolves once ClickHouse accepted this chunk (with other partitions' chunks) and the
         // offsets were committed. With autoCommit off, kafkajs commits only offsets resolved here.
-        await this.group.submit({ items: chunk.events, context: p, accepted: () => this.resolve(p, chunk) });
+        await this.inserts.submit({ items: chunk.events, context: p, accepted: () => this.resolve(p, chunk) });
       } catch (err) {
         if (err instanceof NoLongerOurs) return;
         throw err;

@@ -7,7 +7,7 @@ import { Kafka, type ICustomPartitioner, type Message, type Producer } from 'kaf
 import { Counter, Histogram, type Logger, type Registry } from '@chaperone/observability';
 import { encodeRecord, kafkaClientOptions, sessionHash, sessionPartition, type ChainedEvent } from '@chaperone/events';
 import type { EventSink } from '../../recording/sink.js';
-import { GroupCommit } from './group-commit.js';
+import { ProduceBatcher } from './produce-batcher.js';
 
 export interface KafkaSinkOptions {
   brokers: string[];
@@ -72,7 +72,7 @@ const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 interface Lane {
   producer: Producer;
-  group: GroupCommit<Record>;
+  group: ProduceBatcher<Record>;
   connected: boolean;
 }
 
@@ -105,7 +105,7 @@ export class KafkaSink implements EventSink {
     this.lanes = Array.from({ length: Math.max(1, opts.producers ?? 1) }, () => {
       // maxInFlightRequests: 1 — this producer's requests must reach the broker in order.
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: sessionPartitioner, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
-      const lane: Lane = { producer, connected: false, group: new GroupCommit((messages) => this.send(producer, messages), { maxInFlight: 1, maxRequestBytes: MAX_REQUEST_BYTES }) };
+      const lane: Lane = { producer, connected: false, group: new ProduceBatcher((messages) => this.send(producer, messages), { maxRequestBytes: MAX_REQUEST_BYTES }) };
       producer.on(producer.events.DISCONNECT, () => (lane.connected = false));
       producer.on(producer.events.CONNECT, () => (lane.connected = true));
       return lane;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupCommit } from './group-commit.js';
+import { InsertBatcher } from './insert-batcher.js';
 
 interface Log {
   writes: number[][];
@@ -11,7 +11,7 @@ interface Log {
 function setup(opts: { maxItems?: number; failWrites?: number; failCommit?: boolean } = {}) {
   const log: Log = { writes: [], commits: [], accepted: [] };
   let failures = opts.failWrites ?? 0;
-  const g = new GroupCommit<number, string>({
+  const g = new InsertBatcher<number, string>({
     maxItems: opts.maxItems ?? 100,
     write: async (items) => {
       await new Promise((r) => setTimeout(r, 5));
@@ -28,7 +28,7 @@ function setup(opts: { maxItems?: number; failWrites?: number; failCommit?: bool
   return { g, log, submit };
 }
 
-describe('GroupCommit', () => {
+describe('InsertBatcher', () => {
   it('writes the submissions of one tick in one insert, then accepts them all, then commits once', async () => {
     const { log, submit } = setup();
     await Promise.all([submit('p0', [1, 2]), submit('p1', [3]), submit('p2', [4, 5, 6])]);

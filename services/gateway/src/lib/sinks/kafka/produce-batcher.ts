@@ -1,6 +1,6 @@
 /**
- * Group commit for the event log: publishes that arrive while produce requests are in flight
- * are merged into the next request, so N concurrent sessions cost about one broker round trip
+ * Batches sessions' publishes into produce requests (group commit for the event log), one
+ * request in flight: publishes that arrive while it is in flight are merged into the next one, so N concurrent sessions cost about one broker round trip
  * together instead of N queued ones. A request also leaves only at the end of the event-loop
  * turn (setImmediate) in which its first publish arrived: every socket read of that turn (under
  * load, one poll phase handles many sessions' reads) adds its publish to the same request,
@@ -30,19 +30,20 @@ export interface PublishOptions {
 }
 
 
-export interface GroupCommitOptions {
-  /** Produce requests allowed in flight at once. @default 2 */
-  maxInFlight?: number;
+export interface ProduceBatcherOptions {
   /** Largest merged request; bigger backlogs go out as several. @default 16 MiB */
   maxRequestBytes?: number;
   /** Send at the end of the event-loop turn rather than at once (see above). @default true */
   gatherTurn?: boolean;
 }
 
-export class GroupCommit<T> {
+/**
+ * One request in flight, always: the producer sends in order (maxInFlightRequests 1), and a
+ * second request could overtake a first one that kafkajs retries, reordering a session's events.
+ */
+export class ProduceBatcher<T> {
   private queue: Pending<T>[] = [];
-  private inFlight = 0;
-  private readonly maxInFlight: number;
+  private inFlight = false;
   private readonly maxRequestBytes: number;
   private readonly gatherTurn: boolean;
   private scheduled: NodeJS.Immediate | undefined;
@@ -51,9 +52,8 @@ export class GroupCommit<T> {
 
   constructor(
     private readonly send: (items: T[]) => Promise<void>,
-    opts: GroupCommitOptions = {},
+    opts: ProduceBatcherOptions = {},
   ) {
-    this.maxInFlight = opts.maxInFlight ?? 2;
     this.maxRequestBytes = opts.maxRequestBytes ?? 16 * 1024 * 1024;
     this.gatherTurn = opts.gatherTurn ?? true;
   }
@@ -72,7 +72,7 @@ export class GroupCommit<T> {
 
   private schedule(): void {
     if (!this.gatherTurn) return this.pump();
-    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
+    if (this.scheduled || this.inFlight) return;
     this.scheduled = setImmediate(this.pumpScheduled);
   }
 
@@ -92,9 +92,9 @@ export class GroupCommit<T> {
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    if (!this.inFlight && this.queue.length > 0) {
       const group = this.take();
-      this.inFlight++;
+      this.inFlight = true;
       this.stats.requests++;
       this.stats.publishes += group.length;
       this.send(group.flatMap((p) => p.items)).then(
@@ -105,7 +105,7 @@ export class GroupCommit<T> {
   }
 
   private settle(group: Pending<T>[], err?: Error): void {
-    this.inFlight--;
+    this.inFlight = false;
     for (const p of group) {
       if (err) p.reject(err);
       else p.resolve();

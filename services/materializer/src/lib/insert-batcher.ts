@@ -1,5 +1,5 @@
 /**
- * Group commit: the batches that kafkajs hands to concurrent `eachBatch` calls (one per
+ * Batches inserts (group commit for the materializer): the batches that kafkajs hands to concurrent `eachBatch` calls (one per
  * partition of a fetch) are written to ClickHouse in one insert, then their offsets are resolved
  * and committed in one OffsetCommit. One insert per fetch instead of one per partition is what
  * makes the materializer keep up: on ClickHouse every insert is a new part per table (and its
@@ -17,7 +17,7 @@ export interface Submission<T, C> {
   accepted: () => void;
 }
 
-export interface GroupCommitOptions<T, C> {
+export interface InsertBatcherOptions<T, C> {
   /** Most items in one insert; a bigger submission goes alone. */
   maxItems: number;
   /** Writes items; resolves when the store accepted all of them, throws to fail this group. */
@@ -31,12 +31,12 @@ interface Pending<T, C> extends Submission<T, C> {
   reject: (err: unknown) => void;
 }
 
-export class GroupCommit<T, C> {
+export class InsertBatcher<T, C> {
   private queue: Pending<T, C>[] = [];
   private flushing = false;
   private scheduled = false;
 
-  constructor(private readonly opts: GroupCommitOptions<T, C>) {}
+  constructor(private readonly opts: InsertBatcherOptions<T, C>) {}
 
   /** Submissions waiting for the next insert. */
   get waiting(): number {

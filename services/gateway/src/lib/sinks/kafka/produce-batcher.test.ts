@@ -1,19 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PublishCancelled } from '../../errors.js';
-import { GroupCommit } from './group-commit.js';
+import { ProduceBatcher } from './produce-batcher.js';
 
 /** Lets the event-loop turn end: a request leaves then. */
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-describe('GroupCommit', () => {
+describe('ProduceBatcher', () => {
   it('merges publishes that arrive while requests are in flight, in order', async () => {
     const sent: number[][] = [];
     const releases: (() => void)[] = [];
-    const gc = new GroupCommit<number>((items) => {
+    const gc = new ProduceBatcher<number>((items) => {
       sent.push(items);
       return new Promise((r) => releases.push(r));
-    }, { maxInFlight: 1 });
+    });
     const first = gc.publish([1], 1);
     await turn();
     const rest = [gc.publish([2], 1), gc.publish([3, 4], 2), gc.publish([5], 1)];
@@ -29,10 +29,10 @@ describe('GroupCommit', () => {
 
   it('splits a backlog by size and fails only the group whose request failed', async () => {
     let calls = 0;
-    const gc = new GroupCommit<string>((items) => {
+    const gc = new ProduceBatcher<string>((items) => {
       calls++;
       return items.includes('bad') ? Promise.reject(new Error('broker said no')) : Promise.resolve();
-    }, { maxInFlight: 1, maxRequestBytes: 10 });
+    }, { maxRequestBytes: 10 });
     const results = await Promise.allSettled([gc.publish(['a'], 8), gc.publish(['b'], 8), gc.publish(['bad'], 8), gc.publish(['c'], 1)]);
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected']);
     assert.equal(calls, 3);
@@ -41,10 +41,10 @@ describe('GroupCommit', () => {
   it("never sends an owner's queued publishes after one of its earlier publishes failed (no hole in its sequence); others go on", async () => {
     const sent: string[][] = [];
     const pending: { resolve: () => void; reject: (e: Error) => void }[] = [];
-    const gc = new GroupCommit<string>((items) => {
+    const gc = new ProduceBatcher<string>((items) => {
       sent.push(items);
       return new Promise((resolve, reject) => pending.push({ resolve, reject }));
-    }, { maxInFlight: 1 });
+    });
     const a1 = gc.publish(['a1'], 1, { key: 'a' });
     await turn();
     const a2 = gc.publish(['a2'], 1, { key: 'a' });
@@ -61,10 +61,10 @@ describe('GroupCommit', () => {
   it('drops a queued publish whose owner says it is cancelled, just before sending', async () => {
     const sent: string[][] = [];
     const releases: (() => void)[] = [];
-    const gc = new GroupCommit<string>((items) => {
+    const gc = new ProduceBatcher<string>((items) => {
       sent.push(items);
       return new Promise((r) => releases.push(r));
-    }, { maxInFlight: 1 });
+    });
     let failed = false;
     const first = gc.publish(['x1'], 1, { key: 'x', cancelled: () => failed });
     await turn();
@@ -81,12 +81,12 @@ describe('GroupCommit', () => {
 
   it('sends the publishes of one event-loop turn in one request, and sends at once when asked to', async () => {
     const sent: number[][] = [];
-    const gathered = new GroupCommit<number>((items) => (sent.push(items), Promise.resolve()), { maxInFlight: 1 });
+    const gathered = new ProduceBatcher<number>((items) => (sent.push(items), Promise.resolve()));
     const all = [gathered.publish([1], 1), gathered.publish([2], 1), gathered.publish([3], 1)];
     assert.equal(sent.length, 0, 'nothing leaves within the turn');
     await Promise.all(all);
     assert.deepEqual(sent, [[1, 2, 3]]);
-    const eager = new GroupCommit<number>((items) => (sent.push(items), Promise.resolve()), { maxInFlight: 1, gatherTurn: false });
+    const eager = new ProduceBatcher<number>((items) => (sent.push(items), Promise.resolve()), { gatherTurn: false });
     const e = eager.publish([4], 1);
     assert.deepEqual(sent.at(-1), [4]);
     await e;
