@@ -9,6 +9,7 @@ import { mcpToolCalls, type McpToolsBackend } from './mcp-tools.js';
 import { Authenticator, type Caller } from './auth.js';
 import { createCallRunner, type CallRunner } from './calls.js';
 import { kafkaOrderPublisher, type OrderPublisher } from './end-session.js';
+import { kafkaLiveFeed, type LiveFeed } from './live-feed.js';
 import { createOperations, type Operations } from './operations.js';
 import { MAX_MESSAGE_BYTES, chaperoneService } from './proto.js';
 import { authorization, replayCall } from './replay-call.js';
@@ -54,6 +55,7 @@ interface Parts {
   run: CallRunner;
   orders: OrderPublisher;
   operations: Operations;
+  liveFeed: LiveFeed;
 }
 
 /** What every call needs: logger, metrics, store, the caller's authorization, the operations. */
@@ -65,7 +67,8 @@ async function createParts(config: Config, opts: ApiServerOptions): Promise<Part
   const run = createCallRunner({ auth, log, registry });
   const orders = kafkaOrderPublisher(config, log);
   const operations = createOperations(config, store, opts.approvals, { orders, log });
-  return { config, log, registry, lifecycle: new Lifecycle('api'), store, run, orders, operations };
+  const liveFeed = kafkaLiveFeed(config, log);
+  return { config, log, registry, lifecycle: new Lifecycle('api'), store, run, orders, operations, liveFeed };
 }
 
 /** The chaperone.v1.Chaperone service: each unary call is one operation, run through the call runner. */
@@ -115,7 +118,9 @@ async function startHttpListeners(p: Parts, opts: ApiServerOptions): Promise<{ w
   let web: WebServer | undefined;
   try {
     if (config.api.web)
-      web = await startWebServer({ ...config.api.web, run: p.run, operations: p.operations, log: p.log, login: config.login, ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}) });
+      web = await startWebServer({
+        ...config.api.web, run: p.run, operations: p.operations, log: p.log, login: config.login, liveFeed: p.liveFeed, ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
+      });
     if (opts.opsServer === false) return { web, ops: undefined };
     const checks = async () => {
       try {
@@ -146,6 +151,7 @@ async function stopAll(p: Parts, server: Server, http: { web: WebServer | undefi
     });
   });
   await http.web?.close();
+  await p.liveFeed.close();
   await p.orders.close();
   await p.store.close();
   await new Promise<void>((r) => (http.ops ? http.ops.close(() => r()) : r()));

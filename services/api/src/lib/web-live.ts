@@ -1,8 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@chaperone/observability';
+import type { LiveFeed } from './live-feed.js';
 
-/** How often a stream re-reads what it watches (the store, the approval workflows) for changes. */
+/** How often a stream re-reads what it watches (the store, the approval workflows) for changes, when polling. */
 export const LIVE_POLL_MS = 1000;
+/**
+ * After Kafka shows a watched session's new events, the store is re-read every LIVE_POLL_MS for
+ * this long: the materializer stores them within its flush interval (500 ms by default).
+ */
+export const SETTLE_MS = 5000;
+/** A stream fed from Kafka still re-reads this often (what Kafka does not carry: an approval's end, a seal check). */
+export const SAFETY_MS = 30_000;
 /** A comment line this often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
 /** Streams one API process serves at once; past it a client is told to fall back to polling. */
@@ -16,14 +24,22 @@ export interface LiveStreamOptions {
   headers: Record<string, string>;
   log: Logger;
   pollMs?: number;
+  /**
+   * Where to hear of changes instead of polling: the session's (or ANY_SESSION's) records in
+   * Kafka. While the feed is live the store is read only after a record (for SETTLE_MS) and every
+   * SAFETY_MS; while it is not, every pollMs as without one.
+   */
+  feed?: { source: LiveFeed; sessionId: string };
+  settleMs?: number;
 }
 
 /**
  * Server-sent events (text/event-stream, same origin, the session cookie): the state once at
  * start, then again each time it changes (an `update` event with the JSON), so the console need
- * not poll. The state is re-read server-side every LIVE_POLL_MS through the caller's own
- * authorization: a token that expires or loses its role ends the stream with an `error` event.
- * Returns false when too many streams are open (the caller answers 503; the console polls).
+ * not poll. The state is re-read server-side through the caller's own authorization (a token that
+ * expires or loses its role ends the stream with an `error` event): when Kafka shows the watched
+ * session changed (o.feed), else every LIVE_POLL_MS. Returns false when too many streams are open
+ * (the caller answers 503; the console polls).
  */
 export function serveLive(req: IncomingMessage, res: ServerResponse, o: LiveStreamOptions): boolean {
   if (open >= MAX_STREAMS) return false;
@@ -31,26 +47,61 @@ export function serveLive(req: IncomingMessage, res: ServerResponse, o: LiveStre
   res.writeHead(200, { ...o.headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   // The browser reconnects after this long when the connection drops.
   res.write('retry: 3000\n\n');
+  const pollMs = o.pollMs ?? LIVE_POLL_MS;
   let last = '';
   let closed = false;
+  let reading = false;
   let timer: NodeJS.Timeout | undefined;
+  /** When Kafka last showed a change (0: not since the stream started). */
+  let changedAt = 0;
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  const feed = o.feed?.source;
+  const later = (ms: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void tick(), ms);
+  };
+  /** Waiting for a change (only the safety read is due). */
+  let idle = false;
+  /** The next read after one: every pollMs while settling after a change Kafka showed (or without a live feed), else the safety read. */
+  const schedule = () => {
+    idle = false;
+    if (!feed?.live) {
+      feed?.retry();
+      return later(pollMs);
+    }
+    if (Date.now() - changedAt < (o.settleMs ?? SETTLE_MS)) return later(pollMs);
+    idle = true;
+    later(SAFETY_MS);
+  };
+  // A change while idle reads soon (half a poll: records of a burst come together); one while
+  // settling is already covered; one while reading extends the settling the read then schedules.
+  const unwatch = feed?.watch(o.feed!.sessionId, () => {
+    changedAt = Date.now();
+    if (closed || reading) return;
+    if (idle || !feed.live) {
+      idle = false;
+      later(pollMs / 2);
+    }
+  });
   const close = () => {
     if (closed) return;
     closed = true;
     open--;
+    unwatch?.();
     clearTimeout(timer);
     clearInterval(heartbeat);
     res.end();
   };
   req.on('close', close);
   const tick = async () => {
+    reading = true;
     try {
       const json = JSON.stringify(await o.read());
       if (closed) return;
       if (json !== last) res.write(`event: update\ndata: ${json}\n\n`);
       last = json;
-      timer = setTimeout(() => void tick(), o.pollMs ?? LIVE_POLL_MS);
+      reading = false;
+      schedule();
     } catch (err) {
       const f = err as { code?: unknown; details?: string; message?: string };
       if (typeof f.code !== 'number') o.log.warn({ err }, 'live stream failed');

@@ -11,6 +11,7 @@ import type { CallFailure, CallRunner } from './calls.js';
 import type { Operations } from './operations.js';
 import { CALLBACK_PATH, FLOW_COOKIE, OidcLoginError, createOidcLogin, type OidcLogin } from './oidc-login.js';
 import { loadConsole, type StaticFile } from './static.js';
+import { ANY_SESSION, type LiveFeed } from './live-feed.js';
 import { serveLive } from './web-live.js';
 import { errorMessage } from '@chaperone/observability';
 
@@ -75,6 +76,8 @@ export interface WebServerOptions {
   login?: LoginConfig | undefined;
   /** The built console; absent: `/` answers with how to build it. */
   consoleDir?: string;
+  /** Which sessions Kafka shows changing: live session streams re-read the store only then; absent: they poll it. */
+  liveFeed?: LiveFeed;
 }
 
 export interface WebServer {
@@ -297,7 +300,9 @@ async function handle(o: WebServerOptions, files: Map<string, StaticFile> | unde
     const initial = await first;
     let given = false;
     const read = () => (given ? route(o, inner)! : ((given = true), Promise.resolve(initial)));
-    if (!serveLive(req, res, { read, headers: SECURITY_HEADERS, log: o.log })) throw new WebRefusal(503, 'UNAVAILABLE', 'too many live streams: poll instead');
+    const watched = /^\/api\/v1\/sessions(?:\/([^/]+))?$/.exec(inner.path);
+    const feed = o.liveFeed && watched ? { source: o.liveFeed, sessionId: watched[1] ? decodeURIComponent(watched[1]) : ANY_SESSION } : undefined;
+    if (!serveLive(req, res, { read, headers: SECURITY_HEADERS, log: o.log, ...(feed ? { feed } : {}) })) throw new WebRefusal(503, 'UNAVAILABLE', 'too many live streams: poll instead');
     return;
   }
   const answer = route(o, { method, path: url.pathname, query: url.searchParams, authorization, body: () => readBody(req) });
