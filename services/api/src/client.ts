@@ -11,4 +11,5 @@ export { ApiError } from './lib/errors.js';
 export { jsonStyle, isoMicros } from './lib/json-style.js';
 export type { EventMsg as ReplayEvent, SessionMsg } from './lib/proto.js';
 export { buildTranscript, formatTranscript, formatTable, formatMicros, LiveTranscript, TranscriptJsonWriter, eventBody } from './lib/transcript/index.js';
+export { interleaveMcpReplays, mcpSessionsQuery, mergeMcpTranscripts, type McpTranscript, type McpTranscriptCommand, type TimedText } from './lib/transcript/index.js';
 export type { Transcript, TranscriptCommand, FormatOptions } from './lib/transcript/index.js';

@@ -15,7 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { commandsOf, httpBase, issueToken, sql, uniqueSubject } from './lib/http.js';
 import { SECRET, fetchWithCa } from './lib/mcp.js';
-import { eventually, loadStack, type Stack } from './lib/stack.js';
+import { chaperone, eventually, loadStack, type Stack } from './lib/stack.js';
 
 describe('MCP gateway: the reference servers from npm', () => {
   let stack: Stack;
@@ -85,6 +85,18 @@ describe('MCP gateway: the reference servers from npm', () => {
       return rows.length >= 2 ? rows.map((r) => r.node) : undefined;
     });
     assert.deepEqual(found, ['gw-1', 'gw-2']);
+    // …and replayed as one transcript, in time order, each call with the node that served it.
+    const replay = await eventually('the MCP session replayed from both nodes', async () => {
+      const r = await chaperone(stack, ['replay', '--mcp-session', sessionId, '--no-wait']);
+      return r.code === 0 && /Echo: on node 2/.test(r.stdout) ? r.stdout : undefined;
+    });
+    assert.match(replay, new RegExp(`^MCP session ${sessionId}: \\d+ gateway sessions on gw-1, gw-2, in time order`));
+    const order = [...replay.matchAll(/── served by node (gw-\d)|result \d+: Echo: (on node \d)/g)].map((m) => m[1] ?? m[2]);
+    assert.deepEqual(order.filter((x) => x!.startsWith('on node')), ['on node 1', 'on node 2'], 'the calls in time order');
+    assert.ok(order.indexOf('on node 1') > order.indexOf('gw-1') && order.lastIndexOf('gw-2') < order.indexOf('on node 2'), replay);
+    const json = await chaperone(stack, ['replay', '--mcp-session', sessionId, '--json']);
+    const doc = JSON.parse(json.stdout) as { commands: { nodeId: string; text: string }[] };
+    assert.deepEqual([...new Set(doc.commands.filter((c) => c.text.startsWith('tools/call echo')).map((c) => c.nodeId))], ['gw-1', 'gw-2']);
   });
 
   it('filesystem (prod): a read is allowed and its secret masked; write_file stays listed (the policy holds it, it does not hide it)', async () => {

@@ -5,7 +5,8 @@
  * prod). initialize, tools/list filtered by the policy, an allowed call, a denied call answered
  * by the gateway with a JSON-RPC error, and the calls in the recording. A destructive tool is
  * held for approval (Temporal + the stack's approvals worker), approved with
- * `chaperone approvals approve`, and then runs exactly once (the server's own log).
+ * `chaperone approvals approve`, and then runs exactly once (the server's own log): the same
+ * call after it is refused, the approval being single use.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { commandsOf, httpBase, issueToken, sql, uniqueSubject } from './lib/http.js';
+import { commandsOf, frameCommands, httpBase, issueToken, sql, uniqueSubject } from './lib/http.js';
 import { fetchWithCa, forgetRunTools, startMcpServer } from './lib/mcp.js';
 import { chaperone, eventually, loadStack, type Stack } from './lib/stack.js';
 import { loadConfig } from '@chaperone/config';
@@ -120,6 +121,10 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
     assert.match(out, /contents of \/srv\/notes\.txt/, 'the allowed call result is recorded');
     assert.match(out, /denied by policy: the tool run_shell/, 'the gateway refusal is recorded');
     assert.ok(!/"name":"run_shell"/.test(out), 'the recorded tools/list answer is the filtered one');
+
+    // Each call's request and answer (the server's result, or the gateway's JSON-RPC error) are its own (frame_commands).
+    const owned = (m: Map<string, number>, r: { command_id: number }): boolean => (m.get(`${r.command_id} CLIENT_TO_SERVER`) ?? 0) > 0 && (m.get(`${r.command_id} SERVER_TO_CLIENT`) ?? 0) > 0;
+    await frameCommands(stack, [...new Set(calls.map((r) => r.session_id))], (m) => calls.every((r) => owned(m, r)));
   });
 
   it('refuses a batch with a denied call as a whole, and malformed JSON with -32700', async () => {
@@ -176,6 +181,19 @@ describe('MCP gateway: the MCP SDK client against an MCP server', () => {
     const r = await call;
     assert.deepEqual(r.content, [{ type: 'text', text: 'deleted r-held' }]);
     assert.deepEqual(deletes(), ['r-held'], 'the approved call reached the server exactly once');
+
+    // Single use: the same call again is refused at once (not held), naming the approval it used.
+    const again = await client.callTool({ name: 'delete_record', arguments: args }).then(
+      () => assert.fail('the used approval released the call again'),
+      (e: Error & { code?: number; data?: { approval: { id: string; status: string } } }) => e,
+    );
+    assert.equal(again.code, -32001);
+    assert.deepEqual([again.data!.approval.id, again.data!.approval.status], [p.approvalId, 'used']);
+    assert.match(again.message, new RegExp(`approval ${p.approvalId} was already used by session \\S+ .*an approved call runs once.*A new approval ${p.approvalId} from dba or sre-oncall was requested`));
+    assert.deepEqual(deletes(), ['r-held'], "the server's own log: one execution");
+    // The new request it made is pending; denied here so that nothing is left waiting.
+    const deny = await chaperone(stack, ['approvals', 'deny', p.approvalId, '--token', await issueToken(stack, 'user:alice', ['dba']), '--reason', 'e2e: asked again']);
+    assert.equal(deny.code, 0, deny.stderr);
   });
 
   it('answers a call still pending after approvals.httpHold with a JSON-RPC error carrying the approval id; the retry runs once approved', { timeout: 90_000 }, async () => {

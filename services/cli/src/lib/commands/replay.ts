@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '@chaperone/config';
-import { LiveTranscript, TranscriptJsonWriter, eventBody, jsonStyle, type ReplayEvent } from '@chaperone/api/client';
+import { LiveTranscript, TranscriptJsonWriter, buildTranscript, eventBody, interleaveMcpReplays, jsonStyle, mcpSessionsQuery, mergeMcpTranscripts, type ApiClient, type ReplayEvent, type TimedText } from '@chaperone/api/client';
 import { positiveInt, withApi, withApiClient, type ApiOptions } from '../grpc-client.js';
 import { errorMessage } from '@chaperone/observability';
 
@@ -12,6 +12,7 @@ interface ReplayOpts extends ApiOptions {
   wait: boolean;
   idleLimit?: number;
   maxRows: number;
+  mcpSession?: string;
 }
 
 function speed(value: string): number {
@@ -54,6 +55,42 @@ function rawEventJson(e: ReplayEvent): string {
   return JSON.stringify(jsonStyle({ ...rest, ...(messageTypes ? { messageTypes } : {}), payload: Buffer.from(payload).toString('hex'), avro: Buffer.from(avro).toString('hex') }));
 }
 
+/**
+ * `--mcp-session <Mcp-Session-Id>`: the gateway sessions that served one MCP session (found with
+ * the SOC's SQL, see mcpSessionsQuery) replayed as one transcript, in time order, with the node
+ * that served each call. Printed at once (the sessions are read whole, then interleaved).
+ */
+async function replayMcpSession(client: ApiClient, mcpSessionId: string, opts: ReplayOpts): Promise<void> {
+  let query: string;
+  try {
+    query = mcpSessionsQuery(mcpSessionId);
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
+  const found = await client.query(query, 1000);
+  const ids = [...new Set(found.rows.map((r) => r[0]).filter((v): v is string => !!v))];
+  if (ids.length === 0) throw new InvalidArgumentError(`no recorded MCP calls with Mcp-Session-Id ${mcpSessionId} (recordings reach the store a few seconds after the calls)`);
+  const sessions: ReplayEvent[][] = [];
+  for (const id of ids) {
+    const events: ReplayEvent[] = [];
+    for await (const e of client.replay(id, { follow: false })) events.push(e);
+    sessions.push(events);
+  }
+  if (opts.json) {
+    const m = mergeMcpTranscripts(mcpSessionId, sessions.map((events) => buildTranscript(events)));
+    const sessionsJson = m.sessions.map((t) => ({ sessionId: t.sessionId, nodeId: t.nodeId, started: t.started, ended: t.ended, events: t.events }));
+    await write(`${JSON.stringify(jsonStyle({ mcpSessionId, sessions: sessionsJson, commands: m.commands }))}\n`);
+    return;
+  }
+  const replays = sessions.map((events) => {
+    const live = new LiveTranscript({ maxRows: opts.maxRows });
+    const texts: TimedText[] = events.map((e) => ({ tsMicros: e.tsMicros, sessionId: e.sessionId, nodeId: e.nodeId, text: live.push(e) }));
+    const last = events.at(-1)!;
+    return [...texts, { tsMicros: last.tsMicros, sessionId: last.sessionId, nodeId: last.nodeId, text: live.end() }].filter((t) => t.text);
+  });
+  await write(interleaveMcpReplays(mcpSessionId, replays));
+}
+
 /** Registers `chaperone replay <session-id>`. */
 export function register(program: Command): void {
   withApi(
@@ -67,7 +104,8 @@ export function register(program: Command): void {
           'original timing is kept (--speed, --idle-limit, --no-wait); into a pipe it prints at once unless --speed is ' +
           'given. --follow watches a live session straight from Kafka until it ends (Ctrl-C stops watching).',
       )
-      .argument('<session-id>')
+      .argument('[session-id]', 'the gateway session (omit with --mcp-session)')
+      .option('--mcp-session <id>', 'replay one MCP session (its Mcp-Session-Id) as one transcript: every gateway session that served it, in time order, with the node of each call')
       .option('-f, --follow', 'after what is stored, print the live session as it happens, until it ends')
       .option('--speed <n>', 'replay at n times the original pace (0.5 = half speed)', speed)
       .option('--no-wait', 'print everything at once, without the original pauses')
@@ -81,16 +119,20 @@ export function register(program: Command): void {
           '  chaperone replay 0b3c…            # as it happened\n' +
           '  chaperone replay 0b3c… --speed 10 --idle-limit 2s\n' +
           '  chaperone replay 0b3c… --follow   # watch a live session\n' +
-          '  chaperone replay 0b3c… --json | jq .commands',
+          '  chaperone replay 0b3c… --json | jq .commands\n' +
+          '  chaperone replay --mcp-session 4f0c…  # one MCP session across gateway nodes',
       ),
-  ).action(async (id: string, opts: ReplayOpts) => {
+  ).action(async (id: string | undefined, opts: ReplayOpts) => {
+    if ((id === undefined) === (opts.mcpSession === undefined)) throw new InvalidArgumentError('give one of: a session id, or --mcp-session <Mcp-Session-Id>');
+    if (opts.mcpSession !== undefined && (opts.follow || opts.events)) throw new InvalidArgumentError('--mcp-session replays what is stored: no --follow or --events');
     // `replay … | head` closes the pipe early: that is the reader being done, not an error.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(0);
       throw err;
     });
     await withApiClient(opts, async (client) => {
-      const stream = client.replay(id, { follow: opts.follow ?? false });
+      if (opts.mcpSession !== undefined) return await replayMcpSession(client, opts.mcpSession, opts);
+      const stream = client.replay(id!, { follow: opts.follow ?? false });
       if (opts.events || (opts.json && opts.follow)) {
         for await (const e of stream) {
           if (opts.events) await write(`${rawEventJson(e)}\n`);
