@@ -38,6 +38,24 @@ function formatDiff(v: ToolView): string {
   return `${head.join('\n')}\n\n${body}\n`;
 }
 
+/** `chaperone mcp tools ls`: one line per tool, or the registry entries as JSON. */
+async function listTools(opts: Common & { server?: string; changed?: boolean }): Promise<void> {
+  const rows = (await withApiClient(opts, (c) => c.listMcpTools({ ...(opts.server ? { server: opts.server } : {}), changedOnly: opts.changed ?? false }))) as ToolView[];
+  if (opts.json) return printJson(rows);
+  printTable(
+    rows.map((v) => ({
+      SERVER: v.server,
+      TOOL: v.tool,
+      STATUS: v.status,
+      PINNED: short(v.pinned.sha256),
+      CURRENT: short(v.current.sha256),
+      CHANGED: v.changes.map((c) => c.field).join(','),
+      SCAN: v.scan.suspicious ? `suspicious: ${[...new Set(v.scan.findings.map((f) => f.rule))].join(',')}` : '',
+      'SEEN (UTC)': when(v.current.seenMicros),
+    })),
+  );
+}
+
 /** Registers `chaperone mcp tools ls|diff|accept`. */
 export function register(program: Command): void {
   const mcp = program.command('mcp').summary('MCP servers behind the gateway: pinned tool definitions');
@@ -58,22 +76,7 @@ export function register(program: Command): void {
     .option('--server <name>', 'only this MCP server (connection name)')
     .option('--changed', 'only tools changed since they were pinned')
     .option('--json', 'print the registry entries as JSON (pinned and current definitions, changes, scan)')
-    .action(async (opts: Common & { server?: string; changed?: boolean }) => {
-      const rows = (await withApiClient(opts, (c) => c.listMcpTools({ ...(opts.server ? { server: opts.server } : {}), changedOnly: opts.changed ?? false }))) as ToolView[];
-      if (opts.json) return printJson(rows);
-      printTable(
-        rows.map((v) => ({
-          SERVER: v.server,
-          TOOL: v.tool,
-          STATUS: v.status,
-          PINNED: short(v.pinned.sha256),
-          CURRENT: short(v.current.sha256),
-          CHANGED: v.changes.map((c) => c.field).join(','),
-          SCAN: v.scan.suspicious ? `suspicious: ${[...new Set(v.scan.findings.map((f) => f.rule))].join(',')}` : '',
-          'SEEN (UTC)': when(v.current.seenMicros),
-        })),
-      );
-    });
+    .action(listTools);
 
   withApi(tools.command('diff'))
     .description("Show how a tool's current definition differs from its pin, field by field, and what the scan found")

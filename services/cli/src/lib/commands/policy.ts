@@ -152,21 +152,24 @@ export function register(program: Command): void {
         "  chaperone policy eval --bundle policies/build/bundle.tar.gz --sql 'DROP TABLE orders' -l env=prod\n" +
         '  chaperone policy eval --input input.json --json',
     )
-    .action(async (opts: EvalOptions) => {
-      if (!opts.input === !opts.sql) throw new UserError('give exactly one of --input <file> or --sql <text>');
-      let config: Config | undefined;
-      const getConfig = () => (config ??= configFrom(opts));
-      const input = opts.input ? readInput(opts.input) : inputFromFlags(opts, getConfig);
-      await completeSql(input);
-      const bundle = opts.bundle ?? getConfig().policy.bundleFile;
-      let engine: PolicyEngine;
-      try {
-        engine = await PolicyEngine.load(bundle);
-      } catch (err) {
-        throw new UserError(errorMessage(err));
-      }
-      const decision = engine.evaluate(input as unknown as PolicyInput);
-      if (opts.json) printJson(decision);
-      else printDecision(decision);
-    });
+    .action(evaluate);
+}
+
+/** `chaperone policy eval`: one input (a file, or built from --sql and flags) against a bundle. */
+async function evaluate(opts: EvalOptions): Promise<void> {
+  if (!opts.input === !opts.sql) throw new UserError('give exactly one of --input <file> or --sql <text>');
+  let config: Config | undefined;
+  const getConfig = () => (config ??= configFrom(opts));
+  const input = opts.input ? readInput(opts.input) : inputFromFlags(opts, getConfig);
+  await completeSql(input);
+  const bundle = opts.bundle ?? getConfig().policy.bundleFile;
+  let engine: PolicyEngine;
+  try {
+    engine = await PolicyEngine.load(bundle);
+  } catch (err) {
+    throw new UserError(errorMessage(err));
+  }
+  const decision = engine.evaluate(input as unknown as PolicyInput);
+  if (opts.json) printJson(decision);
+  else printDecision(decision);
 }

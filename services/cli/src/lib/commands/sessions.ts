@@ -72,6 +72,13 @@ export function register(program: Command): void {
   const sessions = program.command('sessions')
       .summary('list and show recorded sessions').description('Recorded sessions (from the recording store, through the API)');
 
+  registerList(sessions);
+  registerShow(sessions);
+  registerEnd(sessions);
+}
+
+/** `chaperone sessions ls`: a page of sessions, newest first, with a hint for the next page. */
+function registerList(sessions: Command): void {
   withApi(
     sessions
       .command('ls')
@@ -118,7 +125,10 @@ export function register(program: Command): void {
     );
     hint();
   });
+}
 
+/** `chaperone sessions show <id>`: one session's identity, connection, times, counters and seal. */
+function registerShow(sessions: Command): void {
   withApi(
     sessions
       .command('show')
@@ -146,6 +156,5 @@ export function register(program: Command): void {
     if (s.ended) lines.push(`seal        ${s.sealed ? `sealed by ${s.sealedBy}` : 'not sealed'}, sealed hash ${s.sealedHash || '-'} (check with \`chaperone verify ${s.sessionId}\`)`);
     process.stdout.write(`${lines.join('\n')}\n`);
   });
-
-  registerEnd(sessions);
 }
+
