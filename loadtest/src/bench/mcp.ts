@@ -5,7 +5,11 @@
  * latency per target, Chaperone/direct as a ratio, the latency added, and whether the added p50
  * stays within the Kafka acknowledgement floor + 1 ms (the issue's bound).
  *
- *   node --conditions=development --import tsx loadtest/src/bench/mcp.ts [--calls 300] [--warmup 30] [--json]
+ * The two targets are called in alternation (direct, Chaperone, direct, …) so that both see the
+ * same machine load: on a shared machine whose load swings within a run, measuring one target
+ * after the other compared two different machines.
+ *
+ *   node --conditions=development --import tsx loadtest/src/bench/mcp.ts [--calls 300] [--warmup 30] [--via URL] [--json]
  */
 import { request as httpsRequest, Agent } from 'node:https';
 import { cpus, loadavg } from 'node:os';
@@ -32,6 +36,8 @@ Options:
   --calls <n>     measured calls per target (default 300)
   --warmup <n>    calls before measuring, per target (default 30)
   --stack <file>  the stack description (default deploy/local/.run/stack.json)
+  --via <url>     reach Chaperone here instead of the load-balanced endpoint, e.g. one gateway
+                  node's HTTP proxy (https://127.0.0.1:18441) or an extra node being profiled
   --json          print the figures as JSON on stdout (progress stays on stderr)
   -h, --help      this text`;
 
@@ -39,6 +45,7 @@ interface Options {
   calls: number;
   warmup: number;
   stack: string;
+  via: string | undefined;
   json: boolean;
 }
 
@@ -48,6 +55,7 @@ function options(): Options | undefined {
       calls: { type: 'string', default: '300' },
       warmup: { type: 'string', default: '30' },
       stack: { type: 'string', default: `${repoRoot}deploy/local/.run/stack.json` },
+      via: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -58,7 +66,7 @@ function options(): Options | undefined {
     if (!Number.isInteger(n) || n < 1) throw new BenchError('BAD_ARGS', `--${name} takes a positive integer, not "${s}"`);
     return n;
   };
-  return { calls: positive('calls', v.calls), warmup: positive('warmup', v.warmup), stack: v.stack, json: v.json };
+  return { calls: positive('calls', v.calls), warmup: positive('warmup', v.warmup), stack: v.stack, via: v.via, json: v.json };
 }
 
 /** fetch over node:https with the stack's CA and keep-alive (the SDK takes a fetch; the global one cannot be given a CA). */
@@ -86,22 +94,29 @@ interface Figures {
   meanUs: number;
 }
 
-async function measure(target: Figures['target'], transport: StreamableHTTPClientTransport, o: Options): Promise<Figures> {
-  const client = new Client({ name: 'chaperone-bench', version: '1.0.0' });
-  await client.connect(transport);
+type Target = { target: Figures['target']; transport: StreamableHTTPClientTransport };
+
+/** One echo call per target in turn, warm-up first; the samples of each target. */
+async function measure(targets: Target[], o: Options): Promise<Figures[]> {
+  const clients = targets.map(() => new Client({ name: 'chaperone-bench', version: '1.0.0' }));
   try {
-    const samples: number[] = [];
-    for (let i = 0; i < o.warmup + o.calls; i++) {
-      const t0 = process.hrtime.bigint();
-      const r = await client.callTool({ name: 'echo', arguments: { message: `bench ${i}` } });
-      if (r.isError) throw new BenchError('RUN_FAILED', `${target}: the echo call failed: ${JSON.stringify(r.content)}`);
-      if (i >= o.warmup) samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+    for (const [i, c] of clients.entries()) await c.connect(targets[i]!.transport);
+    const samples = targets.map(() => [] as number[]);
+    for (let n = 0; n < o.warmup + o.calls; n++) {
+      for (const [i, c] of clients.entries()) {
+        const t0 = process.hrtime.bigint();
+        const r = await c.callTool({ name: 'echo', arguments: { message: `bench ${n}` } });
+        if (r.isError) throw new BenchError('RUN_FAILED', `${targets[i]!.target}: the echo call failed: ${JSON.stringify(r.content)}`);
+        if (n >= o.warmup) samples[i]!.push(Number(process.hrtime.bigint() - t0) / 1000);
+      }
     }
-    samples.sort((a, b) => a - b);
-    const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-    return { target, calls: o.calls, p50Us: at(0.5), p99Us: at(0.99), meanUs: samples.reduce((a, b) => a + b, 0) / samples.length };
+    return samples.map((s, i) => {
+      s.sort((a, b) => a - b);
+      const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+      return { target: targets[i]!.target, calls: o.calls, p50Us: at(0.5), p99Us: at(0.99), meanUs: s.reduce((a, b) => a + b, 0) / s.length };
+    });
   } finally {
-    await client.close();
+    for (const c of clients) await c.close();
   }
 }
 
@@ -112,14 +127,15 @@ async function main(o: Options): Promise<void> {
   const token = await (await TokenIssuer.fromConfig(config.identity)).issue({ subject: 'bench:mcp', groups: ['agents'], ttlMs: 30 * 60_000 });
   const progress = (s: string) => process.stderr.write(`${s}\n`);
   const load = [loadavg()[0]!];
-  progress(`direct: ${stack.MCP_EVERYTHING_URL} …`);
-  const direct = await measure('direct', new StreamableHTTPClientTransport(new URL(stack.MCP_EVERYTHING_URL)), o);
-  progress(`chaperone: ${stack.AGENT_HTTP_BASE}/mcp-everything/ …`);
-  const through = await measure(
-    'chaperone',
-    new StreamableHTTPClientTransport(new URL(`${stack.AGENT_HTTP_BASE}/mcp-everything/`), { requestInit: { headers: { Authorization: `Bearer ${token}` } }, fetch: fetchWithCa(readFileSync(stack.TLS_CA_FILE!, 'utf8')) }),
+  const via = `${(o.via ?? stack.AGENT_HTTP_BASE!).replace(/\/$/, '')}/mcp-everything/`;
+  progress(`direct ${stack.MCP_EVERYTHING_URL} and chaperone ${via}, in alternation …`);
+  const [direct, through] = (await measure(
+    [
+      { target: 'direct', transport: new StreamableHTTPClientTransport(new URL(stack.MCP_EVERYTHING_URL)) },
+      { target: 'chaperone', transport: new StreamableHTTPClientTransport(new URL(via), { requestInit: { headers: { Authorization: `Bearer ${token}` } }, fetch: fetchWithCa(readFileSync(stack.TLS_CA_FILE!, 'utf8')) }) },
+    ],
     o,
-  );
+  )) as [Figures, Figures];
   progress('measuring the Kafka acknowledgement round trip (acks=all, idempotent, one message) …');
   const kafkaAck = await kafkaAckFloor(config.kafka.brokers);
   load.push(loadavg()[0]!);
