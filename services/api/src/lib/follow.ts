@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, type Consumer } from 'kafkajs';
+import { Kafka, type Admin, type Consumer } from 'kafkajs';
 import type { Config } from '@chaperone/config';
 import { chainHash, decodeRecord, kafkaClientOptions, sessionPartition } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
@@ -44,6 +44,110 @@ const sizeOf = (e: StoredEvent) => e.payload.length + e.avro.length;
 const HEARTBEAT_MS = 1000;
 
 /**
+ * The events between the consumer and the reader: at most FOLLOW_QUEUE_BYTES (past it the
+ * consumer's handler waits in hold()), a wake-up for a reader waiting on an empty queue.
+ */
+class FollowQueue {
+  private readonly events: StoredEvent[] = [];
+  private bytes = 0;
+  private wake: (() => void) | undefined;
+  private space: (() => void) | undefined;
+  stopped = false;
+  failure: Error | undefined;
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly onQueued?: (bytes: number) => void,
+  ) {}
+
+  push(events: StoredEvent[]): void {
+    for (const e of events) {
+      this.events.push(e);
+      this.bytes += sizeOf(e);
+    }
+    this.onQueued?.(this.bytes);
+    this.notify();
+  }
+
+  shift(): StoredEvent | undefined {
+    const e = this.events.shift();
+    if (!e) return undefined;
+    this.bytes -= sizeOf(e);
+    if (this.bytes <= FOLLOW_QUEUE_BYTES) this.freed();
+    return e;
+  }
+
+  /** Backpressure: the consumer fetches no further while the reader is this far behind (heartbeating meanwhile). */
+  async hold(heartbeat: () => Promise<void>): Promise<void> {
+    while (this.bytes > FOLLOW_QUEUE_BYTES && !this.stopped && !this.signal.aborted) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, HEARTBEAT_MS);
+        this.space = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
+      await heartbeat().catch(() => undefined);
+    }
+  }
+
+  /** The reader waits for the next push, a failure or the abort. */
+  next(): Promise<void> {
+    return new Promise<void>((r) => (this.wake = r));
+  }
+
+  fail(err: Error): void {
+    this.failure = err;
+    this.notify();
+  }
+
+  notify = (): void => {
+    this.wake?.();
+    this.wake = undefined;
+  };
+
+  freed = (): void => {
+    this.space?.();
+    this.space = undefined;
+  };
+}
+
+/** The session's partition and the offset to start it at (sinceMs); '-1': nothing since then, start at its end. */
+async function startingPoint(admin: Admin, o: FollowOptions): Promise<{ partition: number; offset: string; others: number[] }> {
+  const meta = await admin.fetchTopicMetadata({ topics: [o.kafka.topic] });
+  const partitions = meta.topics[0]?.partitions ?? [];
+  const partition = sessionPartition(o.sessionId, partitions.length);
+  const byTime = await admin.fetchTopicOffsetsByTimestamp(o.kafka.topic, o.sinceMs);
+  let offset = byTime.find((p) => p.partition === partition)?.offset ?? '-1';
+  // Offset -1 (nothing at or after sinceMs) means the end of the partition: only new events.
+  if (offset === '-1') offset = (await admin.fetchTopicOffsets(o.kafka.topic)).find((x) => x.partition === partition)?.high ?? '0';
+  return { partition, offset, others: partitions.map((x) => x.partitionId).filter((x) => x !== partition) };
+}
+
+/** Runs the consumer on the session's partition alone, from `offset`, queueing the session's events. */
+async function consumeSession(consumer: Consumer, o: FollowOptions, at: { partition: number; offset: string; others: number[] }, queue: FollowQueue): Promise<void> {
+  const { topic } = o.kafka;
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  consumer.on(consumer.events.CRASH, (e) => queue.fail(e.payload.error));
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async (payload) => {
+      const { partition, message } = payload;
+      if (partition !== at.partition || message.key?.toString() !== o.sessionId || !message.value) return;
+      try {
+        queue.push(storedOf(message.value));
+      } catch (err) {
+        o.log.warn({ err, offset: message.offset }, 'follow: skipping an undecodable message');
+      }
+      await queue.hold(() => payload.heartbeat());
+    },
+  });
+  consumer.seek({ topic, partition: at.partition, offset: at.offset });
+  if (at.others.length) consumer.pause([{ topic, partitions: at.others }]);
+}
+
+/**
  * A live session straight from Kafka: a consumer of its own (a throwaway group, deleted
  * afterwards) reads only the session's partition, which the gateway chose from the session id
  * (sessionPartition), from `sinceMs` on, and yields the session's events
@@ -57,93 +161,32 @@ export async function* followSession(o: FollowOptions): AsyncGenerator<StoredEve
   const admin = kafka.admin();
   const groupId = `chaperone-follow-${randomBytes(6).toString('hex')}`;
   const consumer: Consumer = kafka.consumer({ groupId, minBytes: 1, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
-  const queue: StoredEvent[] = [];
-  let queued = 0;
-  let wake: (() => void) | undefined;
-  let space: (() => void) | undefined;
-  let stopped = false;
-  let failure: Error | undefined;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const freed = () => {
-    space?.();
-    space = undefined;
-  };
+  const queue = new FollowQueue(o.signal, o.onQueued);
   const onAbort = () => {
-    notify();
-    freed();
+    queue.notify();
+    queue.freed();
   };
   o.signal.addEventListener('abort', onAbort);
   let next = o.afterSeq + 1;
   try {
     await admin.connect();
-    const meta = await admin.fetchTopicMetadata({ topics: [o.kafka.topic] });
-    const partitions = meta.topics[0]?.partitions ?? [];
-    const partition = sessionPartition(o.sessionId, partitions.length);
-    const offsets = await admin.fetchTopicOffsetsByTimestamp(o.kafka.topic, o.sinceMs);
-    const start = offsets.find((p) => p.partition === partition)?.offset ?? '-1';
-    await consumer.connect();
-    await consumer.subscribe({ topics: [o.kafka.topic], fromBeginning: false });
-    consumer.on(consumer.events.CRASH, (e) => {
-      failure = e.payload.error;
-      notify();
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async (payload) => {
-        const { partition: p, message } = payload;
-        if (p !== partition || message.key?.toString() !== o.sessionId || !message.value) return;
-        try {
-          for (const e of storedOf(message.value)) {
-            queue.push(e);
-            queued += sizeOf(e);
-          }
-        } catch (err) {
-          o.log.warn({ err, offset: message.offset }, 'follow: skipping an undecodable message');
-        }
-        o.onQueued?.(queued);
-        notify();
-        // Backpressure: the consumer fetches no further while the reader is this far behind.
-        while (queued > FOLLOW_QUEUE_BYTES && !stopped && !o.signal.aborted) {
-          await new Promise<void>((r) => {
-            const timer = setTimeout(r, HEARTBEAT_MS);
-            space = () => {
-              clearTimeout(timer);
-              r();
-            };
-          });
-          await payload.heartbeat().catch(() => undefined);
-        }
-      },
-    });
-    // Offset -1 (nothing at or after sinceMs) means the end of the partition: only new events.
-    if (start === '-1') {
-      const [end] = (await admin.fetchTopicOffsets(o.kafka.topic)).filter((x) => x.partition === partition);
-      consumer.seek({ topic: o.kafka.topic, partition, offset: end?.high ?? '0' });
-    } else consumer.seek({ topic: o.kafka.topic, partition, offset: start });
-    const others = partitions.map((x) => x.partitionId).filter((x) => x !== partition);
-    if (others.length) consumer.pause([{ topic: o.kafka.topic, partitions: others }]);
+    await consumeSession(consumer, o, await startingPoint(admin, o), queue);
     o.onReady?.();
     for (;;) {
-      while (queue.length) {
-        const e = queue.shift()!;
-        queued -= sizeOf(e);
-        if (queued <= FOLLOW_QUEUE_BYTES) freed();
+      for (let e = queue.shift(); e; e = queue.shift()) {
         if (e.seq < next) continue;
         next = e.seq + 1;
         yield e;
         if (e.type === 'SessionEnded') return;
       }
-      if (failure) throw failure;
+      if (queue.failure) throw queue.failure;
       if (o.signal.aborted) return;
-      await new Promise<void>((r) => (wake = r));
+      await queue.next();
     }
   } finally {
     // A consumer held in eachMessage would keep disconnect() waiting.
-    stopped = true;
-    freed();
+    queue.stopped = true;
+    queue.freed();
     o.signal.removeEventListener('abort', onAbort);
     await consumer.disconnect().catch(() => undefined);
     await admin.deleteGroups([groupId]).catch(() => undefined);

@@ -28,100 +28,131 @@ export interface LiveFeed {
   close(): Promise<void>;
 }
 
-type State = { kind: 'idle' } | { kind: 'starting' } | { kind: 'running'; consumer: Consumer; admin: Admin; groupId: string } | { kind: 'failed'; at: number };
+type Running = { consumer: Consumer; admin: Admin; groupId: string };
+type State = { kind: 'idle' } | { kind: 'starting' } | ({ kind: 'running' } & Running) | { kind: 'failed'; at: number };
 
-/** The live feed over config.kafka.topic; the consumer starts with the first watcher and stops after the last (FEED_LINGER_MS). */
-export function kafkaLiveFeed(config: Pick<Config, 'kafka'>, log: Logger, o: { lingerMs?: number; retryMs?: number } = {}): LiveFeed {
-  const watchers = new Map<string, Set<() => void>>();
-  let state: State = { kind: 'idle' };
-  let linger: NodeJS.Timeout | undefined;
-  let closed = false;
-  const everyone = () => [...watchers.values()].flatMap((s) => [...s]);
-  const tell = (sessionId: string) => {
-    for (const key of [sessionId, ANY_SESSION]) for (const cb of watchers.get(key) ?? []) cb();
-  };
-  const fail = (err: unknown) => {
-    if (closed) return;
-    log.warn({ err }, 'live feed: cannot follow the sessions topic; live streams poll the store');
-    const was = state;
-    state = { kind: 'failed', at: Date.now() };
+export interface LiveFeedOptions {
+  /** @default FEED_LINGER_MS */
+  lingerMs?: number;
+  /** @default FEED_RETRY_MS */
+  retryMs?: number;
+}
+
+/** Leaves the consumer's group and deletes it (it was a throwaway). */
+async function stopConsumer(s: Running): Promise<void> {
+  await s.consumer.disconnect().catch(() => undefined);
+  await s.admin.deleteGroups([s.groupId]).catch(() => undefined);
+  await s.admin.disconnect().catch(() => undefined);
+}
+
+class KafkaLiveFeed implements LiveFeed {
+  private readonly watchers = new Map<string, Set<() => void>>();
+  private state: State = { kind: 'idle' };
+  private linger: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: Pick<Config, 'kafka'>,
+    private readonly log: Logger,
+    private readonly o: LiveFeedOptions,
+  ) {}
+
+  get live(): boolean {
+    return this.state.kind === 'running';
+  }
+
+  watch(sessionId: string, onChange: () => void): () => void {
+    let set = this.watchers.get(sessionId);
+    if (!set) this.watchers.set(sessionId, (set = new Set()));
+    set.add(onChange);
+    this.ensureStarted();
+    return () => {
+      set.delete(onChange);
+      if (!set.size && this.watchers.get(sessionId) === set) this.watchers.delete(sessionId);
+      this.stopWhenUnwatched();
+    };
+  }
+
+  retry(): void {
+    if (this.watchers.size) this.ensureStarted();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.linger);
+    const s = this.state;
+    this.state = { kind: 'idle' };
+    if (s.kind === 'running') await stopConsumer(s);
+  }
+
+  private tellAll(): void {
+    for (const set of [...this.watchers.values()]) for (const cb of [...set]) cb();
+  }
+
+  private tell(sessionId: string): void {
+    for (const key of [sessionId, ANY_SESSION]) for (const cb of this.watchers.get(key) ?? []) cb();
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    this.log.warn({ err }, 'live feed: cannot follow the sessions topic; live streams poll the store');
+    const was = this.state;
+    this.state = { kind: 'failed', at: Date.now() };
     if (was.kind === 'running') void stopConsumer(was);
-    for (const cb of everyone()) cb();
-  };
-  const start = async () => {
-    state = { kind: 'starting' };
-    const kafka = new Kafka(kafkaClientOptions(config.kafka, { role: 'api-live' }));
+    this.tellAll();
+  }
+
+  private ensureStarted(): void {
+    clearTimeout(this.linger);
+    const s = this.state;
+    if (this.closed || s.kind === 'starting' || s.kind === 'running') return;
+    if (s.kind === 'failed' && Date.now() - s.at < (this.o.retryMs ?? FEED_RETRY_MS)) return;
+    this.state = { kind: 'starting' };
+    this.start().catch((err: unknown) => this.fail(err));
+  }
+
+  /** Joins a throwaway group on the sessions topic; live once the group is joined. */
+  private async start(): Promise<void> {
+    const kafka = new Kafka(kafkaClientOptions(this.config.kafka, { role: 'api-live' }));
     const groupId = `chaperone-live-${randomBytes(6).toString('hex')}`;
     const consumer = kafka.consumer({ groupId, minBytes: 1, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1000 });
-    const admin = kafka.admin();
+    const run: Running = { consumer, admin: kafka.admin(), groupId };
     try {
       await consumer.connect();
       // A new group without committed offsets starts at the end: only what the gateways publish from now on.
-      await consumer.subscribe({ topics: [config.kafka.topic], fromBeginning: false });
-      consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+      await consumer.subscribe({ topics: [this.config.kafka.topic], fromBeginning: false });
+      consumer.on(consumer.events.CRASH, (e) => this.fail(e.payload.error));
       const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
       await consumer.run({
         autoCommit: false,
         eachMessage: ({ message }) => {
-          if (message.key) tell(message.key.toString());
+          if (message.key) this.tell(message.key.toString());
           return Promise.resolve();
         },
       });
       await joined;
-      await admin.connect();
-      if (closed) return void (await stopConsumer({ consumer, admin, groupId }));
-      state = { kind: 'running', consumer, admin, groupId };
-      for (const cb of everyone()) cb();
+      await run.admin.connect();
     } catch (err) {
       await consumer.disconnect().catch(() => undefined);
-      fail(err);
+      throw err;
     }
-  };
-  const stopConsumer = async (s: { consumer: Consumer; admin: Admin; groupId: string }) => {
-    await s.consumer.disconnect().catch(() => undefined);
-    await s.admin.deleteGroups([s.groupId]).catch(() => undefined);
-    await s.admin.disconnect().catch(() => undefined);
-  };
-  const ensureStarted = () => {
-    clearTimeout(linger);
-    const retryMs = o.retryMs ?? FEED_RETRY_MS;
-    if (closed || state.kind === 'starting' || state.kind === 'running') return;
-    if (state.kind === 'failed' && Date.now() - state.at < retryMs) return;
-    void start();
-  };
-  const stopWhenUnwatched = () => {
-    if (watchers.size) return;
-    linger = setTimeout(() => {
-      if (watchers.size || state.kind !== 'running') return;
-      const s = state;
-      state = { kind: 'idle' };
+    if (this.closed) return stopConsumer(run);
+    this.state = { kind: 'running', ...run };
+    this.tellAll();
+  }
+
+  private stopWhenUnwatched(): void {
+    if (this.watchers.size) return;
+    this.linger = setTimeout(() => {
+      if (this.watchers.size || this.state.kind !== 'running') return;
+      const s = this.state;
+      this.state = { kind: 'idle' };
       void stopConsumer(s);
-    }, o.lingerMs ?? FEED_LINGER_MS);
-  };
-  return {
-    get live() {
-      return state.kind === 'running';
-    },
-    watch(sessionId, onChange) {
-      let set = watchers.get(sessionId);
-      if (!set) watchers.set(sessionId, (set = new Set()));
-      set.add(onChange);
-      ensureStarted();
-      return () => {
-        set.delete(onChange);
-        if (!set.size && watchers.get(sessionId) === set) watchers.delete(sessionId);
-        stopWhenUnwatched();
-      };
-    },
-    retry: () => {
-      if (watchers.size) ensureStarted();
-    },
-    async close() {
-      closed = true;
-      clearTimeout(linger);
-      const s = state;
-      state = { kind: 'idle' };
-      if (s.kind === 'running') await stopConsumer(s);
-    },
-  };
+    }, this.o.lingerMs ?? FEED_LINGER_MS);
+  }
+}
+
+/** The live feed over config.kafka.topic; the consumer starts with the first watcher and stops after the last (FEED_LINGER_MS). */
+export function kafkaLiveFeed(config: Pick<Config, 'kafka'>, log: Logger, o: LiveFeedOptions = {}): LiveFeed {
+  return new KafkaLiveFeed(config, log, o);
 }

@@ -34,6 +34,49 @@ export interface LiveStreamOptions {
 }
 
 /**
+ * When a stream reads next: every pollMs while settling after a change Kafka showed (or without
+ * a live feed), else only the safety read; a change while idle reads soon (half a poll: the
+ * records of a burst come together), one while reading extends the settling that read schedules.
+ */
+function readSchedule(o: LiveStreamOptions, read: () => void) {
+  const pollMs = o.pollMs ?? LIVE_POLL_MS;
+  const feed = o.feed?.source;
+  let timer: NodeJS.Timeout | undefined;
+  let changedAt = 0;
+  let idle = false;
+  let reading = false;
+  const later = (ms: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      reading = true;
+      read();
+    }, ms);
+  };
+  return {
+    /** The read is done (or, at the start, due now). */
+    afterRead(): void {
+      reading = false;
+      idle = false;
+      if (!feed?.live) {
+        feed?.retry();
+        return later(pollMs);
+      }
+      if (Date.now() - changedAt < (o.settleMs ?? SETTLE_MS)) return later(pollMs);
+      idle = true;
+      later(SAFETY_MS);
+    },
+    changed(): void {
+      changedAt = Date.now();
+      if (reading || !(idle || !feed?.live)) return;
+      idle = false;
+      later(pollMs / 2);
+    },
+    now: () => later(0),
+    stop: () => clearTimeout(timer),
+  };
+}
+
+/**
  * Server-sent events (text/event-stream, same origin, the session cookie): the state once at
  * start, then again each time it changes (an `update` event with the JSON), so the console need
  * not poll. The state is re-read server-side through the caller's own authorization (a token that
@@ -47,61 +90,16 @@ export function serveLive(req: IncomingMessage, res: ServerResponse, o: LiveStre
   res.writeHead(200, { ...o.headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   // The browser reconnects after this long when the connection drops.
   res.write('retry: 3000\n\n');
-  const pollMs = o.pollMs ?? LIVE_POLL_MS;
   let last = '';
   let closed = false;
-  let reading = false;
-  let timer: NodeJS.Timeout | undefined;
-  /** When Kafka last showed a change (0: not since the stream started). */
-  let changedAt = 0;
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-  const feed = o.feed?.source;
-  const later = (ms: number) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => void tick(), ms);
-  };
-  /** Waiting for a change (only the safety read is due). */
-  let idle = false;
-  /** The next read after one: every pollMs while settling after a change Kafka showed (or without a live feed), else the safety read. */
-  const schedule = () => {
-    idle = false;
-    if (!feed?.live) {
-      feed?.retry();
-      return later(pollMs);
-    }
-    if (Date.now() - changedAt < (o.settleMs ?? SETTLE_MS)) return later(pollMs);
-    idle = true;
-    later(SAFETY_MS);
-  };
-  // A change while idle reads soon (half a poll: records of a burst come together); one while
-  // settling is already covered; one while reading extends the settling the read then schedules.
-  const unwatch = feed?.watch(o.feed!.sessionId, () => {
-    changedAt = Date.now();
-    if (closed || reading) return;
-    if (idle || !feed.live) {
-      idle = false;
-      later(pollMs / 2);
-    }
-  });
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    open--;
-    unwatch?.();
-    clearTimeout(timer);
-    clearInterval(heartbeat);
-    res.end();
-  };
-  req.on('close', close);
   const tick = async () => {
-    reading = true;
     try {
       const json = JSON.stringify(await o.read());
       if (closed) return;
       if (json !== last) res.write(`event: update\ndata: ${json}\n\n`);
       last = json;
-      reading = false;
-      schedule();
+      schedule.afterRead();
     } catch (err) {
       const f = err as { code?: unknown; details?: string; message?: string };
       if (typeof f.code !== 'number') o.log.warn({ err }, 'live stream failed');
@@ -109,6 +107,18 @@ export function serveLive(req: IncomingMessage, res: ServerResponse, o: LiveStre
       close();
     }
   };
-  void tick();
+  const schedule = readSchedule(o, () => void tick());
+  const unwatch = o.feed?.source.watch(o.feed.sessionId, () => !closed && schedule.changed());
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    open--;
+    unwatch?.();
+    schedule.stop();
+    clearInterval(heartbeat);
+    res.end();
+  };
+  req.on('close', close);
+  schedule.now();
   return true;
 }
