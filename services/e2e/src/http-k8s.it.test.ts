@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandsOf, issueToken, replayOf, sql, uniqueSubject, writeKubeconfig } from './lib/http.js';
+import { commandsOf, frameCommands, issueToken, replayOf, sql, uniqueSubject, writeKubeconfig } from './lib/http.js';
 import { eventually, loadStack, run, type Stack } from './lib/stack.js';
 
 describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
@@ -122,6 +122,10 @@ describe('HTTP gateway: kubectl against the Kubernetes API stand-in', () => {
     assert.ok(out, 'the output is recorded on the stdout channel');
     const second = await frames(execs[1]!.session_id, `stdin-${name}`);
     assert.ok(second.some((r) => r.direction === 'CLIENT_TO_SERVER' && r.message_type.endsWith('channel=stdin') && Number(r.has) === 1), 'what the agent typed is recorded on the stdin channel');
+    // Every frame of the exec's tunnel is the exec's (frame_commands): the head and SYN_STREAMs and
+    // stdin one way, the 101, SYN_REPLYs, output and status the other.
+    const exec = execs[1]!;
+    await frameCommands(stack, [exec.session_id], (m) => (m.get(`${exec.command_id} CLIENT_TO_SERVER`) ?? 0) >= 4 && (m.get(`${exec.command_id} SERVER_TO_CLIENT`) ?? 0) >= 4);
     const replayed = await replayOf(stack, execs[1]!.session_id);
     assert.match(replayed, new RegExp(`stdin {2}│ stdin-${name}\\n(.*\\n)* {2}stdout │ stdin-${name}`));
     assert.match(replayed, /verb create {2}resource v1\/pods\/exec {2}namespace demo/);

@@ -6,7 +6,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { commandsOf, httpBase, issueToken, logSince, logSize, rawTls, replayOf, uniqueSubject } from './lib/http.js';
+import { commandsOf, frameCommands, httpBase, issueToken, logSince, logSize, rawTls, replayOf, uniqueSubject } from './lib/http.js';
 import { loadStack, run, type Stack } from './lib/stack.js';
 
 describe('HTTP gateway: curl against a JSON API', () => {
@@ -43,6 +43,8 @@ describe('HTTP gateway: curl against a JSON API', () => {
     assert.equal(post.decision, 'ALLOW');
     assert.deepEqual(JSON.parse(post.details), { method: 'POST', path: '/api/items', query: {}, contentType: 'application/json' });
     assert.deepEqual(rows.map((r) => r.action).slice(0, 5), ['POST', 'GET', 'PATCH', 'DELETE', 'GET']);
+    // The POST's head and body one way, its answer's head and body the other, are its own (frame_commands).
+    await frameCommands(stack, [post.session_id], (m) => (m.get(`${post.command_id} CLIENT_TO_SERVER`) ?? 0) >= 2 && (m.get(`${post.command_id} SERVER_TO_CLIENT`) ?? 0) >= 2);
     const replay = await replayOf(stack, post.session_id);
     assert.match(replay, new RegExp(subject));
     assert.match(replay, /POST \/api\/items/);

@@ -98,6 +98,22 @@ export async function commandsOf(stack: Stack, subject: string, min: number, whe
   }, 60_000);
 }
 
+/**
+ * Protocol messages per command and direction in the frames of these sessions (frame_commands,
+ * events v3), once `ready` holds for them: `${command_id} ${direction}` -> messages.
+ */
+export async function frameCommands(stack: Stack, sessionIds: string[], ready: (m: Map<string, number>) => boolean): Promise<Map<string, number>> {
+  const ids = sessionIds.map((s) => `'${s}'`).join(',');
+  return eventually(`frame_commands of ${ids}`, async () => {
+    const rows = await sql<{ command_id: number | string; direction: string; messages: number | string }>(
+      stack,
+      `SELECT command_id, direction, sum(messages) AS messages FROM frame_commands FINAL WHERE session_id IN (${ids}) GROUP BY command_id, direction`,
+    );
+    const m = new Map(rows.map((r) => [`${Number(r.command_id)} ${r.direction}`, Number(r.messages)]));
+    return ready(m) ? m : undefined;
+  }, 60_000);
+}
+
 /** Request lines a log file gained since `from` (a byte offset from `logSize`); health probes left out. */
 export function logSince(file: string, from: number): string {
   return readFileSync(file)
