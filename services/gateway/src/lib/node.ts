@@ -111,9 +111,9 @@ export class GatewayNode {
   endSession(order: EndSessionOrder): boolean {
     const why = order.reason ? `: ${order.reason}` : '';
     const error = `ended by ${order.by}${why}`;
-    const ended =
-      (this.pg?.endSessionById(order.sessionId, ENDED_BY_ADMIN, error, `chaperone: an administrator (${order.by}) ended this session${why}`) ?? false) ||
-      (this.httpProxy?.endSessionById(order.sessionId, ENDED_BY_ADMIN, error) ?? false);
+    // What the agent is told: psql in its FATAL, an HTTP agent in the 403 that answers its request.
+    const notice = `chaperone: an administrator (${order.by}) ended this session${why}`;
+    const ended = (this.pg?.endSessionById(order.sessionId, ENDED_BY_ADMIN, error, notice) ?? false) || (this.httpProxy?.endSessionById(order.sessionId, ENDED_BY_ADMIN, error, notice) ?? false);
     if (ended) this.opts.log.warn({ session: order.sessionId, by: order.by, reason: order.reason, audit: 'end-session' }, 'session ended by an administrator');
     return ended;
   }

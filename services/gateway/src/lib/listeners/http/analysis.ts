@@ -44,6 +44,8 @@ export interface Analysis {
    * the approval's state when the request is held (id, status, approverGroups, …).
    */
   refusal?(status: number, message: string, approval?: Record<string, unknown>): Refusal | undefined;
+  /** The same error for every request of the body, in the protocol's form (MCP: a JSON-RPC error for each call, by id). */
+  refuseAll?(status: number, message: string): Refusal;
   /** The exact command text a held request's approval is bound to, when not the request line + body digest (MCP: the calls without their JSON-RPC ids). */
   approvalText?(): string;
   /** Several commands in one request (an MCP JSON-RPC batch): decides each, returns the request's decision. */

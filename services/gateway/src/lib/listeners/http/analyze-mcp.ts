@@ -205,6 +205,11 @@ export function mcpAnalysis(info: RequestInfo, rest: () => Analysis): Analysis {
       });
       return jsonRpcAnswer(errors, batch, legacyTransport(info.headers));
     },
+    refuseAll(_status, text) {
+      const { batch, messages } = read(true);
+      const errors = messages.filter((m) => m.kind === 'request').map((m) => jsonRpcError(m.id ?? null, McpErrorCode.Refused, text));
+      return jsonRpcAnswer(errors, batch, legacyTransport(info.headers));
+    },
     approvalText() {
       return approvalText(parsed?.messages ?? [], decided, info.headers);
     },

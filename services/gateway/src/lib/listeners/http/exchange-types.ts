@@ -48,4 +48,6 @@ export interface Exchange {
   routePrefix: string | undefined;
   clientIp: string;
   tls: boolean;
+  /** The Command its answer belongs to, once decided (0: none, or one per message); set by runExchange. */
+  commandId?: number;
 }

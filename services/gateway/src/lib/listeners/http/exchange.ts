@@ -207,6 +207,7 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   // The Command the response frames belong to: this request's; for an MCP batch decided message
   // by message, none here (the answer is divided by message: analyze-mcp.ts).
   const owner = messages === 1 ? d.commandId : 0;
+  x.commandId = owner;
   if (pre.ended && pre.bytes > 0) session.append(bodyEndFrame('CLIENT_TO_SERVER', reqCap, 'http.request.body.end', owner));
   const refused = async (r: Refusal, result: string): Promise<void> => {
     session.counters.denied++;
@@ -221,7 +222,8 @@ export async function runExchange(x: Exchange, deps: ExchangeDeps, refuse: (x: E
   const t0 = process.hrtime.bigint();
   await recorder.flush();
   deps.metrics.recordWait.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-  if (session.isEnded || res.destroyed) return;
+  // Ended (or answered by an administrator's end of the session, listener.ts) while it waited: never forwarded.
+  if (session.isEnded || res.destroyed || res.headersSent) return;
 
   const auth = await deps.credentials(conn).headers(x.analysis.scope);
   const headers = endToEndHeaders(req.rawHeaders, { drop: dropFor(conn) });

@@ -121,6 +121,8 @@ export interface ClientConnection {
   destroy(): void;
   /** Closes it once the requests under way are answered (HTTP/2: GOAWAY; HTTP/1.1: after the last response). */
   endWhenIdle(): void;
+  /** HTTP/2: one connection carries many requests at once, and GOAWAY tells the client to open no more. */
+  readonly h2: boolean;
 }
 
 export function clientConnection(req: IncomingMessage | H2Request): ClientConnection {
@@ -135,6 +137,7 @@ export function clientConnection(req: IncomingMessage | H2Request): ClientConnec
       onClose: (fn) => void session.once('close', fn),
       destroy: () => session.destroy(),
       endWhenIdle: () => session.close(),
+      h2: true,
     };
   }
   const socket: Duplex & { remoteAddress?: string; remotePort?: number } = req.socket;
@@ -146,5 +149,6 @@ export function clientConnection(req: IncomingMessage | H2Request): ClientConnec
     onClose: (fn) => void socket.once('close', fn),
     destroy: () => socket.destroy(),
     endWhenIdle: () => (guardOf(socket) ? guardOf(socket)!.endWhenIdle() : socket.end()),
+    h2: false,
   };
 }

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Command, Decision, Frame, SessionEnded } from '@chaperone/events';
+import type { Command, Decision, EventBody, Frame, SessionEnded } from '@chaperone/events';
 import { frames, get, rawRequest, settle, startHarness, startUpstream, type Harness, type Upstream } from './harness.js';
 
 const SECRET = 'upstream-secret-0123456789';
@@ -275,5 +275,122 @@ describe('HTTP listener: a keep-alive connection ends with its token', () => {
     s.destroy();
     assert.equal(got.match(/HTTP\/1\.1 200 /g)?.length, 2, 'both requests answered');
     assert.ok(after >= 1_900 && after < 5_000, `closed ${after} ms after the token was issued (it lived 3 s)`);
+  });
+});
+
+describe('HTTP listener: a session an administrator ends (issue #16)', { timeout: 20_000 }, () => {
+  let up: Upstream;
+  let h: Harness;
+  let token: string;
+  /** Answers of /api/slow requests the upstream holds until the test releases them. */
+  const held: (() => void)[] = [];
+  const NOTICE = 'chaperone: an administrator (alice) ended this session: incident 42';
+
+  before(async () => {
+    up = await startUpstream((r, res) => {
+      const answer = (): void => void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: {} }));
+      if (r.url.includes('slow')) held.push(answer);
+      else answer();
+    });
+    h = await startHarness([
+      { name: 'api', protocol: 'http', http: { upstream: up.url, pathPrefix: '/api' } },
+      { name: 'tools', protocol: 'http', http: { upstream: up.url, kind: 'mcp', pathPrefix: '/mcp/' } },
+    ]);
+    token = await h.token('agent:ended');
+  });
+  after(async () => {
+    for (const a of held) a();
+    await h.close();
+    up.server.close();
+  });
+
+  /** A keep-alive connection to the listener: `send` writes a request and resolves with the next whole answer. */
+  function connection(): { send(req: string): Promise<string>; closed: Promise<void>; destroy(): void } {
+    const s = connect(h.port, '127.0.0.1');
+    let got = '';
+    let waiting: ((answer: string) => void) | undefined;
+    const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
+    s.on('data', (b: Buffer) => {
+      got += b.toString('latin1');
+      const head = got.indexOf('\r\n\r\n');
+      if (head < 0 || !waiting) return;
+      // Content-Length, or chunked (a masked JSON answer): the end of the answer.
+      const length = Number(/content-length: (\d+)/i.exec(got.slice(0, head))?.[1] ?? NaN);
+      const last = got.indexOf('\r\n0\r\n\r\n', head);
+      const end = Number.isNaN(length) ? (last < 0 ? -1 : last + 7) : head + 4 + length;
+      if (end >= 0 && got.length >= end) {
+        const answer = got.slice(0, end);
+        got = got.slice(answer.length);
+        waiting(answer);
+        waiting = undefined;
+      }
+    });
+    return { send: (req) => new Promise((resolve) => ((waiting = resolve), s.write(req))), closed, destroy: () => s.destroy() };
+  }
+  const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`;
+  const lastSession = (): string => h.sink.published.filter((e) => e.event.body.type === 'SessionStarted').at(-1)!.event.sessionId;
+
+  it('answers the next request on the idle keep-alive connection with 403, the reason and Connection: close', async () => {
+    const c = connection();
+    assert.match(await c.send(get('/api/one')), /^HTTP\/1\.1 200 /);
+    const sessionId = lastSession();
+    const seen = up.seen.length;
+    assert.equal(h.listener.endSessionById(sessionId, 'ended-by-admin', 'ended by alice: incident 42', NOTICE), true);
+    const answer = await c.send(get('/api/two'));
+    assert.match(answer, /^HTTP\/1\.1 403 /);
+    assert.match(answer, /\r\nConnection: close\r\n/i);
+    assert.ok(answer.endsWith(`${NOTICE}\n`), answer);
+    await c.closed;
+    assert.equal(up.seen.length, seen, 'nothing more went upstream');
+    const events = await settle(h, (e) => e.some((x) => x.type === 'SessionEnded' && x.reason === 'ended-by-admin'));
+    const ended = events.find((e): e is SessionEnded => e.type === 'SessionEnded' && e.reason === 'ended-by-admin')!;
+    assert.equal(ended.error, 'ended by alice: incident 42');
+  });
+
+  it('answers a request in flight with 403 and the reason, and never relays the late upstream answer', async () => {
+    const c = connection();
+    const answer = c.send(get('/api/slow'));
+    await settle(h, () => held.length > 0);
+    const sessionId = lastSession();
+    h.listener.endSessionById(sessionId, 'ended-by-admin', 'ended by alice: incident 42', NOTICE);
+    const got = await answer;
+    assert.match(got, /^HTTP\/1\.1 403 /);
+    assert.match(got, /\r\nConnection: close\r\n/i);
+    assert.ok(got.endsWith(`${NOTICE}\n`));
+    await c.closed;
+    held.shift()!();
+    // The answer is recorded in the session before its seal, and belongs to the request's command.
+    const own = (): EventBody[] => h.sink.published.filter((e) => e.event.sessionId === sessionId).map((e) => e.event.body);
+    await settle(h, () => own().some((e) => e.type === 'SessionEnded'));
+    const events = own();
+    const cmd = events.find((e): e is Command => e.type === 'Command')!;
+    const refused = events.filter((e): e is Frame => e.type === 'Frame' && e.messageType === 'http.response.body');
+    assert.deepEqual(refused.map((f) => [f.bytes.toString(), f.commandIds]), [[`${NOTICE}\n`, [cmd.commandId]]]);
+    const ended = events.at(-1)!;
+    assert.ok(ended.type === 'SessionEnded' && ended.reason === 'ended-by-admin');
+  });
+
+  it('answers an MCP agent with a JSON-RPC error', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: {} } });
+    const post = (path: string): string => `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const c = connection();
+    assert.match(await c.send(post('/mcp/')), /^HTTP\/1\.1 200 /);
+    h.listener.endSessionById(lastSession(), 'ended-by-admin', 'ended by alice: incident 42', NOTICE);
+    const answer = await c.send(post('/mcp/'));
+    assert.match(answer, /^HTTP\/1\.1 403 /);
+    const error = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: number; message: string } };
+    assert.deepEqual(error.error, { code: -32001, message: NOTICE });
+    // In flight: the error answers the call by its id.
+    const d = connection();
+    const inFlight = d.send(post('/mcp/slow'));
+    await settle(h, () => held.length > 0);
+    h.listener.endSessionById(lastSession(), 'ended-by-admin', 'ended by alice: incident 42', NOTICE);
+    const got = await inFlight;
+    const rpc = JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4)) as { id: number; error: { code: number; message: string } };
+    assert.equal(rpc.id, 7);
+    assert.equal(rpc.error.message, NOTICE);
+    held.shift()!();
+    c.destroy();
+    d.destroy();
   });
 });

@@ -9,14 +9,14 @@ import { SessionChain, singleFrame } from '@chaperone/events';
 import { AccessDeniedError, ConnectionAccess, IdentityError, type AgentIdentity, type TokenVerifier } from '@chaperone/identity';
 import type { Logger } from '@chaperone/observability';
 import { HttpProtocolError, checkPathForKind, checkRequestHead, hostName, parseAgentAuthorization, parseTarget, selectRoute, type Route } from '../../protocols/http/index.js';
-import { RecordingError, UpstreamError } from '../../errors.js';
+import { RecordingError, SessionEndedError, UpstreamError } from '../../errors.js';
 import { SessionRecorder, type EventSink } from '../../recording/index.js';
 import type { PolicyDecision, PolicyInput } from '../../policy/index.js';
 import type { ApprovalGate } from '../../approvals/index.js';
 import { analyze } from './analyze.js';
 import { credentialSource, type CredentialSource } from './credentials.js';
 import { runExchange } from './exchange.js';
-import type { ExchangeDeps } from './exchange-types.js';
+import type { Exchange, ExchangeDeps } from './exchange-types.js';
 import type { McpToolPins } from './analyze-mcp.js';
 import { H2Request, asIncomingMessage, asServerResponse, checkH2Head, clientConnection, h2ServerOptions, type ClientConnection, type H2Response } from './h2.js';
 import type { HttpMetrics } from './metrics.js';
@@ -186,16 +186,27 @@ export class HttpListener {
 
   /**
    * Ends one session of this node (an administrator's order): it is sealed with `reason` and
-   * `error`, and its client connection is closed, which also cuts an exec tunnel or a stream in
-   * progress. False when the session is not here.
+   * `error`, and its agent is told `notice` (issue #16): a request under way that has no answer
+   * yet gets a 403 with it and `Connection: close` (on HTTP/2, GOAWAY after the answers), a
+   * response already streaming and an exec tunnel are cut, and an idle keep-alive connection
+   * answers its next request with the same 403 and closes. False when the session is not here.
    */
-  endSessionById(sessionId: string, reason: string, error: string): boolean {
+  endSessionById(sessionId: string, reason: string, error: string, notice = `chaperone: an administrator ended this session (${error})`): boolean {
     const session = [...this.sessions].find((s) => s.info.sessionId === sessionId);
     if (!session) return false;
-    // Sealed first, so the reason is this one and not the 'client-closed' the closing connection reports.
+    // The answers are recorded before the seal, which is this reason and not 'client-closed'.
+    session.endByAdmin(notice);
     void this.endSession(session, reason, error, 1000);
-    for (const st of this.sockets.values()) if ([...st.sessions.values()].includes(session)) st.conn.destroy();
+    for (const st of this.sockets.values()) if (st.conn.h2 && [...st.sessions.values()].includes(session)) st.conn.endWhenIdle();
     return true;
+  }
+
+  /** Answers a request under way on a session an administrator ended (see endSessionById). */
+  private answerEnded(x: Pick<Exchange, 'session' | 'res' | 'kind' | 'analysis' | 'commandId'>, notice: string): void {
+    const { res } = x;
+    if (res.headersSent || res.destroyed) return void res.destroy();
+    this.deps.metrics.requests.inc({ kind: x.kind, result: 'session-ended' });
+    sendRefusal(res, x.analysis.refuseAll?.(403, notice) ?? refusal(x.kind, 403, notice), { session: x.session, close: true, commandId: x.commandId ?? 0 });
   }
 
   private stateFor(req: AgentRequest): SocketState {
@@ -250,7 +261,8 @@ export class HttpListener {
   private sessionFor(st: SocketState, req: AgentRequest, conn: HttpConnection, identity: AgentIdentity): HttpSession {
     const key = `${conn.name}\0${identity.subject}`;
     const existing = st.sessions.get(key);
-    if (existing && !existing.isEnded) return existing;
+    // A session an administrator ended stays, so that its next request is refused with the reason (handle).
+    if (existing && (!existing.isEnded || existing.endedByAdmin !== undefined)) return existing;
     const { config, log, metrics } = this.deps;
     const sessionId = randomUUID();
     const recorder = new SessionRecorder(new SessionChain(sessionId, config.nodeId), this.deps.sink, { ackTimeoutMs: config.kafka.ackTimeoutMs, lingerMs: config.kafka.lingerMs, maxBatchBytes: config.kafka.maxRecordBytes });
@@ -317,15 +329,23 @@ export class HttpListener {
       const a = await this.admit(agentReq);
       session = a.session;
       kind = a.conn.http.kind;
+      if (session.endedByAdmin !== undefined) throw new SessionEndedError(session.endedByAdmin);
       const analysis = analyze(kind, { method: req.method ?? 'GET', target: a.target, routedPath: a.routedPath, headers: req.headers });
       if (expectContinue) res.writeContinue();
       const publicBase = `${a.st.tls ? 'https' : 'http'}://${req.headers.host ?? ''}`;
-      const x = { session, req, res, conn: a.conn, kind, analysis, routedPath: a.routedPath, path: a.target.path, query: a.target.query, publicBase, routePrefix: a.prefix, clientIp: a.st.clientIp, tls: a.st.tls };
-      await session.track(runExchange(x, this.exchangeDeps, policyRefusal));
+      const x: Exchange = { session, req, res, conn: a.conn, kind, analysis, routedPath: a.routedPath, path: a.target.path, query: a.target.query, publicBase, routePrefix: a.prefix, clientIp: a.st.clientIp, tls: a.st.tls };
+      const off = session.onAdminEnd((notice) => this.answerEnded(x, notice));
+      try {
+        await session.track(runExchange(x, this.exchangeDeps, policyRefusal));
+      } finally {
+        off();
+      }
       // An MCP session deleted by its client (DELETE, Mcp-Session-Id) ends its recorded session too.
       if (analysis.endsSession && res.statusCode < 300 && !session.isEnded) void this.endSession(session, 'mcp-session-deleted');
     } catch (err) {
       this.fail(err, req, res, kind, session, expectContinue);
+      // HTTP/2 after the answer: GOAWAY, so the client opens no more streams on an ended session's connection.
+      if (err instanceof SessionEndedError && agentReq instanceof H2Request) clientConnection(agentReq).endWhenIdle();
     }
   }
 
@@ -338,6 +358,11 @@ export class HttpListener {
       log.info({ client: req.socket.remoteAddress, code: err.code, err, method: req.method, path: (req.url ?? '').slice(0, 200) }, 'request refused');
       // A refused token also ends the keep-alive connection (an expired token's socket stays no longer).
       return sendRefusal(res, refusal(kind, status, err.message), { session, close: close || status === 401, challenge: status === 401 });
+    }
+    if (err instanceof SessionEndedError) {
+      metrics.requests.inc({ kind, result: 'session-ended' });
+      // The session is sealed: the answer is not recorded; the connection closes after it (HTTP/2: GOAWAY).
+      return sendRefusal(res, refusal(kind, 403, err.message), { close: true });
     }
     if (err instanceof RecordingError) {
       metrics.requests.inc({ kind, result: 'recording-failed' });
@@ -359,12 +384,16 @@ export class HttpListener {
       const guard = guardOf(socket);
       if (!guard || !(await guard.idle())) return void socket.destroy();
       const a = await this.admit(req);
+      if (a.session.endedByAdmin !== undefined) throw new SessionEndedError(a.session.endedByAdmin);
       // A tunnel (kubectl exec) lives no longer than its token: closed at exp + identity.sessionGrace.
       const expiry = setTimeout(() => socket.destroy(), Math.min(Math.max(0, a.identity.expiresAt + this.deps.config.identity.sessionGraceMs - Date.now()), 2 ** 31 - 1));
       socket.once('close', () => clearTimeout(expiry));
+      // An administrator ending the session cuts the tunnel (an exec session has no next request to answer).
+      const off = a.session.onAdminEnd(() => socket.destroy());
+      socket.once('close', off);
       await a.session.track(handleUpgrade({ session: a.session, req, socket, head, conn: a.conn, target: a.target, routedPath: a.routedPath, clientIp: a.st.clientIp, tls: a.st.tls }, this.exchangeDeps));
     } catch (err) {
-      const status = err instanceof HttpProtocolError ? err.status : err instanceof IdentityError ? 401 : err instanceof AccessDeniedError ? 403 : err instanceof RecordingError ? 503 : 502;
+      const status = err instanceof HttpProtocolError ? err.status : err instanceof IdentityError ? 401 : err instanceof AccessDeniedError || err instanceof SessionEndedError ? 403 : err instanceof RecordingError ? 503 : 502;
       this.deps.metrics.refused.inc({ code: (err as { code?: string }).code ?? 'ERROR' });
       this.deps.log.info({ err }, 'upgrade refused');
       if (!socket.destroyed) socket.end(rawResponse(status, `chaperone: ${errorMessage(err)}`, status === 401));

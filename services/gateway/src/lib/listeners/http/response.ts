@@ -123,6 +123,11 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
     });
     upReq.on('response', (upRes) => {
       clearTimeout(timer);
+      // Answered meanwhile (an administrator ended the session): the upstream's answer is not relayed.
+      if (res.headersSent || res.destroyed) {
+        upRes.destroy();
+        return resolve();
+      }
       deps.metrics.upstreamLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (upRes.statusCode === 401) deps.credentials(conn).invalidate();
       const headers = endToEndHeaders(upRes.rawHeaders);

@@ -25,6 +25,10 @@ export class HttpSession {
   private ended = false;
   /** Exchanges in progress; the seal waits for them so SessionEnded is the last event. */
   private readonly open = new Set<Promise<unknown>>();
+  /** What the agent is told once an administrator ended the session. */
+  private adminNotice: string | undefined;
+  /** How to answer each request under way when an administrator ends the session. */
+  private readonly answering = new Set<(notice: string) => void>();
 
   constructor(
     readonly info: HttpSessionInfo,
@@ -34,6 +38,25 @@ export class HttpSession {
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /** Set once an administrator ended the session: the one line its agent is told (issue #16). */
+  get endedByAdmin(): string | undefined {
+    return this.adminNotice;
+  }
+
+  /** Registers how to answer a request under way if an administrator ends the session; returns its removal. */
+  onAdminEnd(answer: (notice: string) => void): () => void {
+    this.answering.add(answer);
+    return () => void this.answering.delete(answer);
+  }
+
+  /** An administrator ended the session: every request under way is answered with `notice`, later ones are refused with it. */
+  endByAdmin(notice: string): void {
+    if (this.adminNotice !== undefined) return;
+    this.adminNotice = notice;
+    for (const answer of [...this.answering]) answer(notice);
+    this.answering.clear();
   }
 
   nextCommandId(): number {
