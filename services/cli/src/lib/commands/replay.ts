@@ -55,6 +55,44 @@ function rawEventJson(e: ReplayEvent): string {
   return JSON.stringify(jsonStyle({ ...rest, ...(messageTypes ? { messageTypes } : {}), payload: Buffer.from(payload).toString('hex'), avro: Buffer.from(avro).toString('hex') }));
 }
 
+/** One gateway session: raw events (--events), a JSON document (--json), or the paced transcript. */
+async function replaySession(client: ApiClient, id: string, opts: ReplayOpts): Promise<void> {
+  const stream = client.replay(id, { follow: opts.follow ?? false });
+  if (opts.events || (opts.json && opts.follow)) {
+    for await (const e of stream) {
+      if (opts.events) await write(`${rawEventJson(e)}\n`);
+      else await write(`${eventJson(e)}\n`);
+    }
+    return;
+  }
+  if (opts.json) {
+    // One document, written as the events come: a long session's rows are never all held.
+    const doc = new TranscriptJsonWriter();
+    for await (const e of stream) {
+      const text = doc.push(e);
+      if (text) await write(text);
+    }
+    await write(doc.end());
+    return;
+  }
+  // Pace by the recorded timestamps on a terminal (or when a speed is asked for); a live
+  // follow is paced by the session itself.
+  const pace = !opts.follow && opts.wait && (opts.speed !== undefined || process.stdout.isTTY === true) ? (opts.speed ?? 1) : 0;
+  const live = new LiveTranscript({ maxRows: opts.maxRows });
+  let shownAt: number | undefined;
+  for await (const e of stream) {
+    const text = live.push(e);
+    if (!text) continue;
+    if (pace && shownAt !== undefined) {
+      const gap = Math.max(0, (e.tsMicros - shownAt) / 1000 / pace);
+      await sleep(opts.idleLimit !== undefined ? Math.min(gap, opts.idleLimit) : gap);
+    }
+    shownAt = e.tsMicros;
+    await write(text);
+  }
+  await write(live.end());
+}
+
 /**
  * `--mcp-session <Mcp-Session-Id>`: the gateway sessions that served one MCP session (found with
  * the SOC's SQL, see mcpSessionsQuery) replayed as one transcript, in time order, with the node
@@ -131,41 +169,8 @@ export function register(program: Command): void {
       throw err;
     });
     await withApiClient(opts, async (client) => {
-      if (opts.mcpSession !== undefined) return await replayMcpSession(client, opts.mcpSession, opts);
-      const stream = client.replay(id!, { follow: opts.follow ?? false });
-      if (opts.events || (opts.json && opts.follow)) {
-        for await (const e of stream) {
-          if (opts.events) await write(`${rawEventJson(e)}\n`);
-          else await write(`${eventJson(e)}\n`);
-        }
-        return;
-      }
-      if (opts.json) {
-        // One document, written as the events come: a long session's rows are never all held.
-        const doc = new TranscriptJsonWriter();
-        for await (const e of stream) {
-          const text = doc.push(e);
-          if (text) await write(text);
-        }
-        await write(doc.end());
-        return;
-      }
-      // Pace by the recorded timestamps on a terminal (or when a speed is asked for); a live
-      // follow is paced by the session itself.
-      const pace = !opts.follow && opts.wait && (opts.speed !== undefined || process.stdout.isTTY === true) ? (opts.speed ?? 1) : 0;
-      const live = new LiveTranscript({ maxRows: opts.maxRows });
-      let shownAt: number | undefined;
-      for await (const e of stream) {
-        const text = live.push(e);
-        if (!text) continue;
-        if (pace && shownAt !== undefined) {
-          const gap = Math.max(0, (e.tsMicros - shownAt) / 1000 / pace);
-          await sleep(opts.idleLimit !== undefined ? Math.min(gap, opts.idleLimit) : gap);
-        }
-        shownAt = e.tsMicros;
-        await write(text);
-      }
-      await write(live.end());
+      if (opts.mcpSession !== undefined) await replayMcpSession(client, opts.mcpSession, opts);
+      else await replaySession(client, id!, opts);
     });
   });
 }
