@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import type { Logger } from '@chaperone/observability';
 import { kafkaClientOptions, noDelaySocketFactory } from './kafka-client.js';
 
@@ -38,7 +38,8 @@ describe('kafkaClientOptions', () => {
     try {
       const { port } = server.address() as AddressInfo;
       await new Promise<void>((resolve, reject) => {
-        const socket = noDelaySocketFactory({ host: '127.0.0.1', port, ssl: false, onConnect: () => (socket.destroy(), resolve()) });
+        // kafkajs passes no ssl options for a plaintext cluster.
+        const socket = noDelaySocketFactory({ host: '127.0.0.1', port, onConnect: () => (socket.destroy(), resolve()) } as Parameters<ISocketFactory>[0]);
         socket.on('error', reject);
       });
     } finally {

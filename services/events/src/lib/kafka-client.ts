@@ -1,4 +1,5 @@
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { logLevel, type ISocketFactory, type KafkaConfig, type logCreator, type RetryOptions } from 'kafkajs';
 import type { Logger } from '@chaperone/observability';
 
@@ -32,8 +33,10 @@ const RETRY: Record<NonNullable<KafkaClientTuning['retry']>, RetryOptions> = {
  * kafkajs leaves Nagle's algorithm on; with small requests that meet the broker's delayed ACKs it
  * adds up to ~40 ms to every acknowledgement a command waits for (a produce, a cancel).
  */
-export const noDelaySocketFactory: ISocketFactory = ({ host, port, onConnect }) => {
-  const socket = netConnect({ host, port, noDelay: true }, onConnect);
+export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  // As kafkajs' own factory does, TLS when the client has ssl options (servername for SNI).
+  const socket = ssl ? tlsConnect({ host, port, servername: host, ...ssl }, onConnect) : netConnect({ host, port }, onConnect);
+  socket.setNoDelay(true);
   socket.setKeepAlive(true, 60_000);
   return socket;
 };
