@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { singleFrame, type MaskNote } from '@chaperone/events';
 import { BodyCapture, bodyStoreFor, endToEndHeaders, formatResponseHead } from '../../protocols/http/index.js';
 import type { PolicyDecision } from '../../policy/index.js';
@@ -104,21 +104,21 @@ function relayBatch(body: Buffer, parts: readonly BodyPart[], masker: BodyMasker
   });
 }
 
+/**
+ * Relays the upstream's answer to one request: a failure or timeout before the head becomes the
+ * gateway's 502/504; the head is recorded and relayed (headers end-to-end, redirects rewritten);
+ * the body goes through the protocol's transform and masking, recorded and relayed (BodyRelay).
+ */
 export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequest, started: bigint, decision: PolicyDecision & { commandId?: number }, transformFor: (headers: IncomingHttpHeaders) => BodyTransform | undefined): Promise<void> {
-  const { res, session, conn } = x;
-  const { recorder } = session;
+  const { res, conn } = x;
   // The response answers one request, whose Command this is (events v3); 0 when the exchange
-  // decided several (an MCP batch), which this response does not split.
+  // decided several (an MCP batch): then the transform divides the answer by message.
   const commandId = decision.commandId ?? 0;
   return new Promise((resolve) => {
     const timer = setTimeout(() => upReq.destroy(new UpstreamError('RESPONSE_TIMEOUT', `the upstream sent no response within ${conn.http.responseTimeoutMs} ms`)), conn.http.responseTimeoutMs);
     upReq.on('error', (err) => {
       clearTimeout(timer);
-      if (!res.headersSent) {
-        const timeout = err instanceof UpstreamError && err.code === 'RESPONSE_TIMEOUT';
-        deps.log.warn({ connection: conn.name, err }, 'upstream request failed');
-        sendRefusal(res, refusal(x.kind, timeout ? 504 : 502, `upstream ${conn.name} failed: ${err.message}`), { session, close: true });
-      } else res.destroy();
+      answerUpstreamFailure(x, deps, err);
       resolve();
     });
     upReq.on('response', (upRes) => {
@@ -130,106 +130,161 @@ export function relayResponse(x: Exchange, deps: ExchangeDeps, upReq: ClientRequ
       }
       deps.metrics.upstreamLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (upRes.statusCode === 401) deps.credentials(conn).invalidate();
-      const headers = endToEndHeaders(upRes.rawHeaders);
-      const flat: string[] = [];
-      for (const [k, v] of headers) {
-        const lower = k.toLowerCase();
-        flat.push(k, lower === 'location' || lower === 'content-location' ? rewriteLocation(x, v) : v);
-      }
-      const status = upRes.statusCode ?? 502;
-      // Masking changes the body's length: the agent gets it chunked instead (RFC 9112 §6.1).
       const transform = transformFor(upRes.headers);
       const masking = bodyMasking(upRes.headers);
       const masker = masking !== 'none' ? new BodyMasker(maskerFor(effectiveRules(decision.mask)), { json: masking === 'json' }) : undefined;
-      if (masker || transform) {
-        for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i]!.toLowerCase() === 'content-length') flat.splice(i, 2);
-      }
-      // Recorded as the agent got it: an HTTP/2 agent gets an HTTP/2 head, which has no reason phrase (RFC 9113 §8.3.2).
-      const h2 = x.req.httpVersionMajor === 2;
-      session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', formatResponseHead(status, h2 ? '' : (upRes.statusMessage ?? ''), h2 ? '2.0' : '1.1', flat), { commandId }));
-      res.writeHead(status, upRes.statusMessage, flat);
-      const cap = new BodyCapture(bodyStoreFor(upRes.headers['content-type'], conn.http.bodies), conn.http.bodies.maxStoredBytes);
-      let paused = false;
-      const resume = (): void => {
-        if (paused && recorder.unackedBytes <= deps.maxInFlightBytes && !res.writableNeedDrain) {
-          paused = false;
-          upRes.resume();
-        }
-      };
-      recorder.on('drain', resume);
-      res.on('drain', resume);
-      const relay = (chunk: Buffer, masks: MaskNote[], owner = commandId): boolean => {
-        const stored = cap.take(chunk);
-        if (stored.length > 0 || masks.length > 0) session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', stored, { masks, commandId: owner }));
-        return chunk.length === 0 || res.write(chunk);
-      };
-      upRes.on('data', (raw: Buffer) => {
-        if (transform?.failure) return;
-        const body = transform ? transform.push(raw) : raw;
-        const parts = transform?.takeParts?.();
-        let ok: boolean;
-        if (parts && parts.length > 0) ok = relayParts(body, parts, masker, relay);
-        else {
-          const { out: chunk, notes } = masker ? maskChunk(masker, body, transform?.messageAligned === true) : { out: body, notes: [] };
-          ok = relay(chunk, notes);
-        }
-        if (transform?.failure) return endBroken(transform.failure);
-        if (!ok || recorder.unackedBytes > deps.maxInFlightBytes) {
-          paused = true;
-          upRes.pause();
-        }
-      });
-      const done = (): void => {
-        recorder.off('drain', resume);
-        res.off('drain', resume);
-        resolve();
-      };
-      // The transform could not read the upstream's body (an MCP event stream with broken
-      // framing or invalid UTF-8): what it forwarded were whole messages and its error; the
-      // rest of the upstream's answer is neither forwarded nor read.
-      const endBroken = (err: Error): void => {
-        deps.log.info({ connection: conn.name, session: session.info.sessionId, err }, 'upstream body refused by the gateway; answer ended');
-        session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.refused', Buffer.from(err.message), { redacted: true, commandId }));
-        if (masker) {
-          const tail = masker.end();
-          relay(tail.out, tail.notes);
-        }
-        upRes.destroy();
-        res.end();
-        done();
-      };
-      upRes.on('end', () => {
-        if (transform?.failure) return;
-        const last = transform?.end();
-        const parts = transform?.takeParts?.();
-        if (last && parts && parts.length > 0) relayBatch(last, parts, masker, relay);
-        else if (last && last.length > 0) {
-          const r = masker ? masker.push(last) : { out: last, notes: [] };
-          relay(r.out, r.notes);
-        }
-        if (masker) {
-          const tail = masker.end();
-          relay(tail.out, tail.notes);
-          countJsonMasking(masker, deps.metrics);
-        }
-        if (cap.size > 0 && cap.storedBytes < cap.size) session.append(bodyEndFrame('SERVER_TO_CLIENT', cap, 'http.response.body.end', commandId));
-        res.end();
-        done();
-      });
-      upRes.on('error', () => {
-        if (transform?.failure) return;
-        res.destroy();
-        done();
-      });
-      upRes.on('aborted', () => {
-        if (transform?.failure) return;
-        res.destroy();
-        done();
-      });
-      res.on('close', () => {
-        if (!upRes.complete) upRes.destroy();
-        done();
-      });
+      relayHead(x, upRes, commandId, masker !== undefined || transform !== undefined);
+      new BodyRelay(x, deps, upRes, { transform, masker, commandId }, resolve).start();
     });
   });
+}
+
+/** The upstream failed before its head: the agent gets 502 (504 on the response timeout); after it, the answer is cut. */
+function answerUpstreamFailure(x: Exchange, deps: ExchangeDeps, err: Error): void {
+  const { res, conn, session } = x;
+  if (res.headersSent) return void res.destroy();
+  const timeout = err instanceof UpstreamError && err.code === 'RESPONSE_TIMEOUT';
+  deps.log.warn({ connection: conn.name, err }, 'upstream request failed');
+  sendRefusal(res, refusal(x.kind, timeout ? 504 : 502, `upstream ${conn.name} failed: ${err.message}`), { session, close: true });
+}
+
+/** Records and relays the upstream's head: end-to-end fields, redirects rewritten, no Content-Length when the body changes. */
+function relayHead(x: Exchange, upRes: IncomingMessage, commandId: number, rewritten: boolean): void {
+  const flat: string[] = [];
+  for (const [k, v] of endToEndHeaders(upRes.rawHeaders)) {
+    const lower = k.toLowerCase();
+    flat.push(k, lower === 'location' || lower === 'content-location' ? rewriteLocation(x, v) : v);
+  }
+  // Masking changes the body's length: the agent gets it chunked instead (RFC 9112 §6.1).
+  if (rewritten) {
+    for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i]!.toLowerCase() === 'content-length') flat.splice(i, 2);
+  }
+  const status = upRes.statusCode ?? 502;
+  // Recorded as the agent got it: an HTTP/2 agent gets an HTTP/2 head, which has no reason phrase (RFC 9113 §8.3.2).
+  const h2 = x.req.httpVersionMajor === 2;
+  x.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.head', formatResponseHead(status, h2 ? '' : (upRes.statusMessage ?? ''), h2 ? '2.0' : '1.1', flat), { commandId }));
+  x.res.writeHead(status, upRes.statusMessage, flat);
+}
+
+/**
+ * The upstream's body on its way to the agent: transformed, masked, recorded (as much as the
+ * connection stores) and relayed, reading paused while too much is unacknowledged or the agent
+ * is slow. Ends when the upstream's body ends, fails, or the agent goes away.
+ */
+class BodyRelay {
+  private readonly cap: BodyCapture;
+  private readonly transform: BodyTransform | undefined;
+  private readonly masker: BodyMasker | undefined;
+  private readonly commandId: number;
+  private paused = false;
+  private readonly resume = (): void => {
+    if (this.paused && this.x.session.recorder.unackedBytes <= this.deps.maxInFlightBytes && !this.x.res.writableNeedDrain) {
+      this.paused = false;
+      this.upRes.resume();
+    }
+  };
+
+  constructor(
+    private readonly x: Exchange,
+    private readonly deps: ExchangeDeps,
+    private readonly upRes: IncomingMessage,
+    how: { transform: BodyTransform | undefined; masker: BodyMasker | undefined; commandId: number },
+    private readonly resolve: () => void,
+  ) {
+    this.transform = how.transform;
+    this.masker = how.masker;
+    this.commandId = how.commandId;
+    const { bodies } = x.conn.http;
+    this.cap = new BodyCapture(bodyStoreFor(upRes.headers['content-type'], bodies), bodies.maxStoredBytes);
+  }
+
+  start(): void {
+    const { upRes, x } = this;
+    x.session.recorder.on('drain', this.resume);
+    x.res.on('drain', this.resume);
+    upRes.on('data', (raw: Buffer) => this.onData(raw));
+    upRes.on('end', () => this.onEnd());
+    // The transform's own failure already ended the answer (endBroken).
+    upRes.on('error', () => !this.transform?.failure && this.cut());
+    upRes.on('aborted', () => !this.transform?.failure && this.cut());
+    x.res.on('close', () => {
+      if (!upRes.complete) upRes.destroy();
+      this.done();
+    });
+  }
+
+  /** Records (what is stored, and any masking) and writes one piece; false when the agent is slow. */
+  private readonly relay: Relay = (chunk, masks, owner = this.commandId) => {
+    const stored = this.cap.take(chunk);
+    if (stored.length > 0 || masks.length > 0) this.x.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.body', stored, { masks, commandId: owner }));
+    return chunk.length === 0 || this.x.res.write(chunk);
+  };
+
+  private onData(raw: Buffer): void {
+    const { transform, masker } = this;
+    if (transform?.failure) return;
+    const body = transform ? transform.push(raw) : raw;
+    const parts = transform?.takeParts?.();
+    let ok: boolean;
+    if (parts && parts.length > 0) ok = relayParts(body, parts, masker, this.relay);
+    else {
+      const { out, notes } = masker ? maskChunk(masker, body, transform?.messageAligned === true) : { out: body, notes: [] };
+      ok = this.relay(out, notes);
+    }
+    if (transform?.failure) return this.endBroken(transform.failure);
+    if (!ok || this.x.session.recorder.unackedBytes > this.deps.maxInFlightBytes) {
+      this.paused = true;
+      this.upRes.pause();
+    }
+  }
+
+  private onEnd(): void {
+    const { transform, masker } = this;
+    if (transform?.failure) return;
+    const last = transform?.end();
+    const parts = transform?.takeParts?.();
+    if (last && parts && parts.length > 0) relayBatch(last, parts, masker, this.relay);
+    else if (last && last.length > 0) {
+      const r = masker ? masker.push(last) : { out: last, notes: [] };
+      this.relay(r.out, r.notes);
+    }
+    if (masker) {
+      const tail = masker.end();
+      this.relay(tail.out, tail.notes);
+      countJsonMasking(masker, this.deps.metrics);
+    }
+    if (this.cap.size > 0 && this.cap.storedBytes < this.cap.size) this.x.session.append(bodyEndFrame('SERVER_TO_CLIENT', this.cap, 'http.response.body.end', this.commandId));
+    this.x.res.end();
+    this.done();
+  }
+
+  /**
+   * The transform could not read the upstream's body (an MCP event stream with broken framing
+   * or invalid UTF-8): what it forwarded were whole messages and its error; the rest of the
+   * upstream's answer is neither forwarded nor read.
+   */
+  private endBroken(err: Error): void {
+    const { x } = this;
+    this.deps.log.info({ connection: x.conn.name, session: x.session.info.sessionId, err }, 'upstream body refused by the gateway; answer ended');
+    x.session.append(singleFrame('SERVER_TO_CLIENT', 'http.response.refused', Buffer.from(err.message), { redacted: true, commandId: this.commandId }));
+    if (this.masker) {
+      const tail = this.masker.end();
+      this.relay(tail.out, tail.notes);
+    }
+    this.upRes.destroy();
+    x.res.end();
+    this.done();
+  }
+
+  /** The upstream's body broke off: so does the agent's. */
+  private cut(): void {
+    this.x.res.destroy();
+    this.done();
+  }
+
+  private done(): void {
+    this.x.session.recorder.off('drain', this.resume);
+    this.x.res.off('drain', this.resume);
+    this.resolve();
+  }
 }
