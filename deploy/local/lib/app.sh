@@ -136,6 +136,9 @@ approvals:
   # short, so a forgotten local prompt does not hold a psql session for long (the policy's TTL
   # still says how long an approval stays reusable)
   timeout: 30s
+  # An HTTP/MCP request waits this long for approvers before it is answered "pending, retry";
+  # well under the timeout, so an approval asked for after that answer still has time to come.
+  httpHold: 15s
   escalation: { after: 20s, groups: [security-leads] }
   approvers:
     - { subject: user:alice, groups: [dba], slackUserId: U0LOCALALICE }
