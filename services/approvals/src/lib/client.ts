@@ -5,25 +5,16 @@ import { APPROVAL_WORKFLOW, approvalBinding, approvalWorkflowId, memoOf, PING_WO
 import { approveSignal, denySignal, statusQuery } from './definitions.js';
 import { ApprovalNotFoundError, InvalidApprovalRequestError, temporalUnavailable } from './errors.js';
 import type { approvalWorkflow, pingWorkflow } from './workflows.js';
-import type { ApprovalDecision, ApprovalOutcome, ApprovalRequest, ApprovalResult, ApprovalStatus, PingResult } from '@chaperone/approvals-contract';
+import type { ApprovalDecision, ApprovalRequest, ApprovalResult, ApprovalStatus, ApprovalSummary, PingResult } from '@chaperone/approvals-contract';
+
+/** One approval in a listing: the contract's (@chaperone/approvals-contract), which the API and console show. */
+export type { ApprovalSummary };
 
 export interface ApprovalsClientOptions {
   /** How long to wait for the first connection to Temporal. @default 10000 */
   connectTimeoutMs?: number;
 }
 
-/** One approval in a listing. */
-export interface ApprovalSummary {
-  approvalId: string;
-  state: 'PENDING' | ApprovalOutcome | 'FAILED';
-  subject: string;
-  connection: string;
-  command: string;
-  requestedAt: string;
-  closedAt?: string;
-  approver?: string;
-  reason?: string;
-}
 
 /** What the API, the CLI and tests need from the approval workflows (the gateway has its own start-or-reuse client). */
 export interface ApprovalsClient {
