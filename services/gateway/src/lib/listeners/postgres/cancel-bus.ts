@@ -100,8 +100,11 @@ export class KafkaCancelBus implements CancelBus, SessionEndOrders {
       // Asked first: kafkajs logs a refused CreateTopics as an error even when it only says the
       // topic exists, which every node start after the first would otherwise print.
       if (!(await admin.listTopics()).includes(this.opts.topic)) {
-        await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1 }], waitForLeaders: true }).catch((err: Error & { type?: string }) => {
-          if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
+        // Another node may be creating it at the same moment: its "already exists", or a
+        // retriable "does not host this topic-partition" while the new topic gets its leader, is
+        // left to the wait below.
+        await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1 }], waitForLeaders: true }).catch((err: Error & { type?: string; retriable?: boolean }) => {
+          if (err.type !== 'TOPIC_ALREADY_EXISTS' && err.retriable !== true) throw err;
         });
       }
       for (let attempt = 0; ; attempt++) {
