@@ -14,7 +14,7 @@ export { rabinFingerprint } from './lib/fingerprint.js';
 export { sessionHash, sessionPartition } from './lib/partition.js';
 export { EventDecodeError } from './lib/errors.js';
 export { kafkaRequestQueue } from './lib/kafkajs-request-queue.js';
-export { kafkaClientOptions, kafkaLogCreator, noDelaySocketFactory, type KafkaClientSettings, type KafkaClientTuning } from './lib/kafka-client.js';
+export { ensureTopic, kafkaClientOptions, kafkaLogCreator, noDelaySocketFactory, type KafkaClientSettings, type KafkaClientTuning } from './lib/kafka-client.js';
 export { writerFingerprint, batchFingerprint } from './lib/schema.js';
 export { ENDED_BY_ADMIN, encodeSessionControl, decodeSessionControl } from './lib/session-control.js';
 export type { CancelOrder, EndSessionOrder, SessionControlOrder } from './lib/session-control.js';

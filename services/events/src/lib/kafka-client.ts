@@ -1,6 +1,6 @@
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { logLevel, type ISocketFactory, type KafkaConfig, type logCreator, type RetryOptions } from 'kafkajs';
+import { logLevel, type Admin, type ISocketFactory, type ITopicConfig, type KafkaConfig, type logCreator, type RetryOptions } from 'kafkajs';
 import type { Logger } from '@chaperone/observability';
 
 /** Which cluster, as the config's `kafka` section says it (any object with these fields will do). */
@@ -69,4 +69,27 @@ export function kafkaClientOptions(kafka: KafkaClientSettings, tuning: KafkaClie
       ? { logLevel: tuning.level ?? logLevel.ERROR, logCreator: kafkaLogCreator(tuning.log, clientId) }
       : { logLevel: logLevel.NOTHING }),
   };
+}
+
+/**
+ * Creates a one-partition topic unless it exists, and waits until its partition has a leader:
+ * nodes starting together on a fresh broker would otherwise subscribe while the new topic has
+ * no leader yet ("This server does not host this topic-partition") and fail to start. Another
+ * node creating it at the same moment ("already exists", or that retriable error from the
+ * creation's own wait) is left to the wait here. `what` names the topic in the error.
+ */
+export async function ensureTopic(admin: Admin, topic: string, what: string, configEntries?: ITopicConfig['configEntries']): Promise<void> {
+  // Asked first: kafkajs logs a refused CreateTopics as an error even when it only says the
+  // topic exists, which every start after the first would otherwise print.
+  if (!(await admin.listTopics()).includes(topic)) {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, ...(configEntries ? { configEntries } : {}) }], waitForLeaders: true }).catch((err: Error & { type?: string; retriable?: boolean }) => {
+      if (err.type !== 'TOPIC_ALREADY_EXISTS' && err.retriable !== true) throw err;
+    });
+  }
+  for (let attempt = 0; ; attempt++) {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    if (meta?.topics[0]?.partitions.every((p) => p.leader >= 0)) return;
+    if (attempt >= 50) throw new Error(`${what} ${topic} has no partition leader after 10 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

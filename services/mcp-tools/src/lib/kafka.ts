@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { kafkaClientOptions } from '@chaperone/events';
+import { ensureTopic, kafkaClientOptions } from '@chaperone/events';
 import { Kafka, type Admin, type Consumer, type Producer } from 'kafkajs';
 import type { Logger } from '@chaperone/observability';
 import { McpToolError } from './errors.js';
@@ -123,18 +123,7 @@ export class KafkaToolStore {
     const admin: Admin = this.kafka.admin();
     await admin.connect();
     try {
-      const config = [{ name: 'cleanup.policy', value: 'compact' }];
-      // Asked first: creating a topic that exists makes kafkajs log an error on every start.
-      if (!(await admin.listTopics()).includes(this.opts.topic))
-        await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1, configEntries: config }], waitForLeaders: true }).catch((err: Error & { type?: string }) => {
-          if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
-        });
-      for (let attempt = 0; ; attempt++) {
-        const meta = await admin.fetchTopicMetadata({ topics: [this.opts.topic] }).catch(() => undefined);
-        if (meta?.topics[0]?.partitions.every((p) => p.leader >= 0)) return;
-        if (attempt >= 50) throw new Error(`the MCP tool registry topic ${this.opts.topic} has no partition leader after 10 s`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await ensureTopic(admin, this.opts.topic, 'the MCP tool registry topic', [{ name: 'cleanup.policy', value: 'compact' }]);
     } finally {
       await admin.disconnect().catch(() => undefined);
     }

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from '@chaperone/config';
 import { createLogger } from '@chaperone/observability';
 import type { ApprovalUse } from '@chaperone/approvals-contract';
 import { TemporalApprovalWorkflows } from './workflows.js';
-
-const STACK_CONFIG = fileURLToPath(new URL('../../../../../deploy/local/.run/chaperone.yaml', import.meta.url));
-
-/** The configuration of the environment, else the local stack's (deploy/local/up --infra-only is enough). */
-function stackConfig(): Config {
-  try {
-    return loadConfig(undefined, {});
-  } catch (err) {
-    if (existsSync(STACK_CONFIG)) return loadConfig(STACK_CONFIG);
-    throw err;
-  }
-}
+import { stackConfig } from '../testing/stack-config.js';
 
 // The real Temporal dev server of the local stack; fresh ids and a task queue no worker polls
 // (a use marker counts from its start: no worker needs to run it).

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Kafka, type Consumer, type Producer } from 'kafkajs';
-import { decodeSessionControl, encodeSessionControl, kafkaClientOptions, type EndSessionOrder } from '@chaperone/events';
+import { decodeSessionControl, encodeSessionControl, ensureTopic, kafkaClientOptions, type EndSessionOrder } from '@chaperone/events';
 import type { Logger } from '@chaperone/observability';
 
 /**
@@ -88,31 +88,12 @@ export class KafkaCancelBus implements CancelBus, SessionEndOrders {
     });
   }
 
-  /**
-   * Creates the topic (one partition) unless it exists, and waits until it has a leader: nodes
-   * starting together on a fresh broker would otherwise subscribe while an auto-created topic
-   * has no leader yet ("This server does not host this topic-partition") and fail to start.
-   */
+  /** The topic, created if missing, with a leader (@chaperone/events ensureTopic). */
   private async ensureTopic(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      // Asked first: kafkajs logs a refused CreateTopics as an error even when it only says the
-      // topic exists, which every node start after the first would otherwise print.
-      if (!(await admin.listTopics()).includes(this.opts.topic)) {
-        // Another node may be creating it at the same moment: its "already exists", or a
-        // retriable "does not host this topic-partition" while the new topic gets its leader, is
-        // left to the wait below.
-        await admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: 1 }], waitForLeaders: true }).catch((err: Error & { type?: string; retriable?: boolean }) => {
-          if (err.type !== 'TOPIC_ALREADY_EXISTS' && err.retriable !== true) throw err;
-        });
-      }
-      for (let attempt = 0; ; attempt++) {
-        const meta = await admin.fetchTopicMetadata({ topics: [this.opts.topic] }).catch(() => undefined);
-        if (meta?.topics[0]?.partitions.every((p) => p.leader >= 0)) return;
-        if (attempt >= 50) throw new Error(`the cancel topic ${this.opts.topic} has no partition leader after 10 s`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await ensureTopic(admin, this.opts.topic, 'the cancel topic');
     } finally {
       await admin.disconnect().catch(() => undefined);
     }

@@ -1,25 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { loadConfig, type Config } from '@chaperone/config';
 import { decodeRecord, SessionChain, sessionPartition, singleFrame, type ChainedEvent } from '@chaperone/events';
 import { createLogger, createRegistry } from '@chaperone/observability';
 import { KafkaSink } from './kafka-sink.js';
-
-const STACK_CONFIG = fileURLToPath(new URL('../../../../../../deploy/local/.run/chaperone.yaml', import.meta.url));
-
-/** The configuration of the environment, else the local stack's (deploy/local/up --infra-only is enough). */
-function stackConfig(): Config {
-  try {
-    return loadConfig(undefined, {});
-  } catch (err) {
-    if (existsSync(STACK_CONFIG)) return loadConfig(STACK_CONFIG);
-    throw err;
-  }
-}
+import { stackConfig } from '../../testing/stack-config.js';
 
 // The real Kafka broker of the local stack, on a topic of the test's own, deleted afterwards.
 describe('KafkaSink against the real broker', { timeout: 60_000 }, () => {
